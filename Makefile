@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make demo` and `make test`.
+# The virtual environment is built once and reused until pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# torch and torchvision must be a matching pair; facenet-pytorch's MTCNN needs torchvision.
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),aarch64)
+TORCH_PAIR := torch==2.9.1 torchvision==0.24.1
+else
+TORCH_PAIR := torch==2.14.1 torchvision==0.29.1
+endif
+
+export SDL_VIDEODRIVER ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,dummy)
+export MPLBACKEND ?= Agg
+
+.PHONY: demo test lint format clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH_PAIR)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/laetitia demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -q -n 2
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,128 @@
+"""Shared machinery of the smile environments; concrete envs only say how an action moves params."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
+from laetitia.emoticon.render import render
+from laetitia.emoticon.window import EmoticonWindow
+from laetitia.errors import ConfigError
+from laetitia.reward import reward_from
+from laetitia.viewers.base import Viewer
+from laetitia.viewers.spec import make_viewer
+
+START_STATES = ("default", "random")
+
+
+class EmoticonEnv(gym.Env[np.ndarray, Any]):
+    """Show an emoticon, read the viewer's reaction, reward its happiness.
+
+    Subclasses build `self.action_space` and implement `_delta(action)`, the change of the
+    normalised parameters an action asks for.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        viewer: Viewer | str = "sim",
+        frames: int = 10,
+        settle_s: float = 0.5,
+        step_size: float = 0.1,
+        start: str = "default",
+        image_size: int = 256,
+        render_mode: str | None = None,
+        space: ParamSpace = PARAM_SPACE,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}."
+            )
+        if not 0.0 < step_size <= 1.0:
+            raise ConfigError(f"step_size is a fraction of each range in (0, 1], got {step_size}.")
+        if start not in START_STATES:
+            raise ConfigError(f"start {start!r} is not one of {START_STATES}.")
+        self.space = space
+        self.viewer = (
+            make_viewer(viewer, frames=frames, settle_s=settle_s)
+            if isinstance(viewer, str)
+            else viewer
+        )
+        self.step_size = step_size
+        self.start = start
+        self.image_size = image_size
+        self.render_mode = render_mode
+        n = len(space)
+        self.observation_space = gym.spaces.Box(
+            low=np.array([-1.0] * n + [0.0], dtype=np.float32),
+            high=np.array([1.0] * n + [1.0], dtype=np.float32),
+            dtype=np.float32,
+        )
+        self._unit = np.zeros(n)
+        self._last_reward = 0.0
+        self._window: EmoticonWindow | None = None
+
+    @property
+    def params(self) -> np.ndarray:
+        """Raw parameters of the emoticon on show."""
+        return self.space.denormalize(self._unit)
+
+    def _delta(self, action: Any) -> np.ndarray:
+        """Change of the normalised parameters that `action` asks for."""
+        raise NotImplementedError
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start from the original emoticon (or a random one) with no reward read yet."""
+        super().reset(seed=seed)
+        self.viewer.reset(seed=int(self.np_random.integers(2**31 - 1)))
+        if self.start == "random":
+            self._unit = self.np_random.uniform(-1.0, 1.0, size=len(self.space))
+        else:
+            self._unit = self.space.normalize(self.space.defaults)
+        self._last_reward = 0.0
+        return self._observation(), {"params": self.params}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Move the parameters, show the emoticon, and reward the viewer's happiness."""
+        self._unit = np.clip(self._unit + self._delta(action), -1.0, 1.0)
+        params = self.params
+        image = self._draw() if self.viewer.needs_image or self.render_mode == "human" else None
+        if self.render_mode == "human":
+            self._show(image)
+        reaction = self.viewer.react(image, params)
+        terms = reward_from(reaction, previous_reward=self._last_reward)
+        self._last_reward = terms.reward
+        info = {"params": params, "reaction": reaction, **terms.as_info()}
+        return self._observation(), terms.reward, False, False, info
+
+    def render(self) -> np.ndarray | None:
+        """The emoticon on show as RGB (`rgb_array`), or drawn in a window (`human`)."""
+        if self.render_mode == "rgb_array":
+            return self._draw()
+        if self.render_mode == "human":
+            self._show(self._draw())
+        return None
+
+    def close(self) -> None:
+        """Close the window and release the viewer."""
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+        self.viewer.close()
+
+    def _observation(self) -> np.ndarray:
+        return np.append(self._unit, self._last_reward).astype(np.float32)
+
+    def _draw(self) -> np.ndarray:
+        return render(self.params, self.image_size, self.space)
+
+    def _show(self, image: np.ndarray | None) -> None:
+        if self._window is None:
+            self._window = EmoticonWindow("laetitia")
+        self._window.show(image if image is not None else self._draw())

@@ -1,0 +1,81 @@
+"""`laetitia/Smile-v0`: continuous actions, a step for every emoticon parameter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from laetitia.envs.base import EmoticonEnv
+
+
+class SmileEnv(EmoticonEnv):
+    """Tune an emoticon until the person looking at it smiles.
+
+    ## Description
+    A parametric emoticon (the DeepLaetitia face: a yellow disc, two eyes, two eyebrows and a
+    mouth) is shown to a viewer: a person at a webcam, a recorded video, a recorded session or
+    a simulated viewer. Each step changes every parameter by up to `step_size` of its range,
+    shows the new emoticon, and reads the viewer's face over `frames` frames.
+
+    ## Action Space
+    `Box(-1, 1, (8,), float32)`: action *i* moves parameter *i* by `action[i] · step_size` of
+    its range (`2 · step_size` in normalised units). Results are clipped to the bounds.
+
+    ## Observation Space
+    `Box(float32, (9,))`: the normalised parameters (each range mapped onto [-1, 1]), then the
+    last reward.
+
+    | index | meaning | min | max |
+    |---|---|---|---|
+    | 0 | `r` eye distance from the face centre | -1 | 1 |
+    | 1 | `t` angular spread of the eyes | -1 | 1 |
+    | 2 | `s` pupil radius | -1 | 1 |
+    | 3 | `a` mouth tilt | -1 | 1 |
+    | 4 | `b` mouth curvature | -1 | 1 |
+    | 5 | `c` mouth S-shape | -1 | 1 |
+    | 6 | `ey` eyebrow height | -1 | 1 |
+    | 7 | `er` eyebrow slant | -1 | 1 |
+    | 8 | last reward | 0 | 1 |
+
+    Raw values: `laetitia.emoticon.PARAM_SPACE.denormalize(obs[:8])`.
+
+    ## Rewards
+    The mean P(happy) over the frames of the reaction that have a face (`laetitia.reward`).
+    A step where no frame has a face is unscored: it repeats the previous reward (0.0 at the
+    start of an episode) and `info["scored"]` is False. `info` also holds `happiness`, `frames`,
+    `faces`, the raw `params`, and the full `reaction`.
+
+    ## Starting State
+    The original emoticon (`start="default"`), or uniform random parameters (`start="random"`).
+    The last reward starts at 0.0.
+
+    ## Episode End
+    Never terminates; truncated after `max_episode_steps` (50 by default).
+
+    ## Arguments
+    ```python
+    import gymnasium as gym
+    import laetitia
+
+    env = gym.make("laetitia/Smile-v0", viewer="sim:3", frames=10, step_size=0.1,
+                   max_episode_steps=50, render_mode="rgb_array")
+    ```
+    `viewer` is a viewer or a spec string (`sim`, `sim:SEED`, `webcam`, `webcam:INDEX`,
+    `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is how long a live
+    viewer waits before reading; `start`, `image_size` and `render_mode` as above.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(len(self.space),), dtype=np.float32)
+
+    def _delta(self, action: Any) -> np.ndarray:
+        step = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0)
+        if step.shape != (len(self.space),):
+            raise ValueError(f"action must have {len(self.space)} entries, got {step.shape}.")
+        return 2.0 * self.step_size * step

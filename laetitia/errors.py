@@ -1,0 +1,35 @@
+"""Errors a user sees. Each message says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class LaetitiaError(Exception):
+    """Base of every error laetitia raises on purpose."""
+
+
+class ParameterError(LaetitiaError, ValueError):
+    """An emoticon parameter vector of the wrong length or with non-finite values."""
+
+
+class ViewerSpecError(LaetitiaError, ValueError):
+    """A viewer spec string that is not one of the known forms."""
+
+
+class CameraError(LaetitiaError, RuntimeError):
+    """A camera that cannot be opened or that stopped delivering frames."""
+
+
+class LabelMismatchError(LaetitiaError, ValueError):
+    """Class names that disagree with the label map or with what the caller expects."""
+
+
+class CheckpointError(LaetitiaError, ValueError):
+    """A weights file that is missing, corrupt or not one of ours."""
+
+
+class SessionError(LaetitiaError, ValueError):
+    """A session folder that cannot be written, read or resumed."""
+
+
+class ConfigError(LaetitiaError, ValueError):
+    """A configuration value out of range or an unknown setting."""

@@ -1,0 +1,65 @@
+"""The reward rule, in one place: a reaction in, a reward and its named terms out.
+
+Rule: the reward is the mean P(happy) over the frames of the reaction that have a face.
+When no frame has a face (the person looked away, or left), the step is *unscored*: its reward
+is the previous step's reward (0.0 at the start of an episode) and `scored` is False. A missing
+face is thus never read as unhappiness, and value estimates are not pulled towards zero by it;
+agents that read `info` (the hill-climber) never accept a change on an unscored step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from laetitia.viewers.base import Reaction
+
+
+@dataclass(frozen=True)
+class RewardTerms:
+    """Why a step scored what it scored; copied into the env's `info`."""
+
+    reward: float
+    """The reward given to the agent."""
+    happiness: float
+    """Mean P(happy) over frames with a face; NaN when there were none."""
+    frames: int
+    """Frames the viewer read."""
+    faces: int
+    """Frames among them with a face."""
+    scored: bool
+    """False when no frame had a face and the reward was carried over."""
+
+    def as_info(self) -> dict[str, float | int | bool]:
+        """The terms as a plain dict for `info`."""
+        return asdict(self)
+
+
+def reward_from(reaction: Reaction, previous_reward: float = 0.0) -> RewardTerms:
+    """Apply the reward rule to a reaction.
+
+    Args:
+        reaction: What the viewer returned for the shown emoticon.
+        previous_reward: The reward of the step before, carried over when no face was seen.
+
+    Returns:
+        The reward and the terms that made it.
+    """
+    faces = reaction.n_faces
+    if faces == 0:
+        return RewardTerms(
+            reward=float(previous_reward),
+            happiness=float("nan"),
+            frames=reaction.n_frames,
+            faces=0,
+            scored=False,
+        )
+    happiness = float(np.mean(reaction.happiness()[reaction.has_face], dtype=np.float64))
+    return RewardTerms(
+        reward=happiness,
+        happiness=happiness,
+        frames=reaction.n_frames,
+        faces=faces,
+        scored=True,
+    )

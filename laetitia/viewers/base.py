@@ -1,0 +1,106 @@
+"""The viewer interface: something that looks at a shown emoticon and reacts with emotions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from laetitia.labels import EMOTIONS, HAPPY
+
+
+@dataclass(frozen=True, eq=False)
+class Reaction:
+    """A viewer's response to one shown emoticon: one row per frame read after it was shown.
+
+    Frames with no face have `has_face` False and NaN probabilities: they carry no emotion,
+    so they are never read as sadness or anything else.
+    """
+
+    probs: np.ndarray
+    """float32 (n_frames, n_classes): emotion probabilities per frame; NaN rows where no face."""
+    has_face: np.ndarray
+    """bool (n_frames,): whether a face was found in the frame."""
+    class_names: tuple[str, ...] = EMOTIONS
+    """Column names of `probs`, from the label map."""
+    boxes: np.ndarray | None = None
+    """float32 (n_frames, 4) face boxes x, y, w, h in frame pixels (NaN where no face), if any."""
+    frames: tuple[np.ndarray, ...] | None = None
+    """The camera frames (BGR uint8) the reaction was read from, when the viewer has pixels."""
+    times_s: np.ndarray | None = None
+    """float64 (n_frames,): seconds since the session clock started, when the viewer has one."""
+    extras: dict[str, float] = field(default_factory=dict)
+    """Viewer-specific diagnostics (e.g. a simulated viewer's noise-free happiness)."""
+
+    def __post_init__(self) -> None:
+        n = self.has_face.shape[0]
+        assert self.probs.shape == (n, len(self.class_names)), "probs shape disagrees"
+        assert self.boxes is None or self.boxes.shape == (n, 4), "boxes shape disagrees"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reaction):
+            return NotImplemented
+        return (
+            self.class_names == other.class_names
+            and _same(self.probs, other.probs)
+            and _same(self.has_face, other.has_face)
+            and _same(self.boxes, other.boxes)
+            and _same(self.times_s, other.times_s)
+            and self.extras == other.extras
+            and (self.frames is None) == (other.frames is None)
+            and all(_same(a, b) for a, b in zip(self.frames or (), other.frames or (), strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames read."""
+        return int(self.has_face.shape[0])
+
+    @property
+    def n_faces(self) -> int:
+        """Number of frames with a face."""
+        return int(self.has_face.sum())
+
+    def happiness(self) -> np.ndarray:
+        """P(happy) per frame, NaN where there is no face."""
+        return self.probs[:, self.class_names.index(HAPPY)]
+
+    def mean_probs(self) -> np.ndarray:
+        """Mean probability of each class over frames with a face; NaN if there were none."""
+        if self.n_faces == 0:
+            return np.full(len(self.class_names), np.nan, dtype=np.float64)
+        return self.probs[self.has_face].astype(np.float64).mean(axis=0)
+
+
+def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+@runtime_checkable
+class Viewer(Protocol):
+    """Anything that reacts to a shown emoticon.
+
+    A viewer opens no camera or window until its first `react`; `close` releases both.
+    """
+
+    nondeterministic: bool
+    """True for viewers whose reactions cannot be reproduced from a seed (a person)."""
+    needs_image: bool
+    """False for viewers that react to the parameters alone; the env then skips drawing."""
+
+    def reset(self, seed: int | None = None) -> None:
+        """Start a new episode; a seed makes a stochastic viewer's noise reproducible."""
+
+    def react(self, image: np.ndarray | None, params: np.ndarray) -> Reaction:
+        """Show `image` (RGB uint8, None if `needs_image` is False) drawn from raw `params`."""
+
+    def describe(self) -> dict[str, object]:
+        """Plain-data description of the viewer for a session's meta.json."""
+
+    def close(self) -> None:
+        """Release the camera, window or files the viewer holds."""

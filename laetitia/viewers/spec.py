@@ -1,0 +1,84 @@
+"""Viewer spec strings (`sim`, `sim:SEED`, `webcam`, `webcam:INDEX`, `video:PATH`, `session:DIR`).
+
+The CLI and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
+opens nothing: a camera or file is opened on the viewer's first reaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from laetitia.errors import ViewerSpecError
+from laetitia.viewers.base import Viewer
+
+SPEC_FORMS = ("sim", "sim:SEED", "webcam", "webcam:INDEX", "video:PATH", "session:DIR")
+
+
+@dataclass(frozen=True)
+class ViewerSpec:
+    """A parsed viewer spec."""
+
+    kind: str
+    """One of sim, webcam, video, session."""
+    arg: str | None
+    """What follows the colon, if anything."""
+
+    def __str__(self) -> str:
+        return self.kind if self.arg is None else f"{self.kind}:{self.arg}"
+
+
+def parse_viewer_spec(text: str) -> ViewerSpec:
+    """Parse a viewer spec string.
+
+    Raises:
+        ViewerSpecError: If the string is not one of `SPEC_FORMS`.
+    """
+    kind, sep, arg = text.partition(":")
+    forms = ", ".join(SPEC_FORMS)
+    if kind not in {"sim", "webcam", "video", "session"}:
+        raise ViewerSpecError(f"unknown viewer {text!r}; use one of: {forms}.")
+    if kind in {"sim", "webcam"}:
+        if sep and not arg.isdigit():
+            raise ViewerSpecError(
+                f"viewer {text!r}: what follows '{kind}:' must be a whole number "
+                f"({'a seed' if kind == 'sim' else 'a camera index'}); use one of: {forms}."
+            )
+        return ViewerSpec(kind, arg if sep else None)
+    if not arg:
+        raise ViewerSpecError(
+            f"viewer {text!r} needs a path: {kind}:{'PATH' if kind == 'video' else 'DIR'}."
+        )
+    return ViewerSpec(kind, arg)
+
+
+def make_viewer(spec: str | ViewerSpec, frames: int = 10, settle_s: float = 0.5) -> Viewer:
+    """Build the viewer a spec names.
+
+    Args:
+        spec: A spec string or a parsed spec.
+        frames: Frames read per shown emoticon.
+        settle_s: Seconds a live viewer waits after showing an emoticon before reading frames.
+
+    Raises:
+        ViewerSpecError: For an unknown spec, or a path that does not exist.
+    """
+    parsed = parse_viewer_spec(spec) if isinstance(spec, str) else spec
+    if parsed.kind == "sim":
+        from laetitia.viewers.simulated import SimulatedViewer
+
+        return SimulatedViewer(seed=int(parsed.arg or 0), frames=frames)
+    if parsed.kind == "webcam":
+        from laetitia.viewers.live import LiveViewer
+
+        return LiveViewer.from_webcam(int(parsed.arg or 0), frames=frames, settle_s=settle_s)
+    path = Path(parsed.arg or "")
+    if not path.exists():
+        raise ViewerSpecError(f"viewer {str(parsed)!r}: {path} does not exist.")
+    if parsed.kind == "video":
+        from laetitia.viewers.live import LiveViewer
+
+        return LiveViewer.from_video(path, frames=frames, settle_s=settle_s)
+    from laetitia.viewers.session import SessionReplayViewer
+
+    return SessionReplayViewer(path, frames=frames)
