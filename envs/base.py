@@ -78,10 +78,15 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Start from the original emoticon (or a random one) with no reward read yet."""
+        """Start from the original emoticon (or a random one) with no reward read yet.
+
+        `options={"params": raw_vector}` starts from the given emoticon instead.
+        """
         super().reset(seed=seed)
         self.viewer.reset(seed=int(self.np_random.integers(2**31 - 1)))
-        if self.start == "random":
+        if options and "params" in options:
+            self._unit = self.space.normalize(self.space.clip(options["params"]))
+        elif self.start == "random":
             self._unit = self.np_random.uniform(-1.0, 1.0, size=len(self.space))
         else:
             self._unit = self.space.normalize(self.space.defaults)

@@ -48,8 +48,9 @@ class SmileEnv(EmoticonEnv):
     `faces`, the raw `params`, and the full `reaction`.
 
     ## Starting State
-    The original emoticon (`start="default"`), or uniform random parameters (`start="random"`).
-    The last reward starts at 0.0.
+    The original emoticon (`start="default"`), or uniform random parameters (`start="random"`);
+    `reset(options={"params": raw_vector})` starts from a given emoticon. The last reward
+    starts at 0.0.
 
     ## Episode End
     Never terminates; truncated after `max_episode_steps` (50 by default).

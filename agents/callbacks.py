@@ -1,0 +1,80 @@
+"""Callbacks with stable-baselines3's contract, serving SB3's agents and ours alike.
+
+Each reads what the training loop exposes in `self.locals` — `infos`, `dones` (lists with one
+entry per environment) — so the same callback records a PPO run and a hill-climbing run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from laetitia.sessions import SessionRecorder
+
+
+class SessionCallback(BaseCallback):
+    """Appends every completed step to a session folder.
+
+    Args:
+        recorder: The session being written.
+        episode: Number of the first episode (non-zero when a session is resumed).
+    """
+
+    def __init__(self, recorder: SessionRecorder, episode: int = 0) -> None:
+        super().__init__()
+        self.recorder = recorder
+        self.episode = episode
+
+    def _on_step(self) -> bool:
+        dones = np.atleast_1d(self.locals["dones"])
+        for info, done in zip(self.locals["infos"], dones, strict=True):
+            self.recorder.record(self.episode, info["reward"], info["params"], info["reaction"])
+            if done:
+                self.episode += 1
+        return True
+
+
+class ProgressCallback(BaseCallback):
+    """A progress bar showing the last and the best happiness read so far.
+
+    Args:
+        total: Number of steps the run will take.
+        initial: Steps already taken (when a session is resumed).
+    """
+
+    def __init__(self, total: int, initial: int = 0) -> None:
+        super().__init__()
+        self.total = total
+        self.initial = initial
+        self.best = float("nan")
+        self._bar = None
+
+    def _on_training_start(self) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=self.total, initial=self.initial, unit="step", dynamic_ncols=True, mininterval=0.5
+        )
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if info["scored"]:
+                self.best = (
+                    max(self.best, info["happiness"])
+                    if self.best == self.best
+                    else (info["happiness"])
+                )
+            self._bar.set_postfix(happy=f"{info['reward']:.3f}", best=f"{self.best:.3f}")
+            self._bar.update(1)
+        return True
+
+    def _on_training_end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class StopOnCameraEnd(BaseCallback):
+    """Stops training when the env reports that its camera ran out of frames."""
+
+    def _on_step(self) -> bool:
+        return not any(info.get("camera_ended", False) for info in self.locals["infos"])

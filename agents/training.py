@@ -1,0 +1,158 @@
+"""One way to train any agent: a config in, a session folder out."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from laetitia.agents import AGENTS, agent_class
+from laetitia.agents.callbacks import ProgressCallback, SessionCallback
+from laetitia.emoticon.render import render
+from laetitia.envs.registration import make
+from laetitia.errors import CameraError, ConfigError
+from laetitia.seeding import seed_everything
+from laetitia.sessions import Session, SessionRecorder, load_session, prepare_folder
+from laetitia.viewers.spec import make_viewer, parse_viewer_spec
+
+AGENT_DIR = "agent"
+BEST_PNG = "best_emoticon.png"
+CURVE_PNG = "learning_curve.png"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; written whole into the session's meta.json."""
+
+    out: Path
+    """The session folder to write."""
+    agent: str = "hill-climb"
+    """Name of the agent (see `laetitia.agents.AGENTS`)."""
+    viewer: str = "sim"
+    """Viewer spec: sim, sim:SEED, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    steps: int = 200
+    """Steps to take (one shown emoticon each)."""
+    seed: int = 0
+    """Seeds the agent, the environment and torch."""
+    frames: int = 10
+    """Frames read per shown emoticon."""
+    settle_s: float = 0.5
+    """Seconds a live viewer waits after a change before reading frames."""
+    step_size: float = 0.1
+    """Largest change of a parameter per step, as a fraction of its range."""
+    episode_steps: int = 50
+    """Steps per episode (the env's horizon)."""
+    agent_args: dict[str, Any] = field(default_factory=dict)
+    """Algorithm settings passed to the agent (`--agent-arg KEY=VALUE`)."""
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ConfigError(f"--steps must be at least 1, got {self.steps}.")
+        if self.frames < 1:
+            raise ConfigError(f"--frames must be at least 1, got {self.frames}.")
+        if self.settle_s < 0:
+            raise ConfigError(f"--settle must be 0 or more seconds, got {self.settle_s}.")
+        if self.episode_steps < 1:
+            raise ConfigError(f"--episode-steps must be at least 1, got {self.episode_steps}.")
+        if self.agent not in AGENTS:
+            raise ConfigError(f"unknown agent {self.agent!r}; choose one of {sorted(AGENTS)}.")
+        parse_viewer_spec(self.viewer)
+
+    def to_json(self) -> dict[str, Any]:
+        """The config as plain data."""
+        data = dataclasses.asdict(self)
+        data["out"] = str(self.out)
+        return data
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run leaves behind."""
+
+    folder: Path
+    session: Session
+    best_png: Path | None
+    curve_png: Path | None
+    stopped_early: str | None
+    """Why the run ended before its step count (the camera ran out), if it did."""
+
+
+def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
+    """Turn `KEY=VALUE` strings into settings; values are read as JSON when they parse.
+
+    Raises:
+        ConfigError: If a pair has no `=`.
+    """
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--agent-arg takes KEY=VALUE, got {pair!r}.")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Train an agent against a viewer, recording every step into a session folder.
+
+    A camera that stops delivering frames ends the run cleanly: every completed step is
+    already on disk, and the agent is saved.
+    """
+    prepare_folder(config.out)
+    seed_everything(config.seed)
+    viewer = make_viewer(config.viewer, frames=config.frames, settle_s=config.settle_s)
+    entry = AGENTS[config.agent]
+    env = make(
+        entry.env_id,
+        viewer=viewer,
+        step_size=config.step_size,
+        max_episode_steps=config.episode_steps,
+    )
+    meta = {
+        "config": config.to_json(),
+        "agent": config.agent,
+        "env_id": entry.env_id,
+        "seed": config.seed,
+        "viewer": viewer.describe(),
+        "command": sys.argv,
+    }
+    recorder = SessionRecorder(config.out, meta)
+    agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
+    callbacks = [SessionCallback(recorder)]
+    if progress:
+        callbacks.append(ProgressCallback(config.steps))
+    stopped_early = None
+    try:
+        agent.learn(config.steps, callback=callbacks)
+    except CameraError as error:
+        stopped_early = str(error)
+    finally:
+        recorder.close()
+        env.close()
+    agent.save(config.out / AGENT_DIR)
+    return _finish(config.out, stopped_early)
+
+
+def _finish(folder: Path, stopped_early: str | None) -> TrainResult:
+    from laetitia.plots import save_learning_curve
+
+    session = load_session(folder)
+    best_png = curve_png = None
+    if session.n_steps and (session.steps["faces"] > 0).any():
+        best = session.params()[session.best_step()]
+        best_png = folder / BEST_PNG
+        _save_png(render(best, 256), best_png)
+        curve_png = save_learning_curve(session, folder / CURVE_PNG)
+    return TrainResult(folder, session, best_png, curve_png, stopped_early)
+
+
+def _save_png(image: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    plt.imsave(path, image)

@@ -1,0 +1,39 @@
+"""`laetitia demo`: the hill-climber against a simulated viewer, no camera needed."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from laetitia.cli.train import add_common_run_arguments, report
+
+DEFAULT_RUNS = Path("runs")
+"""Where `make demo` and `laetitia demo` write sessions (the notebook's default folder)."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia demo`."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="hill-climb an emoticon against a simulated viewer (no camera)",
+        description="The original DeepLaetitia hill-climber against a simulated viewer: "
+        "a session folder, the best emoticon as PNG and a learning curve.",
+    )
+    add_common_run_arguments(parser, steps=200)
+    parser.add_argument(
+        "--out", type=Path, default=None, help="session folder (default runs/demo-TIMESTAMP)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `laetitia demo`."""
+    from laetitia.agents.training import TrainConfig, train
+
+    out = args.out or DEFAULT_RUNS / time.strftime("demo-%Y%m%d-%H%M%S")
+    config = TrainConfig(
+        out=out, agent="hill-climb", viewer=f"sim:{args.seed}", steps=args.steps, seed=args.seed
+    )
+    report(train(config))
+    return 0

@@ -1,0 +1,85 @@
+"""`laetitia train`: any agent against any viewer, every step recorded."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from laetitia.viewers.spec import SPEC_FORMS
+
+
+def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> None:
+    """Arguments every training command shares."""
+    parser.add_argument("--steps", type=int, default=steps, help=f"steps to take (default {steps})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia train`."""
+    from laetitia.agents import AGENTS
+
+    agents = "; ".join(f"{name}: {entry.summary}" for name, entry in AGENTS.items())
+    parser = subparsers.add_parser(
+        "train",
+        help="train an agent against a viewer and record the session",
+        description=f"Train an agent against a viewer and record the session. Agents: {agents}.",
+    )
+    parser.add_argument("--agent", default="hill-climb", choices=sorted(AGENTS))
+    parser.add_argument(
+        "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="session folder to write")
+    add_common_run_arguments(parser, steps=200)
+    parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
+    parser.add_argument(
+        "--settle", type=float, default=0.5, help="seconds to wait after a change (0.5)"
+    )
+    parser.add_argument(
+        "--step-size", type=float, default=0.1, help="largest change per step, fraction of range"
+    )
+    parser.add_argument("--episode-steps", type=int, default=50, help="steps per episode (50)")
+    parser.add_argument(
+        "--agent-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an agent setting, e.g. remeasure_every=10 (repeatable)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `laetitia train`."""
+    from laetitia.agents.training import TrainConfig, parse_agent_args, train
+
+    config = TrainConfig(
+        out=args.out,
+        agent=args.agent,
+        viewer=args.viewer,
+        steps=args.steps,
+        seed=args.seed,
+        frames=args.frames,
+        settle_s=args.settle,
+        step_size=args.step_size,
+        episode_steps=args.episode_steps,
+        agent_args=parse_agent_args(args.agent_arg),
+    )
+    report(train(config))
+    return 0
+
+
+def report(result: object) -> None:
+    """Print where a finished run wrote its session and figures."""
+    session = result.session
+    print(f"session: {result.folder}  ({session.n_steps} steps)")
+    if result.stopped_early:
+        print(f"stopped early: {result.stopped_early}")
+    if result.best_png is None:
+        print("no step saw a face: no best emoticon or learning curve.")
+        return
+    best = session.best_step()
+    values = session.params()[best]
+    named = ", ".join(f"{n}={v:.3f}" for n, v in zip(session.param_names, values, strict=True))
+    print(f"best emoticon: step {best}, P(happy) {session.steps['reward'][best]:.3f}: {named}")
+    print(f"best emoticon image: {result.best_png}")
+    print(f"learning curve: {result.curve_png}")
