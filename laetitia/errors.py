@@ -33,3 +33,15 @@ class SessionError(LaetitiaError, ValueError):
 
 class ConfigError(LaetitiaError, ValueError):
     """A configuration value out of range or an unknown setting."""
+
+
+class DatasetError(LaetitiaError, ValueError):
+    """A FER dataset (CSV or image folders) that cannot be read as labelled face images."""
+
+
+class SplitError(DatasetError):
+    """A train/validation/test split that would leave a class out."""
+
+
+class NormalizationMismatchError(LaetitiaError, ValueError):
+    """Model inputs whose statistics differ between sets (e.g. one scaled 0-255, one 0-1)."""
