@@ -6,8 +6,10 @@ Every agent, ours or stable-baselines3's, answers `learn`, `predict`, `save` and
 state it persists (`_state`/`_set_state`, plain JSON plus optional tensors).
 
 Persistence is a folder: `agent.json` (the agent's name, settings and JSON state) and, when
-the agent has arrays, `tensors.safetensors`. Loading rebuilds the agent from JSON and sets the
-tensors; nothing is unpickled.
+the agent has arrays, `tensors-<steps>.safetensors`, named in `agent.json`. The tensors are
+written first and `agent.json` is replaced atomically last, so a process killed mid-save leaves
+the previous complete save. Loading rebuilds the agent from JSON and sets the tensors; nothing
+is unpickled.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 
 from laetitia.errors import ConfigError, SessionError
+from laetitia.sessions import write_json_atomic
 
 AGENT_FILE = "agent.json"
-TENSORS_FILE = "tensors.safetensors"
 
 
 class Agent:
@@ -109,7 +111,9 @@ class Agent:
         callback = self._init_callback(callback)
         callback.on_training_start(locals(), globals())
         if self._obs is None:
-            self._obs, _ = self.env.reset(seed=self.seed, options=self._reset_options())
+            # A resumed agent must not replay the environment's random streams from the start.
+            seed = self.seed if self.num_timesteps == 0 else _later_seed(self.seed, self)
+            self._obs, _ = self.env.reset(seed=seed, options=self._reset_options())
         for _ in range(total_timesteps):
             obs = self._obs
             action = self._act(obs)
@@ -147,6 +151,7 @@ class Agent:
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         data, arrays = self._state()
+        tensors = f"tensors-{self.num_timesteps}.safetensors" if arrays else None
         document = {
             "agent": self.name,
             "settings": self.settings,
@@ -155,14 +160,14 @@ class Agent:
             "episode": self.episode,
             "rng": self.rng.bit_generator.state,
             "state": data,
+            "tensors": tensors,
         }
-        if arrays:
-            save_file(
-                {k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / TENSORS_FILE
-            )
-        tmp = folder / (AGENT_FILE + ".tmp")
-        tmp.write_text(json.dumps(document, indent=2, default=_to_json), encoding="utf-8")
-        tmp.replace(folder / AGENT_FILE)
+        if tensors is not None:
+            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / tensors)
+        write_json_atomic(folder / AGENT_FILE, document)
+        for stale in folder.glob("tensors-*.safetensors"):
+            if stale.name != tensors:
+                stale.unlink()
 
     @classmethod
     def load(cls, path: str | Path, env: gym.Env | None = None) -> Self:
@@ -188,8 +193,8 @@ class Agent:
         agent.num_timesteps = document["num_timesteps"]
         agent.episode = document["episode"]
         agent.rng.bit_generator.state = document["rng"]
-        tensors = folder / TENSORS_FILE
-        agent._set_state(document["state"], load_file(tensors) if tensors.exists() else {})
+        tensors = document["tensors"]
+        agent._set_state(document["state"], load_file(folder / tensors) if tensors else {})
         return agent
 
     def _init_callback(self, callback: BaseCallback | list[BaseCallback] | None) -> BaseCallback:
@@ -201,9 +206,8 @@ class Agent:
         return callback
 
 
-def _to_json(value: object) -> object:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+def _later_seed(seed: int | None, agent: Agent) -> int | None:
+    """A seed for an environment reset part-way through a run, distinct from the first one."""
+    if seed is None:
+        return None
+    return int(np.random.default_rng([seed, agent.num_timesteps]).integers(2**31 - 1))

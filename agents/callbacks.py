@@ -6,6 +6,8 @@ entry per environment) — so the same callback records a PPO run and a hill-cli
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
@@ -73,8 +75,20 @@ class ProgressCallback(BaseCallback):
             self._bar.close()
 
 
-class StopOnCameraEnd(BaseCallback):
-    """Stops training when the env reports that its camera ran out of frames."""
+class AgentCheckpoint(BaseCallback):
+    """Saves the agent after every `every` steps, so a killed session can be resumed.
+
+    Args:
+        path: The folder the agent is saved to (replaced atomically at each save).
+        every: Steps between saves.
+    """
+
+    def __init__(self, path: Path, every: int = 1) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.every = every
 
     def _on_step(self) -> bool:
-        return not any(info.get("camera_ended", False) for info in self.locals["infos"])
+        if self.n_calls % self.every == 0:
+            self.model.save(self.path)
+        return True

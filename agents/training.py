@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.callbacks import ProgressCallback, SessionCallback
+from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback, SessionCallback
 from laetitia.emoticon.render import render
 from laetitia.envs.registration import make
-from laetitia.errors import CameraError, ConfigError
+from laetitia.errors import CameraError, ConfigError, SessionError
 from laetitia.seeding import seed_everything
-from laetitia.sessions import Session, SessionRecorder, load_session, prepare_folder
+from laetitia.sessions import (
+    META_FILE,
+    Session,
+    SessionRecorder,
+    load_session,
+    prepare_folder,
+    write_json_atomic,
+)
 from laetitia.viewers.spec import make_viewer, parse_viewer_spec
 
 AGENT_DIR = "agent"
@@ -49,6 +56,7 @@ class TrainConfig:
     """Algorithm settings passed to the agent (`--agent-arg KEY=VALUE`)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
         if self.steps < 1:
             raise ConfigError(f"--steps must be at least 1, got {self.steps}.")
         if self.frames < 1:
@@ -101,35 +109,89 @@ def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
 def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Train an agent against a viewer, recording every step into a session folder.
 
-    A camera that stops delivering frames ends the run cleanly: every completed step is
-    already on disk, and the agent is saved.
+    The agent is saved after every step, so a session killed at any moment can be resumed
+    with `resume`. A camera that stops delivering frames ends the run cleanly: every completed
+    step is on disk and the agent is saved.
     """
     prepare_folder(config.out)
     seed_everything(config.seed)
-    viewer = make_viewer(config.viewer, frames=config.frames, settle_s=config.settle_s)
-    entry = AGENTS[config.agent]
-    env = make(
-        entry.env_id,
-        viewer=viewer,
-        step_size=config.step_size,
-        max_episode_steps=config.episode_steps,
-    )
+    env, viewer = _make_env(config)
     meta = {
         "config": config.to_json(),
         "agent": config.agent,
-        "env_id": entry.env_id,
+        "env_id": AGENTS[config.agent].env_id,
         "seed": config.seed,
         "viewer": viewer.describe(),
         "command": sys.argv,
     }
     recorder = SessionRecorder(config.out, meta)
     agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
-    callbacks = [SessionCallback(recorder)]
+    return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
+
+
+def resume(folder: Path, steps: int | None = None, progress: bool = True) -> TrainResult:
+    """Continue a session that ended, cleanly or not: the agent and the step count carry on.
+
+    Args:
+        folder: The session folder to continue.
+        steps: Steps to add; by default, what the session's config still had to run.
+        progress: Show a progress bar.
+
+    Raises:
+        SessionError: If the folder holds no resumable session, or nothing is left to run.
+    """
+    session = load_session(folder)
+    if "config" not in session.meta:
+        raise SessionError(f"{folder} was not written by `laetitia train`; it cannot be resumed.")
+    saved = dict(session.meta["config"])
+    config = TrainConfig(**{**saved, "out": Path(folder)})
+    remaining = config.steps - session.n_steps if steps is None else steps
+    if remaining < 1:
+        raise SessionError(
+            f"{folder} already has {session.n_steps} steps, as many as its run asked for "
+            f"({config.steps}); pass --steps N to add N more."
+        )
+    if not (Path(folder) / AGENT_DIR).exists():
+        raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
+    seed_everything(config.seed + session.n_steps)
+    env, viewer = _make_env(config)
+    agent = agent_class(config.agent).load(Path(folder) / AGENT_DIR, env=env)
+    history = [*session.meta.get("resumed", []), {"at_step": session.n_steps, "steps": remaining}]
+    write_json_atomic(Path(folder) / META_FILE, {**session.meta, "resumed": history})
+    recorder = SessionRecorder(Path(folder), session.meta, resume=True)
+    episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
+    return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
+
+
+def _make_env(config: TrainConfig) -> tuple[Any, Any]:
+    viewer = make_viewer(config.viewer, frames=config.frames, settle_s=config.settle_s)
+    env = make(
+        AGENTS[config.agent].env_id,
+        viewer=viewer,
+        step_size=config.step_size,
+        max_episode_steps=config.episode_steps,
+    )
+    return env, viewer
+
+
+def _run(
+    config: TrainConfig,
+    agent: Any,
+    env: Any,
+    recorder: SessionRecorder,
+    steps: int,
+    first_episode: int,
+    progress: bool,
+) -> TrainResult:
+    callbacks = [
+        SessionCallback(recorder, episode=first_episode),
+        AgentCheckpoint(config.out / AGENT_DIR),
+    ]
     if progress:
-        callbacks.append(ProgressCallback(config.steps))
+        callbacks.append(ProgressCallback(recorder.next_step + steps, initial=recorder.next_step))
     stopped_early = None
     try:
-        agent.learn(config.steps, callback=callbacks)
+        agent.learn(steps, callback=callbacks)
     except CameraError as error:
         stopped_early = str(error)
     finally:

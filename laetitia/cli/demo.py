@@ -33,7 +33,11 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out or DEFAULT_RUNS / time.strftime("demo-%Y%m%d-%H%M%S")
     config = TrainConfig(
-        out=out, agent="hill-climb", viewer=f"sim:{args.seed}", steps=args.steps, seed=args.seed
+        out=out,
+        agent="hill-climb",
+        viewer=f"sim:{args.seed}",
+        steps=args.default_steps if args.steps is None else args.steps,
+        seed=args.seed,
     )
     report(train(config))
     return 0

@@ -10,7 +10,8 @@ from laetitia.viewers.spec import SPEC_FORMS
 
 def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> None:
     """Arguments every training command shares."""
-    parser.add_argument("--steps", type=int, default=steps, help=f"steps to take (default {steps})")
+    parser.add_argument("--steps", type=int, default=None, help=f"steps to take (default {steps})")
+    parser.set_defaults(default_steps=steps)
     parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
 
 
@@ -28,7 +29,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
     )
-    parser.add_argument("--out", type=Path, required=True, help="session folder to write")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="session folder to write")
+    where.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the session in DIR (its own settings; --steps adds that many steps)",
+    )
     add_common_run_arguments(parser, steps=200)
     parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
     parser.add_argument(
@@ -50,13 +58,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia train`."""
-    from laetitia.agents.training import TrainConfig, parse_agent_args, train
+    from laetitia.agents.training import TrainConfig, parse_agent_args, resume, train
 
+    if args.resume is not None:
+        report(resume(args.resume, steps=args.steps))
+        return 0
     config = TrainConfig(
         out=args.out,
         agent=args.agent,
         viewer=args.viewer,
-        steps=args.steps,
+        steps=args.default_steps if args.steps is None else args.steps,
         seed=args.seed,
         frames=args.frames,
         settle_s=args.settle,
