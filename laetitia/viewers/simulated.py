@@ -46,6 +46,27 @@ class GaussianTaste:
         )
 
 
+_HAPPY = EMOTIONS.index(HAPPY)
+_OTHERS = [i for i in range(len(EMOTIONS)) if i != _HAPPY]
+
+
+def frame_probs(happy: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per-frame class probabilities with the given P(happy); the other classes share the rest.
+
+    Args:
+        happy: float (n_frames,) P(happy) per frame, in [0, 1].
+        rng: Draws how the rest of the mass splits between the other classes.
+
+    Returns:
+        float32 (n_frames, n_classes) rows summing to 1, columns in the label map's order.
+    """
+    others = rng.dirichlet(np.ones(len(_OTHERS)), size=happy.shape[0])
+    probs = np.empty((happy.shape[0], len(EMOTIONS)), dtype=np.float32)
+    probs[:, _HAPPY] = happy
+    probs[:, _OTHERS] = others * (1.0 - happy[:, None])
+    return probs
+
+
 class SimulatedViewer:
     """A reproducible stand-in for a person, with a hidden favourite emoticon.
 
@@ -74,7 +95,6 @@ class SimulatedViewer:
         self.space = space
         self.taste = GaussianTaste.random(np.random.default_rng(seed), len(space))
         self._rng = np.random.default_rng([seed, 1])
-        self._happy = EMOTIONS.index(HAPPY)
 
     def reset(self, seed: int | None = None) -> None:
         """Reseed the frame noise (the taste stays: it is the same person)."""
@@ -93,14 +113,8 @@ class SimulatedViewer:
         """Read `frames` noisy frames of the viewer's reaction to `params` (the image is unused)."""
         happiness = self.true_happiness(params)
         happy = np.clip(happiness + self.noise * self._rng.standard_normal(self.frames), 0.0, 1.0)
-        others = self._rng.dirichlet(np.ones(len(EMOTIONS) - 1), size=self.frames)
-        probs = np.empty((self.frames, len(EMOTIONS)), dtype=np.float32)
-        probs[:, self._happy] = happy
-        probs[:, [i for i in range(len(EMOTIONS)) if i != self._happy]] = others * (
-            1.0 - happy[:, None]
-        )
         return Reaction(
-            probs=probs,
+            probs=frame_probs(happy, self._rng),
             has_face=np.ones(self.frames, dtype=bool),
             extras={"true_happiness": happiness},
         )
