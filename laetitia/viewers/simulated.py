@@ -25,7 +25,7 @@ class GaussianTaste:
     """Normalised parameters (in [-1, 1]) of the emoticon the viewer likes best."""
     relevance: np.ndarray
     """Per-parameter weight: how much a change of that parameter matters (0 = not at all)."""
-    width: float = 1.0
+    width: float = 1.5
     """Width of the bump, in normalised units along a parameter of relevance 1."""
     floor: float = 0.05
     """Happiness far from the favourite."""

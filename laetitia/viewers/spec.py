@@ -47,7 +47,8 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
         return ViewerSpec(kind, arg if sep else None)
     if not arg:
         raise ViewerSpecError(
-            f"viewer {text!r} needs a path: {kind}:{'PATH' if kind == 'video' else 'DIR'}."
+            f"viewer {text!r} needs a path: {kind}:{'PATH' if kind == 'video' else 'DIR'} "
+            f"(the forms are {forms})."
         )
     return ViewerSpec(kind, arg)
 
