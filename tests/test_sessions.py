@@ -98,3 +98,81 @@ def test_a_folder_that_is_not_a_session_is_refused(tmp_path):
     (tmp_path / "s" / "meta.json").write_text("{broken")
     with pytest.raises(SessionError, match="corrupt"):
         load_session(tmp_path / "s")
+
+
+# ----- frames: images, index, durability ------------------------------------------------------
+
+
+def _camera_reaction(rng, n=3, faces=None, size=(24, 32)):
+    """A reaction with pixels, boxes and times, as a camera viewer returns it."""
+    faces = np.ones(n, dtype=bool) if faces is None else np.asarray(faces, dtype=bool)
+    probs = rng.dirichlet(np.ones(len(EMOTIONS)), size=n).astype(np.float32)
+    probs[~faces] = np.nan
+    boxes = np.tile(np.array([3.5, 4.25, 10.0, 10.0], np.float32), (n, 1))
+    boxes[~faces] = np.nan
+    frames = tuple(rng.integers(0, 256, size=(*size, 3), dtype=np.uint8) for _ in range(n))
+    return Reaction(
+        probs=probs, has_face=faces, boxes=boxes, frames=frames, times_s=np.arange(n) * 0.04
+    )
+
+
+def test_frames_are_kept_losslessly_with_their_index(tmp_path):
+    from laetitia.sessions import FRAMES_FILE
+
+    rng = np.random.default_rng(0)
+    reactions = [_camera_reaction(rng), _camera_reaction(rng, faces=[True, False, True])]
+    with SessionRecorder(tmp_path / "s", {"agent": "test"}) as recorder:
+        for r in reactions:
+            recorder.record(0, 0.5, PARAM_SPACE.defaults, r)
+    session = load_session(tmp_path / "s")
+    assert session.frames_kept and session.meta["recording"]["frames"] == "png"
+    header = (tmp_path / "s" / FRAMES_FILE).read_text().splitlines()[0].split(",")
+    assert header == ["step", "frame", "t", "file", "face", "x", "y", "w", "h", *EMOTIONS]
+    index = session.frame_index
+    np.testing.assert_array_equal(index.step, [0, 0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(index.frame, np.arange(6))
+    for step, original in enumerate(reactions):
+        back = session.reaction(step, with_frames=True)
+        for a, b in zip(back.frames, original.frames, strict=True):
+            np.testing.assert_array_equal(a, b)  # bit-exact pixels
+        np.testing.assert_array_equal(back.probs, original.probs)  # float32 exact, NaN kept
+        np.testing.assert_array_equal(back.has_face, original.has_face)
+        np.testing.assert_array_equal(back.boxes, original.boxes)
+        assert np.all(np.diff(back.times_s) > 0)
+
+
+def test_no_frames_keeps_probabilities_and_boxes_but_no_image(tmp_path):
+    rng = np.random.default_rng(1)
+    reaction = _camera_reaction(rng)
+    with SessionRecorder(tmp_path / "s", {"agent": "test"}, keep_frames=False) as recorder:
+        recorder.record(0, 0.5, PARAM_SPACE.defaults, reaction)
+    session = load_session(tmp_path / "s")
+    assert not session.frames_kept and not (tmp_path / "s" / "frames").exists()
+    np.testing.assert_array_equal(session.reaction(0).probs, reaction.probs)
+    np.testing.assert_array_equal(session.reaction(0).boxes, reaction.boxes)
+    with pytest.raises(SessionError, match="no-frames"):
+        session.read_frames(0)
+
+
+def test_resume_drops_frames_of_a_step_the_crash_interrupted_and_numbers_on(tmp_path):
+    from laetitia.sessions import FRAMES_FILE
+
+    rng = np.random.default_rng(2)
+    folder = tmp_path / "s"
+    with SessionRecorder(folder, {"agent": "test"}) as recorder:
+        recorder.record(0, 0.5, PARAM_SPACE.defaults, _camera_reaction(rng))
+    # A crash after step 1's frames and index rows, before its steps.csv row:
+    (folder / "frames" / "00000003.png").write_bytes(b"\x89PNG half")
+    with open(folder / FRAMES_FILE, "a") as handle:
+        handle.write("1,3,0.5,frames/00000003.png,1,1,1,1,1" + ",0.1" * 7 + "\n1,4,0.")
+    assert load_session(folder).frame_index.n_frames == 3  # ignored on read
+    with SessionRecorder(folder, {}, resume=True) as recorder:
+        assert recorder.keep_frames
+        recorder.record(0, 0.6, PARAM_SPACE.defaults, _camera_reaction(rng, n=2))
+    session = load_session(folder)
+    np.testing.assert_array_equal(session.frame_index.step, [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(session.frame_index.frame, np.arange(5))
+    assert len(session.read_frames(1)) == 2
+    assert sorted(p.name for p in (folder / "frames").iterdir()) == [
+        f"{i:08d}.png" for i in range(5)
+    ]
