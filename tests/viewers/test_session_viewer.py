@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from laetitia.emoticon import PARAM_SPACE
+from laetitia.errors import SessionError
+from laetitia.labels import EMOTIONS, HAPPY
+from laetitia.reward import reward_from
+from laetitia.sessions import SessionRecorder
+from laetitia.viewers import Reaction, make_viewer
+from laetitia.viewers.session import SessionReplayViewer
+
+HAPPY_COL = EMOTIONS.index(HAPPY)
+
+
+def _reaction(happy, faces=(True, True, False)):
+    faces = np.asarray(faces, dtype=bool)
+    probs = np.full((faces.size, len(EMOTIONS)), (1 - happy) / 6, dtype=np.float32)
+    probs[:, HAPPY_COL] = happy
+    probs[~faces] = np.nan
+    return Reaction(probs=probs, has_face=faces)
+
+
+def _unit(values):
+    return PARAM_SPACE.denormalize(np.asarray(values, dtype=np.float64))
+
+
+@pytest.fixture
+def session(tmp_path):
+    """Three emoticons seen: far left (happy 0.2), centre (0.5), far right (0.9); one faceless."""
+    shown = [
+        (_unit([-0.8] * 8), _reaction(0.2)),
+        (_unit([0.0] * 8), _reaction(0.5, faces=(True, False, True))),
+        (_unit([0.8] * 8), _reaction(0.9)),
+        (_unit([0.1] * 8), _reaction(0.0, faces=(False, False, False))),
+    ]
+    with SessionRecorder(tmp_path / "rec", {"agent": "test"}) as recorder:
+        for params, reaction in shown:
+            recorder.record(0, reward_from(reaction).reward, params, reaction)
+    return tmp_path / "rec"
+
+
+def test_each_emoticon_gets_the_nearest_recorded_reaction(session):
+    viewer = SessionReplayViewer(session, frames=3)
+    assert viewer.needs_image is False and viewer.nondeterministic is False
+    cases = [([-0.6] * 8, 0, 0.2), ([0.6] * 8, 2, 0.9), ([0.08] * 8, 1, 0.5)]
+    for unit, step, happy in cases:
+        reaction = viewer.react(None, _unit(unit))
+        assert reaction.extras["source_step"] == step  # the faceless step 3 is never used
+        np.testing.assert_allclose(reaction.happiness()[reaction.has_face], happy, rtol=1e-6)
+    # The per-frame record comes back as it was: the centre step's second frame had no face.
+    centre = viewer.react(None, _unit([0.0] * 8))
+    np.testing.assert_array_equal(centre.has_face, [True, False, True])
+    assert centre.extras["distance"] == 0.0
+    assert np.isnan(centre.probs[1]).all()
+
+
+def test_replay_is_deterministic_and_cycles_frames(session):
+    viewer = make_viewer(f"session:{session}", frames=5)
+    assert isinstance(viewer, SessionReplayViewer)
+    a = viewer.react(None, _unit([0.7] * 8))
+    viewer.reset(seed=3)
+    b = viewer.react(None, _unit([0.7] * 8))
+    assert a == b and a.n_frames == 5
+    np.testing.assert_array_equal(a.has_face, [True, True, False, True, True])
+
+
+def test_means_are_repeated_when_the_session_has_no_frame_index(session):
+    (session / "frames.csv").unlink()
+    reaction = SessionReplayViewer(session, frames=4).react(None, _unit([0.9] * 8))
+    assert reaction.n_faces == 4
+    np.testing.assert_allclose(reaction.happiness(), 0.9, rtol=1e-6)
+
+
+def test_a_session_without_faces_is_refused(tmp_path):
+    with SessionRecorder(tmp_path / "rec", {"agent": "test"}) as recorder:
+        recorder.record(0, 0.0, PARAM_SPACE.defaults, _reaction(0.0, faces=(False,)))
+    with pytest.raises(SessionError, match="no step with a face"):
+        SessionReplayViewer(tmp_path / "rec")
