@@ -13,8 +13,11 @@ else
 TORCH_PAIR := torch==2.14.1 torchvision==0.29.1
 endif
 
-export SDL_VIDEODRIVER ?= $(if $(DISPLAY)$(WAYLAND_DISPLAY),,dummy)
+# Without a screen, pygame draws off-screen and matplotlib writes files only.
+ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
+export SDL_VIDEODRIVER ?= dummy
 export MPLBACKEND ?= Agg
+endif
 
 .PHONY: demo test lint format clean
 
