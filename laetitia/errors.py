@@ -45,3 +45,7 @@ class SplitError(DatasetError):
 
 class NormalizationMismatchError(LaetitiaError, ValueError):
     """Model inputs whose statistics differ between sets (e.g. one scaled 0-255, one 0-1)."""
+
+
+class SessionEndedByUser(LaetitiaError):
+    """The person ended a live session (`q` or closing the window); every completed step is kept."""
