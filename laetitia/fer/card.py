@@ -1,0 +1,123 @@
+"""A FER model's identity, which travels inside its weights file (timm's PretrainedCfg, frozen).
+
+Preprocessing reads the input size, colour, scaling and crop rule from the card; nothing
+restates them by hand. The card is stored as JSON in the safetensors header
+(`laetitia.fer.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from laetitia.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a FER model expects and where it comes from."""
+
+    name: str
+    """Short identifier of these weights, e.g. "mini_xception_fer2013"."""
+
+    arch: str
+    """Architecture to build for the weights (a key of `laetitia.fer.model.ARCHS`)."""
+
+    class_names: tuple[str, ...]
+    """Output classes in logit order."""
+
+    input_size: int
+    """Side S in pixels of the square crop the model takes."""
+
+    grayscale: bool
+    """True for one-channel (grayscale) input, False for three channels (RGB)."""
+
+    mean: tuple[float, ...]
+    """Per-channel mean subtracted after dividing pixels by 255."""
+
+    std: tuple[float, ...]
+    """Per-channel divisor applied after subtracting `mean`: input = (x / 255 - mean) / std."""
+
+    crop: str
+    """Name of the face-crop rule (a key of `laetitia.fer.preprocess.CROP_RULES`)."""
+
+    source: str
+    """Where the weights come from (package, version, file, checksum)."""
+
+    licence: str
+    """Licence of the weights."""
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; a frozen card holds tuples so it hashes and compares by value.
+        object.__setattr__(self, "class_names", tuple(self.class_names))
+        object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
+        object.__setattr__(self, "std", tuple(float(s) for s in self.std))
+        problems = []
+        if not self.class_names or not all(isinstance(c, str) for c in self.class_names):
+            problems.append(f"class_names must be a non-empty list of strings: {self.class_names}")
+        if isinstance(self.input_size, bool) or not isinstance(self.input_size, int):
+            problems.append(f"input_size must be an integer: {self.input_size!r}")
+        elif self.input_size < 8:
+            problems.append(f"input_size must be at least 8 pixels: {self.input_size}")
+        if not isinstance(self.grayscale, bool):
+            problems.append(f"grayscale must be true or false: {self.grayscale!r}")
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            problems.append(
+                f"mean {self.mean} and std {self.std} need one value per input channel "
+                f"({self.channels})"
+            )
+        if any(s <= 0 for s in self.std):
+            problems.append(f"std values must be positive: {self.std}")
+        if problems:
+            raise ConfigError("invalid model card: " + "; ".join(problems) + ".")
+
+    @property
+    def channels(self) -> int:
+        """Number of input channels: 1 for grayscale, 3 for colour."""
+        return 1 if self.grayscale else 3
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as plain JSON-ready values (tuples as lists)."""
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def to_json(self) -> str:
+        """The card as a JSON object string (keys sorted, stable across runs)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        """Build a card from `to_dict` output.
+
+        Raises:
+            ConfigError: On unknown or missing keys, or invalid values.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"a model card must be a JSON object, got {type(data).__name__}.")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        missing = [name for name in names if name not in data]
+        if unknown or missing:
+            raise ConfigError(
+                f"invalid model card: unknown keys {unknown}, missing keys {missing}; "
+                f"a card has exactly {names}."
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelCard:
+        """Parse a card written by `to_json`.
+
+        Raises:
+            ConfigError: If the text is not JSON or not a valid card.
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"a model card must be JSON: {err}.") from err
+        return cls.from_dict(data)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
