@@ -1,12 +1,168 @@
-"""Figures of sessions: learning curves and the emoticons behind them. Notebooks call these."""
+"""Figures of sessions: learning curves, agents compared, parameters and emotions over time.
+
+Two layers, as in seaborn. `plot_*` functions draw on a matplotlib `Axes` they are given (or a
+new one) and return it; `*_figure` functions build a whole `matplotlib.figure.Figure` and return
+it. Figures are made without pyplot, so a notebook shows each one once and a script that makes
+hundreds keeps no global state. `save_figure` writes one to disk. Notebooks and `laetitia plot`
+call these functions; no figure logic lives anywhere else.
+
+Happiness is P(happy) averaged over the frames of a step that had a face in view. Steps without
+a face carry no happiness: every figure draws them as gaps, shaded grey, never as zeros.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from laetitia.sessions import Session
+from laetitia.emoticon.params import PARAM_SPACE, Param, ParamSpace
+from laetitia.errors import ConfigError, SessionError
+from laetitia.labels import EMOTIONS, HAPPY
+from laetitia.sessions import META_FILE, STEPS_FILE, Session, load_session
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+SESSIONS_ENV = "LAETITIA_SESSIONS"
+"""Environment variable naming the folder the notebook reads sessions from."""
+ROLLING_WINDOW = 10
+"""Steps in the trailing window of the rolling mean."""
+CONFIDENCE = 0.95
+"""Coverage of the band around a mean over sessions."""
+CURVE_METRICS: dict[str, str] = {
+    "rolling": "P(happy), rolling mean over {window} steps",
+    "best": "P(happy), running best",
+    "happiness": "P(happy) of the step",
+}
+"""What a curve over sessions can average, with its y-axis label."""
+HAPPY_COLOR = "tab:orange"
+EMOTION_COLORS: dict[str, str] = dict(
+    zip(
+        EMOTIONS,
+        ("tab:red", "tab:olive", "tab:purple", HAPPY_COLOR, "tab:blue", "tab:cyan", "tab:gray"),
+        strict=True,
+    )
+)
+"""One colour per class of the label map, the same in every figure."""
+NO_FACE_STYLE = {"color": "0.85", "alpha": 0.6, "hatch": "//", "linewidth": 0}
+STEP_LABEL = "step (one emoticon shown)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding and loading sessions
+
+
+def find_session_dirs(parent: Path | str) -> list[Path]:
+    """Session folders at or under `parent` (any depth), sorted by path."""
+    parent = Path(parent)
+    found = {
+        steps.parent for steps in parent.rglob(STEPS_FILE) if (steps.parent / META_FILE).is_file()
+    }
+    return sorted(found)
+
+
+def load_sessions(paths: Path | str | Iterable[Path | str]) -> list[Session]:
+    """Load sessions from session folders, or from every session under parent folders.
+
+    Args:
+        paths: One path or several; each is a session folder or a folder holding sessions at
+            any depth (like `runs/`).
+
+    Returns:
+        The sessions, in the order given; those found under a parent are sorted by path.
+
+    Raises:
+        SessionError: If no path is given, a path does not exist, a folder is neither a session
+            nor holds one, or a session's files are corrupt.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise SessionError("no session folder given; name one or more session folders.")
+    sessions: list[Session] = []
+    for path in paths:
+        if not path.exists():
+            raise SessionError(f"{path} does not exist; name a session folder or a folder of them.")
+        if (path / META_FILE).exists() or (path / STEPS_FILE).exists() or not path.is_dir():
+            sessions.append(load_session(path))
+            continue
+        folders = find_session_dirs(path)
+        if not folders:
+            raise SessionError(
+                f"{path} is not a session folder (it needs {META_FILE} and {STEPS_FILE}) and "
+                "holds none; make one with `laetitia demo` or `laetitia train --out DIR`."
+            )
+        sessions.extend(load_session(folder) for folder in folders)
+    return sessions
+
+
+def sessions_dir(environ: Mapping[str, str] | None = None, start: Path | None = None) -> Path:
+    """The folder the notebook reads: `$LAETITIA_SESSIONS`, else the folder `make demo` fills.
+
+    `make demo` writes to `runs/` at the repository root. The root is found by walking up from
+    `start` (default: the working directory) to the folder holding `pyproject.toml` and
+    `laetitia/`, so the answer is the same from the root and from `notebooks/`.
+    """
+    from laetitia.cli.demo import DEFAULT_RUNS
+
+    environ = os.environ if environ is None else environ
+    if environ.get(SESSIONS_ENV):
+        return Path(environ[SESSIONS_ENV]).expanduser()
+    start = Path.cwd() if start is None else Path(start)
+    for folder in (start, *start.resolve().parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "laetitia").is_dir():
+            return folder / DEFAULT_RUNS
+    return start / DEFAULT_RUNS
+
+
+def summarize(sessions: Sequence[Session]) -> str:
+    """One line per session: folder, agent, viewer, seed, steps and best happiness."""
+    lines = []
+    for session in sessions:
+        scored = happiness(session)
+        best = f"{np.nanmax(scored):.3f}" if np.isfinite(scored).any() else "no face seen"
+        lines.append(
+            f"{session.folder.name}: {agent_name(session)}, {viewer_name(session)}, "
+            f"seed {session.meta.get('seed', '?')}, {session.n_steps} steps, best P(happy) {best}"
+        )
+    return "\n".join(lines)
+
+
+def agent_name(session: Session) -> str:
+    """The agent that made a session, as `meta.json` names it."""
+    return str(session.meta.get("agent", "unknown agent"))
+
+
+def viewer_name(session: Session) -> str:
+    """The viewer of a session in words, e.g. `sim viewer (seed 1)`."""
+    viewer = session.meta.get("viewer") or {}
+    kind = str(viewer.get("kind", "unknown"))
+    return f"{kind} viewer (seed {viewer['seed']})" if "seed" in viewer else f"{kind} viewer"
+
+
+def param_space(session: Session) -> ParamSpace:
+    """The parameter space a session was recorded in (from its meta.json, else the current one)."""
+    described = session.meta.get("parameter_space")
+    if not described:
+        return PARAM_SPACE
+    return ParamSpace(tuple(Param(**entry) for entry in described))
+
+
+# ---------------------------------------------------------------------------------------------
+# Curves as numbers
+
+
+def happiness(session: Session) -> np.ndarray:
+    """P(happy) per step, float64 (n_steps,); NaN where no face was in view."""
+    return np.where(session.steps["faces"] > 0, session.steps["reward"], np.nan)
 
 
 def running_best(rewards: np.ndarray, scored: np.ndarray) -> np.ndarray:
@@ -27,55 +183,442 @@ def rolling_mean(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(counts > 0, sums / counts, np.nan)
 
 
-def plot_learning_curve(session: Session, ax: object | None = None, window: int = 10) -> object:
+def session_curve(
+    session: Session, metric: str = "rolling", window: int = ROLLING_WINDOW
+) -> np.ndarray:
+    """One value per step to average over sessions: see `CURVE_METRICS`.
+
+    Raises:
+        ConfigError: If `metric` is unknown or `window` is below 1.
+    """
+    if metric not in CURVE_METRICS:
+        raise ConfigError(f"unknown curve metric {metric!r}; choose one of {list(CURVE_METRICS)}.")
+    if window < 1:
+        raise ConfigError(f"the rolling window must be at least 1 step, got {window}.")
+    values = happiness(session)
+    if metric == "rolling":
+        return rolling_mean(values, window)
+    if metric == "best":
+        return running_best(values, np.isfinite(values))
+    return values
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Quantile `p` (in (0.5, 1)) of Student's t distribution with an integer `df` >= 1.
+
+    Inverts the exact closed-form CDF for integer degrees of freedom (Abramowitz & Stegun
+    26.7.3-4) by bisection on the angle θ = atan(t / √df); accurate to ~1e-12.
+    """
+    if not 0.5 < p < 1.0 or df < 1:
+        raise ValueError(f"t_quantile needs 0.5 < p < 1 and df >= 1, got p={p}, df={df}.")
+    target = 2.0 * p - 1.0  # P(|T| < t)
+    low, high = 0.0, math.pi / 2
+    for _ in range(60):
+        theta = 0.5 * (low + high)
+        if _t_central_mass(theta, df) < target:
+            low = theta
+        else:
+            high = theta
+    return math.sqrt(df) * math.tan(0.5 * (low + high))
+
+
+def _t_central_mass(theta: float, df: int) -> float:
+    """P(|T| < √df · tan θ) for Student's t with integer `df`."""
+    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
+    if df % 2 == 1:
+        term, total = math.cos(theta), 0.0
+        for k in range(1, (df - 1) // 2 + 1):
+            total += term
+            term *= cos2 * (2 * k) / (2 * k + 1)
+        return 2.0 / math.pi * (theta + sin * total)
+    term, total = 1.0, 0.0
+    for k in range(1, df // 2 + 1):
+        total += term
+        term *= cos2 * (2 * k - 1) / (2 * k)
+    return sin * total
+
+
+@dataclass(frozen=True)
+class Band:
+    """Mean of several curves per step, with a Student-t confidence interval of that mean."""
+
+    mean: np.ndarray
+    """float64 (n_steps,): mean over the curves that have a value at the step."""
+    low: np.ndarray
+    """float64 (n_steps,): lower end of the interval; NaN where fewer than two curves count."""
+    high: np.ndarray
+    """float64 (n_steps,): upper end of the interval; NaN where fewer than two curves count."""
+    count: np.ndarray
+    """int (n_steps,): how many curves have a value at the step."""
+
+
+def mean_band(curves: Sequence[np.ndarray], confidence: float = CONFIDENCE) -> Band:
+    """Per step, the mean of `curves` ± the two-sided Student-t interval of that mean.
+
+    Curves may differ in length and hold NaN; each step counts only the curves with a finite
+    value there. With n curves the interval is mean ± t(n−1) · sd / √n, sd with ddof=1.
+
+    Raises:
+        ValueError: If `curves` is empty or `confidence` is not in (0, 1).
+    """
+    if not curves:
+        raise ValueError("mean_band needs at least one curve.")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}.")
+    length = max(len(c) for c in curves)
+    table = np.full((len(curves), length), np.nan)
+    for row, values in zip(table, curves, strict=True):
+        row[: len(values)] = values
+    finite = np.isfinite(table)
+    count = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(finite, table, 0.0).sum(axis=0) / count
+        squares = np.where(finite, (table - mean) ** 2, 0.0).sum(axis=0)
+        sem = np.sqrt(squares / (count - 1) / count)
+    quantile = np.full(length, np.nan)
+    for n in np.unique(count[count >= 2]):
+        quantile[count == n] = t_quantile(0.5 + confidence / 2, int(n) - 1)
+    half = np.where(count >= 2, quantile * sem, np.nan)
+    mean = np.where(count > 0, mean, np.nan)
+    return Band(mean=mean, low=mean - half, high=mean + half, count=count)
+
+
+def group_by_agent(sessions: Iterable[Session]) -> dict[str, list[Session]]:
+    """Sessions grouped by `meta["agent"]`, agents in order of first appearance."""
+    groups: dict[str, list[Session]] = {}
+    for session in sessions:
+        groups.setdefault(agent_name(session), []).append(session)
+    return groups
+
+
+def no_face_runs(faces: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open index ranges [start, stop) of consecutive entries with no face (faces == 0)."""
+    missing = np.concatenate([[False], np.asarray(faces) <= 0, [False]])
+    edges = np.flatnonzero(np.diff(missing.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing on one Axes
+
+
+def _new_axes(figsize: tuple[float, float]) -> Axes:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained").subplots()
+
+
+def _shade_no_face(ax: Axes, x: np.ndarray, faces: np.ndarray) -> None:
+    """Shade the steps without a face, so a gap reads as 'nobody looked', not as zero."""
+    for i, (start, stop) in enumerate(no_face_runs(faces)):
+        ax.axvspan(
+            x[start] - 0.5,
+            x[stop - 1] + 0.5,
+            label="no face in view" if i == 0 else None,
+            **NO_FACE_STYLE,
+        )
+
+
+def plot_learning_curve(
+    session: Session, ax: Axes | None = None, window: int = ROLLING_WINDOW
+) -> Axes:
     """Happiness per step, its rolling mean and its running best, on one axes.
 
-    Steps with no face in view are drawn as grey ticks at the bottom, not as zeros.
+    Steps with no face in view are gaps in the curves, shaded grey.
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4.5))
+    ax = _new_axes((8, 4.5)) if ax is None else ax
     steps = session.steps["step"]
-    happiness = np.where(session.steps["faces"] > 0, session.steps["reward"], np.nan)
-    scored = np.isfinite(happiness)
-    ax.plot(steps, happiness, ".", color="tab:orange", alpha=0.45, label="happiness of the step")
+    values = happiness(session)
+    scored = np.isfinite(values)
+    ax.plot(steps, values, ".", color=HAPPY_COLOR, alpha=0.45, label="happiness of the step")
     ax.plot(
         steps,
-        rolling_mean(happiness, window),
-        color="tab:orange",
+        rolling_mean(values, window),
+        color=HAPPY_COLOR,
         label=f"rolling mean ({window} steps)",
     )
-    ax.plot(steps, running_best(happiness, scored), color="tab:green", lw=2, label="running best")
-    if (~scored).any():
-        ax.plot(
-            steps[~scored], np.zeros((~scored).sum()), "|", color="grey", label="no face in view"
-        )
-    ax.set_xlabel("step (one emoticon shown)")
+    ax.plot(steps, running_best(values, scored), color="tab:green", lw=2, label="running best")
+    _shade_no_face(ax, steps, session.steps["faces"])
+    ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("P(happy), mean over frames")
     ax.set_ylim(-0.02, 1.02)
-    viewer = session.meta["viewer"]["kind"]
-    ax.set_title(f"{session.meta['agent']} on a {viewer} viewer: {session.folder.name}")
+    ax.set_title(
+        f"Happiness: {agent_name(session)} on a {viewer_name(session)}, {session.folder.name}"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
-def save_learning_curve(session: Session, path: Path) -> Path:
-    """Draw `plot_learning_curve` with the best emoticon beside it, and save it as a PNG."""
-    import matplotlib.pyplot as plt
+def plot_mean_band(
+    sessions: Sequence[Session],
+    ax: Axes,
+    label: str,
+    color: str | None = None,
+    metric: str = "rolling",
+    window: int = ROLLING_WINDOW,
+    confidence: float = CONFIDENCE,
+) -> Axes:
+    """The mean curve of `sessions` as a line, with its confidence band shaded around it."""
+    band = mean_band([session_curve(s, metric, window) for s in sessions], confidence)
+    steps = np.arange(band.mean.size)
+    (line,) = ax.plot(
+        steps, band.mean, color=color, lw=2, label=f"{label} ({len(sessions)} sessions)"
+    )
+    ax.fill_between(steps, band.low, band.high, color=line.get_color(), alpha=0.2, linewidth=0)
+    return ax
 
+
+def plot_agents(
+    sessions: Sequence[Session],
+    ax: Axes | None = None,
+    metric: str = "rolling",
+    window: int = ROLLING_WINDOW,
+    confidence: float = CONFIDENCE,
+) -> Axes:
+    """Agents side by side: per agent, the mean curve over its sessions and a Student-t band.
+
+    One colour and one line per agent (`meta["agent"]`). The band is mean ± t(n−1)·sd/√n over
+    the agent's sessions at each step; it is absent where fewer than two sessions count.
+    """
+    from matplotlib.patches import Patch
+
+    ax = _new_axes((9, 5)) if ax is None else ax
+    for i, (agent, group) in enumerate(group_by_agent(sessions).items()):
+        plot_mean_band(group, ax, agent, f"C{i}", metric, window, confidence)
+    handles, labels = ax.get_legend_handles_labels()
+    percent = f"{confidence:.0%}"
+    handles.append(Patch(color="0.5", alpha=0.3, linewidth=0))
+    labels.append(f"{percent} t-interval of the mean")
+    ax.set_xlabel(STEP_LABEL)
+    ax.set_ylabel(CURVE_METRICS[metric].format(window=window))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"Happiness by agent: mean over sessions, {percent} Student-t band")
+    ax.grid(alpha=0.3)
+    ax.legend(handles, labels, loc="lower right", fontsize="small")
+    return ax
+
+
+def plot_params(session: Session, ax: Axes | None = None) -> Axes:
+    """The shown parameters at each step, each mapped from [low, high] onto [−1, 1].
+
+    One line per parameter; a dashed line marks the best step.
+    """
+    ax = _new_axes((9, 4.5)) if ax is None else ax
+    space = param_space(session)
+    steps = session.steps["step"]
+    raw = session.params()
+    unit = 2.0 * (raw - space.low) / (space.high - space.low) - 1.0 if raw.size else raw
+    for i, param in enumerate(space.params):
+        ax.plot(
+            steps,
+            unit[:, i],
+            color=f"C{i % 10}",
+            lw=1.2,
+            label=f"{param.name}: {_short(param.meaning)}",
+        )
+    if (session.steps["faces"] > 0).any():
+        ax.axvline(session.best_step(), color="k", ls="--", lw=1, label="best step")
+    ax.set_xlabel(STEP_LABEL)
+    ax.set_ylabel("parameter, normalised\n(−1 = lower bound, +1 = upper)")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_title(f"Emoticon parameters shown: {session.folder.name}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    return ax
+
+
+def _short(meaning: str, limit: int = 28) -> str:
+    """The first clause of a parameter's meaning, for a legend."""
+    clause = meaning.replace(";", ":").split(":")[0].split(",")[0].strip()
+    return clause if len(clause) <= limit else clause[: limit - 1].rstrip() + "…"
+
+
+def plot_emotions(session: Session, ax: Axes | None = None, stacked: bool = True) -> Axes:
+    """Emotion probabilities over a session, per class, with the no-face steps left as gaps.
+
+    Reads the mean class probabilities of each step from `steps.csv` (a step without a face has
+    none). `stacked` draws the classes as stacked areas summing to 1, happy at the bottom;
+    otherwise one line per class.
+    """
+    ax = _new_axes((9, 4.5)) if ax is None else ax
+    steps, probs, names = session.steps["step"], session.probs(), session.class_names
+    order = sorted(range(len(names)), key=lambda i: names[i] != HAPPY)
+    colors = [_class_color(names, i) for i in order]
+    labels = [names[i] for i in order]
+    if stacked:
+        ax.stackplot(
+            steps, probs[:, order].T, colors=colors, labels=labels, alpha=0.85, linewidth=0
+        )
+    else:
+        for i, color, label in zip(order, colors, labels, strict=True):
+            ax.plot(steps, probs[:, i], color=color, lw=2 if label == HAPPY else 1, label=label)
+    _shade_no_face(ax, steps, session.steps["faces"])
+    ax.set_xlabel(STEP_LABEL)
+    ax.set_ylabel("probability, mean over frames" + (" (stacked)" if stacked else ""))
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Emotions read from the viewer: {session.folder.name}")
+    handles, labels = ax.get_legend_handles_labels()
+    if stacked:  # list the classes top to bottom, as the areas are stacked
+        classes = len(order)
+        handles = handles[:classes][::-1] + handles[classes:]
+        labels = labels[:classes][::-1] + labels[classes:]
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    return ax
+
+
+def _class_color(names: Sequence[str], index: int) -> str:
+    name = names[index]
+    return EMOTION_COLORS.get(name, f"C{index % 10}")
+
+
+def plot_best_emoticon(session: Session, ax: Axes, size: int = 256) -> Axes:
+    """The emoticon of the session's best step, titled with its step and happiness."""
     from laetitia.emoticon.render import render
 
-    fig, (ax_curve, ax_face) = plt.subplots(
-        1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [3, 1]}
-    )
-    plot_learning_curve(session, ax_curve)
+    ax.axis("off")
+    if not (session.steps["faces"] > 0).any():
+        ax.text(0.5, 0.5, "no step saw a face:\nno best emoticon", ha="center", va="center")
+        return ax
     best = session.best_step()
-    ax_face.imshow(render(session.params()[best], 256))
-    ax_face.set_title(f"best: step {best}, P(happy) {session.steps['reward'][best]:.2f}")
-    ax_face.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    ax.imshow(render(session.params()[best], size, param_space(session)))
+    ax.set_title(f"best emoticon: step {best}\nP(happy) {session.steps['reward'][best]:.3f}")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole figures
+
+
+def _figure(figsize: tuple[float, float]) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def curve_figure(session: Session, window: int = ROLLING_WINDOW) -> Figure:
+    """The learning curve with the best emoticon beside it."""
+    fig = _figure((12, 4.5))
+    ax_curve, ax_face = fig.subplots(1, 2, width_ratios=[3, 1])
+    plot_learning_curve(session, ax_curve, window)
+    plot_best_emoticon(session, ax_face)
+    return fig
+
+
+def params_figure(session: Session) -> Figure:
+    """The parameter trajectories of one session."""
+    fig = _figure((11, 4.5))
+    plot_params(session, fig.subplots())
+    return fig
+
+
+def emotions_figure(session: Session, stacked: bool = True) -> Figure:
+    """The emotion timeline of one session."""
+    fig = _figure((11, 4.5))
+    plot_emotions(session, fig.subplots(), stacked)
+    return fig
+
+
+def overview_figure(session: Session, window: int = ROLLING_WINDOW) -> Figure:
+    """One session at a glance: learning curve, best emoticon, parameters and emotions."""
+    fig = _figure((13, 11))
+    grid = fig.add_gridspec(3, 2, width_ratios=[3, 1])
+    ax_curve = fig.add_subplot(grid[0, 0])
+    plot_learning_curve(session, ax_curve, window)
+    plot_best_emoticon(session, fig.add_subplot(grid[0, 1]))
+    for row, plot in ((1, plot_params), (2, plot_emotions)):
+        ax = plot(session, fig.add_subplot(grid[row, 0], sharex=ax_curve))
+        _move_legend(ax, fig.add_subplot(grid[row, 1]))
+    fig.suptitle(
+        f"{session.folder.name}: {agent_name(session)}, {viewer_name(session)}, "
+        f"seed {session.meta.get('seed', '?')}, {session.n_steps} steps",
+        fontweight="bold",
+    )
+    return fig
+
+
+def _move_legend(source: Axes, target: Axes) -> None:
+    """Draw `source`'s legend in the otherwise empty axes `target`, so columns stay aligned."""
+    legend = source.get_legend()
+    labels = [text.get_text() for text in legend.get_texts()]
+    handles = legend.legend_handles
+    legend.remove()
+    target.axis("off")
+    target.legend(handles, labels, loc="center left", fontsize="small")
+
+
+def sessions_figure(
+    sessions: Sequence[Session], kind: str = "curve", window: int = ROLLING_WINDOW
+) -> Figure:
+    """One row per session: its learning curve and best emoticon, its parameters or emotions.
+
+    Raises:
+        ConfigError: If `kind` is not curve, params or emotions, or `sessions` is empty.
+    """
+    if kind not in ("curve", "params", "emotions"):
+        raise ConfigError(f"sessions_figure draws curve, params or emotions, not {kind!r}.")
+    if not sessions:
+        raise ConfigError("no sessions to draw.")
+    fig = _figure((13, 3.6 * len(sessions)))
+    ratios = [3, 1] if kind == "curve" else [4.5, 1]
+    rows = fig.subplots(len(sessions), 2, width_ratios=ratios, squeeze=False)
+    for session, (ax_main, ax_side) in zip(sessions, rows, strict=True):
+        if kind == "curve":
+            plot_learning_curve(session, ax_main, window)
+            plot_best_emoticon(session, ax_side)
+            continue
+        plot = plot_params if kind == "params" else plot_emotions
+        _move_legend(plot(session, ax_main), ax_side)
+    return fig
+
+
+def agents_figure(
+    sessions: Sequence[Session],
+    metric: str = "rolling",
+    window: int = ROLLING_WINDOW,
+    confidence: float = CONFIDENCE,
+) -> Figure:
+    """Agents side by side, each as its mean curve over sessions with a Student-t band."""
+    fig = _figure((10, 5.5))
+    plot_agents(sessions, fig.subplots(), metric, window, confidence)
+    return fig
+
+
+def check_figure_path(path: Path | str) -> Path:
+    """`path` as a Path, if its suffix names an image format matplotlib writes.
+
+    Raises:
+        ConfigError: If it does not.
+    """
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(path)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise ConfigError(
+            f"cannot save a figure as {path.name!r}: end the file name with one of "
+            f"{', '.join('.' + f for f in sorted(formats))}."
+        )
+    return path
+
+
+def save_figure(fig: Figure, path: Path | str, dpi: int = 110) -> Path:
+    """Write a figure to `path` (format from its suffix: png, pdf, svg, ...), creating folders.
+
+    Raises:
+        ConfigError: If the suffix is not a format matplotlib writes, or the file cannot be written.
+    """
+    path = check_figure_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write {path}: {error.strerror or error}; choose a file you can write."
+        ) from error
+    return path
+
+
+def save_learning_curve(session: Session, path: Path) -> Path:
+    """Save `curve_figure` (the learning curve and the best emoticon) as an image file."""
+    return save_figure(curve_figure(session), path)

@@ -1,0 +1,310 @@
+import math
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.image import AxesImage
+
+from laetitia import plots
+from laetitia.agents import AGENTS
+from laetitia.agents.training import TrainConfig, train
+from laetitia.cli import main
+from laetitia.emoticon.params import PARAM_SPACE
+from laetitia.errors import ConfigError, SessionError
+from laetitia.labels import EMOTIONS, HAPPY
+from laetitia.sessions import SessionRecorder, load_session
+from laetitia.viewers.base import Reaction
+from laetitia.viewers.simulated import SimulatedViewer
+
+STEPS = 40
+SECOND_AGENT = "hill-climb-remeasure"
+NO_FACE = {5, 6, 7, 20}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three hill-climb sessions and two of a second agent name (the same climber, remeasuring)."""
+    root = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(AGENTS, SECOND_AGENT, AGENTS["hill-climb"])
+        for seed in range(3):
+            config = TrainConfig(out=root / f"hc-{seed}", viewer="sim:1", steps=STEPS, seed=seed)
+            train(config, progress=False)
+        for seed in range(2):
+            config = TrainConfig(
+                out=root / "second" / f"rm-{seed}",
+                agent=SECOND_AGENT,
+                viewer="sim:1",
+                steps=STEPS + 10,
+                seed=seed,
+                agent_args={"remeasure_every": 5},
+            )
+            train(config, progress=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def blinking(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session whose viewer looked away on the steps in NO_FACE."""
+    folder = tmp_path_factory.mktemp("blinking") / "session"
+    viewer = SimulatedViewer(seed=2, frames=4)
+    rng = np.random.default_rng(0)
+    with SessionRecorder(folder, {"agent": "random", "viewer": viewer.describe()}) as recorder:
+        for step in range(30):
+            params = PARAM_SPACE.denormalize(rng.uniform(-1, 1, len(PARAM_SPACE)))
+            reaction = viewer.react(None, params)
+            if step in NO_FACE:
+                nan = np.full_like(reaction.probs, np.nan)
+                reaction = Reaction(probs=nan, has_face=np.zeros(4, dtype=bool))
+            reward = float(np.nanmean(reaction.happiness())) if reaction.n_faces else 0.0
+            recorder.record(0, reward, params, reaction)
+    return folder
+
+
+def test_t_quantile_matches_published_tables() -> None:
+    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 9: 2.262, 29: 2.045, 120: 1.980}
+    for df, expected in table.items():
+        assert plots.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-3)
+    assert plots.t_quantile(0.95, 10) == pytest.approx(1.812, abs=1e-3)
+    with pytest.raises(ValueError):
+        plots.t_quantile(0.975, 0)
+
+
+def test_mean_band_is_the_t_interval_of_the_mean_over_the_curves_present() -> None:
+    band = plots.mean_band([np.array([1.0, 2.0, 3.0]), np.array([3.0, 4.0, np.nan, 9.0])])
+    np.testing.assert_allclose(band.mean, [2.0, 3.0, 3.0, 9.0])
+    np.testing.assert_array_equal(band.count, [2, 2, 1, 1])
+    # two curves: sd = √2, sem = 1, so the half-width is t(0.975, 1)
+    np.testing.assert_allclose(band.high[:2] - band.mean[:2], plots.t_quantile(0.975, 1))
+    np.testing.assert_allclose(band.mean[:2] - band.low[:2], plots.t_quantile(0.975, 1))
+    assert np.isnan(band.low[2:]).all() and np.isnan(band.high[2:]).all()
+
+
+def test_running_best_and_rolling_mean_skip_steps_without_a_face() -> None:
+    values = np.array([np.nan, 0.2, np.nan, 0.1, 0.5])
+    best = plots.running_best(values, np.isfinite(values))
+    np.testing.assert_allclose(best, [np.nan, 0.2, 0.2, 0.2, 0.5])
+    np.testing.assert_allclose(plots.rolling_mean(values, 2), [np.nan, 0.2, 0.2, 0.1, 0.3])
+
+
+def test_no_face_runs_are_half_open_ranges() -> None:
+    assert plots.no_face_runs(np.array([0, 0, 3, 3, 0, 4, 0])) == [(0, 2), (4, 5), (6, 7)]
+    assert plots.no_face_runs(np.array([1, 2])) == []
+
+
+def test_load_sessions_finds_every_session_under_a_parent(runs: Path) -> None:
+    sessions = plots.load_sessions(runs)
+    assert [s.folder.name for s in sessions] == ["hc-0", "hc-1", "hc-2", "rm-0", "rm-1"]
+    assert [s.folder for s in plots.load_sessions([runs / "hc-1", runs / "second"])] == [
+        runs / "hc-1",
+        runs / "second" / "rm-0",
+        runs / "second" / "rm-1",
+    ]
+    assert list(plots.group_by_agent(sessions)) == ["hill-climb", SECOND_AGENT]
+
+
+def test_load_sessions_explains_what_is_not_a_session(tmp_path: Path, runs: Path) -> None:
+    with pytest.raises(SessionError, match="no session folder given"):
+        plots.load_sessions([])
+    with pytest.raises(SessionError, match="does not exist"):
+        plots.load_sessions(tmp_path / "missing")
+    with pytest.raises(SessionError, match="holds none"):
+        plots.load_sessions(tmp_path)
+    with pytest.raises(SessionError, match="not a session folder"):
+        plots.load_sessions(runs / "hc-0" / "agent")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "meta.json").write_text("{}")
+    with pytest.raises(SessionError, match="needs meta.json and steps.csv"):
+        plots.load_sessions(broken)
+
+
+def test_sessions_dir_prefers_the_variable_then_the_repo_runs(tmp_path: Path) -> None:
+    assert plots.sessions_dir({"LAETITIA_SESSIONS": str(tmp_path)}) == tmp_path
+    repo = tmp_path / "repo"
+    (repo / "laetitia").mkdir(parents=True)
+    (repo / "notebooks").mkdir()
+    (repo / "pyproject.toml").write_text("")
+    from_notebooks = plots.sessions_dir({}, start=repo / "notebooks")
+    assert from_notebooks.resolve() == (repo / "runs").resolve()
+    assert plots.sessions_dir({}, start=repo).resolve() == (repo / "runs").resolve()
+
+
+def test_learning_curve_labels_units_and_legend(runs: Path) -> None:
+    session = load_session(runs / "hc-0")
+    ax = plots.plot_learning_curve(session)
+    assert ax.get_xlabel() == plots.STEP_LABEL
+    assert "P(happy)" in ax.get_ylabel()
+    assert "hill-climb" in ax.get_title()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["happiness of the step", "rolling mean (10 steps)", "running best"]
+    best = ax.get_lines()[2].get_ydata()
+    assert np.all(np.diff(best) >= 0) and best[-1] == pytest.approx(session.steps["reward"].max())
+
+
+def test_agents_figure_draws_one_line_and_one_band_per_agent(runs: Path) -> None:
+    fig = plots.agents_figure(plots.load_sessions(runs))
+    (ax,) = fig.axes
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert lines[0].get_color() != lines[1].get_color()
+    assert [line.get_xdata().size for line in lines] == [STEPS, STEPS + 10]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 2
+    for band, line in zip(bands, lines, strict=True):
+        vertices = band.get_paths()[0].vertices
+        assert np.isfinite(vertices).all() and np.ptp(vertices[:, 1]) > 0
+        np.testing.assert_allclose(band.get_facecolor()[0][:3], _rgb(line.get_color()))
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == [
+        "hill-climb (3 sessions)",
+        f"{SECOND_AGENT} (2 sessions)",
+        "95% t-interval of the mean",
+    ]
+    assert ax.get_xlabel() == plots.STEP_LABEL and "rolling mean" in ax.get_ylabel()
+    assert "Student-t" in ax.get_title()
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return to_rgb(color)
+
+
+def test_agents_figure_band_matches_mean_band(runs: Path) -> None:
+    group = plots.load_sessions(runs)[:3]
+    fig = plots.agents_figure(group, metric="best")
+    expected = plots.mean_band([plots.session_curve(s, "best") for s in group])
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), expected.mean)
+    assert "running best" in fig.axes[0].get_ylabel()
+
+
+def test_params_figure_draws_each_parameter_normalised(runs: Path) -> None:
+    session = load_session(runs / "hc-0")
+    (ax,) = plots.params_figure(session).axes
+    lines = ax.get_lines()
+    assert len(lines) == len(PARAM_SPACE) + 1  # and the best step's marker
+    for line, name in zip(lines[:-1], PARAM_SPACE.names, strict=True):
+        assert line.get_label().startswith(f"{name}: ")
+        assert np.all(np.abs(line.get_ydata()) <= 1.0 + 1e-9)
+    np.testing.assert_allclose(
+        [line.get_ydata()[0] for line in lines[:-1]],
+        PARAM_SPACE.normalize(session.params()[0]),
+    )
+    assert lines[-1].get_xdata()[0] == session.best_step()
+    assert "normalised" in ax.get_ylabel()
+
+
+def test_emotion_timeline_leaves_no_face_steps_as_gaps(blinking: Path) -> None:
+    session = load_session(blinking)
+    ax = plots.plot_emotions(session, stacked=False)
+    names = [line.get_label() for line in ax.get_lines()]
+    assert sorted(names) == sorted(EMOTIONS) and names[0] == HAPPY
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert np.isnan(y[sorted(NO_FACE)]).all()
+        assert np.isfinite(np.delete(y, sorted(NO_FACE))).all()
+    assert [p.get_label() for p in ax.patches][:1] == ["no face in view"]
+    assert len(ax.patches) == len(plots.no_face_runs(session.steps["faces"])) == 2
+
+    stacked = plots.plot_emotions(session)
+    areas = [c for c in stacked.collections if isinstance(c, PolyCollection)]
+    assert len(areas) == len(EMOTIONS)
+    for area in areas:  # one polygon per stretch with a face: 0-4, 8-19, 21-29
+        assert len(area.get_paths()) == 3
+        x = np.concatenate([p.vertices[:, 0] for p in area.get_paths()])
+        assert not np.isin(x, sorted(NO_FACE)).any()
+    legend = [t.get_text() for t in stacked.get_legend().get_texts()]
+    assert legend[len(EMOTIONS) - 1] == HAPPY  # listed top to bottom, as stacked
+
+
+def test_curve_shades_no_face_steps_instead_of_drawing_zeros(blinking: Path) -> None:
+    ax = plots.plot_learning_curve(load_session(blinking))
+    points = np.asarray(ax.get_lines()[0].get_ydata(), dtype=float)
+    assert np.isnan(points[sorted(NO_FACE)]).all()
+    assert len(ax.patches) == 2
+
+
+def test_overview_has_curve_emoticon_parameters_and_emotions(runs: Path) -> None:
+    session = load_session(runs / "hc-1")
+    fig = plots.overview_figure(session)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("Happiness") for t in titles)
+    assert any(t.startswith("Emoticon parameters") for t in titles)
+    assert any(t.startswith("Emotions") for t in titles)
+    images = [im for ax in fig.axes for im in ax.get_images() if isinstance(im, AxesImage)]
+    assert len(images) == 1 and images[0].get_array().shape == (256, 256, 3)
+    best = session.best_step()
+    assert f"step {best}" in next(t for t in titles if t.startswith("best emoticon"))
+    assert "hc-1" in fig.get_suptitle()
+
+
+def test_a_session_without_any_face_still_draws(tmp_path: Path) -> None:
+    folder = tmp_path / "nobody"
+    with SessionRecorder(folder, {"agent": "random", "viewer": {"kind": "webcam"}}) as recorder:
+        for _ in range(3):
+            empty = Reaction(probs=np.full((2, 7), np.nan), has_face=np.zeros(2, dtype=bool))
+            recorder.record(0, 0.0, PARAM_SPACE.defaults, empty)
+    fig = plots.overview_figure(load_session(folder))
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any("no step saw a face" in t for t in texts)
+    assert "no face seen" in plots.summarize([load_session(folder)])
+
+
+def test_sessions_figure_puts_each_best_emoticon_beside_its_curve(runs: Path) -> None:
+    sessions = plots.load_sessions(runs)[:3]
+    fig = plots.sessions_figure(sessions)
+    assert len(fig.axes) == 2 * len(sessions)
+    for i, session in enumerate(sessions):
+        curve, face = fig.axes[2 * i], fig.axes[2 * i + 1]
+        assert session.folder.name in curve.get_title()
+        assert len(face.get_images()) == 1
+    with pytest.raises(ConfigError):
+        plots.sessions_figure(sessions, kind="overview")
+
+
+def test_save_figure_writes_a_png_that_decodes(tmp_path: Path, runs: Path) -> None:
+    fig = plots.curve_figure(load_session(runs / "hc-0"))
+    path = plots.save_figure(fig, tmp_path / "deep" / "curve.png", dpi=50)
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 100 and image.shape[1] > 300
+    with pytest.raises(ConfigError, match="end the file name"):
+        plots.save_figure(fig, tmp_path / "curve.docx")
+
+
+def test_cli_plot_writes_each_kind(tmp_path: Path, runs: Path, capsys) -> None:
+    cases = {
+        "one.png": [str(runs / "hc-0")],
+        "params.png": [str(runs / "hc-0"), "--kind", "params"],
+        "rows.png": [str(runs / "hc-0"), str(runs / "hc-1")],
+        "agents.png": [str(runs), "--by", "agent", "--metric", "best"],
+    }
+    for name, args in cases.items():
+        out = tmp_path / name
+        assert main(["plot", *args, "--out", str(out)]) == 0
+        assert matplotlib.image.imread(out).ndim == 3
+    assert "5 sessions drawn" in capsys.readouterr().out
+
+
+def test_cli_plot_errors_are_one_clear_line(tmp_path: Path, runs: Path, capsys) -> None:
+    out = str(tmp_path / "x.png")
+    assert main(["plot", str(tmp_path), "--out", out]) == 2
+    assert "is not a session folder" in capsys.readouterr().err
+    assert (
+        main(["plot", str(runs / "hc-0"), "--by", "agent", "--kind", "params", "--out", out]) == 2
+    )
+    assert "--by agent draws learning curves" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["plot", "--out", out])
+    assert exit_info.value.code == 2
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_t_band_shrinks_with_more_sessions() -> None:
+    rng = np.random.default_rng(0)
+    few = plots.mean_band([rng.normal(size=50) for _ in range(3)])
+    many = plots.mean_band([rng.normal(size=50) for _ in range(30)])
+    assert math.isfinite(float(np.mean(few.high - few.low)))
+    assert np.mean(many.high - many.low) < np.mean(few.high - few.low)
