@@ -1,0 +1,364 @@
+"""The live session window: what the person in front of the camera sees, and its keys.
+
+    window = LiveWindow()
+    window.wait(0.5)                      # settle time; holds while paused; q / close end it
+    window.show_emoticon(image_rgb)       # the emoticon, large
+    window.show_reaction(reaction)        # camera preview with the face box, gauge, curve
+
+Drawing is apart from the logic: `LiveState` is what the window shows, `draw_live` draws a
+state on any pygame surface (a window, or an off-screen surface in tests), and `LiveWindow`
+keeps the state, owns the display and turns key presses into actions with `key_action`.
+
+Keys: space pauses (the next emoticon waits until space is pressed again; the reading in
+progress completes first), `q`, Escape or closing the window end the session: `LiveWindow`
+raises `SessionEndedByUser`, and `laetitia train` saves what was recorded and stops.
+
+The window opens on first use; it never writes an image anywhere unless `screenshot` is called.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from laetitia.errors import SessionEndedByUser
+from laetitia.reward import reward_from
+from laetitia.viewers.base import Reaction
+
+WINDOW_SIZE = (960, 600)
+"""(width, height) of the window in pixels; the layout below is in these pixels."""
+MARGIN = 20
+EMOTICON_SIDE = WINDOW_SIZE[1] - 2 * MARGIN
+"""The emoticon fills the left square of the window."""
+PANEL_X = EMOTICON_SIDE + 2 * MARGIN
+PANEL_W = WINDOW_SIZE[0] - PANEL_X - MARGIN
+PREVIEW = (PANEL_X, MARGIN, PANEL_W, PANEL_W * 9 // 16)
+"""Camera preview rectangle (x, y, w, h); frames are fitted inside, keeping their shape."""
+GAUGE = (PANEL_X, PREVIEW[1] + PREVIEW[3] + 36, PANEL_W, 34)
+"""Happiness gauge rectangle: filled from the left in proportion to P(happy)."""
+STEP_TEXT = (PANEL_X, GAUGE[1] + GAUGE[3] + 14)
+CURVE = (PANEL_X, STEP_TEXT[1] + 40, PANEL_W, WINDOW_SIZE[1] - STEP_TEXT[1] - 40 - 2 * MARGIN)
+"""Reward curve rectangle: steps along x, reward 0..1 along y."""
+KEYS_TEXT = (PANEL_X, WINDOW_SIZE[1] - MARGIN - 14)
+
+BACKGROUND = (30, 32, 38)
+PANEL = (48, 51, 60)
+TEXT = (230, 230, 230)
+DIM = (140, 140, 150)
+FACE_BOX = (60, 220, 90)
+NO_FACE = (230, 80, 70)
+GAUGE_FILL = (250, 190, 40)
+CURVE_LINE = (250, 190, 40)
+UNSCORED = (110, 110, 120)
+PAUSED = (90, 160, 250)
+
+CURVE_STEPS = 200
+"""The curve shows the last this many steps."""
+FRAME_S = 1 / 30
+"""How often the window handles events while it waits."""
+
+
+@dataclass
+class LiveState:
+    """Everything the live window shows."""
+
+    emoticon: np.ndarray | None = None
+    """The emoticon on show, RGB uint8 (H, W, 3)."""
+    preview: np.ndarray | None = None
+    """The last camera frame, BGR uint8 (H, W, 3); None when the viewer has no pixels."""
+    box: np.ndarray | None = None
+    """Face box x, y, w, h in preview pixels, or None when no face was found."""
+    happiness: float = math.nan
+    """P(happy) of the last step over its frames with a face; NaN when none had a face."""
+    frame_happiness: tuple[float, ...] = ()
+    """P(happy) of each frame of the last step (NaN where no face)."""
+    step: int = 0
+    """The step on show (its number in `steps.csv`)."""
+    rewards: list[float] = field(default_factory=list)
+    """Reward of each step so far (unscored steps carry the previous reward)."""
+    scored: list[bool] = field(default_factory=list)
+    """Whether each step saw a face."""
+    paused: bool = False
+    """Whether the person paused the session."""
+
+
+def key_action(event: object) -> str | None:
+    """What a pygame event asks for: "pause" (space), "quit" (q, Escape, closing), or None."""
+    import pygame
+
+    kind = getattr(event, "type", None)
+    if kind in (pygame.QUIT, getattr(pygame, "WINDOWCLOSE", pygame.QUIT)):
+        return "quit"
+    if kind == pygame.KEYDOWN:
+        key = getattr(event, "key", None)
+        if key == pygame.K_SPACE:
+            return "pause"
+        if key in (pygame.K_q, pygame.K_ESCAPE):
+            return "quit"
+    return None
+
+
+def draw_live(surface: object, state: LiveState) -> None:
+    """Draw a state on a pygame surface of `WINDOW_SIZE`."""
+    import pygame
+
+    surface.fill(BACKGROUND)
+    font = _font(22)
+    small = _font(18)
+    _draw_emoticon(surface, state.emoticon)
+    _draw_preview(surface, state, small)
+    _draw_gauge(surface, state, small)
+    status = "  PAUSED (space to go on)" if state.paused else ""
+    surface.blit(
+        font.render(f"step {state.step}{status}", True, PAUSED if state.paused else TEXT),
+        STEP_TEXT,
+    )
+    _draw_curve(surface, state, small)
+    surface.blit(small.render("space: pause    q: end and save", True, DIM), KEYS_TEXT)
+    if state.paused:
+        pygame.draw.rect(surface, PAUSED, (0, 0, *surface.get_size()), 4)
+
+
+def _font(size: int) -> object:
+    import pygame
+
+    if not pygame.font.get_init():
+        pygame.font.init()
+    return pygame.font.Font(None, size)
+
+
+def _blit_array(surface: object, rgb: np.ndarray, rect: tuple[int, int, int, int]) -> float:
+    """Fit an RGB array inside `rect`, centred, keeping its shape; returns the scale used."""
+    import pygame
+
+    height, width = rgb.shape[:2]
+    scale = min(rect[2] / width, rect[3] / height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    image = pygame.surfarray.make_surface(np.ascontiguousarray(rgb.transpose(1, 0, 2)))
+    image = pygame.transform.smoothscale(image, size)
+    surface.blit(image, (rect[0] + (rect[2] - size[0]) // 2, rect[1] + (rect[3] - size[1]) // 2))
+    return scale
+
+
+def _draw_emoticon(surface: object, emoticon: np.ndarray | None) -> None:
+    import pygame
+
+    rect = (MARGIN, MARGIN, EMOTICON_SIDE, EMOTICON_SIDE)
+    if emoticon is None:
+        pygame.draw.rect(surface, PANEL, rect)
+        return
+    _blit_array(surface, emoticon, rect)
+
+
+def _draw_preview(surface: object, state: LiveState, font: object) -> None:
+    import pygame
+
+    pygame.draw.rect(surface, PANEL, PREVIEW)
+    if state.preview is None:
+        surface.blit(font.render("no camera image", True, DIM), (PREVIEW[0] + 8, PREVIEW[1] + 8))
+        return
+    frame = state.preview
+    rgb = frame[:, :, ::-1] if frame.ndim == 3 else np.repeat(frame[:, :, None], 3, axis=2)
+    scale = _blit_array(surface, rgb, PREVIEW)
+    height, width = frame.shape[:2]
+    left = PREVIEW[0] + (PREVIEW[2] - round(width * scale)) // 2
+    top = PREVIEW[1] + (PREVIEW[3] - round(height * scale)) // 2
+    if state.box is not None and np.all(np.isfinite(state.box)):
+        x, y, w, h = (float(v) * scale for v in state.box)
+        pygame.draw.rect(surface, FACE_BOX, (left + x, top + y, max(w, 2), max(h, 2)), 2)
+    else:
+        label = font.render("no face in view: not scored", True, NO_FACE)
+        surface.blit(label, (PREVIEW[0] + 8, PREVIEW[1] + PREVIEW[3] - 22))
+
+
+def _draw_gauge(surface: object, state: LiveState, font: object) -> None:
+    import pygame
+
+    x, y, w, h = GAUGE
+    surface.blit(font.render("P(happy)", True, DIM), (x, y - 20))
+    pygame.draw.rect(surface, PANEL, GAUGE)
+    if math.isnan(state.happiness):
+        surface.blit(font.render("no face", True, NO_FACE), (x + 8, y + h // 2 - 6))
+    else:
+        fill = round(w * min(max(state.happiness, 0.0), 1.0))
+        pygame.draw.rect(surface, GAUGE_FILL, (x, y, fill, h))
+        value = font.render(f"{state.happiness:.2f}", True, TEXT)
+        surface.blit(value, (x + w - value.get_width() - 6, y + h // 2 - 6))
+    for p in state.frame_happiness:  # one tick per frame of the last reading
+        if not math.isnan(p):
+            tick = x + round(w * min(max(p, 0.0), 1.0))
+            pygame.draw.line(surface, TEXT, (tick, y + h - 8), (tick, y + h - 1), 2)
+    pygame.draw.rect(surface, DIM, GAUGE, 1)
+
+
+def _draw_curve(surface: object, state: LiveState, font: object) -> None:
+    import pygame
+
+    x, y, w, h = CURVE
+    pygame.draw.rect(surface, PANEL, CURVE)
+    surface.blit(font.render("reward per step", True, DIM), (x + 6, y + 4))
+    for level in (0.5, 1.0):  # faint guides at P(happy) 0.5 and 1
+        guide_y = y + h - 4 - (h - 28) * level
+        pygame.draw.line(surface, BACKGROUND, (x + 2, guide_y), (x + w - 2, guide_y))
+    rewards = state.rewards[-CURVE_STEPS:]
+    scored = state.scored[-CURVE_STEPS:]
+    if not rewards:
+        return
+    first = len(state.rewards) - len(rewards)
+    span = max(len(rewards) - 1, 1)
+
+    def point(i: int, value: float) -> tuple[float, float]:
+        return (x + 4 + (w - 8) * i / span, y + h - 4 - (h - 28) * min(max(value, 0.0), 1.0))
+
+    run: list[tuple[float, float]] = []
+    for i, (value, ok) in enumerate(zip(rewards, scored, strict=True)):
+        if ok:
+            run.append(point(i, value))
+            continue
+        # An unscored step is a gap in the curve, marked at the bottom, never a zero.
+        pygame.draw.line(surface, UNSCORED, (point(i, 0)[0], y + h - 10), (point(i, 0)[0], y + h))
+        _polyline(surface, run)
+        run = []
+    _polyline(surface, run)
+    label = font.render(f"steps {first}-{first + len(rewards) - 1}", True, DIM)
+    surface.blit(label, (x + w - label.get_width() - 6, y + 4))
+
+
+def _polyline(surface: object, points: list[tuple[float, float]]) -> None:
+    import pygame
+
+    if len(points) == 1:
+        pygame.draw.circle(surface, CURVE_LINE, points[0], 2)
+    elif points:
+        pygame.draw.lines(surface, CURVE_LINE, False, points, 2)
+
+
+class LiveWindow:
+    """The pygame window of a live session; opened on first use.
+
+    Args:
+        title: The window's title.
+        first_step: Number of the first step it will show (non-zero when a session resumes).
+        rewards: Rewards of the steps already recorded (a resumed session's curve).
+        scored: Whether each of those steps saw a face.
+    """
+
+    def __init__(
+        self,
+        title: str = "laetitia",
+        first_step: int = 0,
+        rewards: Sequence[float] = (),
+        scored: Sequence[bool] = (),
+    ) -> None:
+        self.title = title
+        self.state = LiveState(step=first_step, rewards=list(rewards), scored=list(scored))
+        self._screen: object | None = None
+
+    def resume_from(self, rewards: Sequence[float], scored: Sequence[bool]) -> None:
+        """Continue the step count and curve of a resumed session."""
+        self.state.rewards = [float(r) for r in rewards]
+        self.state.scored = [bool(s) for s in scored]
+        self.state.step = len(self.state.rewards)
+
+    # ----- what the viewer calls ---------------------------------------------------------------
+    def show_emoticon(self, image_rgb: np.ndarray) -> None:
+        """Show a new emoticon (RGB uint8) and handle pending keys."""
+        self.state.emoticon = image_rgb
+        self.poll()
+
+    def show_frame(self, frame_bgr: np.ndarray, box: np.ndarray | None = None) -> None:
+        """Show a camera frame in the preview while frames are read."""
+        self.state.preview = frame_bgr
+        self.state.box = box
+        self.poll()
+
+    def show_reaction(self, reaction: Reaction) -> None:
+        """Show a step's result: last frame and face box, the gauge, the curve; count the step."""
+        state = self.state
+        if reaction.frames:
+            state.preview = reaction.frames[-1]
+        last = reaction.n_frames - 1
+        state.box = (
+            reaction.boxes[last] if reaction.boxes is not None and reaction.has_face[last] else None
+        )
+        previous = state.rewards[-1] if state.rewards else 0.0
+        terms = reward_from(reaction, previous_reward=previous)
+        state.happiness = terms.happiness
+        state.frame_happiness = tuple(float(p) for p in reaction.happiness())
+        state.rewards.append(terms.reward)
+        state.scored.append(terms.scored)
+        state.step += 1
+        self.poll()
+
+    def wait(self, seconds: float) -> None:
+        """Wait `seconds` (the settle time) handling keys; while paused, wait until unpaused.
+
+        After a pause the full settle time starts again, so the person has it to look.
+
+        Raises:
+            SessionEndedByUser: If the person pressed q or Escape, or closed the window.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            self.poll()
+            if self.state.paused:
+                time.sleep(FRAME_S)
+                deadline = time.monotonic() + seconds
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(FRAME_S, left))
+
+    def poll(self) -> None:
+        """Handle pending window events and redraw.
+
+        Raises:
+            SessionEndedByUser: If the person pressed q or Escape, or closed the window.
+        """
+        import pygame
+
+        screen = self._open()
+        for event in pygame.event.get():
+            action = key_action(event)
+            if action == "pause":
+                self.state.paused = not self.state.paused
+            elif action == "quit":
+                raise SessionEndedByUser(
+                    f"the session was ended from the live window at step {self.state.step}; "
+                    "every completed step is saved (continue it with laetitia train --resume)."
+                )
+        draw_live(screen, self.state)
+        pygame.display.flip()
+
+    def screenshot(self, path: Path | str) -> Path:
+        """Save what the window shows as an image file (PNG by its suffix)."""
+        import pygame
+
+        screen = self._open()
+        draw_live(screen, self.state)
+        path = Path(path)
+        pygame.image.save(screen, str(path))
+        return path
+
+    def close(self) -> None:
+        """Close the window if it is open."""
+        if self._screen is not None:
+            import pygame
+
+            pygame.display.quit()
+            self._screen = None
+
+    def _open(self) -> object:
+        if self._screen is None:
+            import pygame
+
+            pygame.display.init()
+            pygame.display.set_caption(self.title)
+            self._screen = pygame.display.set_mode(WINDOW_SIZE)
+        return self._screen
