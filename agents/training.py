@@ -13,7 +13,7 @@ from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback, SessionCallback
 from laetitia.emoticon.render import render
 from laetitia.envs.registration import make
-from laetitia.errors import CameraError, ConfigError, SessionError
+from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
 from laetitia.seeding import seed_everything
 from laetitia.sessions import (
     META_FILE,
@@ -52,6 +52,9 @@ class TrainConfig:
     """Largest change of a parameter per step, as a fraction of its range."""
     episode_steps: int = 50
     """Steps per episode (the env's horizon)."""
+    keep_frames: bool = True
+    """Keep the camera frames as lossless PNGs in the session (`--no-frames`: none, only the
+    per-frame probabilities and face boxes; no image of the person is written)."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent (`--agent-arg KEY=VALUE`)."""
 
@@ -85,7 +88,7 @@ class TrainResult:
     best_png: Path | None
     curve_png: Path | None
     stopped_early: str | None
-    """Why the run ended before its step count (the camera ran out), if it did."""
+    """Why the run ended before its step count (the camera ran out, the person ended it)."""
 
 
 def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
@@ -110,8 +113,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Train an agent against a viewer, recording every step into a session folder.
 
     The agent is saved after every step, so a session killed at any moment can be resumed
-    with `resume`. A camera that stops delivering frames ends the run cleanly: every completed
-    step is on disk and the agent is saved.
+    with `resume`. A camera that stops delivering frames, or the person ending the session from
+    the live window, ends the run cleanly: every completed step is on disk and the agent is
+    saved.
     """
     prepare_folder(config.out)
     seed_everything(config.seed)
@@ -124,7 +128,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         "viewer": viewer.describe(),
         "command": sys.argv,
     }
-    recorder = SessionRecorder(config.out, meta)
+    recorder = SessionRecorder(config.out, meta, keep_frames=config.keep_frames)
     agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
     return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
 
@@ -192,7 +196,7 @@ def _run(
     stopped_early = None
     try:
         agent.learn(steps, callback=callbacks)
-    except CameraError as error:
+    except (CameraError, SessionEndedByUser) as error:
         stopped_early = str(error)
     finally:
         recorder.close()

@@ -47,6 +47,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--episode-steps", type=int, default=50, help="steps per episode (50)")
     parser.add_argument(
+        "--no-frames",
+        action="store_true",
+        help="keep no camera image in the session, only per-frame probabilities and face boxes",
+    )
+    parser.add_argument(
         "--agent-arg",
         action="append",
         default=[],
@@ -73,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         settle_s=args.settle,
         step_size=args.step_size,
         episode_steps=args.episode_steps,
+        keep_frames=not args.no_frames,
         agent_args=parse_agent_args(args.agent_arg),
     )
     report(train(config))
