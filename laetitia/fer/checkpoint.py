@@ -96,12 +96,7 @@ def load_model(
             fit the architecture its card names.
         LabelMismatchError: If the card's class names differ from `expected_classes`.
     """
-    path = default_model_path() if path is None else Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"FER model file not found: {path}. Pass the path of a .safetensors model written "
-            "by laetitia, or none to use the shipped default."
-        )
+    path = _resolve(path)
     card = read_card(path)
     if expected_classes is not None:
         check_labels(card.class_names, expected_classes, source=f"FER model {path}")
@@ -118,13 +113,17 @@ def load_model(
     return FerModel(module, card, identity=model_identity(path), device=device)
 
 
-def read_card(path: PathLike) -> ModelCard:
+def read_card(path: PathLike | None = None) -> ModelCard:
     """The model card in a model file's header, without loading the weights.
 
+    Args:
+        path: The model file; None means the shipped default.
+
     Raises:
+        FileNotFoundError: If the file does not exist.
         CheckpointError: If the file is not a readable laetitia FER model.
     """
-    path = Path(path)
+    path = _resolve(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
@@ -165,13 +164,27 @@ def model_identity(path: PathLike | None = None) -> str:
 
     Args:
         path: The model file; None means the shipped default.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
     """
-    path = default_model_path() if path is None else Path(path)
+    path = _resolve(path)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _resolve(path: PathLike | None) -> Path:
+    """The model file a caller means: the shipped default for None; it must exist."""
+    path = default_model_path() if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"FER model file not found: {path}. Pass the path of a .safetensors model written "
+            "by laetitia, or none to use the shipped default."
+        )
+    return path
 
 
 def _sorted_header(data: bytes) -> bytes:
