@@ -49,3 +49,11 @@ class NormalizationMismatchError(LaetitiaError, ValueError):
 
 class SessionEndedByUser(LaetitiaError):
     """The person ended a live session (`q` or closing the window); every completed step is kept."""
+
+
+class CalibrationError(LaetitiaError, ValueError):
+    """Calibration input that cannot give a profile (bad time ranges, too few face frames)."""
+
+
+class ProfileError(LaetitiaError, ValueError):
+    """A calibration profile that is unreadable or made for another FER model."""
