@@ -201,6 +201,8 @@ class SessionRecorder:
         keep_frames: Write the camera frames of each step as lossless PNGs. False writes no
             image of the person at all: only per-frame probabilities and face boxes. When
             resuming, the session's own choice is kept.
+        extra_columns: Further `steps.csv` columns after the standard ones (e.g. a replay's
+            `recorded_reward`), given to `record` as `extra`.
     """
 
     def __init__(
@@ -211,14 +213,18 @@ class SessionRecorder:
         class_names: Sequence[str] = EMOTIONS,
         resume: bool = False,
         keep_frames: bool = True,
+        extra_columns: Sequence[str] = (),
     ) -> None:
         self.folder = Path(folder)
         self.space = space
         self.class_names = tuple(class_names)
-        self.columns = step_columns(space, class_names)
+        self.extra_columns = tuple(extra_columns)
+        self.columns = [*step_columns(space, class_names), *self.extra_columns]
         self.frame_columns = frame_columns(class_names)
         if resume:
             existing = load_session(self.folder)
+            self.columns = list(existing.steps)  # with any extra columns the session has
+            self.extra_columns = tuple(self.columns[len(step_columns(space, class_names)) :])
             self.keep_frames = existing.frames_kept
             self.next_step = existing.n_steps
             self._t_offset = float(existing.steps["t"][-1]) if existing.n_steps else 0.0
@@ -293,20 +299,40 @@ class SessionRecorder:
                 if not orphan.stem.isdigit() or int(orphan.stem) >= self.next_frame:
                     orphan.unlink()
 
-    def record(self, episode: int, reward: float, params: np.ndarray, reaction: Reaction) -> int:
+    def record(
+        self,
+        episode: int,
+        reward: float,
+        params: np.ndarray,
+        reaction: Reaction,
+        t: float | None = None,
+        extra: Sequence[float] = (),
+    ) -> int:
         """Append one completed step with its frames and make it durable; returns its number.
 
         The frames (when kept and the viewer has them) and their index rows are on disk before
         the step's row is written.
+
+        Args:
+            episode: The episode the step belongs to.
+            reward: The reward the step was given.
+            params: The raw emoticon parameters shown.
+            reaction: What the viewer read.
+            t: The step's time in seconds; by default the session clock's.
+            extra: One value per `extra_columns`.
         """
+        if len(extra) != len(self.extra_columns):
+            raise ValueError(f"expected {len(self.extra_columns)} extra values, got {len(extra)}.")
         step = self.next_step
-        t = self._t_offset + time.monotonic() - self._clock
+        if t is None:
+            t = self._t_offset + time.monotonic() - self._clock
         files = self._write_images(reaction)
         self._append(self._frames, self._frame_rows(step, t, reaction, files))
         means = reaction.mean_probs()
         row = [step, episode, f"{t:.3f}", repr(float(reward)), reaction.n_faces]
         row += [repr(float(v)) for v in self.space.validate(params)]
         row += [_number(p) for p in means]
+        row += [_number(v) for v in extra]
         self._append(self._steps, [row])
         self.next_step += 1
         self.next_frame += reaction.n_frames
@@ -512,11 +538,11 @@ def load_session(folder: Path | str) -> Session:
     param_names = tuple(p["name"] for p in meta.get("parameter_space", PARAM_SPACE.describe()))
     class_names = tuple(meta.get("class_names", EMOTIONS))
     expected = [*FIXED_COLUMNS, *param_names, *class_names]
-    body = _read_table(steps_path, expected)
+    columns, body = _read_table(steps_path, expected)
     table = np.array(
         [[float(v) if v != "" else math.nan for v in row] for row in body], dtype=np.float64
-    ).reshape(len(body), len(expected))
-    steps = {name: table[:, i] for i, name in enumerate(expected)}
+    ).reshape(len(body), len(columns))
+    steps = {name: table[:, i] for i, name in enumerate(columns)}
     frames_path = folder / FRAMES_FILE
     index = (
         _read_frame_index(frames_path, class_names, n_steps=len(body))
@@ -526,23 +552,26 @@ def load_session(folder: Path | str) -> Session:
     return Session(folder, meta, steps, param_names, class_names, index)
 
 
-def _read_table(path: Path, expected: list[str]) -> list[list[str]]:
-    """The complete rows of a CSV file under the expected header (a torn last row dropped)."""
+def _read_table(path: Path, expected: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The header and complete rows of a CSV file (a torn last row dropped).
+
+    The header must start with the expected columns; further columns are read too.
+    """
     text = path.read_text(encoding="utf-8")
     if not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     rows = list(csv.reader(io.StringIO(text)))
-    if not rows or rows[0] != expected:
+    if not rows or rows[0][: len(expected)] != expected:
         raise SessionError(
             f"{path} does not have the columns its meta.json describes; expected "
             f"{expected}, found {rows[0] if rows else 'an empty file'}."
         )
-    return [row for row in rows[1:] if len(row) == len(expected)]
+    return rows[0], [row for row in rows[1:] if len(row) == len(rows[0])]
 
 
 def _read_frame_index(path: Path, class_names: Sequence[str], n_steps: int) -> FrameIndex:
     """Read `frames.csv`, keeping only the frames of steps that completed."""
-    body = _read_table(path, frame_columns(class_names))
+    _, body = _read_table(path, frame_columns(class_names))
     body = [row for row in body if int(row[0]) < n_steps]
     n = len(body)
 
