@@ -276,7 +276,7 @@ def test_save_figure_writes_a_png_that_decodes(tmp_path: Path, runs: Path) -> No
 
 def test_cli_plot_writes_each_kind(tmp_path: Path, runs: Path, capsys) -> None:
     cases = {
-        "one.png": [str(runs / "hc-0")],
+        "one.png": [str(runs / "hc-0"), "--dpi", "50"],
         "params.png": [str(runs / "hc-0"), "--kind", "params"],
         "rows.png": [str(runs / "hc-0"), str(runs / "hc-1")],
         "agents.png": [str(runs), "--by", "agent", "--metric", "best"],
@@ -285,6 +285,7 @@ def test_cli_plot_writes_each_kind(tmp_path: Path, runs: Path, capsys) -> None:
         out = tmp_path / name
         assert main(["plot", *args, "--out", str(out)]) == 0
         assert matplotlib.image.imread(out).ndim == 3
+    assert matplotlib.image.imread(tmp_path / "one.png").shape[1] == 13 * 50  # the overview
     assert "5 sessions drawn" in capsys.readouterr().out
 
 

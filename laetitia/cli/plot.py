@@ -53,6 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=ROLLING_WINDOW,
         help=f"steps in the rolling mean (default {ROLLING_WINDOW})",
     )
+    parser.add_argument(
+        "--dpi", type=int, default=110, help="resolution of raster images (default 110)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -63,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.window < 1:
         raise ConfigError(f"--window must be at least 1 step, got {args.window}.")
+    if args.dpi < 10:
+        raise ConfigError(f"--dpi must be at least 10, got {args.dpi}.")
     plots.check_figure_path(args.out)
     sessions = plots.load_sessions(args.sessions)
     if args.by == "agent":
@@ -82,6 +87,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         kind = "curve" if args.kind == "overview" else args.kind
         fig = plots.sessions_figure(sessions, kind, args.window)
-    path = plots.save_figure(fig, args.out)
+    path = plots.save_figure(fig, args.out, args.dpi)
     print(f"{len(sessions)} session{'s' if len(sessions) > 1 else ''} drawn: {path}")
     return 0
