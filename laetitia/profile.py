@@ -1,0 +1,292 @@
+"""Calibration profiles: one person's mapping from the FER model's output to P(smile).
+
+    profile = load_profile("me.json")
+    profile.check_model(model.identity)          # refuse a profile fitted on other weights
+    reaction = profile.calibrate(meter.read(frames))   # the "happy" column is now P(smile)
+
+A profile is a small JSON file (never a pickle) written by `laetitia calibrate`
+(`laetitia.calibration`). It holds a logistic regression on the model's *centred logits*: the
+logits minus their mean over the classes. The softmax ignores a common shift of the logits, so
+the centred logits carry everything the probabilities do and nothing else; they equal the
+centred log-probabilities, so a profile applies alike to logits and to the probabilities a
+`Reaction` carries. Seven numbers per frame keep the fit well-posed with the few dozen frames a
+calibration records (the 128 penultimate features would not be).
+
+Applied to a reaction, the profile replaces the "happy" column (the name stays the label map's,
+so the reward rule and every reader are unchanged) with the calibrated P(smile); the other
+classes share what is left in the model's own proportions, so each row still sums to 1. The
+raw mean P(happy) is kept in the reaction's `extras` as `raw_happiness`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from laetitia.errors import LabelMismatchError, ProfileError
+from laetitia.labels import EMOTIONS, HAPPY, check_labels
+from laetitia.viewers.base import Reaction
+
+PROFILE_FORMAT = "laetitia-calibration/1"
+"""Value of a profile file's `format` key."""
+
+FEATURES = "centered_logits"
+"""The one feature kind: FER logits minus their mean over the classes (see the module doc)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A person's calibration: logistic regression from centred FER logits to P(smile).
+
+    P(smile) = sigmoid(bias + weights . (features - feature_mean) / feature_scale).
+    """
+
+    model_identity: str
+    """sha256 of the FER weights file the profile was fitted on (`FerModel.identity`)."""
+    model_name: str
+    """The model card's name, for messages."""
+    class_names: tuple[str, ...]
+    """The model's output classes, in logit order."""
+    detector: dict[str, Any]
+    """The face detector the frames went through (`describe()` of it)."""
+    features: str
+    """Feature kind; `FEATURES`."""
+    feature_mean: tuple[float, ...]
+    """Per-feature mean of the frames the mapping was fitted on."""
+    feature_scale: tuple[float, ...]
+    """Per-feature standard deviation of those frames (1 where a feature was constant)."""
+    weights: tuple[float, ...]
+    """Logistic-regression weights on the standardised features."""
+    bias: float
+    """Logistic-regression intercept."""
+    l2: float
+    """L2 penalty the weights were fitted with."""
+    created: str
+    """When the profile was made, ISO 8601 UTC."""
+    source: dict[str, Any] = field(default_factory=dict)
+    """Where the frames came from: a video and its spans, or a live camera and its prompts."""
+    report: dict[str, Any] = field(default_factory=dict)
+    """Held-out figures of the calibration (`CalibrationReport.to_dict`)."""
+    format: str = PROFILE_FORMAT
+    """File format version."""
+
+    def __post_init__(self) -> None:
+        for name in ("class_names", "feature_mean", "feature_scale", "weights"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        n = len(self.class_names)
+        problems = []
+        if self.format != PROFILE_FORMAT:
+            problems.append(f"format {self.format!r} (this version reads {PROFILE_FORMAT!r})")
+        if self.features != FEATURES:
+            problems.append(f"feature kind {self.features!r} (this version knows {FEATURES!r})")
+        if HAPPY not in self.class_names:
+            problems.append(f"no {HAPPY!r} class in {list(self.class_names)}")
+        for name in ("feature_mean", "feature_scale", "weights"):
+            values = getattr(self, name)
+            if len(values) != n or not all(_finite(v) for v in values):
+                problems.append(f"{name} needs {n} finite numbers, got {list(values)}")
+        if any(_finite(s) and s <= 0 for s in self.feature_scale):
+            problems.append(f"feature_scale must be positive: {list(self.feature_scale)}")
+        if not _finite(self.bias):
+            problems.append(f"bias must be a finite number, got {self.bias!r}")
+        if problems:
+            raise ProfileError(
+                "invalid calibration profile: " + "; ".join(problems) + ". Re-create it with "
+                "`laetitia calibrate`."
+            )
+
+    @property
+    def happy_index(self) -> int:
+        """Column of the "happy" class in the model's output."""
+        return self.class_names.index(HAPPY)
+
+    def check_model(self, identity: str, class_names: Sequence[str] = EMOTIONS) -> None:
+        """Refuse to run with a model other than the one the profile was fitted on.
+
+        Args:
+            identity: sha256 of the model in use (`FerModel.identity`).
+            class_names: The classes of the model in use.
+
+        Raises:
+            ProfileError: If the identities differ.
+            LabelMismatchError: If the class names differ.
+        """
+        if identity != self.model_identity:
+            raise ProfileError(
+                f"this calibration profile was fitted on FER model {self.model_identity} "
+                f"({self.model_name}), but the model in use is {identity}. A profile maps one "
+                "model's outputs and means nothing for another: run `laetitia calibrate` again "
+                "with this model, or pass the model the profile was made for with --model."
+            )
+        check_labels(self.class_names, class_names, source="calibration profile")
+
+    def smile_probability_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated P(smile) per frame, float64 (N,), from logits (N, C); NaN rows stay NaN."""
+        logits = np.asarray(logits, dtype=np.float64)
+        self._check_width(logits)
+        return self._sigmoid_of(logits - logits.mean(axis=1, keepdims=True))
+
+    def smile_probability(self, probs: np.ndarray) -> np.ndarray:
+        """Calibrated P(smile) per frame, float64 (N,), from softmax probabilities (N, C).
+
+        The centred log-probabilities equal the centred logits, so this gives what
+        `smile_probability_from_logits` gives for the logits the probabilities came from.
+        NaN rows (frames without a face) stay NaN.
+        """
+        probs = np.asarray(probs, dtype=np.float64)
+        self._check_width(probs)
+        logp = np.log(np.maximum(probs, np.finfo(np.float32).tiny))
+        return self._sigmoid_of(logp - logp.mean(axis=1, keepdims=True))
+
+    def calibrate_probs(self, probs: np.ndarray) -> np.ndarray:
+        """Probabilities with the "happy" column replaced by the calibrated P(smile).
+
+        Args:
+            probs: float (N, C) softmax probabilities; NaN rows where there was no face.
+
+        Returns:
+            float32 (N, C): "happy" is P(smile); the other classes share 1 - P(smile) in the
+            model's proportions among themselves; NaN rows stay NaN.
+        """
+        probs = np.asarray(probs, dtype=np.float64)
+        smile = self.smile_probability(probs)
+        others = probs.copy()
+        others[:, self.happy_index] = 0.0
+        total = others.sum(axis=1, keepdims=True)
+        # A model that gives "happy" all the mass leaves nothing to share: split it evenly.
+        even = np.full_like(others, 1.0 / (others.shape[1] - 1))
+        even[:, self.happy_index] = 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.where(total > 0, others / total, even)
+        out = shares * (1.0 - smile)[:, None]
+        out[:, self.happy_index] = smile
+        return out.astype(np.float32)
+
+    def calibrate(self, reaction: Reaction) -> Reaction:
+        """The reaction with calibrated probabilities; the raw mean P(happy) goes to `extras`.
+
+        Raises:
+            LabelMismatchError: If the reaction's classes are not the profile's.
+        """
+        check_labels(reaction.class_names, self.class_names, source="the reaction")
+        raw = reaction.mean_probs()[self.happy_index]
+        return dataclasses.replace(
+            reaction,
+            probs=self.calibrate_probs(reaction.probs),
+            extras={**reaction.extras, "raw_happiness": float(raw)},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """What a session's meta.json records about the profile."""
+        return {
+            "model_identity": self.model_identity,
+            "features": self.features,
+            "created": self.created,
+            "source": self.source,
+            "report": self.report,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The profile as plain JSON-ready data."""
+        data = dataclasses.asdict(self)
+        for name in ("class_names", "feature_mean", "feature_scale", "weights"):
+            data[name] = list(data[name])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "profile") -> Profile:
+        """Build a profile from `to_dict` output.
+
+        Raises:
+            ProfileError: On unknown or missing keys, or invalid values.
+        """
+        if not isinstance(data, dict):
+            raise ProfileError(f"{source} must hold a JSON object, got {type(data).__name__}.")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        required = [
+            name
+            for name, f in fields.items()
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        unknown = sorted(set(data) - set(fields))
+        missing = [name for name in required if name not in data]
+        if unknown or missing:
+            raise ProfileError(
+                f"{source} is not a calibration profile: unknown keys {unknown}, missing keys "
+                f"{missing}. Re-create it with `laetitia calibrate`."
+            )
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as err:
+            if isinstance(err, ProfileError | LabelMismatchError):
+                raise
+            raise ProfileError(f"{source} holds unusable values: {err}.") from err
+
+    def _check_width(self, values: np.ndarray) -> None:
+        if values.ndim != 2 or values.shape[1] != len(self.class_names):
+            raise ValueError(
+                f"expected (N, {len(self.class_names)}) model outputs, got shape {values.shape}."
+            )
+
+    def _sigmoid_of(self, features: np.ndarray) -> np.ndarray:
+        z = (features - np.asarray(self.feature_mean)) / np.asarray(self.feature_scale)
+        return sigmoid(z @ np.asarray(self.weights) + self.bias)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function, without overflow warnings for large |z|; NaN stays NaN."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def save_profile(profile: Profile, path: Path | str) -> Path:
+    """Write a profile as JSON (atomically).
+
+    Raises:
+        ProfileError: If the file cannot be written.
+    """
+    from laetitia.sessions import write_json_atomic
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, profile.to_dict())
+    except OSError as err:
+        raise ProfileError(
+            f"cannot write the calibration profile {path}: {err}. Choose a writable --out."
+        ) from err
+    return path
+
+
+def load_profile(path: Path | str) -> Profile:
+    """Read a profile written by `save_profile`.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ProfileError: If it is not a readable calibration profile.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"calibration profile not found: {path}. Make one with `laetitia calibrate --out "
+            f"{path}`."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ProfileError(
+            f"{path} is not a calibration profile (not JSON: {err}). Profiles are the JSON files "
+            "`laetitia calibrate` writes."
+        ) from err
+    return Profile.from_dict(data, source=str(path))
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
