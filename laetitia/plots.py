@@ -308,12 +308,16 @@ def _new_axes(figsize: tuple[float, float]) -> Axes:
     return Figure(figsize=figsize, layout="constrained").subplots()
 
 
-def _shade_no_face(ax: Axes, x: np.ndarray, faces: np.ndarray) -> None:
-    """Shade the steps without a face, so a gap reads as 'nobody looked', not as zero."""
+def _shade_no_face(ax: Axes, x: np.ndarray, faces: np.ndarray, half_width: object = 0.5) -> None:
+    """Shade the entries without a face, so a gap reads as 'nobody looked', not as zero.
+
+    Entry i covers [x[i] − half_width[i], x[i] + half_width[i]] (a scalar serves all).
+    """
+    half = np.broadcast_to(np.asarray(half_width, dtype=np.float64), np.shape(x))
     for i, (start, stop) in enumerate(no_face_runs(faces)):
         ax.axvspan(
-            x[start] - 0.5,
-            x[stop - 1] + 0.5,
+            x[start] - half[start],
+            x[stop - 1] + half[stop - 1],
             label="no face in view" if i == 0 else None,
             **NO_FACE_STYLE,
         )
@@ -434,30 +438,79 @@ def _short(meaning: str, limit: int = 28) -> str:
     return clause if len(clause) <= limit else clause[: limit - 1].rstrip() + "…"
 
 
-def plot_emotions(session: Session, ax: Axes | None = None, stacked: bool = True) -> Axes:
-    """Emotion probabilities over a session, per class, with the no-face steps left as gaps.
+@dataclass(frozen=True)
+class EmotionTimeline:
+    """What a viewer's face showed over a session, per frame when recorded, else per step."""
 
-    Reads the mean class probabilities of each step from `steps.csv` (a step without a face has
-    none). `stacked` draws the classes as stacked areas summing to 1, happy at the bottom;
-    otherwise one line per class.
+    x: np.ndarray
+    """float64 (n,): position on the step axis; a step's frames sit side by side within it."""
+    half_width: np.ndarray
+    """float64 (n,): half the span of the step axis each entry covers."""
+    probs: np.ndarray
+    """float64 (n, n_classes): class probabilities; NaN rows where there was no face."""
+    has_face: np.ndarray
+    """bool (n,): whether a face was in view."""
+    per_frame: bool
+    """True when read from the session's frame index, False for the means of `steps.csv`."""
+
+
+def emotion_timeline(session: Session) -> EmotionTimeline:
+    """The session's emotions per frame (from `frames.csv`) or, without one, per step.
+
+    Frame k of the n frames of step s sits at s − 0.5 + (k + 0.5) / n, so frames share the
+    step axis with the learning curve.
+    """
+    index = session.frame_index
+    if index is None or index.n_frames == 0:
+        return EmotionTimeline(
+            x=session.steps["step"],
+            half_width=np.full(session.n_steps, 0.5),
+            probs=session.probs(),
+            has_face=session.steps["faces"] > 0,
+            per_frame=False,
+        )
+    order = np.argsort(index.step, kind="stable")
+    steps = index.step[order]
+    _, first, counts = np.unique(steps, return_index=True, return_counts=True)
+    group = np.repeat(np.arange(first.size), counts)
+    within = np.arange(steps.size) - first[group]
+    per_step = counts[group].astype(np.float64)
+    return EmotionTimeline(
+        x=steps - 0.5 + (within + 0.5) / per_step,
+        half_width=0.5 / per_step,
+        probs=index.probs[order].astype(np.float64),
+        has_face=index.has_face[order],
+        per_frame=True,
+    )
+
+
+def plot_emotions(session: Session, ax: Axes | None = None, stacked: bool = True) -> Axes:
+    """Emotion probabilities over a session, per class, with no-face frames or steps as gaps.
+
+    Uses the session's per-frame probabilities when it recorded them (`frames.csv`), else the
+    mean probabilities of each step (`steps.csv`); see `emotion_timeline`. `stacked` draws the
+    classes as stacked areas summing to 1, happy at the bottom; otherwise one line per class.
     """
     ax = _new_axes((9, 4.5)) if ax is None else ax
-    steps, probs, names = session.steps["step"], session.probs(), session.class_names
+    timeline, names = emotion_timeline(session), session.class_names
+    x, probs = timeline.x, timeline.probs
     order = sorted(range(len(names)), key=lambda i: names[i] != HAPPY)
     colors = [_class_color(names, i) for i in order]
     labels = [names[i] for i in order]
-    if stacked:
-        ax.stackplot(
-            steps, probs[:, order].T, colors=colors, labels=labels, alpha=0.85, linewidth=0
-        )
+    if stacked:  # each entry a flat block over its span, so a lone frame still shows
+        edges = np.stack([x - timeline.half_width, x + timeline.half_width], axis=1).ravel()
+        blocks = np.repeat(probs[:, order], 2, axis=0).T
+        ax.stackplot(edges, blocks, colors=colors, labels=labels, alpha=0.85, linewidth=0)
     else:
         for i, color, label in zip(order, colors, labels, strict=True):
-            ax.plot(steps, probs[:, i], color=color, lw=2 if label == HAPPY else 1, label=label)
-    _shade_no_face(ax, steps, session.steps["faces"])
-    ax.set_xlabel(STEP_LABEL)
-    ax.set_ylabel("probability, mean over frames" + (" (stacked)" if stacked else ""))
+            ax.plot(x, probs[:, i], color=color, lw=2 if label == HAPPY else 1, label=label)
+    _shade_no_face(ax, x, timeline.has_face, timeline.half_width)
+    unit = "frame" if timeline.per_frame else "step"
+    ax.set_xlabel(STEP_LABEL + (", its frames side by side" if timeline.per_frame else ""))
+    what = "probability per frame" if timeline.per_frame else "probability, mean over frames"
+    ax.set_ylabel(what + (" (stacked)" if stacked else ""))
     ax.set_ylim(0, 1)
-    ax.set_title(f"Emotions read from the viewer: {session.folder.name}")
+    ax.set_title(f"Emotions read from the viewer, per {unit}: {session.folder.name}")
     handles, labels = ax.get_legend_handles_labels()
     if stacked:  # list the classes top to bottom, as the areas are stacked
         classes = len(order)

@@ -1,4 +1,5 @@
 import math
+import shutil
 from pathlib import Path
 
 import matplotlib.image
@@ -14,13 +15,16 @@ from laetitia.cli import main
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.sessions import SessionRecorder, load_session
+from laetitia.sessions import FRAMES_FILE, SessionRecorder, load_session
 from laetitia.viewers.base import Reaction
 from laetitia.viewers.simulated import SimulatedViewer
 
 STEPS = 40
 SECOND_AGENT = "hill-climb-remeasure"
 NO_FACE = {5, 6, 7, 20}
+FRAMES = 4
+BLINK = (12, 1)
+"""(step, frame): the one frame without a face in an otherwise scored step."""
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +51,32 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def blinking(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A session whose viewer looked away on the steps in NO_FACE."""
+    """A session whose viewer looked away on the steps in NO_FACE and for one frame of step 12."""
     folder = tmp_path_factory.mktemp("blinking") / "session"
-    viewer = SimulatedViewer(seed=2, frames=4)
+    viewer = SimulatedViewer(seed=2, frames=FRAMES)
     rng = np.random.default_rng(0)
     with SessionRecorder(folder, {"agent": "random", "viewer": viewer.describe()}) as recorder:
         for step in range(30):
             params = PARAM_SPACE.denormalize(rng.uniform(-1, 1, len(PARAM_SPACE)))
             reaction = viewer.react(None, params)
+            face = np.ones(FRAMES, dtype=bool)
             if step in NO_FACE:
-                nan = np.full_like(reaction.probs, np.nan)
-                reaction = Reaction(probs=nan, has_face=np.zeros(4, dtype=bool))
+                face[:] = False
+            elif step == BLINK[0]:
+                face[BLINK[1]] = False
+            probs = np.where(face[:, None], reaction.probs, np.nan).astype(np.float32)
+            reaction = Reaction(probs=probs, has_face=face)
             reward = float(np.nanmean(reaction.happiness())) if reaction.n_faces else 0.0
             recorder.record(0, reward, params, reaction)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def blinking_without_frames(blinking: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same session as recorded before frames were indexed: no frames.csv."""
+    folder = tmp_path_factory.mktemp("old") / "session"
+    shutil.copytree(blinking, folder)
+    (folder / FRAMES_FILE).unlink()
     return folder
 
 
@@ -197,27 +214,58 @@ def test_params_figure_draws_each_parameter_normalised(runs: Path) -> None:
     assert "normalised" in ax.get_ylabel()
 
 
-def test_emotion_timeline_leaves_no_face_steps_as_gaps(blinking: Path) -> None:
+def test_emotion_timeline_is_per_frame_with_no_face_frames_as_gaps(blinking: Path) -> None:
     session = load_session(blinking)
+    timeline = plots.emotion_timeline(session)
+    assert timeline.per_frame and timeline.x.size == 30 * FRAMES
+    np.testing.assert_allclose(timeline.x[:FRAMES], [-0.375, -0.125, 0.125, 0.375])
+    missing = np.zeros(30 * FRAMES, dtype=bool)
+    for step in NO_FACE:
+        missing[step * FRAMES : (step + 1) * FRAMES] = True
+    missing[BLINK[0] * FRAMES + BLINK[1]] = True
+
     ax = plots.plot_emotions(session, stacked=False)
     names = [line.get_label() for line in ax.get_lines()]
     assert sorted(names) == sorted(EMOTIONS) and names[0] == HAPPY
     for line in ax.get_lines():
         y = np.asarray(line.get_ydata(), dtype=float)
-        assert np.isnan(y[sorted(NO_FACE)]).all()
-        assert np.isfinite(np.delete(y, sorted(NO_FACE))).all()
-    assert [p.get_label() for p in ax.patches][:1] == ["no face in view"]
-    assert len(ax.patches) == len(plots.no_face_runs(session.steps["faces"])) == 2
+        assert np.isnan(y[missing]).all() and np.isfinite(y[~missing]).all()
+    spans = [patch.get_x() for patch in ax.patches]
+    assert len(spans) == 3  # steps 5-7, the blink in step 12, step 20
+    assert spans[1] == pytest.approx(BLINK[0] - 0.5 + BLINK[1] / FRAMES)
+    assert ax.patches[0].get_label() == "no face in view"
+    assert "per frame" in ax.get_title() and "frames" in ax.get_xlabel()
 
     stacked = plots.plot_emotions(session)
     areas = [c for c in stacked.collections if isinstance(c, PolyCollection)]
     assert len(areas) == len(EMOTIONS)
-    for area in areas:  # one polygon per stretch with a face: 0-4, 8-19, 21-29
+    gaps = [(patch.get_x(), patch.get_x() + patch.get_width()) for patch in stacked.patches]
+    for area in areas:  # one polygon per stretch of frames with a face, none inside a gap
+        assert len(area.get_paths()) == 4
+        x = np.concatenate([p.vertices[:, 0] for p in area.get_paths()])
+        assert x.min() == pytest.approx(-0.5) and x.max() == pytest.approx(29.5)
+        assert not any(((left + 1e-9 < x) & (x < right - 1e-9)).any() for left, right in gaps)
+    legend = [t.get_text() for t in stacked.get_legend().get_texts()]
+    assert legend[len(EMOTIONS) - 1] == HAPPY  # listed top to bottom, as stacked
+
+
+def test_emotion_timeline_without_frames_uses_step_means(blinking_without_frames: Path) -> None:
+    session = load_session(blinking_without_frames)
+    timeline = plots.emotion_timeline(session)
+    assert not timeline.per_frame
+    np.testing.assert_array_equal(timeline.x, np.arange(30))
+    ax = plots.plot_emotions(session, stacked=False)
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        assert np.isnan(y[sorted(NO_FACE)]).all()
+        assert np.isfinite(np.delete(y, sorted(NO_FACE))).all()
+    assert len(ax.patches) == len(plots.no_face_runs(session.steps["faces"])) == 2
+    assert "per step" in ax.get_title()
+    areas = [c for c in plots.plot_emotions(session).collections if isinstance(c, PolyCollection)]
+    for area in areas:  # one polygon per stretch of steps with a face: 0-4, 8-19, 21-29
         assert len(area.get_paths()) == 3
         x = np.concatenate([p.vertices[:, 0] for p in area.get_paths()])
         assert not np.isin(x, sorted(NO_FACE)).any()
-    legend = [t.get_text() for t in stacked.get_legend().get_texts()]
-    assert legend[len(EMOTIONS) - 1] == HAPPY  # listed top to bottom, as stacked
 
 
 def test_curve_shades_no_face_steps_instead_of_drawing_zeros(blinking: Path) -> None:
