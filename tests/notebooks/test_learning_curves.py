@@ -57,6 +57,6 @@ def test_notebook_draws_its_figures_from_the_sessions_it_is_given(
     outputs = [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
     assert not [out for out in outputs if out.output_type == "error"]
     text = "".join(out.get("text", "") for out in outputs if out.output_type == "stream")
-    assert f"2 sessions under {sessions}" in text and "demo-1: hill-climb" in text
+    assert f"2 session(s) under {sessions}" in text and "demo-1: hill-climb" in text
     pngs = [out for out in outputs if "image/png" in out.get("data", {})]
     assert len(pngs) == FIGURE_CELLS
