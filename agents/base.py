@@ -1,9 +1,11 @@
-"""The base of laetitia's own agents: the training loop, callbacks, and persistence.
+"""The base of every laetitia agent: settings, persistence, and the loop of our own agents.
 
 Every agent, ours or stable-baselines3's, answers `learn`, `predict`, `save` and `load`, so
-`laetitia train` treats them all alike. An algorithm file implements only the hooks:
-`_act` (choose an action while learning), `_observe` (learn from one transition), and the
-state it persists (`_state`/`_set_state`, plain JSON plus optional tensors).
+`laetitia train` treats them all alike. `BaseAgent` carries what they all share: checked
+settings, the seed, and persistence. `Agent` adds the training loop of laetitia's own agents;
+an algorithm file implements only its hooks: `_act` (choose an action while learning),
+`_observe` (learn from one transition), `_policy` (the greedy action), and the state it
+persists (`_state`/`_set_state`, plain JSON plus optional arrays).
 
 Persistence is a folder: `agent.json` (the agent's name, settings and JSON state) and, when
 the agent has arrays, `tensors-<steps>.safetensors`, named in `agent.json`. The tensors are
@@ -29,8 +31,38 @@ from laetitia.sessions import write_json_atomic
 AGENT_FILE = "agent.json"
 
 
-class Agent:
-    """Shared machinery of laetitia's own agents (not the stable-baselines3 ones).
+def read_agent_document(path: str | Path) -> dict[str, Any]:
+    """The `agent.json` of a saved agent folder.
+
+    Raises:
+        SessionError: If the folder holds no saved agent or its `agent.json` is corrupt.
+    """
+    folder = Path(path)
+    try:
+        return json.loads((folder / AGENT_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise SessionError(
+            f"no saved agent in {folder}: {AGENT_FILE} is missing. Pass the agent folder a "
+            "training run wrote (SESSION/agent)."
+        ) from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SessionError(f"{folder / AGENT_FILE} is corrupt: {error}.") from error
+
+
+def later_seed(seed: int | None, num_timesteps: int) -> int | None:
+    """A seed for a reset part-way through a run, distinct from the first one.
+
+    A resumed agent must not replay the environment's random streams from the start.
+    """
+    if seed is None:
+        return None
+    return int(np.random.default_rng([seed, num_timesteps]).integers(2**31 - 1))
+
+
+class BaseAgent:
+    """What every laetitia agent shares: checked settings, a seed, an env, persistence.
+
+    Subclasses define `num_timesteps` (steps taken so far), `learn` and `predict`.
 
     Args:
         env: The environment to learn on; may be None for an agent loaded only to predict.
@@ -42,6 +74,10 @@ class Agent:
     """The name `laetitia train --agent` uses."""
     defaults: ClassVar[dict[str, Any]] = {}
     """Every setting the algorithm takes, with its default."""
+    logs_tensorboard: ClassVar[bool] = False
+    """Whether `log_to_tensorboard` is supported (`laetitia train --tensorboard`)."""
+    num_timesteps: int
+    """Environment steps taken so far, across every `learn` call and resume."""
 
     def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
         unknown = sorted(set(settings) - set(self.defaults))
@@ -54,10 +90,9 @@ class Agent:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.env = env
-        self.num_timesteps = 0
         self.episode = 0
-        self.logger = Logger(folder=None, output_formats=[])
-        self._obs: np.ndarray | None = None
+        self.env_config: dict[str, Any] = {}
+        """The env the agent was saved with (id, step size, episode length), when known."""
         if env is not None:
             self._check_env(env)
 
@@ -67,6 +102,124 @@ class Agent:
     def get_env(self) -> gym.Env | None:
         """The environment (stable-baselines3's callback contract asks for it)."""
         return self.env
+
+    def learn(
+        self, total_timesteps: int, callback: BaseCallback | list[BaseCallback] | None = None
+    ) -> Self:
+        """Take `total_timesteps` more steps in the environment, learning as it goes."""
+        raise NotImplementedError
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[Any, tuple[np.ndarray, ...] | None]:
+        """The action for an observation: greedy when deterministic, exploring otherwise."""
+        raise NotImplementedError
+
+    def reset_options(self) -> dict[str, Any] | None:
+        """Options for `env.reset` at the start of an episode (where the agent starts)."""
+        return self._reset_options()
+
+    def _reset_options(self) -> dict[str, Any] | None:
+        return None
+
+    def log_to_tensorboard(self, folder: Path) -> None:
+        """Write training statistics for TensorBoard under `folder`.
+
+        Raises:
+            ConfigError: This agent does not log to TensorBoard.
+        """
+        raise ConfigError(
+            f"agent {self.name!r} does not log to TensorBoard; only the stable-baselines3 "
+            "agents (ppo, dqn) do. Drop --tensorboard."
+        )
+
+    # ----- persistence ------------------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What the agent has learned: JSON-able data and named arrays."""
+        return {}, {}
+
+    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Restore what `_state` returned (`num_timesteps` and `episode` are already set)."""
+
+    def save(self, path: str | Path) -> None:
+        """Write the agent to the folder `path` (settings and state as JSON, arrays as tensors)."""
+        from safetensors.numpy import save_file
+
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        data, arrays = self._state()
+        tensors = f"tensors-{self.num_timesteps}.safetensors" if arrays else None
+        document = {
+            "agent": self.name,
+            "settings": self.settings,
+            "seed": self.seed,
+            "num_timesteps": self.num_timesteps,
+            "episode": self.episode,
+            "env": self._env_config(),
+            "rng": self.rng.bit_generator.state,
+            "state": data,
+            "tensors": tensors,
+        }
+        if tensors is not None:
+            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / tensors)
+        write_json_atomic(folder / AGENT_FILE, document)
+        for stale in folder.glob("tensors-*.safetensors"):
+            if stale.name != tensors:
+                stale.unlink()
+
+    def _env_config(self) -> dict[str, Any]:
+        if self.env is None:
+            return self.env_config
+        env = self.env
+        spec = env.spec
+        return {
+            "id": None if spec is None else spec.id,
+            "step_size": getattr(env.unwrapped, "step_size", None),
+            "max_episode_steps": None if spec is None else spec.max_episode_steps,
+        }
+
+    @classmethod
+    def load(cls, path: str | Path, env: gym.Env | None = None) -> Self:
+        """Rebuild an agent saved with `save`, optionally attached to an environment.
+
+        Raises:
+            SessionError: If the folder holds no agent, or an agent of another kind.
+        """
+        from safetensors.numpy import load_file
+
+        folder = Path(path)
+        document = read_agent_document(folder)
+        if document.get("agent") != cls.name:
+            raise SessionError(
+                f"{folder} holds a {document.get('agent')!r} agent, not {cls.name!r}."
+            )
+        agent = cls(env, seed=document["seed"], **document["settings"])
+        agent.num_timesteps = document["num_timesteps"]
+        agent.episode = document["episode"]
+        agent.env_config = document.get("env") or {}
+        agent.rng.bit_generator.state = document["rng"]
+        tensors = document["tensors"]
+        agent._set_state(document["state"], load_file(folder / tensors) if tensors else {})
+        return agent
+
+
+class Agent(BaseAgent):
+    """laetitia's own agents: one environment, one transition at a time.
+
+    The loop calls `_act` for an action, steps the env, hands the transition to `_observe`,
+    and reports each step to stable-baselines3-style callbacks (`locals`: `infos`, `dones`,
+    `rewards`), so the session recorder serves these agents and SB3's alike.
+    """
+
+    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
+        super().__init__(env, seed, **settings)
+        self.num_timesteps = 0
+        self.logger = Logger(folder=None, output_formats=[])
+        self._obs: np.ndarray | None = None
 
     # ----- the hooks an algorithm implements -------------------------------------------------
     def _act(self, obs: np.ndarray) -> Any:
@@ -81,17 +234,6 @@ class Agent:
     def _policy(self, obs: np.ndarray) -> Any:
         """The greedy action (what `predict(deterministic=True)` returns)."""
         raise NotImplementedError
-
-    def _reset_options(self) -> dict[str, Any] | None:
-        """Options for `env.reset` at the start of each episode."""
-        return None
-
-    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """What the agent has learned: JSON-able data and named arrays."""
-        return {}, {}
-
-    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        """Restore what `_state` returned."""
 
     # ----- the stable-baselines3-shaped interface --------------------------------------------
     def learn(
@@ -111,8 +253,9 @@ class Agent:
         callback = self._init_callback(callback)
         callback.on_training_start(locals(), globals())
         if self._obs is None:
-            # A resumed agent must not replay the environment's random streams from the start.
-            seed = self.seed if self.num_timesteps == 0 else _later_seed(self.seed, self)
+            seed = (
+                self.seed if self.num_timesteps == 0 else later_seed(self.seed, self.num_timesteps)
+            )
             self._obs, _ = self.env.reset(seed=seed, options=self._reset_options())
         for _ in range(total_timesteps):
             obs = self._obs
@@ -144,59 +287,6 @@ class Agent:
         obs = np.asarray(observation, dtype=np.float64)
         return (self._policy(obs) if deterministic else self._act(obs)), state
 
-    def save(self, path: str | Path) -> None:
-        """Write the agent to the folder `path` (settings and state as JSON, arrays as tensors)."""
-        from safetensors.numpy import save_file
-
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        data, arrays = self._state()
-        tensors = f"tensors-{self.num_timesteps}.safetensors" if arrays else None
-        document = {
-            "agent": self.name,
-            "settings": self.settings,
-            "seed": self.seed,
-            "num_timesteps": self.num_timesteps,
-            "episode": self.episode,
-            "rng": self.rng.bit_generator.state,
-            "state": data,
-            "tensors": tensors,
-        }
-        if tensors is not None:
-            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / tensors)
-        write_json_atomic(folder / AGENT_FILE, document)
-        for stale in folder.glob("tensors-*.safetensors"):
-            if stale.name != tensors:
-                stale.unlink()
-
-    @classmethod
-    def load(cls, path: str | Path, env: gym.Env | None = None) -> Self:
-        """Rebuild an agent saved with `save`, optionally attached to an environment.
-
-        Raises:
-            SessionError: If the folder holds no agent, or an agent of another kind.
-        """
-        from safetensors.numpy import load_file
-
-        folder = Path(path)
-        try:
-            document = json.loads((folder / AGENT_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError as error:
-            raise SessionError(f"no saved agent in {folder}: {AGENT_FILE} is missing.") from error
-        except json.JSONDecodeError as error:
-            raise SessionError(f"{folder / AGENT_FILE} is corrupt: {error}.") from error
-        if document.get("agent") != cls.name:
-            raise SessionError(
-                f"{folder} holds a {document.get('agent')!r} agent, not {cls.name!r}."
-            )
-        agent = cls(env, seed=document["seed"], **document["settings"])
-        agent.num_timesteps = document["num_timesteps"]
-        agent.episode = document["episode"]
-        agent.rng.bit_generator.state = document["rng"]
-        tensors = document["tensors"]
-        agent._set_state(document["state"], load_file(folder / tensors) if tensors else {})
-        return agent
-
     def _init_callback(self, callback: BaseCallback | list[BaseCallback] | None) -> BaseCallback:
         if callback is None:
             callback = []
@@ -204,10 +294,3 @@ class Agent:
             callback = CallbackList(callback)
         callback.init_callback(self)  # type: ignore[arg-type]
         return callback
-
-
-def _later_seed(seed: int | None, agent: Agent) -> int | None:
-    """A seed for an environment reset part-way through a run, distinct from the first one."""
-    if seed is None:
-        return None
-    return int(np.random.default_rng([seed, agent.num_timesteps]).integers(2**31 - 1))
