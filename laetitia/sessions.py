@@ -227,7 +227,7 @@ class SessionRecorder:
             self.extra_columns = tuple(self.columns[len(step_columns(space, class_names)) :])
             self.keep_frames = existing.frames_kept
             self.next_step = existing.n_steps
-            self._t_offset = float(existing.steps["t"][-1]) if existing.n_steps else 0.0
+            self._t_offset = float(existing.time_s[-1]) if existing.n_steps else 0.0
             self.next_frame = existing.frame_index.next_frame if existing.frame_index else 0
             self._repair(existing.n_steps)
         else:
@@ -433,11 +433,15 @@ class Session:
     folder: Path
     meta: dict[str, Any]
     steps: dict[str, np.ndarray]
-    """One float64 array per `steps.csv` column (NaN where a value was empty)."""
+    """One float64 array per `steps.csv` column (NaN where a value was empty). Where a
+    parameter shares its name with a fixed column (the eye angle `t` and the time `t`), the
+    parameter's values are under the name; the step times are `time_s`."""
     param_names: tuple[str, ...]
     class_names: tuple[str, ...]
     frame_index: FrameIndex | None = field(default=None, repr=False)
     """The per-frame index (`frames.csv`), None for sessions recorded without one."""
+    time_s: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    """float64 (n_steps,): each step's time on the session clock (the `t` column), seconds."""
 
     @property
     def n_steps(self) -> int:
@@ -549,7 +553,8 @@ def load_session(folder: Path | str) -> Session:
         if frames_path.is_file()
         else None
     )
-    return Session(folder, meta, steps, param_names, class_names, index)
+    time_s = table[:, FIXED_COLUMNS.index("t")]
+    return Session(folder, meta, steps, param_names, class_names, index, time_s)
 
 
 def _read_table(path: Path, expected: list[str]) -> tuple[list[str], list[list[str]]]:

@@ -176,3 +176,16 @@ def test_resume_drops_frames_of_a_step_the_crash_interrupted_and_numbers_on(tmp_
     assert sorted(p.name for p in (folder / "frames").iterdir()) == [
         f"{i:08d}.png" for i in range(5)
     ]
+
+
+def test_step_times_and_the_eye_angle_t_are_both_read_back(tmp_path):
+    # steps.csv has a time column `t` and an emoticon parameter `t`: neither hides the other.
+    viewer = SimulatedViewer(seed=0, frames=2)
+    params = PARAM_SPACE.defaults
+    with SessionRecorder(tmp_path / "s", {"agent": "test"}) as recorder:
+        for i in range(3):
+            recorder.record(0, 0.5, params, viewer.react(None, params), t=5.0 + i)
+    session = load_session(tmp_path / "s")
+    np.testing.assert_array_equal(session.time_s, [5.0, 6.0, 7.0])
+    np.testing.assert_array_equal(session.params()[:, PARAM_SPACE.names.index("t")], params[1])
+    np.testing.assert_array_equal(session.frame_index.t, [5.0] * 2 + [6.0] * 2 + [7.0] * 2)
