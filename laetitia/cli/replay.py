@@ -1,0 +1,44 @@
+"""`laetitia replay`: re-score a recorded session's frames with a model and a face detector."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia replay`."""
+    parser = subparsers.add_parser(
+        "replay",
+        help="re-score a recorded session's frames (another model or face detector)",
+        description="Run a recorded session's frames through the face detector and FER model "
+        "again. Writes OUT/steps.csv in the session format (re-scored reward, and the recorded "
+        "one as recorded_reward), OUT/meta.json and OUT/summary.json. With the model and "
+        "detector the session was recorded with, the rewards come out identical.",
+    )
+    parser.add_argument("session", type=Path, metavar="SESSION", help="recorded session folder")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="FER model (.safetensors); default: the one the session was recorded with",
+    )
+    parser.add_argument(
+        "--detector",
+        default=None,
+        metavar="NAME",
+        help="face detector (mtcnn, haar, none); default: the one the session was recorded with",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `laetitia replay`."""
+    from laetitia.replay import SUMMARY_FILE, replay_session
+
+    result = replay_session(args.session, args.out, model_path=args.model, detector=args.detector)
+    print(result.summary.text())
+    print(f"re-scored session: {result.folder} (steps.csv, meta.json, {SUMMARY_FILE})")
+    return 0

@@ -1,0 +1,344 @@
+"""Re-scoring a recorded session: its frames through a face detector and a FER model again.
+
+    result = replay_session("runs/me", "runs/me-haar", detector="haar")
+    print(result.summary.text())
+
+The recorded frames of each step are read back (lossless, exactly as the camera gave them) and
+read by a `HappinessMeter` step by step, in the order and groups they were recorded in; the
+reward rule is applied as during the session (an unscored step carries the previous reward,
+0.0 at the start of each episode). The output folder is a session like any other, with the
+re-scored `reward` and probabilities, plus a `recorded_reward` column, and no images (they stay
+in the source session). `summary.json` says how the rewards differ.
+
+Exactness: with the model and detector the session was recorded with, the re-scored rewards
+equal the recorded ones bit for bit. The frames are identical, the detector sees them in the
+same order starting from the same state (reset at the start of each step), and the meter
+classifies each step's crops in one batch of the same composition as during the session, so
+every float operation is repeated in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from laetitia.errors import SessionError
+from laetitia.reward import reward_from
+from laetitia.sessions import (
+    Session,
+    SessionRecorder,
+    load_session,
+    write_json_atomic,
+)
+
+if TYPE_CHECKING:
+    from laetitia.faces import FaceDetector
+    from laetitia.meter import HappinessMeter
+
+SUMMARY_FILE = "summary.json"
+RECORDED_REWARD = "recorded_reward"
+"""The extra `steps.csv` column holding the reward the session recorded."""
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """How the re-scored rewards differ from the recorded ones."""
+
+    steps: int
+    """Steps re-scored."""
+    scored_recorded: int
+    """Steps that saw a face during the session."""
+    scored_replayed: int
+    """Steps that saw a face when re-scored."""
+    identical: int
+    """Steps whose re-scored reward equals the recorded one exactly."""
+    mean_abs_diff: float
+    """Mean |re-scored - recorded| over the steps scored both times (NaN if none)."""
+    max_abs_diff: float
+    """Largest |re-scored - recorded| over the steps scored both times (NaN if none)."""
+    correlation: float
+    """Pearson correlation of the two rewards over the steps scored both times (NaN when
+    undefined: fewer than two such steps, or a constant reward)."""
+    status_changed: list[int] = field(default_factory=list)
+    """Steps scored one time and not the other (a face found or lost by the new detector)."""
+    same_model: bool = True
+    """Whether the model is the one the session was recorded with (same identity hash)."""
+    same_detector: bool = True
+    """Whether the detector and its settings are the ones the session was recorded with."""
+
+    @property
+    def exact(self) -> bool:
+        """Whether every re-scored reward equals the recorded one exactly."""
+        return self.identical == self.steps
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as plain data."""
+        return {**asdict(self), "exact": self.exact}
+
+    def text(self) -> str:
+        """The summary as a few lines for the terminal."""
+
+        def fmt(x: float) -> str:
+            return "n/a" if math.isnan(x) else f"{x:.6g}"
+
+        lines = [
+            f"steps re-scored: {self.steps} (model {'same' if self.same_model else 'other'}, "
+            f"detector {'same' if self.same_detector else 'other'} than recorded)",
+            f"rewards identical to the recorded ones: {self.identical}/{self.steps}",
+            f"|re-scored - recorded| over steps scored both times: mean {fmt(self.mean_abs_diff)}"
+            f", max {fmt(self.max_abs_diff)}; correlation {fmt(self.correlation)}",
+            f"steps with a face: recorded {self.scored_recorded}, re-scored {self.scored_replayed}",
+        ]
+        if self.status_changed:
+            shown = ", ".join(str(s) for s in self.status_changed[:20])
+            more = " ..." if len(self.status_changed) > 20 else ""
+            lines.append(
+                f"steps scored one time and not the other ({len(self.status_changed)}): "
+                f"{shown}{more}"
+            )
+        return "\n".join(lines)
+
+
+def summarize(
+    recorded: np.ndarray,
+    replayed: np.ndarray,
+    scored_recorded: np.ndarray,
+    scored_replayed: np.ndarray,
+    same_model: bool = True,
+    same_detector: bool = True,
+) -> ReplaySummary:
+    """Compare re-scored rewards with recorded ones, step by step.
+
+    Args:
+        recorded: float64 (n,) rewards the session recorded.
+        replayed: float64 (n,) rewards re-scored.
+        scored_recorded: bool (n,) steps that saw a face during the session.
+        scored_replayed: bool (n,) steps that saw a face when re-scored.
+        same_model: Whether the model is the recorded one.
+        same_detector: Whether the detector is the recorded one.
+    """
+    both = scored_recorded & scored_replayed
+    diff = np.abs(replayed[both] - recorded[both])
+    correlation = math.nan
+    if both.sum() >= 2 and np.std(recorded[both]) > 0 and np.std(replayed[both]) > 0:
+        correlation = float(np.corrcoef(recorded[both], replayed[both])[0, 1])
+    return ReplaySummary(
+        steps=int(recorded.size),
+        scored_recorded=int(scored_recorded.sum()),
+        scored_replayed=int(scored_replayed.sum()),
+        identical=int(np.sum(replayed == recorded)),
+        mean_abs_diff=float(diff.mean()) if diff.size else math.nan,
+        max_abs_diff=float(diff.max()) if diff.size else math.nan,
+        correlation=correlation,
+        status_changed=[int(s) for s in np.flatnonzero(scored_recorded != scored_replayed)],
+        same_model=same_model,
+        same_detector=same_detector,
+    )
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay leaves behind."""
+
+    folder: Path
+    """The output session folder."""
+    session: Session
+    """The re-scored session, read back."""
+    summary: ReplaySummary
+
+
+def replay_session(
+    source: Path | str,
+    out: Path | str,
+    model_path: Path | str | None = None,
+    detector: str | None = None,
+    progress: bool = True,
+) -> ReplayResult:
+    """Re-score a recorded session's frames and write the result as a new session.
+
+    Args:
+        source: The recorded session folder (recorded with its frames).
+        out: The folder to write (must not hold a session).
+        model_path: FER model file; None uses the model the session was recorded with.
+        detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`); None uses the
+            detector, with the settings, the session was recorded with.
+        progress: Show a progress bar.
+
+    Raises:
+        SessionError: If the session kept no frames (`--no-frames`), was not recorded by a
+            camera viewer, or `out` already holds a session.
+    """
+    session = load_session(source)
+    _require_frames(session)
+    meter, same_model, same_detector = build_meter(
+        session.meta.get("viewer", {}), model_path=model_path, detector=detector
+    )
+    meta = {
+        "replay": {
+            "source": str(Path(source).resolve()),
+            "source_viewer": session.meta.get("viewer"),
+            "same_model": same_model,
+            "same_detector": same_detector,
+        },
+        "viewer": meter.describe(),
+        "seed": session.meta.get("seed"),
+    }
+    steps = session.steps
+    replayed = np.empty(session.n_steps)
+    scored = np.zeros(session.n_steps, dtype=bool)
+    bar = _progress(session.n_steps, progress)
+    recorder = SessionRecorder(
+        Path(out),
+        meta,
+        class_names=session.class_names,
+        keep_frames=False,
+        extra_columns=(RECORDED_REWARD,),
+    )
+    with recorder:
+        previous, episode = 0.0, None
+        for step in range(session.n_steps):
+            if steps["episode"][step] != episode:  # the env resets the carried reward
+                episode = steps["episode"][step]
+                previous = 0.0
+            # One call per step, as during the session: the detector starts afresh on the step's
+            # first frame, and the step's crops are classified in one batch.
+            reaction = meter.read(session.read_frames(step))
+            terms = reward_from(reaction, previous_reward=previous)
+            previous = terms.reward
+            replayed[step], scored[step] = terms.reward, terms.scored
+            recorder.record(
+                int(episode),
+                terms.reward,
+                session.params()[step],
+                reaction,
+                t=float(session.time_s[step]),
+                extra=(float(steps["reward"][step]),),
+            )
+            bar.update(1)
+    bar.close()
+    summary = summarize(
+        steps["reward"], replayed, steps["faces"] > 0, scored, same_model, same_detector
+    )
+    write_json_atomic(Path(out) / SUMMARY_FILE, summary.to_json())
+    return ReplayResult(Path(out), load_session(out), summary)
+
+
+def recorded_meter(viewer: dict[str, Any]) -> dict[str, Any]:
+    """The meter's description (detector and model) inside a session's viewer description.
+
+    Raises:
+        SessionError: If the viewer that recorded the session had no happiness meter.
+    """
+    for candidate in (viewer, viewer.get("meter")):
+        if isinstance(candidate, dict) and {"detector", "model"} <= set(candidate):
+            return candidate
+    raise SessionError(
+        f"the session's viewer ({viewer.get('kind', 'unknown')}) read no camera frames through "
+        "a face detector and FER model, so there is nothing to re-score."
+    )
+
+
+def detector_from(description: dict[str, Any]) -> FaceDetector:
+    """Rebuild a face detector, with its settings, from its `describe()` output."""
+    from laetitia.faces import BoxMapping, FaceTracker, make_detector
+
+    tracking = ("detect_every", "tracker", "min_score")
+    options = {k: v for k, v in description.items() if k != "name" and k not in tracking}
+    if "mapping" in options:
+        options["mapping"] = BoxMapping(**options["mapping"])
+    if "thresholds" in options:
+        options["thresholds"] = tuple(options["thresholds"])
+    detector = make_detector(description["name"], **options)
+    if description.get("detect_every", 1) > 1:
+        detector = FaceTracker(
+            detector,
+            detect_every=description["detect_every"],
+            tracker=description.get("tracker", "template"),
+            min_score=description.get("min_score", 0.6),
+        )
+    return detector
+
+
+def build_meter(
+    viewer: dict[str, Any], model_path: Path | str | None = None, detector: str | None = None
+) -> tuple[HappinessMeter, bool, bool]:
+    """The meter that re-scores a session: the recorded one, or another model or detector.
+
+    Args:
+        viewer: The session's viewer description (`meta.json` "viewer").
+        model_path: Another FER model file; None for the one the session was recorded with.
+        detector: Another detector by name, with its default settings; None for the recorded
+            detector with its recorded settings.
+
+    Returns:
+        The meter, whether its model is the recorded one, and whether its detector is.
+
+    Raises:
+        SessionError: If the recorded model is not the shipped one and no `model_path` is given.
+    """
+    from laetitia.faces import make_detector
+    from laetitia.fer import load_model, model_identity
+    from laetitia.meter import HappinessMeter
+
+    recorded = recorded_meter(viewer)
+    identity = recorded["model"].get("identity")
+    if model_path is None:
+        if identity != model_identity(None):
+            raise SessionError(
+                f"the session was scored with FER model {recorded['model'].get('name')} "
+                f"(sha256 {str(identity)[:12]}...), not the shipped one; pass its file with "
+                "--model PATH."
+            )
+        model = load_model(None)
+    else:
+        model = load_model(model_path)
+    if detector is None or detector == recorded["detector"]["name"]:
+        face_detector = detector_from(recorded["detector"])
+    else:  # another detector, its own defaults, tracked between detections as recorded
+        tracking = ("detect_every", "tracker", "min_score")
+        face_detector = detector_from(
+            {
+                **make_detector(detector).describe(),
+                **{k: v for k, v in recorded["detector"].items() if k in tracking},
+            }
+        )
+    meter = HappinessMeter(face_detector, model)
+    same_detector = face_detector.describe() == recorded["detector"]
+    return meter, model.identity == identity, same_detector
+
+
+def _require_frames(session: Session) -> None:
+    if not session.frames_kept:
+        raise SessionError(
+            f"session {session.folder} was recorded with --no-frames: it keeps no image of the "
+            "person, so it cannot be re-scored. Its per-frame probabilities are in frames.csv; "
+            "to re-score future sessions, record them without --no-frames."
+        )
+    if session.n_steps == 0:
+        raise SessionError(f"session {session.folder} has no completed step to re-score.")
+    index = session.frame_index
+    if index is None or not all(index.files):
+        raise SessionError(
+            f"session {session.folder} has no camera frames to re-score (it was recorded with "
+            "a viewer that has no camera, such as sim or session)."
+        )
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, show: bool) -> Any:
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", desc="re-scoring", dynamic_ncols=True, mininterval=0.5)

@@ -1,0 +1,93 @@
+import json
+
+import numpy as np
+import pytest
+
+from laetitia.cli import main
+from laetitia.emoticon import PARAM_SPACE
+from laetitia.errors import SessionError
+from laetitia.replay import RECORDED_REWARD, SUMMARY_FILE, replay_session, summarize
+from laetitia.reward import reward_from
+from laetitia.sessions import SessionRecorder, load_session
+
+
+def _frames(path, picks):
+    from laetitia.cameras import VideoFile
+
+    with VideoFile(path) as video:
+        frames = list(video)
+    return [frames[i] for i in picks]
+
+
+@pytest.fixture(scope="module")
+def recorded(fixtures_dir, tmp_path_factory):
+    """A session scored live-style with the Haar meter: 3 steps of 2 frames, one faceless."""
+    from laetitia.meter import HappinessMeter
+
+    meter = HappinessMeter.default("haar")
+    face = _frames(fixtures_dir / "single_face.mp4", [2, 3, 60, 61])
+    empty = _frames(fixtures_dir / "no_face.mp4", [10, 11])
+    folder = tmp_path_factory.mktemp("rec") / "session"
+    rewards = {}  # the last reward of each episode; a new episode starts from 0.0
+    meta = {"viewer": {"kind": "video", "meter": meter.describe()}, "seed": 0}
+    with SessionRecorder(folder, meta) as recorder:
+        for episode, frames in ((0, face[:2]), (0, empty), (1, face[2:])):
+            reaction = meter.read(frames)
+            terms = reward_from(reaction, previous_reward=rewards.get(episode, 0.0))
+            rewards[episode] = terms.reward
+            recorder.record(episode, terms.reward, PARAM_SPACE.defaults, reaction)
+    return folder
+
+
+def test_the_same_model_and_detector_reproduce_the_rewards_exactly(recorded, tmp_path):
+    result = replay_session(recorded, tmp_path / "out", progress=False)
+    source = load_session(recorded)
+    assert result.summary.exact and result.summary.same_model and result.summary.same_detector
+    np.testing.assert_array_equal(result.session.steps["reward"], source.steps["reward"])
+    np.testing.assert_array_equal(result.session.steps[RECORDED_REWARD], source.steps["reward"])
+    np.testing.assert_array_equal(result.session.frame_index.probs, source.frame_index.probs)
+    np.testing.assert_array_equal(result.session.frame_index.boxes, source.frame_index.boxes)
+    np.testing.assert_array_equal(result.session.time_s, source.time_s)
+    assert result.summary.status_changed == [] and result.summary.scored_recorded == 2
+    # The re-scored session keeps no image: the frames stay in the source.
+    assert not (tmp_path / "out" / "frames").exists()
+    assert json.loads((tmp_path / "out" / SUMMARY_FILE).read_text())["exact"] is True
+
+
+def test_another_detector_shows_how_the_rewards_differ(recorded, tmp_path, capsys):
+    out = tmp_path / "mtcnn"
+    assert main(["replay", str(recorded), "--out", str(out), "--detector", "mtcnn"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / SUMMARY_FILE).read_text())
+    assert summary["same_detector"] is False and summary["same_model"] is True
+    assert summary["max_abs_diff"] > 0 and not summary["exact"]
+    assert "identical to the recorded ones" in printed and "detector other" in printed
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["viewer"]["detector"]["name"] == "mtcnn"
+    assert meta["replay"]["source_viewer"]["meter"]["detector"]["name"] == "haar"
+
+
+def test_a_no_frames_session_cannot_be_re_scored(tmp_path, capsys):
+    from laetitia.viewers import SimulatedViewer
+
+    viewer = SimulatedViewer(frames=2)
+    with SessionRecorder(tmp_path / "s", {"viewer": viewer.describe()}, keep_frames=False) as r:
+        r.record(0, 0.5, PARAM_SPACE.defaults, viewer.react(None, PARAM_SPACE.defaults))
+    with pytest.raises(SessionError, match="--no-frames"):
+        replay_session(tmp_path / "s", tmp_path / "out", progress=False)
+    assert main(["replay", str(tmp_path / "s"), "--out", str(tmp_path / "out")]) == 2
+    assert "cannot be re-scored" in capsys.readouterr().err
+
+
+def test_summary_counts_differences_only_where_both_saw_a_face():
+    recorded = np.array([0.5, 0.6, 0.6, 0.9])
+    replayed = np.array([0.5, 0.7, 0.2, 0.9])
+    summary = summarize(
+        recorded,
+        replayed,
+        np.array([True, True, False, True]),
+        np.array([True, True, True, True]),
+    )
+    assert summary.identical == 2 and summary.status_changed == [2]
+    assert summary.max_abs_diff == pytest.approx(0.1)
+    assert summary.mean_abs_diff == pytest.approx(0.1 / 3)
