@@ -99,19 +99,15 @@ def crop_fer_square_pad10(gray: np.ndarray, box_xywh: Sequence[int], size: int) 
     fx1, fx2, fy1, fy2 = x1 - pad, x2 - pad, y1 - pad, y2 - pad
     vx1, vx2 = min(max(fx1, 0), width), min(max(fx2, 0), width)
     vy1, vy2 = min(max(fy1, 0), height), min(max(fy2, 0), height)
-    fill = cv2.mean(gray[height - 2 :, :])[0]
-    if vx2 > vx1 and vy2 > vy1:
-        window = cv2.copyMakeBorder(
-            gray[vy1:vy2, vx1:vx2],
-            top=vy1 - fy1,
-            bottom=fy2 - vy2,
-            left=vx1 - fx1,
-            right=fx2 - vx2,
-            borderType=cv2.BORDER_CONSTANT,
-            value=fill,
-        )
+    visible = gray[vy1:vy2, vx1:vx2]
+    borders = (vy1 - fy1, fy2 - vy2, vx1 - fx1, fx2 - vx2)  # top, bottom, left, right
+    if not any(borders):  # the usual case, a face well inside the frame: no copy at all
+        window = visible
+    elif visible.size:
+        fill = _bottom_rows_mean(gray)
+        window = cv2.copyMakeBorder(visible, *borders, cv2.BORDER_CONSTANT, value=fill)
     else:  # the window shows only padding
-        window = np.full((fy2 - fy1, fx2 - fx1), _as_uint8(fill), np.uint8)
+        window = np.full((fy2 - fy1, fx2 - fx1), _as_uint8(_bottom_rows_mean(gray)), np.uint8)
     return cv2.resize(window, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -217,6 +213,11 @@ def _square_box(box_xywh: Sequence[int]) -> tuple[int, int, int, int]:
         y -= (w - h) // 2
         h = w
     return x, y, w, h
+
+
+def _bottom_rows_mean(gray: np.ndarray) -> float:
+    """The value fer pads the frame with: the mean of its two bottom rows."""
+    return cv2.mean(gray[gray.shape[0] - 2 :, :])[0]
 
 
 def _as_uint8(value: float) -> int:
