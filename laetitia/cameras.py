@@ -1,0 +1,336 @@
+"""Cameras: one interface over a webcam, a video file and a folder of images.
+
+    with open_camera("clip.mp4") as camera:      # or 0 for a webcam, or a folder of images
+        for frame in camera:                     # BGR uint8 (H, W, 3), as OpenCV decodes
+            ...
+
+`Camera.read` returns the next frame, or None when a finite source (a video, a folder) has
+no more. A webcam never ends: a webcam that stops delivering frames is a `CameraError`, raised
+after a bounded wait, never a hang. Every source opens in its constructor and decodes lazily,
+one frame per `read`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from laetitia.errors import CameraError
+
+IMAGE_SUFFIXES: frozenset[str] = frozenset(
+    {".bmp", ".jpeg", ".jpg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp"}
+)
+"""File name endings `ImageFolder` reads (case-insensitive); other files in a folder are skipped."""
+
+ALTERNATIVES = (
+    "Without a webcam, use a recorded video (--viewer video:PATH) or the simulated viewer "
+    "(--viewer sim)."
+)
+"""What to tell a user whose webcam cannot be used."""
+
+
+class Camera(ABC):
+    """A source of BGR uint8 frames, read one at a time.
+
+    Use it as a context manager or call `close`; iterating yields frames until the source ends.
+    """
+
+    @property
+    @abstractmethod
+    def fps(self) -> float | None:
+        """Nominal frames per second; None when the source has no timing (a folder of images)."""
+
+    @property
+    @abstractmethod
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the frames in pixels (of the first frame, for an image folder)."""
+
+    @abstractmethod
+    def read(self) -> np.ndarray | None:
+        """The next frame, BGR uint8 (H, W, 3); None when a finite source has no more.
+
+        Raises:
+            CameraError: If the source fails (a webcam stops, an image cannot be read).
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the device or file; safe to call twice."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, object]:
+        """Plain-data description of the source for a session's meta.json."""
+
+    def __enter__(self) -> Camera:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+
+class Webcam(Camera):
+    """A webcam read through `cv2.VideoCapture(index)`.
+
+    Args:
+        index: The camera's index (0 is the system's first camera).
+        timeout_s: How long `read` keeps retrying a camera that delivers no frame before it
+            raises `CameraError`.
+
+    Raises:
+        CameraError: If no camera can be opened at `index`.
+    """
+
+    def __init__(self, index: int = 0, timeout_s: float = 2.0) -> None:
+        self.index = int(index)
+        self.timeout_s = float(timeout_s)
+        self._capture = cv2.VideoCapture(self.index)
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CameraError(
+                f"no webcam could be opened at index {self.index} (is one connected, and "
+                f"free for this program to use?). Try another index with --viewer "
+                f"webcam:INDEX. {ALTERNATIVES}"
+            )
+        self.frames_read = 0
+
+    @property
+    def fps(self) -> float | None:
+        """The rate the driver reports, or None if it reports none."""
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        return float(fps) if fps > 0 else None
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) the driver delivers."""
+        return (
+            int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+
+    def read(self) -> np.ndarray:
+        """The next frame from the camera (a webcam never ends).
+
+        Raises:
+            CameraError: If the camera was closed, or delivered no frame for `timeout_s`
+                (unplugged, or taken by another program).
+        """
+        if not self._capture.isOpened():
+            raise CameraError(f"webcam {self.index} is closed; open a new one.")
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            ok, frame = self._capture.read()
+            if ok and frame is not None:
+                self.frames_read += 1
+                return frame
+            if time.monotonic() >= deadline:
+                raise CameraError(
+                    f"webcam {self.index} stopped delivering frames (none for "
+                    f"{self.timeout_s:g} s after {self.frames_read} frames): check that it is "
+                    f"still connected and not in use by another program. {ALTERNATIVES}"
+                )
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """Release the camera."""
+        self._capture.release()
+
+    def describe(self) -> dict[str, object]:
+        """Kind and index of the webcam."""
+        return {"kind": "webcam", "index": self.index}
+
+
+class VideoFile(Camera):
+    """A recorded video, decoded one frame per `read`.
+
+    Args:
+        path: The video file (any format OpenCV's FFmpeg backend reads: mp4, mov, avi, ...).
+
+    Raises:
+        CameraError: If the file is missing, not a video, or has no decodable frame.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CameraError(f"video {self.path} does not exist (or is not a file).")
+        self._capture = cv2.VideoCapture(str(self.path))
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CameraError(
+                f"{self.path} cannot be opened as a video: the file is corrupt, truncated, or "
+                "in a format OpenCV cannot decode. Convert it to mp4 (H.264) and try again."
+            )
+        # Decode the first frame now, so that a file that opens but holds no picture fails here.
+        ok, first = self._capture.read()
+        if not ok or first is None:
+            self._capture.release()
+            raise CameraError(
+                f"{self.path} opened as a video but no frame could be decoded: the file is "
+                "corrupt or empty. Convert it to mp4 (H.264) and try again."
+            )
+        self._pending: np.ndarray | None = first
+        self._fps = float(self._capture.get(cv2.CAP_PROP_FPS))
+        self._size = (int(first.shape[1]), int(first.shape[0]))
+        self.frames_read = 0
+        """Frames returned by `read` so far; the next frame's index."""
+
+    @property
+    def fps(self) -> float | None:
+        """The frame rate in the file's header, or None if it gives none."""
+        return self._fps if self._fps > 0 else None
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the decoded frames."""
+        return self._size
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the file as its header states them (an estimate for some containers)."""
+        return int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
+
+    def read(self) -> np.ndarray | None:
+        """The next frame in file order, or None at the end of the video."""
+        if self._pending is not None:
+            frame, self._pending = self._pending, None
+        else:
+            ok, frame = self._capture.read()
+            if not ok or frame is None:
+                return None
+        self.frames_read += 1
+        return frame
+
+    def close(self) -> None:
+        """Release the file."""
+        self._pending = None
+        self._capture.release()
+
+    def describe(self) -> dict[str, object]:
+        """Kind, path and frame rate of the video."""
+        return {"kind": "video", "path": str(self.path), "fps": self.fps}
+
+
+class ImageFolder(Camera):
+    """Image files read as frames, in sorted file-name order.
+
+    Args:
+        path: A folder (its files ending in one of `IMAGE_SUFFIXES` are the frames; other
+            files are skipped) or a single image file (a folder of one).
+
+    Raises:
+        CameraError: If the path does not exist or the folder holds no image.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            self.files: tuple[Path, ...] = tuple(
+                sorted(
+                    (p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
+                    key=lambda p: p.name,
+                )
+            )
+            if not self.files:
+                raise CameraError(
+                    f"folder {self.path} holds no image (files ending in "
+                    f"{', '.join(sorted(IMAGE_SUFFIXES))})."
+                )
+        elif self.path.is_file():
+            self.files = (self.path,)
+        else:
+            raise CameraError(f"{self.path} does not exist.")
+        self._next = 0
+        self._size: tuple[int, int] | None = None
+
+    @property
+    def fps(self) -> None:
+        """Images have no frame rate."""
+        return None
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the first image (later images may differ)."""
+        if self._size is None:
+            first = _read_image(self.files[0])
+            self._size = (int(first.shape[1]), int(first.shape[0]))
+        return self._size
+
+    @property
+    def frames_read(self) -> int:
+        """Images returned by `read` so far; the next image's index."""
+        return self._next
+
+    @property
+    def current_name(self) -> str | None:
+        """File name of the image the last `read` returned (None before the first)."""
+        return self.files[self._next - 1].name if self._next else None
+
+    def read(self) -> np.ndarray | None:
+        """The next image as a BGR frame, or None after the last one.
+
+        Raises:
+            CameraError: If the file cannot be decoded as an image.
+        """
+        if self._next >= len(self.files):
+            return None
+        frame = _read_image(self.files[self._next])
+        self._next += 1
+        if self._size is None:
+            self._size = (int(frame.shape[1]), int(frame.shape[0]))
+        return frame
+
+    def close(self) -> None:
+        """Nothing to release: images are read whole, one per call."""
+
+    def describe(self) -> dict[str, object]:
+        """Kind, path and number of images."""
+        return {"kind": "images", "path": str(self.path), "images": len(self.files)}
+
+
+def _read_image(path: Path) -> np.ndarray:
+    """Decode one image file to BGR uint8 (H, W, 3); grayscale files come back as 3 channels."""
+    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise CameraError(
+            f"{path} cannot be read as an image (corrupt, or a format OpenCV does not decode); "
+            "remove or replace it."
+        )
+    return frame
+
+
+def open_camera(source: int | str | Path) -> Camera:
+    """Open the camera a source names.
+
+    Args:
+        source: A webcam index (an int, or a string of digits), a folder of images, an image
+            file, or a video file.
+
+    Returns:
+        A `Webcam`, `ImageFolder` or `VideoFile`.
+
+    Raises:
+        CameraError: If the source does not exist or cannot be opened.
+    """
+    path = Path(source)
+    if isinstance(source, int) or (
+        isinstance(source, str) and source.isdigit() and not path.exists()
+    ):
+        return Webcam(int(source))
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        return ImageFolder(path)
+    return VideoFile(path)

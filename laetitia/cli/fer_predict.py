@@ -1,0 +1,76 @@
+"""`laetitia fer predict PATH`: emotions of every frame of a video, folder of images or image."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from laetitia.faces import DEFAULT_DETECT_EVERY, DETECTOR_NAMES, TRACKERS
+
+
+def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia fer predict`."""
+    parser = fer_subparsers.add_parser(
+        "predict",
+        help="emotion probabilities of each frame of a video, folder of images, or image",
+        description=(
+            "Find the face in each frame (or image), classify its expression, print a summary "
+            "and optionally write a CSV (one row per frame) and a timeline plot."
+        ),
+    )
+    parser.add_argument("path", type=Path, help="a video file, a folder of images, or an image")
+    parser.add_argument(
+        "--csv", type=Path, metavar="OUT", help="write one row per frame/image to this CSV"
+    )
+    parser.add_argument(
+        "--plot", type=Path, metavar="OUT", help="write an emotion timeline PNG here"
+    )
+    parser.add_argument(
+        "--detector",
+        choices=DETECTOR_NAMES,
+        default=DETECTOR_NAMES[0],
+        help="face detector; 'none' when each image already is a face crop "
+        "(FER2013 style) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--model", type=Path, metavar="PATH", help="FER weights file (default: the shipped model)"
+    )
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=DEFAULT_DETECT_EVERY,
+        metavar="K",
+        help="in a video, run the detector on every K-th frame and track the face in between; "
+        "1 detects on every frame (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tracker",
+        choices=TRACKERS,
+        default=TRACKERS[0],
+        help="how the face is followed between detections (default: %(default)s)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Predict, print the summary, write the requested files."""
+    from laetitia.errors import ConfigError
+    from laetitia.meter import HappinessMeter
+    from laetitia.predict import predict_source
+
+    if args.detect_every < 1:
+        raise ConfigError(f"--detect-every must be at least 1, got {args.detect_every}.")
+    meter = HappinessMeter.default(
+        args.detector,
+        model_path=args.model,
+        detect_every=args.detect_every,
+        tracker=args.tracker,
+    )
+    result = predict_source(args.path, meter, progress=not args.no_progress)
+    print(result.summary())
+    if args.csv is not None:
+        print(f"wrote {result.write_csv(args.csv)}")
+    if args.plot is not None:
+        print(f"wrote {result.plot_timeline(args.plot)}")
+    return 0

@@ -1,0 +1,443 @@
+"""Face detection: the largest face in a frame, as the Haar-like box the FER model was trained on.
+
+    detector = make_detector("mtcnn", detect_every=5)     # or "haar", or "none"
+    box = detector.detect(frame_bgr)                       # float32 (x, y, w, h) or None
+
+Every detector returns boxes in the convention of OpenCV's Haar cascade, because the crop rule
+of the shipped FER model (`laetitia.fer.preprocess`) was made for Haar boxes: square, covering
+brows to chin. MTCNN's boxes are taller than wide and sit lower; `MtcnnDetector` maps them onto
+Haar's with constants fitted on real faces (see `MTCNN_TO_HAAR`).
+
+Detection is the costly part of the pipeline. `FaceTracker` runs the detector on every k-th frame
+only and follows the face in between with a cheap template match, re-detecting at once when the
+match is lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from laetitia.errors import ConfigError
+
+DETECTOR_NAMES: tuple[str, ...] = ("mtcnn", "haar", "none")
+"""Names `make_detector` knows; the first is the default."""
+
+TRACKERS: tuple[str, ...] = ("template", "hold")
+"""How `FaceTracker` follows a face between detections."""
+
+DEFAULT_DETECT_EVERY = 5
+"""Frames from one detection to the next in the live pipeline's default setting (the live and
+video viewers, `laetitia fer predict`); see `FaceTracker`. `make_detector` alone detects on every
+frame."""
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Finds the largest face in a frame."""
+
+    name: str
+    """Short name (one of `DETECTOR_NAMES`)."""
+
+    whole_frame: bool
+    """True when frames already are face crops (the box is the whole frame, nothing is found)."""
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
+        """The largest face as a Haar-like box.
+
+        Args:
+            frame_bgr: uint8 frame (H, W, 3), BGR as OpenCV decodes.
+            gray: The same frame in grayscale, if the caller has it already (saves a
+                conversion); computed when None.
+
+        Returns:
+            float32 (4,) box x, y, w, h in frame pixels, or None when there is no face.
+        """
+
+    def reset(self) -> None:
+        """Forget what earlier frames showed; the next frame is unrelated to them."""
+
+    def describe(self) -> dict[str, object]:
+        """Name and options, plain data for a session's meta.json."""
+
+
+def _gray(frame_bgr: np.ndarray, gray: np.ndarray | None) -> np.ndarray:
+    return gray if gray is not None else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+
+
+def _largest(boxes_xywh: np.ndarray) -> np.ndarray:
+    """The box of largest area among (N, 4) x, y, w, h boxes, as float32 (4,)."""
+    areas = boxes_xywh[:, 2] * boxes_xywh[:, 3]
+    return np.asarray(boxes_xywh[int(np.argmax(areas))], dtype=np.float32)
+
+
+class HaarDetector:
+    """OpenCV's frontal-face Haar cascade, with the settings of the `fer` package.
+
+    The cascade file ships in opencv-python-headless (< 5). These boxes are the ones the FER
+    model's crop rule was written for, so no mapping is needed.
+
+    Args:
+        scale_factor: Step between the cascade's scales.
+        min_neighbors: Overlapping hits a face needs to count.
+        min_size_px: Smallest face side searched, in frame pixels.
+
+    Raises:
+        ConfigError: If OpenCV's cascade file is missing.
+    """
+
+    name = "haar"
+    whole_frame = False
+    CASCADE = "haarcascade_frontalface_default.xml"
+
+    def __init__(
+        self, scale_factor: float = 1.1, min_neighbors: int = 5, min_size_px: int = 50
+    ) -> None:
+        self.scale_factor = float(scale_factor)
+        self.min_neighbors = int(min_neighbors)
+        self.min_size_px = int(min_size_px)
+        path = Path(cv2.data.haarcascades) / self.CASCADE
+        self._cascade = cv2.CascadeClassifier(str(path))
+        if self._cascade.empty():
+            raise ConfigError(
+                f"OpenCV's Haar cascade {path} is missing or unreadable; reinstall "
+                "opencv-python-headless<5 (OpenCV 5 ships no cascades), or use --detector mtcnn."
+            )
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
+        """The largest face the cascade finds, or None (see `FaceDetector.detect`)."""
+        found = self._cascade.detectMultiScale(
+            _gray(frame_bgr, gray),
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            flags=cv2.CASCADE_SCALE_IMAGE,
+            minSize=(self.min_size_px, self.min_size_px),
+        )
+        return _largest(np.asarray(found)) if len(found) else None
+
+    def reset(self) -> None:
+        """Stateless: nothing to forget."""
+
+    def describe(self) -> dict[str, object]:
+        """Name and cascade settings."""
+        return {
+            "name": self.name,
+            "scale_factor": self.scale_factor,
+            "min_neighbors": self.min_neighbors,
+            "min_size_px": self.min_size_px,
+        }
+
+
+@dataclass(frozen=True)
+class BoxMapping:
+    """How an MTCNN box (x1, y1, x2, y2) becomes the Haar box the FER crop rule expects.
+
+    With MTCNN's centre (cx, cy), width w and height h, the Haar-like box is the square of side
+    `side_w * w + side_h * h`, centred at (cx + dx * w, cy + dy * h).
+    """
+
+    side_w: float
+    """Weight of the MTCNN width in the Haar side."""
+    side_h: float
+    """Weight of the MTCNN height in the Haar side."""
+    dx: float
+    """Horizontal centre shift, in MTCNN widths (positive: right)."""
+    dy: float
+    """Vertical centre shift, in MTCNN heights (positive: down)."""
+
+    def apply(self, box_xyxy: np.ndarray) -> np.ndarray:
+        """Map one MTCNN box (x1, y1, x2, y2) to a float32 Haar-like box (x, y, w, h)."""
+        x1, y1, x2, y2 = (float(v) for v in box_xyxy[:4])
+        w, h = x2 - x1, y2 - y1
+        side = self.side_w * w + self.side_h * h
+        cx = (x1 + x2) / 2 + self.dx * w
+        cy = (y1 + y2) / 2 + self.dy * h
+        return np.array([cx - side / 2, cy - side / 2, side, side], dtype=np.float32)
+
+
+IDENTITY_MAPPING = BoxMapping(side_w=1.0, side_h=0.0, dx=0.0, dy=0.0)
+"""MTCNN's own box, unchanged (the crop rule then squares it, as the `fer` package does)."""
+
+# Measured by scripts/fit_mtcnn_to_haar.py: the Haar cascade and MTCNN (this module's default
+# settings) on every frame of the fixtures single_face.mp4 (640x360), noface_face.mov and
+# face_noface.mov (960x540) and single_face.jpg where both found exactly one face: 217 frames,
+# faces 150-320 px. MTCNN boxes are 1.40 times taller than wide. Medians of the per-frame ratios:
+# Haar side / MTCNN height 0.925 (quartiles 0.904-0.943; the same within 0.005 on each video),
+# centre shift +0.010 widths right and -0.032 heights up. On full-size frames
+# (work_side_px=0, min_face_size=20) MTCNN's boxes come out 1 % taller: 0.907, +0.019, -0.021.
+# The height alone is fitted because width and height move together (a 2-D least squares on
+# both is ill-conditioned).
+MTCNN_TO_HAAR = BoxMapping(side_w=0.0, side_h=0.925, dx=0.010, dy=-0.032)
+"""The fitted MTCNN -> Haar box mapping (see `BoxMapping`)."""
+
+
+class MtcnnDetector:
+    """facenet-pytorch's MTCNN on the CPU, its boxes mapped to Haar's convention.
+
+    Frames are shrunk (area interpolation) so their shorter side is at most `work_side_px`
+    before detection: MTCNN's cost grows with the pixels it scans, and a face large enough to
+    read an expression stays well above MTCNN's 12-pixel window. `min_face_size` is in those
+    working pixels, so what counts as a face is the same fraction of the frame at any camera
+    resolution. The weights ship in facenet-pytorch's wheel and load with
+    `torch.load(weights_only=True)`.
+
+    Args:
+        min_face_size: Smallest face side searched, in working-frame pixels.
+        work_side_px: Shorter side of the frame MTCNN sees; 0 to use frames at full size.
+        thresholds: Face-probability thresholds of MTCNN's three stages (facenet-pytorch's).
+        factor: Scale step of MTCNN's image pyramid (facenet-pytorch's).
+        mapping: MTCNN -> Haar box mapping; `IDENTITY_MAPPING` keeps MTCNN's own box
+            (squared by the crop rule, as the `fer` package does).
+    """
+
+    name = "mtcnn"
+    whole_frame = False
+
+    def __init__(
+        self,
+        min_face_size: int = 24,
+        work_side_px: int = 180,
+        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        factor: float = 0.709,
+        mapping: BoxMapping = MTCNN_TO_HAAR,
+    ) -> None:
+        import torch
+        from facenet_pytorch.models import mtcnn as mtcnn_models
+
+        self.min_face_size = int(min_face_size)
+        self.work_side_px = int(work_side_px)
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.factor = float(factor)
+        self.mapping = mapping
+        data = Path(mtcnn_models.__file__).resolve().parent.parent / "data"
+        self._nets = []
+        for cls, file in (
+            (mtcnn_models.PNet, "pnet.pt"),
+            (mtcnn_models.RNet, "rnet.pt"),
+            (mtcnn_models.ONet, "onet.pt"),
+        ):
+            net = cls(pretrained=False)
+            net.load_state_dict(torch.load(data / file, map_location="cpu", weights_only=True))
+            self._nets.append(net.eval())
+        self._torch = torch
+
+    def detect_all(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Every face MTCNN finds, unmapped: float32 (N, 5) x1, y1, x2, y2, probability.
+
+        Coordinates are in the pixels of `frame_bgr`, N is 0 when there is no face.
+        """
+        from facenet_pytorch.models.utils.detect_face import detect_face
+
+        height, width = frame_bgr.shape[:2]
+        scale = 1.0
+        if self.work_side_px and min(height, width) > self.work_side_px:
+            scale = self.work_side_px / min(height, width)
+            small = cv2.resize(
+                frame_bgr,
+                (round(width * scale), round(height * scale)),
+                interpolation=cv2.INTER_AREA,
+            )
+        else:
+            small = frame_bgr
+        rgb = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)  # MTCNN was trained on RGB
+        with self._torch.inference_mode():
+            boxes, _ = detect_face(
+                rgb, self.min_face_size, *self._nets, self.thresholds, self.factor, "cpu"
+            )
+        found = np.asarray(boxes[0], dtype=np.float32).reshape(-1, 5)
+        found[:, :4] /= scale
+        return found
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
+        """The largest MTCNN face as a Haar-like box, or None (see `FaceDetector.detect`)."""
+        found = self.detect_all(frame_bgr)
+        if not len(found):
+            return None
+        areas = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
+        return self.mapping.apply(found[int(np.argmax(areas))])
+
+    def reset(self) -> None:
+        """Stateless: nothing to forget."""
+
+    def describe(self) -> dict[str, object]:
+        """Name, detection settings and the box mapping."""
+        return {
+            "name": self.name,
+            "min_face_size": self.min_face_size,
+            "work_side_px": self.work_side_px,
+            "thresholds": list(self.thresholds),
+            "factor": self.factor,
+            "mapping": asdict(self.mapping),
+        }
+
+
+class WholeFrame:
+    """No detection: every frame already is a face crop (FER2013 style), its box the frame."""
+
+    name = "none"
+    whole_frame = True
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray:
+        """The whole frame as the face box (0, 0, W, H)."""
+        height, width = frame_bgr.shape[:2]
+        return np.array([0, 0, width, height], dtype=np.float32)
+
+    def reset(self) -> None:
+        """Stateless: nothing to forget."""
+
+    def describe(self) -> dict[str, object]:
+        """Just the name."""
+        return {"name": self.name}
+
+
+class FaceTracker:
+    """Run a detector on every k-th frame only, and follow the face in between.
+
+    Between detections the face is followed either by a normalised template match of the last
+    detected face in a window around its box (`tracker="template"`: the box moves with the face,
+    and a match score below `min_score` means the face is lost, so the detector runs at once), or
+    by keeping the last box (`tracker="hold"`). The box keeps its size between detections. A
+    frame that found no face is followed by a detection on the next frame only after k frames.
+
+    Args:
+        detector: The detector to run.
+        detect_every: k: frames from one detection to the next (1: detect on every frame).
+        tracker: "template" or "hold".
+        min_score: Lowest normalised correlation that still counts as the same face.
+    """
+
+    TEMPLATE_PX = 32
+    """Side of the face template the match works on (faces are shrunk to it)."""
+    SEARCH = 0.5
+    """Search window margin around the last box, in box sides."""
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        detect_every: int = 5,
+        tracker: str = "template",
+        min_score: float = 0.6,
+    ) -> None:
+        if detect_every < 1:
+            raise ConfigError(f"detect_every must be at least 1, got {detect_every}.")
+        if tracker not in TRACKERS:
+            raise ConfigError(f"unknown tracker {tracker!r}; use one of {list(TRACKERS)}.")
+        self.detector = detector
+        self.detect_every = int(detect_every)
+        self.tracker = tracker
+        self.min_score = float(min_score)
+        self.name = detector.name
+        self.whole_frame = detector.whole_frame
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the tracked face: the next frame runs the detector."""
+        self.detector.reset()
+        self._since = self.detect_every  # frames since the last detection
+        self._box: np.ndarray | None = None
+        self._template: np.ndarray | None = None
+        self.detections = 0
+        """Detector runs since the last reset (for benchmarks)."""
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
+        """The face box in this frame, detected or tracked (see `FaceDetector.detect`)."""
+        if self._since < self.detect_every:
+            self._since += 1
+            if self._box is None:
+                return None
+            if self.tracker == "hold":
+                return self._box
+            tracked = self._follow(_gray(frame_bgr, gray))
+            if tracked is not None:
+                self._box = tracked
+                return tracked
+        gray = _gray(frame_bgr, gray) if self.tracker == "template" else gray
+        self._box = self.detector.detect(frame_bgr, gray)
+        self._since = 1
+        self.detections += 1
+        if self.tracker == "template" and self._box is not None:
+            self._template = self._patch(gray, self._box, 0.0)
+        return self._box
+
+    def _scale(self, box: np.ndarray) -> float:
+        return self.TEMPLATE_PX / max(float(box[2]), 1.0)
+
+    def _patch(self, gray: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray | None:
+        """The box grown by `margin` sides on each side, cut out (clipped) and shrunk."""
+        x, y, w, h = (float(v) for v in box)
+        x1, y1 = int(round(x - margin * w)), int(round(y - margin * h))
+        x2, y2 = int(round(x + w + margin * w)), int(round(y + h + margin * h))
+        height, width = gray.shape
+        if x1 < 0 or y1 < 0 or x2 > width or y2 > height or x2 - x1 < 2 or y2 - y1 < 2:
+            return None
+        scale = self._scale(box)
+        size = (max(1, round((x2 - x1) * scale)), max(1, round((y2 - y1) * scale)))
+        return cv2.resize(gray[y1:y2, x1:x2], size, interpolation=cv2.INTER_AREA)
+
+    def _follow(self, gray: np.ndarray) -> np.ndarray | None:
+        """The last box moved to where the template matches best, or None if lost."""
+        assert self._box is not None
+        template, box = self._template, self._box
+        window = self._patch(gray, box, self.SEARCH)
+        if (
+            template is None
+            or window is None
+            or window.shape[0] < template.shape[0]
+            or window.shape[1] < template.shape[1]
+        ):
+            return None
+        scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
+        _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+        if best < self.min_score:
+            return None
+        scale = self._scale(box)
+        # Where the template would sit if the face had not moved.
+        still_x = (window.shape[1] - template.shape[1]) / 2
+        still_y = (window.shape[0] - template.shape[0]) / 2
+        moved = box.copy()
+        moved[0] += (bx - still_x) / scale
+        moved[1] += (by - still_y) / scale
+        return moved
+
+    def describe(self) -> dict[str, object]:
+        """The detector's description plus the tracking settings."""
+        return {
+            **self.detector.describe(),
+            "detect_every": self.detect_every,
+            "tracker": self.tracker,
+            "min_score": self.min_score,
+        }
+
+
+def make_detector(
+    name: str = DETECTOR_NAMES[0],
+    detect_every: int = 1,
+    tracker: str = TRACKERS[0],
+    **options: object,
+) -> FaceDetector:
+    """Build a detector by name.
+
+    Args:
+        name: "mtcnn" (default), "haar", or "none" (frames already are face crops).
+        detect_every: Run the detector on every k-th frame and track the face in between
+            (1: detect on every frame). Ignored for "none".
+        tracker: How to follow the face between detections ("template" or "hold").
+        **options: Passed to the detector class (`MtcnnDetector`, `HaarDetector`).
+
+    Raises:
+        ConfigError: For an unknown name or option.
+    """
+    classes: dict[str, type] = {"mtcnn": MtcnnDetector, "haar": HaarDetector, "none": WholeFrame}
+    if name not in classes:
+        raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
+    try:
+        detector = classes[name](**options)
+    except TypeError as err:
+        raise ConfigError(f"face detector {name!r}: {err}.") from err
+    if detect_every == 1 or name == "none":
+        return detector
+    return FaceTracker(detector, detect_every=detect_every, tracker=tracker)

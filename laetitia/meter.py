@@ -1,0 +1,131 @@
+"""The happiness meter: camera frames in, per-frame emotion probabilities out.
+
+    meter = HappinessMeter.default()                 # MTCNN + tracking, the shipped FER model
+    reaction = meter.read(frames)                    # frames: BGR uint8 (H, W, 3)
+    reaction.happiness()                             # P(happy) per frame, NaN where no face
+
+Per frame: grayscale, find the largest face (`laetitia.faces`), cut the crop the model card
+asks for (`laetitia.fer.preprocess`). Then the CNN runs once, batched over every face crop of
+the call. Frames without a face get `has_face` False and a NaN row: they carry no emotion.
+What a reaction without any face is worth is the reward rule's business (`laetitia.reward`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from laetitia.errors import LabelMismatchError
+from laetitia.faces import DETECTOR_NAMES, FaceDetector, make_detector
+from laetitia.fer import FerModel, crop_face, load_model, to_gray
+from laetitia.labels import HAPPY
+from laetitia.viewers.base import Reaction
+
+
+class HappinessMeter:
+    """A face detector and a FER model, reading emotions off camera frames.
+
+    Args:
+        detector: Finds the face in each frame (see `laetitia.faces.make_detector`).
+        model: The FER model (see `laetitia.fer.load_model`); its classes must include "happy".
+
+    Raises:
+        LabelMismatchError: If the model has no "happy" class.
+    """
+
+    def __init__(self, detector: FaceDetector, model: FerModel) -> None:
+        if HAPPY not in model.class_names:
+            raise LabelMismatchError(
+                f"the FER model's classes {list(model.class_names)} have no {HAPPY!r}, so it "
+                "cannot measure happiness; load a model trained on the FER2013 label map."
+            )
+        self.detector = detector
+        self.model = model
+        self._size = model.card.input_size
+
+    @classmethod
+    def default(
+        cls,
+        detector: str = DETECTOR_NAMES[0],
+        model_path: str | Path | None = None,
+        **detector_options: object,
+    ) -> HappinessMeter:
+        """The meter with a detector by name and a model from a path.
+
+        Args:
+            detector: "mtcnn" (the default), "haar" or "none".
+            model_path: A FER weights file; None for the shipped default.
+            **detector_options: Passed to `make_detector` (e.g. `detect_every=1`).
+        """
+        return cls(make_detector(detector, **detector_options), load_model(model_path))
+
+    def read(
+        self, frames: Sequence[np.ndarray], continues: bool = False, related: bool = True
+    ) -> Reaction:
+        """Emotion probabilities of each frame.
+
+        Args:
+            frames: BGR uint8 frames (H, W, 3) (or grayscale (H, W)).
+            continues: True when these frames directly follow the previous call's (a video
+                read in chunks), so a face tracked at the end of that call is followed on;
+                False starts afresh with a detection on the first frame.
+            related: False for unrelated images (a folder of photos): every frame is detected
+                afresh and nothing is tracked from one to the next.
+
+        Returns:
+            A Reaction with per-frame probabilities, `has_face`, face boxes and the frames.
+        """
+        n = len(frames)
+        classes = self.model.class_names
+        probs = np.full((n, len(classes)), np.nan, dtype=np.float32)
+        boxes = np.full((n, 4), np.nan, dtype=np.float32)
+        has_face = np.zeros(n, dtype=bool)
+        crops = np.empty((n, self._size, self._size), dtype=np.uint8)
+        if not continues:
+            self.detector.reset()
+        found = 0
+        for i, frame in enumerate(frames):
+            if not related:
+                self.detector.reset()
+            gray = to_gray(frame)
+            box = self.detector.detect(frame, gray)
+            if box is None:
+                continue
+            crops[found] = self._crop(gray, box)
+            found += 1
+            has_face[i] = True
+            boxes[i] = box
+        if found:
+            probs[has_face] = self.model.predict_proba(crops[:found])
+        return Reaction(
+            probs=probs,
+            has_face=has_face,
+            class_names=tuple(classes),
+            boxes=boxes,
+            frames=tuple(frames),
+        )
+
+    def _crop(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        if self.detector.whole_frame:
+            # The frame is the face crop already (FER2013 style): only resize it.
+            if gray.shape == (self._size, self._size):
+                return gray
+            return cv2.resize(gray, (self._size, self._size), interpolation=cv2.INTER_LINEAR)
+        return crop_face(gray, box, self.model.card)
+
+    def describe(self) -> dict[str, object]:
+        """The detector (name and options) and the model's identity, for meta.json."""
+        card = self.model.card
+        return {
+            "detector": self.detector.describe(),
+            "model": {
+                "name": card.name,
+                "identity": self.model.identity,
+                "classes": list(card.class_names),
+                "input_size": card.input_size,
+                "crop": card.crop,
+            },
+        }
