@@ -10,21 +10,28 @@ probability of a smile (`laetitia.profile.Profile`), whose resting value is near
     result = calibrate(frames, model, detector, CalibrationConfig(out=Path("me.json")))
     print(result.report.summary())
 
-**Features.** The model's centred logits (logits minus their mean over the classes): the part
-of the logits the softmax reads, seven numbers per frame (see `laetitia.profile`).
+**Features.** Eight numbers per frame (`laetitia.profile.profile_features`): the log-odds of
+the model's P(happy), and its centred logits (logits minus their mean over the classes: the part
+of the logits the softmax reads).
 
 **Fit.** L2-regularised logistic regression, neutral = 0, smile = 1, on the features
 standardised with the fitted frames' mean and deviation; the two classes weigh the same
 whatever their frame counts; Newton's method with a backtracking line search (numpy, no extra
-dependency). The penalty is small (`L2_DEFAULT`): the data of one person is often separable, the
-penalty keeps the weights finite, and a heavier one would pull the resting value up towards 0.5.
+dependency). The log-odds weight gets a small penalty (`L2_DEFAULT`): one person's frames are
+often separable, the penalty keeps the weight finite, and a heavier one would pull the resting
+value up towards 0.5. The seven centred-logit weights get a penalty chosen by cross-validation
+from `L2_LOGITS_GRID`: the heaviest whose cross-validated ROC AUC is within `AUC_TOLERANCE` of
+the best (`choose_l2_logits`). With little or noisy data that is the heaviest, and the mapping is
+the model's own happy evidence rescaled and shifted: the ranking of frames, so the ROC AUC, stays
+the raw one while the resting value drops towards 0. When the person's smile shows in other
+classes (a smile the model reads as surprise), the other logits earn their weight.
 
-**Held-out split.** Within each span, the frames with a face are cut into `BLOCKS_PER_SPAN`
-contiguous blocks of near-equal size; blocks 1 and 3 (counting from 1) are fitted on, blocks 2
-and 4 are held out. Neighbouring frames are nearly identical, so holding out whole blocks rather
-than every other frame keeps the held-out frames honest, and alternating keeps both parts
-spread over the span (a face changes within a span). Every figure of the report is computed on
-the held-out frames only.
+**Held-out split.** Within each span, the frames with a face are cut into 4 contiguous blocks
+of near-equal size; blocks 1 and 3 are fitted on (each is one fold of the cross-validation),
+blocks 2 and 4 are held out. Neighbouring frames are nearly identical, so holding out whole
+blocks rather than every other frame keeps the held-out frames honest, and alternating keeps
+both parts spread over the span (a face changes within a span). Every figure of the report is
+computed on the held-out frames only, which neither the fit nor the choice of penalty saw.
 
 **Files.** For a profile `me.json`: `me.report.json` (the report), `me.report.png` (held-out
 histograms and ROC curves), `me.frames.csv` (one row per calibration frame: time, span, part,
@@ -51,7 +58,7 @@ import numpy as np
 
 from laetitia.errors import CalibrationError
 from laetitia.labels import HAPPY
-from laetitia.profile import FEATURES, Profile, save_profile, sigmoid
+from laetitia.profile import FEATURES, Profile, profile_features, save_profile, sigmoid
 from laetitia.viewers.base import Reaction
 
 NEUTRAL, SMILE = "neutral", "smile"
@@ -59,9 +66,13 @@ NEUTRAL, SMILE = "neutral", "smile"
 LABEL = {NEUTRAL: 0, SMILE: 1}
 
 BLOCKS_PER_SPAN = 4
-"""Contiguous blocks each span is cut into; odd-numbered ones are fitted, even ones held out."""
+"""Contiguous blocks each span is cut into: blocks 0 and 2 are fitted on, 1 and 3 held out."""
 L2_DEFAULT = 0.01
-"""L2 penalty on the standardised weights (per frame of the class-balanced mean log loss)."""
+"""L2 penalty on the standardised log-odds weight (the loss is a class-balanced mean)."""
+L2_LOGITS_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 1000.0)
+"""Penalties on the centred-logit weights that cross-validation chooses from."""
+AUC_TOLERANCE = 0.005
+"""Cross-validated AUCs this close to the best count as a tie (the heavier penalty wins)."""
 MIN_FRAMES_PER_PART = 2
 """Fewest face frames of each class on each side of the split."""
 CHUNK_FRAMES = 32
@@ -71,10 +82,10 @@ REPORT_SUFFIX = ".report"
 
 
 class FramePipeline(Protocol):
-    """The happiness meter's reading interface: frames in, one reaction row per frame out."""
+    """The happiness meter's reading interface (`laetitia.meter.HappinessMeter.read`)."""
 
-    def read(self, frames: Sequence[np.ndarray]) -> Reaction:
-        """Read BGR frames; rows of the reaction follow the frames."""
+    def read(self, frames: Sequence[np.ndarray], continues: bool = False) -> Reaction:
+        """Read BGR frames (one reaction row each); `continues`: they follow the last call's."""
 
 
 # ----- time spans ---------------------------------------------------------------------------
@@ -252,22 +263,27 @@ def read_video_spans(
         images: list[np.ndarray] = []
         chunk: list[np.ndarray] = []
         indices: list[int] = []
+        continues = False
         for i, frame in enumerate(video):
             if i > last:
                 break
             if i not in wanted:
                 continue
-            chunk.append(frame)
-            indices.append(i)
-            if len(chunk) == CHUNK_FRAMES or i == last:
-                reactions.append(pipeline.read(chunk))
+            if chunk and (len(chunk) == CHUNK_FRAMES or i != indices[-1] + 1):
+                reactions.append(_read(pipeline, chunk, continues))
                 images.extend(chunk if keep_images else ())
                 chunk = []
                 if progress is not None:
                     progress(len(indices), len(wanted))
-        if chunk:  # the header promised more frames than the file holds
-            reactions.append(pipeline.read(chunk))
+            if not chunk:  # one that follows the last frame for frame continues its tracking
+                continues = bool(indices) and i == indices[-1] + 1
+            chunk.append(frame)
+            indices.append(i)
+        if chunk:
+            reactions.append(_read(pipeline, chunk, continues))
             images.extend(chunk if keep_images else ())
+            if progress is not None:
+                progress(len(indices), len(wanted))
     index = np.asarray(indices, dtype=np.int64)
     return _collect(
         reactions,
@@ -283,6 +299,11 @@ def read_video_spans(
             "spans": [{"kind": s.kind, "start_s": s.start_s, "end_s": s.end_s} for s in spans],
         },
     )
+
+
+def _read(pipeline: FramePipeline, frames: list[np.ndarray], continues: bool) -> Reaction:
+    """Read frames, keeping no reference to them in the reaction (images are kept apart)."""
+    return dataclasses.replace(pipeline.read(frames, continues=continues), frames=None)
 
 
 def _frames_in_spans(spans: Sequence[Span], n_frames: int, fps: float) -> dict[int, int]:
@@ -332,17 +353,17 @@ def _collect(
 # ----- the split and the fit ----------------------------------------------------------------
 
 
-def split_blocks(frames: CalibrationFrames, blocks: int = BLOCKS_PER_SPAN) -> np.ndarray:
-    """Which frames are fitted on: a bool mask (N,), True = fit, False = held out (or no face).
+def split_blocks(frames: CalibrationFrames) -> np.ndarray:
+    """The block of each frame: int (N,), 0..3 within its span, -1 where there is no face.
 
-    Each span's face frames, in time order, are cut into `blocks` contiguous near-equal blocks;
-    the 1st, 3rd, ... are fitted on, the 2nd, 4th, ... held out.
+    Each span's face frames, in time order, are cut into `BLOCKS_PER_SPAN` contiguous
+    near-equal blocks. Even blocks are fitted on, odd blocks held out.
 
     Raises:
-        CalibrationError: If a span has no face frame, or fewer than `blocks`, or either class
-            has fewer than `MIN_FRAMES_PER_PART` frames on either side of the split.
+        CalibrationError: If a span has no face frame, or fewer than `BLOCKS_PER_SPAN`, or a
+            class has fewer than `MIN_FRAMES_PER_PART` frames on either side of the split.
     """
-    fit = np.zeros(frames.n_frames, dtype=bool)
+    block = np.full(frames.n_frames, -1, dtype=np.int64)
     for k, span in enumerate(frames.spans):
         in_span = np.flatnonzero(frames.span == k)
         faces = in_span[frames.has_face[in_span]]
@@ -350,33 +371,26 @@ def split_blocks(frames: CalibrationFrames, blocks: int = BLOCKS_PER_SPAN) -> np
         if len(faces) == 0:
             raise CalibrationError(
                 f"no face was found in the {span.kind} span {span} s ({len(in_span)} frames): "
-                "check the times, or that the face is visible and lit there; try another "
+                "check the times, and that the face is visible and lit there; or try another "
                 "--detector."
             )
-        if len(faces) < blocks:
+        if len(faces) < BLOCKS_PER_SPAN:
             raise CalibrationError(
                 f"the {span.kind} span {span} s has a face in only {len(faces)} of its "
-                f"{len(in_span)} frames; it needs at least {blocks}: use a longer span."
+                f"{len(in_span)} frames; it needs at least {BLOCKS_PER_SPAN}: use a longer span."
             )
-        for b, part in enumerate(np.array_split(faces, blocks)):
-            fit[part] = b % 2 == 0
-    held = frames.has_face & ~fit
+        for b, part in enumerate(np.array_split(faces, BLOCKS_PER_SPAN)):
+            block[part] = b
     labels = frames.labels
     for kind, label in LABEL.items():
-        n_fit = int((fit & (labels == label)).sum())
-        n_held = int((held & (labels == label)).sum())
+        n_fit = int(((block % 2 == 0) & (block >= 0) & (labels == label)).sum())
+        n_held = int(((block % 2 == 1) & (labels == label)).sum())
         if min(n_fit, n_held) < MIN_FRAMES_PER_PART:
             raise CalibrationError(
                 f"too few {kind} frames with a face ({n_fit} to fit, {n_held} held out; "
                 f"{MIN_FRAMES_PER_PART} each needed): record longer {kind} spans."
             )
-    return fit
-
-
-def centered_logits(probs: np.ndarray) -> np.ndarray:
-    """The profile's features from probabilities: log-probabilities minus their row mean."""
-    logp = np.log(np.maximum(np.asarray(probs, dtype=np.float64), np.finfo(np.float32).tiny))
-    return logp - logp.mean(axis=1, keepdims=True)
+    return block
 
 
 @dataclass(frozen=True)
@@ -388,43 +402,47 @@ class LogisticFit:
     weights: np.ndarray
     bias: float
 
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """P(label 1) per row of `features`."""
+        return sigmoid(((features - self.mean) / self.scale) @ self.weights + self.bias)
+
 
 def fit_logistic(
-    features: np.ndarray, labels: np.ndarray, l2: float = L2_DEFAULT, max_iter: int = 100
+    features: np.ndarray, labels: np.ndarray, penalty: np.ndarray, max_iter: int = 100
 ) -> LogisticFit:
     """L2-regularised, class-balanced logistic regression by Newton's method.
 
-    Minimises mean_i(c_i * logloss_i) + l2 / 2 * |w|^2 over standardised features, with
-    c_i = n / (2 n_class(i)) so each class weighs the same; the intercept is not penalised.
+    Minimises sum_i(c_i * logloss_i) + 1/2 sum_j(penalty_j * w_j^2) over standardised
+    features, with c_i = 1 / (2 n_class(i)) so each class weighs the same; the intercept is not
+    penalised.
 
     Args:
         features: float (N, D).
         labels: (N,) of 0 and 1, both present.
-        l2: The penalty (> 0).
+        penalty: (D,) positive L2 penalty of each weight.
         max_iter: Newton steps at most.
     """
     x = np.asarray(features, dtype=np.float64)
     y = np.asarray(labels, dtype=np.float64)
-    assert l2 > 0 and set(np.unique(y)) == {0.0, 1.0}, "need l2 > 0 and both classes"
+    assert np.all(np.asarray(penalty) > 0) and set(np.unique(y)) == {0.0, 1.0}
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-6] = 1.0
     z = np.column_stack([(x - mean) / scale, np.ones(len(x))])
-    n_pos = y.sum()
-    c = np.where(y == 1, 0.5 / n_pos, 0.5 / (len(y) - n_pos))  # sums to 1
-    penalty = np.full(z.shape[1], l2)
-    penalty[-1] = 1e-9  # the intercept, unpenalised (a whisker keeps the Hessian invertible)
+    c = _class_weights(y)
+    # The intercept goes unpenalised; a whisker keeps the Hessian invertible.
+    pen = np.r_[np.asarray(penalty, dtype=np.float64), 1e-9]
 
     def loss(theta: np.ndarray) -> float:
         s = z @ theta
-        return float(c @ (np.logaddexp(0, s) - y * s) + 0.5 * penalty @ theta**2)
+        return float(c @ (np.logaddexp(0, s) - y * s) + 0.5 * pen @ theta**2)
 
     theta = np.zeros(z.shape[1])
     current = loss(theta)
     for _ in range(max_iter):
         p = sigmoid(z @ theta)
-        grad = z.T @ (c * (p - y)) + penalty * theta
-        hess = (z * (c * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
+        grad = z.T @ (c * (p - y)) + pen * theta
+        hess = (z * (c * p * (1 - p))[:, None]).T @ z + np.diag(pen)
         step = np.linalg.solve(hess, grad)
         t = 1.0
         while (new := loss(theta - t * step)) > current and t > 1e-8:
@@ -433,6 +451,73 @@ def fit_logistic(
         if previous - current < 1e-12:
             break
     return LogisticFit(mean=mean, scale=scale, weights=theta[:-1], bias=float(theta[-1]))
+
+
+def rescale(fit: LogisticFit, features: np.ndarray, labels: np.ndarray, l2: float) -> LogisticFit:
+    """Refit the slope and offset of a fit's score by a 1-D logistic regression with penalty l2.
+
+    The first fit chooses a direction in feature space; how steeply P(smile) rises along it,
+    and so the resting value, should not depend on how hard that direction was regularised.
+    The result is the same kind of map (its weights scaled, its bias moved).
+    """
+    score = ((features - fit.mean) / fit.scale) @ fit.weights
+    line = fit_logistic(score[:, None], labels, np.array([l2]))
+    slope = float(line.weights[0] / line.scale[0])
+    return LogisticFit(
+        mean=fit.mean,
+        scale=fit.scale,
+        weights=slope * fit.weights,
+        bias=line.bias - slope * float(line.mean[0]),
+    )
+
+
+def _class_weights(y: np.ndarray) -> np.ndarray:
+    """Per-row weights that give each class half the total (sum 1)."""
+    n_pos = y.sum()
+    return np.where(y == 1, 0.5 / n_pos, 0.5 / (len(y) - n_pos))
+
+
+def penalties(l2: float, l2_logits: float, n_features: int) -> np.ndarray:
+    """Per-feature penalties: `l2` on the log-odds (column 0), `l2_logits` on the rest."""
+    return np.r_[l2, np.full(n_features - 1, l2_logits)]
+
+
+def choose_l2_logits(
+    features: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    l2: float = L2_DEFAULT,
+    grid: Sequence[float] = L2_LOGITS_GRID,
+) -> tuple[float, dict[str, float]]:
+    """The heaviest centred-logit penalty whose cross-validated ROC AUC is about the best.
+
+    The criterion is the AUC, what the report measures, rather than the log loss: on a
+    person's nearly separable frames the log loss rewards the extra weights for the confidence
+    they add, not for a better ranking. Among penalties within `AUC_TOLERANCE` of the best AUC
+    the heaviest wins, so extra weights must earn their place.
+
+    Args:
+        features: float (N, D) of the frames to fit on.
+        labels: (N,) 0/1.
+        folds: (N,) fold of each frame; each fold is predicted by a fit on the others.
+        l2: The log-odds penalty.
+        grid: Candidate penalties.
+
+    Returns:
+        The chosen penalty, and the mean held-out AUC of every candidate (keys as text).
+    """
+    scores: dict[str, float] = {}
+    for candidate in grid:
+        pen = penalties(l2, candidate, features.shape[1])
+        aucs = []
+        for fold in np.unique(folds):
+            train, test = folds != fold, folds == fold
+            model = fit_logistic(features[train], labels[train], pen)
+            aucs.append(roc_auc(model.predict(features[test]), labels[test]))
+        scores[f"{candidate:g}"] = float(np.mean(aucs))
+    top = max(scores.values())
+    best = max(g for g in grid if scores[f"{g:g}"] >= top - AUC_TOLERANCE)
+    return float(best), scores
 
 
 # ----- the report ---------------------------------------------------------------------------
@@ -486,9 +571,14 @@ class CalibrationReport:
     """Smiling frames fitted on."""
     no_face: int
     """Frames in the spans without a face (neither fitted nor held out)."""
+    l2_logits: float
+    """The centred-logit penalty cross-validation chose."""
+    cv_auc: dict[str, float]
+    """Cross-validated ROC AUC of each candidate penalty (on the fitted frames only)."""
     split: str = (
         f"each span's face frames cut into {BLOCKS_PER_SPAN} contiguous blocks; "
-        "blocks 1 and 3 fitted, blocks 2 and 4 held out; figures on held-out frames only"
+        "blocks 1 and 3 fitted (one cross-validation fold each), blocks 2 and 4 held out; "
+        "these figures are on held-out frames only"
     )
     """How the frames were split."""
 
@@ -507,6 +597,7 @@ class CalibrationReport:
                 f"{self.raw_smile:12.3f}",
                 f"calibrated P(smile) {self.auc_calibrated:7.3f}   "
                 f"{self.calibrated_neutral:12.3f}   {self.calibrated_smile:12.3f}",
+                f"(penalty on the other logits' weights: {self.l2_logits:g}, cross-validated)",
             ]
         )
 
@@ -538,6 +629,8 @@ def evaluate(
         fit_neutral=int((fit_mask & (labels == 0)).sum()),
         fit_smile=int((fit_mask & (labels == 1)).sum()),
         no_face=int((~frames.has_face).sum()),
+        l2_logits=profile.l2_logits,
+        cv_auc={},
     )
     return report, calibrated
 
@@ -589,16 +682,12 @@ class CalibrationConfig:
     keep_frames: bool = True
     """Write the calibration frames beside the profile for auditing (`--no-frames`: none)."""
     l2: float = L2_DEFAULT
-    """L2 penalty of the logistic regression."""
-    blocks: int = BLOCKS_PER_SPAN
-    """Contiguous blocks per span for the fit / held-out split (even: half each)."""
+    """L2 penalty on the weight of P(happy)'s log-odds."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         if not self.l2 > 0:
             raise CalibrationError(f"--l2 must be positive, got {self.l2}.")
-        if self.blocks < 2:
-            raise CalibrationError(f"blocks per span must be at least 2, got {self.blocks}.")
 
 
 @dataclass(frozen=True)
@@ -639,9 +728,17 @@ def calibrate(
     Raises:
         CalibrationError: If the frames cannot be split into fit and held-out parts.
     """
-    fit_mask = split_blocks(frames, config.blocks)
-    features = centered_logits(frames.probs[fit_mask])
-    fitted = fit_logistic(features, frames.labels[fit_mask], l2=config.l2)
+    block = split_blocks(frames)
+    fit_mask = (block >= 0) & (block % 2 == 0)
+    features = profile_features(frames.probs[fit_mask], frames.class_names.index(HAPPY))
+    labels = frames.labels[fit_mask]
+    l2_logits, cv = choose_l2_logits(features, labels, block[fit_mask] // 2, config.l2)
+    fitted = rescale(
+        fit_logistic(features, labels, penalties(config.l2, l2_logits, features.shape[1])),
+        features,
+        labels,
+        config.l2,
+    )
     profile = Profile(
         model_identity=model_identity,
         model_name=model_name,
@@ -653,10 +750,12 @@ def calibrate(
         weights=tuple(fitted.weights.tolist()),
         bias=fitted.bias,
         l2=config.l2,
+        l2_logits=l2_logits,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         source=frames.source,
     )
     report, calibrated = evaluate(frames, profile, fit_mask)
+    report = dataclasses.replace(report, cv_auc=cv)
     profile = dataclasses.replace(profile, report=report.to_dict())
     return _write(frames, profile, report, calibrated, fit_mask, config)
 
@@ -672,6 +771,7 @@ def _write(
     from laetitia.sessions import encode_frame, write_json_atomic
 
     out = config.out
+    out.parent.mkdir(parents=True, exist_ok=True)
     frames_dir = sidecar(out, FRAMES_SUFFIX) if config.keep_frames else None
     files = [""] * frames.n_frames
     if frames_dir is not None and frames.images is not None:
@@ -818,7 +918,7 @@ def record_prompted(
     end_s = ready_s + sum(p.duration_s for p in prompts)
     reactions, times, numbers, span_of, images = [], [], [], [], []
     for n, (t, frame) in enumerate(_timed_frames(camera, end_s)):
-        reaction = pipeline.read([frame])
+        reaction = _read(pipeline, [frame], continues=n > 0)
         k = next((k for k, s in enumerate(spans) if s.contains(t)), None)
         if display is not None:
             text, left = _prompt_at(prompts, ready_s, t)
@@ -879,3 +979,135 @@ def _prompt_at(prompts: Sequence[Prompt], ready_s: float, t: float) -> tuple[str
             return prompt.text, start + prompt.duration_s - t
         start += prompt.duration_s
     return "Done", 0.0
+
+
+# ----- the two ways in ----------------------------------------------------------------------
+
+
+def open_meter(detector: str = "mtcnn", model: Path | str | None = None) -> Any:
+    """The happiness meter calibration reads frames with: every frame detected, no tracking.
+
+    Args:
+        detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
+        model: FER model file; None for the shipped one.
+    """
+    from laetitia.meter import HappinessMeter
+
+    return HappinessMeter.default(detector, model)
+
+
+def _calibrate_with(
+    frames: CalibrationFrames, meter: Any, config: CalibrationConfig
+) -> CalibrationResult:
+    model = meter.model
+    return calibrate(frames, model.identity, model.card.name, meter.detector.describe(), config)
+
+
+def calibrate_video(
+    video: Path | str,
+    neutral: Sequence[str],
+    smile: Sequence[str],
+    config: CalibrationConfig,
+    detector: str = "mtcnn",
+    model: Path | str | None = None,
+    progress: bool = False,
+) -> CalibrationResult:
+    """Calibrate from a recording with known neutral and smiling time ranges.
+
+    Args:
+        video: The recording.
+        neutral: Time ranges "START-END" (seconds) where the face is neutral.
+        smile: Time ranges where the person smiles.
+        config: Where to write, and the fit's settings.
+        detector: Face detector name.
+        model: FER model file; None for the shipped one.
+        progress: Show a progress bar while frames are read.
+
+    Raises:
+        CalibrationError: For bad time ranges, spans without a face, or too few frames.
+        CameraError: If the video cannot be read.
+    """
+    spans = [parse_span(text, NEUTRAL) for text in neutral]
+    spans += [parse_span(text, SMILE) for text in smile]
+    check_spans(spans)  # refuse what needs no video before loading anything
+    _check_out(config.out)
+    meter = open_meter(detector, model)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=0, unit="frame", desc="reading calibration frames")
+
+    def advance(done: int, total: int) -> None:
+        assert bar is not None
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        frames = read_video_spans(
+            video, spans, meter, config.keep_frames, advance if bar is not None else None
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    return _calibrate_with(frames, meter, config)
+
+
+def calibrate_live(
+    camera: int | str | Path,
+    config: CalibrationConfig,
+    detector: str = "mtcnn",
+    model: Path | str | None = None,
+    prompts: Sequence[Prompt] = default_prompts(),
+    ready_s: float = 3.0,
+    settle_s: float = 1.0,
+    display: PromptDisplay | None = None,
+) -> CalibrationResult:
+    """Calibrate live: prompt the person in a window and record the camera meanwhile.
+
+    Args:
+        camera: A webcam index, or a video file or image folder standing in for one.
+        config: Where to write, and the fit's settings.
+        detector: Face detector name.
+        model: FER model file; None for the shipped one.
+        prompts: The phases (default: neutral, smile, neutral, 4 s each).
+        ready_s: Seconds before the first prompt.
+        settle_s: Seconds at the start of each prompt that are not used.
+        display: Where to show the prompts; by default a `CalibrationWindow`.
+
+    Raises:
+        CalibrationError: For too few face frames, a camera that runs out, or the person
+            stopping the calibration from the window.
+        CameraError: If the camera cannot be opened.
+    """
+    from laetitia.calibration_window import CalibrationWindow
+    from laetitia.cameras import open_camera
+
+    prompt_spans(prompts, ready_s, settle_s)
+    _check_out(config.out)
+    meter = open_meter(detector, model)
+    window = CalibrationWindow() if display is None else None
+    try:
+        with open_camera(camera) as source:
+            frames = record_prompted(
+                source,
+                meter,
+                display if display is not None else window,
+                prompts=prompts,
+                ready_s=ready_s,
+                settle_s=settle_s,
+                keep_images=config.keep_frames,
+            )
+    finally:
+        if window is not None:
+            window.close()
+    return _calibrate_with(frames, meter, config)
+
+
+def _check_out(out: Path) -> None:
+    """Refuse a profile path that cannot be written, before any frame is read."""
+    if out.is_dir():
+        raise CalibrationError(f"--out {out} is a folder; give a file name, e.g. {out}/me.json.")
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise CalibrationError(f"cannot write into {parent}; choose a writable --out.")

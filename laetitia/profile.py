@@ -5,12 +5,14 @@
     reaction = profile.calibrate(meter.read(frames))   # the "happy" column is now P(smile)
 
 A profile is a small JSON file (never a pickle) written by `laetitia calibrate`
-(`laetitia.calibration`). It holds a logistic regression on the model's *centred logits*: the
-logits minus their mean over the classes. The softmax ignores a common shift of the logits, so
-the centred logits carry everything the probabilities do and nothing else; they equal the
-centred log-probabilities, so a profile applies alike to logits and to the probabilities a
-`Reaction` carries. Seven numbers per frame keep the fit well-posed with the few dozen frames a
-calibration records (the 128 penultimate features would not be).
+(`laetitia.calibration`). It holds a logistic regression on eight numbers per frame
+(`profile_features`): the model's own evidence for "happy", its log-odds
+log P(happy) - log(1 - P(happy)), and the *centred logits*, the logits minus their mean over the
+classes. The softmax ignores a common shift of the logits, so the centred logits carry
+everything the probabilities do and nothing else, and both features can be computed alike from
+logits or from the probabilities a `Reaction` carries. A handful of numbers keeps the fit
+well-posed with the few dozen frames a calibration records (the 128 penultimate features would
+not be, and reaching them would mean opening up the model).
 
 Applied to a reaction, the profile replaces the "happy" column (the name stays the label map's,
 so the reward rule and every reader are unchanged) with the calibrated P(smile); the other
@@ -37,15 +39,16 @@ from laetitia.viewers.base import Reaction
 PROFILE_FORMAT = "laetitia-calibration/1"
 """Value of a profile file's `format` key."""
 
-FEATURES = "centered_logits"
-"""The one feature kind: FER logits minus their mean over the classes (see the module doc)."""
+FEATURES = "happy_log_odds+centered_logits"
+"""The one feature kind: P(happy)'s log-odds, then the centred logits (see the module doc)."""
 
 
 @dataclass(frozen=True)
 class Profile:
-    """A person's calibration: logistic regression from centred FER logits to P(smile).
+    """A person's calibration: logistic regression from the FER output to P(smile).
 
-    P(smile) = sigmoid(bias + weights . (features - feature_mean) / feature_scale).
+    P(smile) = sigmoid(bias + weights . (features - feature_mean) / feature_scale), with the
+    features of `profile_features` (C + 1 numbers for C classes).
     """
 
     model_identity: str
@@ -67,7 +70,9 @@ class Profile:
     bias: float
     """Logistic-regression intercept."""
     l2: float
-    """L2 penalty the weights were fitted with."""
+    """L2 penalty on the weight of P(happy)'s log-odds."""
+    l2_logits: float
+    """L2 penalty on the weights of the centred logits (chosen by cross-validation)."""
     created: str
     """When the profile was made, ISO 8601 UTC."""
     source: dict[str, Any] = field(default_factory=dict)
@@ -80,7 +85,7 @@ class Profile:
     def __post_init__(self) -> None:
         for name in ("class_names", "feature_mean", "feature_scale", "weights"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        n = len(self.class_names)
+        n = len(self.class_names) + 1
         problems = []
         if self.format != PROFILE_FORMAT:
             problems.append(f"format {self.format!r} (this version reads {PROFILE_FORMAT!r})")
@@ -131,19 +136,18 @@ class Profile:
         """Calibrated P(smile) per frame, float64 (N,), from logits (N, C); NaN rows stay NaN."""
         logits = np.asarray(logits, dtype=np.float64)
         self._check_width(logits)
-        return self._sigmoid_of(logits - logits.mean(axis=1, keepdims=True))
+        log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+        return self._sigmoid_of(_features(log_probs, self.happy_index))
 
     def smile_probability(self, probs: np.ndarray) -> np.ndarray:
         """Calibrated P(smile) per frame, float64 (N,), from softmax probabilities (N, C).
 
-        The centred log-probabilities equal the centred logits, so this gives what
-        `smile_probability_from_logits` gives for the logits the probabilities came from.
-        NaN rows (frames without a face) stay NaN.
+        Gives what `smile_probability_from_logits` gives for the logits the probabilities came
+        from. NaN rows (frames without a face) stay NaN.
         """
         probs = np.asarray(probs, dtype=np.float64)
         self._check_width(probs)
-        logp = np.log(np.maximum(probs, np.finfo(np.float32).tiny))
-        return self._sigmoid_of(logp - logp.mean(axis=1, keepdims=True))
+        return self._sigmoid_of(profile_features(probs, self.happy_index))
 
     def calibrate_probs(self, probs: np.ndarray) -> np.ndarray:
         """Probabilities with the "happy" column replaced by the calibrated P(smile).
@@ -240,10 +244,30 @@ class Profile:
         return sigmoid(z @ np.asarray(self.weights) + self.bias)
 
 
+def profile_features(probs: np.ndarray, happy_index: int) -> np.ndarray:
+    """The features a profile reads, float64 (N, C + 1), from probabilities (N, C).
+
+    Column 0 is log P(happy) - log(1 - P(happy)) (1 - P(happy) summed over the other classes,
+    which keeps its precision when P(happy) is near 1); columns 1..C are the centred logits,
+    log P minus its mean over the classes. NaN rows stay NaN.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    return _features(np.log(np.maximum(probs, np.finfo(np.float32).tiny)), happy_index)
+
+
+def _features(log_probs: np.ndarray, happy_index: int) -> np.ndarray:
+    others = np.delete(log_probs, happy_index, axis=1)
+    with np.errstate(invalid="ignore"):  # NaN rows (no face) stay NaN, quietly
+        log_odds = log_probs[:, happy_index] - np.logaddexp.reduce(others, axis=1)
+    centred = log_probs - log_probs.mean(axis=1, keepdims=True)
+    return np.column_stack([log_odds, centred])
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """The logistic function, without overflow warnings for large |z|; NaN stays NaN."""
     z = np.asarray(z, dtype=np.float64)
-    return np.exp(-np.logaddexp(0.0, -z))
+    with np.errstate(invalid="ignore"):
+        return np.exp(-np.logaddexp(0.0, -z))
 
 
 def save_profile(profile: Profile, path: Path | str) -> Path:
@@ -269,12 +293,11 @@ def load_profile(path: Path | str) -> Profile:
     """Read a profile written by `save_profile`.
 
     Raises:
-        FileNotFoundError: If the file does not exist.
-        ProfileError: If it is not a readable calibration profile.
+        ProfileError: If the file does not exist or is not a readable calibration profile.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise ProfileError(
             f"calibration profile not found: {path}. Make one with `laetitia calibrate --out "
             f"{path}`."
         )
@@ -290,3 +313,60 @@ def load_profile(path: Path | str) -> Profile:
 
 def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class CalibratedMeter:
+    """A happiness meter whose "happy" column is a person's calibrated P(smile).
+
+    Wraps a `laetitia.meter.HappinessMeter` (or anything with its `read`, `model`, `detector`
+    and `describe`): same interface, same frames and boxes, probabilities through
+    `Profile.calibrate`.
+
+    Args:
+        meter: The meter to wrap.
+        profile: The person's profile, fitted on `meter.model`.
+
+    Raises:
+        ProfileError: If the profile was fitted on another model.
+        LabelMismatchError: If the classes differ.
+    """
+
+    def __init__(self, meter: Any, profile: Profile) -> None:
+        profile.check_model(meter.model.identity, meter.model.class_names)
+        self.meter = meter
+        self.profile = profile
+
+    @property
+    def model(self) -> Any:
+        """The wrapped meter's FER model."""
+        return self.meter.model
+
+    @property
+    def detector(self) -> Any:
+        """The wrapped meter's face detector."""
+        return self.meter.detector
+
+    def read(self, frames: Sequence[np.ndarray], **options: Any) -> Reaction:
+        """The wrapped meter's reaction, calibrated (options go to its `read`)."""
+        return self.profile.calibrate(self.meter.read(frames, **options))
+
+    def describe(self) -> dict[str, Any]:
+        """The wrapped meter's description plus the profile's."""
+        return {**self.meter.describe(), "profile": self.profile.describe()}
+
+
+def calibrated(meter: Any, profile: Profile | Path | str | None) -> Any:
+    """`meter` with the profile applied; the meter itself when there is no profile.
+
+    Args:
+        meter: A happiness meter.
+        profile: A profile, the path of one, or None.
+
+    Raises:
+        ProfileError: If the profile is missing, unreadable or fitted on another model.
+    """
+    if profile is None:
+        return meter
+    if not isinstance(profile, Profile):
+        profile = load_profile(profile)
+    return CalibratedMeter(meter, profile)
