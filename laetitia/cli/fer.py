@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-FER_COMMAND_MODULES: tuple[str, ...] = ("fer_predict",)
+FER_COMMAND_MODULES: tuple[str, ...] = ("fer_predict", "fer_train")
 """Modules of `laetitia.cli` that each add one `fer` subcommand with `add_parser(subparsers)`."""
 
 

@@ -152,3 +152,10 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, fer_csv: Path):
     config = TrainConfig(data=str(fer_csv), out=str(out), classes=FOUR, epochs=4, **QUICK)
     with one_thread():
         return train(config, progress=False, log=lambda line: None)
+
+
+def fer_cli(argv: list[str]) -> int:
+    """Run `laetitia fer ARGV` through the real argument parser; the command's exit code."""
+    from laetitia.cli import main
+
+    return main(["fer", *argv])

@@ -1,0 +1,196 @@
+"""`laetitia fer train` and `laetitia fer eval`: train a FER model on your data, evaluate any.
+
+Both commands print and save the label distribution of each split and the model-input
+statistics side by side, and stop on a mismatch (see `laetitia.fer.data`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from laetitia.labels import EMOTIONS
+
+SPLIT_CHOICES = ("train", "val", "test", "all")
+
+
+def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia fer train` and `laetitia fer eval`."""
+    _add_train_parser(fer_subparsers)
+    _add_eval_parser(fer_subparsers)
+
+
+def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+    parser = fer_subparsers.add_parser(
+        "train",
+        help="train a FER model on a FER2013 CSV or class folders (resumable)",
+        description=(
+            "Train a FER CNN. DATA is a FER2013 CSV (emotion, pixels[, Usage]) or a folder of "
+            "class folders (happy/, sad/, ...), flat or under train/, val/, test/. OUT receives "
+            "best_model.safetensors (for `fer eval --model` and the meter's --model), "
+            "checkpoints/last and best (for --resume), history.csv/png, splits and input "
+            "statistics, and the best model's test report in test/. Unset options take the "
+            "defaults, or on --resume the run's own values."
+        ),
+    )
+    parser.add_argument("--data", help="FER2013 CSV file or class-folder dataset")
+    parser.add_argument("--out", help="run folder to write (on --resume: the run's own)")
+    parser.add_argument(
+        "--classes",
+        nargs="+",
+        metavar="CLASS",
+        help=f"classes to train on (default all: {' '.join(EMOTIONS)}); kept in label-map order",
+    )
+    parser.add_argument("--arch", help="architecture (default mini_xception)")
+    parser.add_argument("--input-size", type=int, help="crop side in pixels (default 64)")
+    parser.add_argument("--epochs", type=int, help="most epochs; the cosine's length (60)")
+    parser.add_argument("--batch-size", type=int, help="images per step (64)")
+    parser.add_argument("--lr", type=float, help="AdamW learning rate at the start (1e-3)")
+    parser.add_argument("--lr-min", type=float, help="floor of the cosine schedule (1e-5)")
+    parser.add_argument("--weight-decay", type=float, help="AdamW weight decay (1e-4)")
+    parser.add_argument("--patience", type=int, help="epochs without a better val UAR (10)")
+    parser.add_argument("--seed", type=int, help="seed of everything random (0)")
+    parser.add_argument("--val-fraction", type=float, help="val share when carved (0.1)")
+    parser.add_argument("--test-fraction", type=float, help="test share when carved (0.1)")
+    parser.add_argument(
+        "--weight",
+        action="append",
+        metavar="CLASS=W",
+        help="sampling weight: draw CLASS's images W times as often (repeatable; on --resume "
+        "the given weights replace the run's, and the change is logged)",
+    )
+    parser.add_argument(
+        "--loss-weight",
+        action="append",
+        metavar="CLASS=W",
+        help="weight of CLASS in the cross-entropy (repeatable)",
+    )
+    parser.add_argument(
+        "--balanced-loss",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also weight the loss by inverse class frequency",
+    )
+    parser.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="augment training images: flip, rotate, shift, zoom, light (default on)",
+    )
+    parser.add_argument(
+        "--init", help="initial weights: scratch (default), default (the shipped model), or a file"
+    )
+    parser.add_argument("--device", help="auto (default: a GPU if any), cpu, cuda, cuda:N")
+    parser.add_argument(
+        "--resume",
+        metavar="CKPT",
+        help="continue a run: its folder, or checkpoints/last.json or best.json",
+    )
+    parser.add_argument(
+        "--allow-stats-mismatch",
+        action="store_true",
+        default=None,
+        help="train even if val/test inputs are scaled unlike the training inputs",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run_train)
+
+
+def _add_eval_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+    parser = fer_subparsers.add_parser(
+        "eval",
+        help="evaluate a FER model on a labelled dataset: metrics, figures, predictions",
+        description=(
+            "Evaluate a FER model on one split of a FER2013 CSV or class-folder dataset. OUT "
+            "receives metrics.json (accuracy, UAR, per-class precision/recall/F1, happiness "
+            "AUC), predictions.csv, confusion_matrix.png, roc_happy.png, splits and input "
+            "statistics."
+        ),
+    )
+    parser.add_argument("--data", required=True, help="FER2013 CSV file or class-folder dataset")
+    parser.add_argument(
+        "--model",
+        default="default",
+        metavar="CKPT",
+        help="'default' (the shipped model), a model .safetensors file, or a training run folder",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="folder for the report")
+    parser.add_argument(
+        "--classes", nargs="+", metavar="CLASS", help="evaluate a subset of the model's classes"
+    )
+    parser.add_argument(
+        "--split", default="test", choices=SPLIT_CHOICES, help="which split to evaluate (test)"
+    )
+    parser.add_argument("--seed", type=int, help="seed for carving splits (the run's, else 0)")
+    parser.add_argument("--val-fraction", type=float, help="val share when carved (0.1)")
+    parser.add_argument("--test-fraction", type=float, help="test share when carved (0.1)")
+    parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
+    parser.add_argument(
+        "--allow-stats-mismatch",
+        action="store_true",
+        help="evaluate even if the inputs are scaled unlike the reference's",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run_eval)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Run `laetitia fer train`."""
+    from laetitia.errors import ConfigError
+    from laetitia.fer.train import TrainConfig, parse_class_weights, resume_config, train
+
+    settings = {
+        "data": args.data,
+        "out": args.out,
+        "classes": tuple(args.classes) if args.classes else None,
+        "arch": args.arch,
+        "input_size": args.input_size,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "lr_min": args.lr_min,
+        "weight_decay": args.weight_decay,
+        "patience": args.patience,
+        "seed": args.seed,
+        "val_fraction": args.val_fraction,
+        "test_fraction": args.test_fraction,
+        "sampling_weights": parse_class_weights(args.weight) if args.weight else None,
+        "loss_weights": parse_class_weights(args.loss_weight) if args.loss_weight else None,
+        "balanced_loss": args.balanced_loss,
+        "augment": args.augment,
+        "init": args.init,
+        "device": args.device,
+        "allow_stats_mismatch": args.allow_stats_mismatch,
+    }
+    if args.resume:
+        config = resume_config(args.resume, **settings)
+    else:
+        if not args.data or not args.out:
+            raise ConfigError("a new run needs --data and --out (or --resume CKPT to continue).")
+        config = TrainConfig(**{k: v for k, v in settings.items() if v is not None})
+    result = train(config, resume=args.resume, progress=not args.no_progress)
+    print(
+        f"best epoch {result.best_epoch} of {result.epochs_done}: val UAR "
+        f"{result.best_val_uar:.3f}; model {result.best_model}"
+    )
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    """Run `laetitia fer eval`."""
+    from laetitia.fer.evaluate import EvalConfig, evaluate_model
+
+    config = EvalConfig(
+        data=args.data,
+        model=args.model,
+        out=str(args.out),
+        classes=tuple(args.classes) if args.classes else None,
+        split=args.split,
+        seed=args.seed,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        device=args.device,
+        allow_stats_mismatch=args.allow_stats_mismatch,
+    )
+    evaluate_model(config, progress=not args.no_progress)
+    return 0

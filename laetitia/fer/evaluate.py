@@ -1,0 +1,500 @@
+"""Evaluate a FER model on a labelled dataset: metrics, figures, predictions, sanity checks.
+
+`evaluate_model` is what `laetitia fer eval` runs. Before predicting it prints and saves the
+label distribution of each split and the model-input statistics of the evaluated set beside
+those of the model's training data (stored next to models `laetitia fer train` writes) or of
+the dataset's own training split, and stops on a mismatch (`check_input_stats`).
+
+The metrics are written here with numpy (no scikit-learn): accuracy, unweighted average recall
+(UAR, the mean of the per-class recalls: chance is 1 / classes whatever the class balance),
+per-class precision, recall and F1, the confusion matrix, and the ROC curve and its area for
+"happy" against the rest (the reward's class).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from laetitia.errors import CheckpointError, ConfigError, LabelMismatchError, SplitError
+from laetitia.fer.checkpoint import load_model, model_identity
+from laetitia.fer.classifier import FerModel
+from laetitia.fer.data import (
+    SPLITS,
+    FaceSet,
+    InputStats,
+    Splits,
+    SplitSpec,
+    check_input_stats,
+    input_stats,
+    load_faces,
+    select_classes,
+    split_faces,
+    stats_table,
+)
+from laetitia.labels import HAPPY, check_labels
+
+BEST_MODEL = "best_model.safetensors"
+"""File name of the best model in a training run's folder (a `save_model` file)."""
+
+NOTES_FORMAT = "laetitia-fer-training-notes/1"
+"""Value of "format" in the JSON written beside a trained model (`model_notes_path`)."""
+
+PREDICT_CHUNK = 1024
+"""Crops per progress-bar step when predicting."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (C, C): row = true class, column = predicted class."""
+    flat = np.asarray(labels, np.int64) * num_classes + np.asarray(predicted, np.int64)
+    return np.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def unweighted_average_recall(confusion: np.ndarray) -> float:
+    """Mean recall over the classes that occur (rows with a non-zero count)."""
+    support = confusion.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(confusion)[present] / support[present]))
+
+
+def classification_metrics(
+    labels: np.ndarray, proba: np.ndarray, class_names: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, UAR, macro F1, per-class precision/recall/F1/support, confusion matrix.
+
+    The prediction is the most probable class. A class never predicted has precision 0; a
+    class absent from `labels` has recall NaN and is left out of UAR and macro F1.
+
+    Args:
+        labels: int (N,) true class positions, N >= 1.
+        proba: (N, C) class probabilities (or any scores), columns as `class_names`.
+        class_names: The C classes.
+
+    Returns:
+        JSON-ready dict: images, accuracy, uar, macro_f1, per_class {name: {precision, recall,
+        f1, support}}, confusion_matrix (list of rows), class_names.
+    """
+    num_classes = len(class_names)
+    predicted = np.asarray(proba).argmax(axis=1)
+    confusion = confusion_matrix(labels, predicted, num_classes)
+    hits = np.diag(confusion).astype(np.float64)
+    support, chosen = confusion.sum(axis=1), confusion.sum(axis=0)
+    precision = np.divide(hits, chosen, out=np.zeros(num_classes), where=chosen > 0)
+    recall = np.divide(hits, support, out=np.full(num_classes, np.nan), where=support > 0)
+    denom = precision + np.nan_to_num(recall)
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(num_classes), where=denom > 0)
+    f1[support == 0] = np.nan
+    present = support > 0
+    return {
+        "images": int(confusion.sum()),
+        "accuracy": float(hits.sum() / max(confusion.sum(), 1)),
+        "uar": unweighted_average_recall(confusion),
+        "macro_f1": float(np.mean(f1[present])),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": _or_none(recall[i]),
+                "f1": _or_none(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(class_names)
+        },
+        "confusion_matrix": confusion.tolist(),
+        "class_names": list(class_names),
+    }
+
+
+def _or_none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def roc_curve(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ROC curve of a score for one class against the rest.
+
+    Args:
+        positive: bool (N,), True for images of the class; both kinds must occur.
+        score: (N,) the score, higher meaning more likely positive.
+
+    Returns:
+        (false positive rates, true positive rates, thresholds), from (0, 0) at threshold +inf
+        to (1, 1); one point per distinct score.
+    """
+    positive = np.asarray(positive, bool)
+    score = np.asarray(score, np.float64)
+    order = np.argsort(-score, kind="stable")
+    score, positive = score[order], positive[order]
+    last_of_value = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]
+    tps = np.cumsum(positive)[last_of_value]
+    fps = last_of_value + 1 - tps
+    fpr = np.r_[0.0, fps / fps[-1]]
+    tpr = np.r_[0.0, tps / tps[-1]]
+    return fpr, tpr, np.r_[np.inf, score[last_of_value]]
+
+
+def roc_auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under a ROC curve (trapezoids)."""
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def class_probabilities(
+    model_proba: np.ndarray, model_classes: Sequence[str], classes: Sequence[str]
+) -> np.ndarray:
+    """The model's probabilities of `classes`, renormalised to sum to 1 when a subset.
+
+    Columns are picked by name, never by position.
+
+    Raises:
+        LabelMismatchError: If a class is not one of the model's.
+    """
+    unknown = [c for c in classes if c not in model_classes]
+    if unknown:
+        raise LabelMismatchError(
+            f"the model has classes {list(model_classes)}, not {unknown}; evaluate it on its "
+            "own classes or a subset of them (--classes)."
+        )
+    columns = [list(model_classes).index(c) for c in classes]
+    proba = np.asarray(model_proba, np.float64)[:, columns]
+    if len(columns) < len(model_classes):
+        proba = proba / np.maximum(proba.sum(axis=1, keepdims=True), 1e-12)
+    return proba
+
+
+# ---------------------------------------------------------------------------------------------
+# Models and the notes beside them
+
+
+def model_notes_path(model_path: str | Path) -> Path:
+    """The JSON beside a trained model file (`best_model.json` for `best_model.safetensors`)."""
+    return Path(model_path).with_suffix(".json")
+
+
+def write_model_notes(model_path: str | Path, notes: Mapping[str, Any]) -> Path:
+    """Write the notes of a trained model beside it, tied to the file by its sha256."""
+    path = model_notes_path(model_path)
+    record = {"format": NOTES_FORMAT, "model_sha256": model_identity(model_path), **notes}
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
+    partial.replace(path)
+    return path
+
+
+def read_model_notes(model_path: str | Path) -> dict[str, Any] | None:
+    """The notes `laetitia fer train` wrote beside a model, or None if there are none for it.
+
+    Notes that describe another file (the model was replaced) are ignored.
+    """
+    path = model_notes_path(model_path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != NOTES_FORMAT:
+        return None
+    if record.get("model_sha256") != model_identity(model_path):
+        return None
+    return record
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device a `--device` value names ("auto": CUDA when available, else the CPU).
+
+    Raises:
+        ConfigError: If CUDA is asked for and torch sees no GPU.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu.")
+    try:
+        return torch.device(name)
+    except RuntimeError as err:
+        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N.") from err
+
+
+def open_model(
+    spec: str | Path, device: str | torch.device = "cpu"
+) -> tuple[FerModel, Path | None]:
+    """Load the model `fer eval --model` names: "default", a model file or a run folder.
+
+    Returns:
+        (the model, its file, or None for the shipped default).
+
+    Raises:
+        FileNotFoundError: If the file (or the run folder's best model) does not exist.
+        CheckpointError: If the file is not a readable laetitia FER model.
+        LabelMismatchError: If the model's classes are not label-map classes in label-map order.
+    """
+    if str(spec) == "default":
+        path = None
+    else:
+        path = Path(spec)
+        if path.is_dir():
+            path = path / BEST_MODEL
+        elif path.suffix == ".json":
+            raise CheckpointError(
+                f"{path} is a JSON file; pass the model's .safetensors file "
+                "(best_model.safetensors in a training run's folder) or the run folder."
+            )
+    model = load_model(path, expected_classes=None, device=device)
+    source = "the shipped default model" if path is None else f"FER model {path}"
+    # A model is used under the one label map: its classes in label-map order, none unknown.
+    check_labels(model.class_names, select_classes(model.class_names), source=source)
+    return model, path
+
+
+# ---------------------------------------------------------------------------------------------
+# The evaluation run
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What `laetitia fer eval` evaluates and where it writes."""
+
+    data: str
+    """FER2013 CSV or image-folder dataset."""
+
+    model: str
+    """"default", a model file or a training run's folder."""
+
+    out: str
+    """Folder for the report."""
+
+    classes: tuple[str, ...] | None = None
+    """Classes to evaluate (a subset of the model's); None for all of the model's classes."""
+
+    split: str = "test"
+    """Which split to evaluate: train, val, test, or all (every split together)."""
+
+    seed: int | None = None
+    """Seed for carving splits the data lacks; None takes the training run's (from the
+    model's notes), else `SplitSpec`'s default."""
+
+    val_fraction: float | None = None
+    """Share of each class carved for validation; None as for `seed`."""
+
+    test_fraction: float | None = None
+    """Share of each class carved for testing; None as for `seed`."""
+
+    device: str = "auto"
+    """Torch device: "auto" (a GPU when there is one), "cpu", "cuda" or "cuda:N"."""
+
+    allow_stats_mismatch: bool = False
+    """Evaluate even when the input statistics differ from the reference's."""
+
+
+def evaluate_model(
+    config: EvalConfig, log: Callable[[str], None] = print, progress: bool = True
+) -> dict[str, Any]:
+    """Evaluate a model on a dataset's split and write the report into `config.out`.
+
+    Writes metrics.json, predictions.csv, confusion_matrix.png, roc_happy.png (when "happy" is
+    evaluated), splits.json, splits.csv and input_stats.json.
+
+    Args:
+        config: Model, data, split and output folder.
+        log: Where to print progress lines and tables.
+        progress: Show a progress bar while predicting.
+
+    Returns:
+        The metrics (the content of metrics.json).
+
+    Raises:
+        LabelMismatchError: On classes the model does not have or out of label-map order.
+        DatasetError, SplitError: On unreadable data or an evaluated split lacking a class.
+        NormalizationMismatchError: If the evaluated inputs differ from the reference's.
+    """
+    if config.split not in (*SPLITS, "all"):
+        raise ValueError(f"split must be one of {[*SPLITS, 'all']}, got {config.split!r}.")
+    out = Path(config.out)
+    model, model_path = open_model(config.model, device=resolve_device(config.device))
+    notes = read_model_notes(model_path) if model_path is not None else None
+    classes = select_classes(config.classes or model.class_names)
+    class_probabilities(np.zeros((0, len(model.class_names))), model.class_names, classes)
+    spec = _split_spec(config, notes)
+    log(f"model: {model!r}" + (f" ({model_path})" if model_path else " (shipped default)"))
+    loaded = load_faces(config.data, classes, model.card.input_size)
+    splits = split_faces(loaded, spec)
+    log(f"data: {loaded.path} ({loaded.layout}); classes {list(classes)}")
+    for note in loaded.notes:
+        log(f"  {note}")
+    log("label distribution:\n" + splits.table())
+    out.mkdir(parents=True, exist_ok=True)
+    splits.write(out)
+    if config.split == "all":
+        faces = FaceSet.concat(list(splits.sets.values()))
+        missing = [c for c, n in faces.counts().items() if n == 0]
+        if missing:
+            raise SplitError(
+                f"{loaded.path} has no images of {missing}; evaluate without them (--classes)."
+            )
+    else:
+        splits.require([config.split])
+        faces = splits.sets[config.split]
+
+    stats = _input_stats_columns(model, notes, splits, config.split, faces)
+    log("model inputs:\n" + stats_table(stats))
+    (out / "input_stats.json").write_text(
+        json.dumps({k: v.to_dict() for k, v in stats.items()}, indent=2) + "\n"
+    )
+    evaluated = f"{config.split} (evaluated)"
+    references = [k for k in stats if k != evaluated]
+    if references and not config.allow_stats_mismatch:
+        check_input_stats(references[0], stats[references[0]], {evaluated: stats[evaluated]})
+
+    metrics = report(
+        model,
+        faces,
+        classes,
+        out,
+        log=log,
+        progress=progress,
+        extra={
+            "model": str(model_path) if model_path else "default",
+            "data": str(loaded.path),
+            "split": config.split,
+            "split_origin": splits.origin.get(config.split, "all splits"),
+            "label_distribution": splits.counts(),
+            "input_stats": {k: v.to_dict() for k, v in stats.items()},
+        },
+    )
+    return metrics
+
+
+def report(
+    model: FerModel,
+    faces: FaceSet,
+    classes: Sequence[str],
+    out: str | Path,
+    log: Callable[[str], None] = print,
+    progress: bool = True,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Predict a labelled set and write the evaluation report into `out`.
+
+    Writes metrics.json (`classification_metrics`, the happiness AUC, the model's identity and
+    `extra`), predictions.csv (source, true and predicted class, one probability column per
+    class), confusion_matrix.png and, when "happy" is among `classes` with both happy and other
+    faces present, roc_happy.png.
+
+    Args:
+        model: The model; its classes must include `classes`.
+        faces: The labelled crops, sized for the model.
+        classes: Classes of `faces.labels`; when a subset of the model's, the probabilities
+            are renormalised over them.
+        out: Folder for the report (created).
+        log: Where the summary goes.
+        progress: Show a progress bar while predicting.
+        extra: More JSON-ready entries for metrics.json.
+
+    Returns:
+        The metrics written to metrics.json.
+    """
+    from laetitia.fer.figures import confusion_figure, roc_figure
+    from laetitia.plots import save_figure
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    classes = list(classes)
+    proba = class_probabilities(_predict(model, faces.images, progress), model.class_names, classes)
+    metrics = classification_metrics(faces.labels, proba, classes)
+    metrics.update(
+        model_identity=model.identity,
+        model_name=model.card.name,
+        renormalised=len(classes) < len(model.class_names),
+        happy_auc=None,
+        **(extra or {}),
+    )
+    confusion = np.asarray(metrics["confusion_matrix"])
+    save_figure(confusion_figure(confusion, classes), out / "confusion_matrix.png")
+    if HAPPY in classes:
+        positive = faces.labels == classes.index(HAPPY)
+        if positive.any() and not positive.all():
+            fpr, tpr, _ = roc_curve(positive, proba[:, classes.index(HAPPY)])
+            metrics["happy_auc"] = roc_auc(fpr, tpr)
+            save_figure(roc_figure(fpr, tpr, metrics["happy_auc"], HAPPY), out / "roc_happy.png")
+    _write_predictions(out / "predictions.csv", faces, proba, classes)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    log(summary(metrics))
+    log(f"report written to {out}/")
+    return metrics
+
+
+def _split_spec(config: EvalConfig, notes: Mapping[str, Any] | None) -> SplitSpec:
+    """The config's carving settings, else the training run's, else the defaults."""
+    values = dataclasses.asdict(SplitSpec())
+    if notes and "split_spec" in notes:
+        values.update(notes["split_spec"])
+    for name in values:
+        if getattr(config, name) is not None:
+            values[name] = getattr(config, name)
+    return SplitSpec(**values)
+
+
+def summary(metrics: Mapping[str, Any]) -> str:
+    """A few lines: accuracy, UAR, macro F1, happiness AUC and per-class precision/recall/F1."""
+    auc = metrics.get("happy_auc")
+    lines = [
+        f"{metrics['images']} images: accuracy {metrics['accuracy']:.3f}, "
+        f"UAR {metrics['uar']:.3f}, macro F1 {metrics['macro_f1']:.3f}"
+        + (f", happiness AUC {auc:.3f}" if auc is not None else ""),
+        f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
+    ]
+    for name, row in metrics["per_class"].items():
+        cells = [row["precision"], row["recall"], row["f1"]]
+        text = "".join(f"{'-' if v is None else format(v, '.3f'):>10}" for v in cells)
+        lines.append(f"{name:<10}{text}{row['support']:>10}")
+    return "\n".join(lines)
+
+
+def _input_stats_columns(
+    model: FerModel, notes: Mapping[str, Any] | None, splits: Splits, split: str, faces: FaceSet
+) -> dict[str, InputStats]:
+    """Input statistics: the references first, then the evaluated set.
+
+    The references are the model's training inputs (from its notes) and the data's own train
+    split; the first one present is what the evaluated set is checked against.
+    """
+    columns: dict[str, InputStats] = {}
+    if notes and "input_stats" in notes and "train" in notes["input_stats"]:
+        columns["model's training data"] = InputStats.from_dict(notes["input_stats"]["train"])
+    if split != "train" and "train" in splits.sets:
+        columns["train (this data)"] = input_stats(splits.sets["train"].images, model.card)
+    columns[f"{split} (evaluated)"] = input_stats(faces.images, model.card)
+    return columns
+
+
+def _predict(model: FerModel, images: np.ndarray, progress: bool) -> np.ndarray:
+    chunks = []
+    with tqdm(total=len(images), desc="predicting", unit="face", disable=not progress) as bar:
+        for start in range(0, len(images), PREDICT_CHUNK):
+            chunks.append(model.predict_proba(images[start : start + PREDICT_CHUNK]))
+            bar.update(len(chunks[-1]))
+    return np.concatenate(chunks)
+
+
+def _write_predictions(
+    path: Path, faces: FaceSet, proba: np.ndarray, classes: Sequence[str]
+) -> None:
+    predicted = proba.argmax(axis=1)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["source", "true", "predicted", "correct", *(f"p_{c}" for c in classes)])
+        for i, source in enumerate(faces.sources):
+            true, guess = classes[faces.labels[i]], classes[predicted[i]]
+            writer.writerow(
+                [source, true, guess, int(true == guess), *(f"{p:.6f}" for p in proba[i])]
+            )
