@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from laetitia.cli import COMMAND_MODULES, build_parser, main
+from laetitia.sessions import load_session
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in COMMAND_MODULES:
+        assert command in out
+
+
+def test_demo_writes_a_session_a_best_emoticon_and_a_learning_curve(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--steps", "40", "--out", str(out), "--seed", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "best_emoticon.png" in printed
+    session = load_session(out)
+    assert session.n_steps == 40
+    assert json.loads((out / "meta.json").read_text())["viewer"]["seed"] == 2
+    import matplotlib.pyplot as plt
+
+    for name in ("best_emoticon.png", "learning_curve.png"):
+        image = plt.imread(out / name)
+        assert image.ndim == 3 and image.std() > 0.01  # a picture, not a blank
+
+
+def test_train_then_resume_continues_the_step_count(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--viewer", "sim:1", "--out", str(out), "--steps", "12", "--frames", "3"]
+    assert main(args) == 0
+    assert main(["train", "--resume", str(out), "--steps", "8"]) == 0
+    session = load_session(out)
+    np.testing.assert_array_equal(session.steps["step"], np.arange(20))
+    assert session.meta["resumed"] == [{"at_step": 12, "steps": 8}]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--viewer", "simx"], "unknown viewer 'simx'"),
+        (["--steps", "0"], "--steps must be at least 1"),
+        (["--frames", "0"], "--frames must be at least 1"),
+        (["--agent-arg", "nokey"], "KEY=VALUE"),
+        (["--agent-arg", "bogus=1"], "no setting"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path, capsys, args, message):
+    code = main(["train", "--viewer", "sim", "--out", str(tmp_path / "x"), *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_an_unwritable_out_folder_is_a_clear_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["train", "--viewer", "sim", "--out", str(blocker / "run")]) == 2
+    assert "cannot write the session folder" in capsys.readouterr().err
+
+
+def test_resume_of_a_finished_run_says_how_to_add_steps(tmp_path, capsys):
+    out = tmp_path / "run"
+    main(["train", "--viewer", "sim", "--out", str(out), "--steps", "5"])
+    assert main(["train", "--resume", str(out)]) == 2
+    assert "--steps N" in capsys.readouterr().err
+
+
+def test_the_webcam_is_the_default_viewer_for_train():
+    args = build_parser().parse_args(["train", "--out", "x"])
+    assert args.viewer == "webcam"
