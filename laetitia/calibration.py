@@ -985,15 +985,16 @@ def _prompt_at(prompts: Sequence[Prompt], ready_s: float, t: float) -> tuple[str
 
 
 def open_meter(detector: str = "mtcnn", model: Path | str | None = None) -> Any:
-    """The happiness meter calibration reads frames with: every frame detected, no tracking.
+    """The happiness meter calibration reads frames with: the live and video viewers' settings.
 
     Args:
         detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
         model: FER model file; None for the shipped one.
     """
+    from laetitia.faces import DEFAULT_DETECT_EVERY
     from laetitia.meter import HappinessMeter
 
-    return HappinessMeter.default(detector, model)
+    return HappinessMeter.default(detector, model, detect_every=DEFAULT_DETECT_EVERY)
 
 
 def _calibrate_with(

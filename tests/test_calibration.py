@@ -308,30 +308,70 @@ def haar_meter():
     return open_meter("haar")
 
 
-def test_fixture_calibration_separates_at_least_as_well_and_rests_near_zero(
-    single_face, haar_meter, tmp_path_factory
-):
+@pytest.fixture(scope="module")
+def fixture_profile(single_face, haar_meter, tmp_path_factory):
+    """single_face.mp4 calibrated from one neutral and one smiling span (Haar)."""
     # single_face.mp4, 30 fps: neutral in frames 0-17 (0-0.6 s), smiling from frame 20
-    # (0.67 s) to 69 (2.3 s). Fit on one span of each, evaluate on frames outside them.
+    # (0.67 s) to 69 (2.3 s).
     meter = haar_meter
-    model, detector = meter.model, meter.detector
     spans = [parse_span("0-0.3", NEUTRAL), parse_span("0.8-1.5", SMILE)]
     frames = read_video_spans(single_face, spans, meter, keep_images=False)
     out = tmp_path_factory.mktemp("cal") / "me.json"
     config = CalibrationConfig(out=out, keep_frames=False)
-    result = calibrate(frames, model.identity, model.card.name, detector.describe(), config)
-    assert result.report.auc_calibrated >= result.report.auc_raw
-    assert result.report.calibrated_neutral < 0.1
+    model = meter.model
+    return calibrate(frames, model.identity, model.card.name, meter.detector.describe(), config)
 
+
+def test_fixture_calibration_separates_at_least_as_well_and_rests_near_zero(
+    single_face, haar_meter, fixture_profile
+):
+    report = fixture_profile.report  # held-out blocks of the two spans
+    assert report.auc_calibrated >= report.auc_raw
+    assert report.calibrated_neutral < 0.1
+    # Frames outside both spans: the rest of the neutral stretch and of the smile.
     others = [parse_span("0.3-0.58", NEUTRAL), parse_span("1.5-2.25", SMILE)]
-    held = read_video_spans(single_face, others, meter, keep_images=False)
+    held = read_video_spans(single_face, others, haar_meter, keep_images=False)
     faces = held.has_face
     labels = held.labels[faces]
     raw = held.raw_happiness[faces]
-    calibrated = result.profile.smile_probability(held.probs[faces])
+    calibrated = fixture_profile.profile.smile_probability(held.probs[faces])
     assert roc_auc(calibrated, labels) >= roc_auc(raw, labels)
     assert calibrated[labels == 0].mean() < 0.1
     assert calibrated[labels == 1].mean() > 0.5
+
+
+def test_fer_predict_with_a_profile_reports_calibrated_happiness(
+    fixtures_dir, haar_meter, fixture_profile, tmp_path
+):
+    import csv
+
+    import cv2
+
+    from laetitia.cli import main
+
+    image = fixtures_dir / "single_face.jpg"
+    out = tmp_path / "cal.csv"
+    args = ["--detector", "haar", "--csv", str(out), "--profile", str(fixture_profile.profile_path)]
+    assert main(["fer", "predict", str(image), *args]) == 0
+    row = next(csv.DictReader(out.read_text().splitlines()))
+    raw = haar_meter.read([cv2.imread(str(image))], related=False).probs
+    expected = fixture_profile.profile.smile_probability(raw)[0]
+    assert float(row[HAPPY]) == pytest.approx(expected, abs=1e-5)
+    assert float(row[HAPPY]) != pytest.approx(float(raw[0, HAPPY_COL]), abs=1e-4)
+
+
+def test_fer_predict_refuses_a_profile_for_another_model(
+    fixtures_dir, fixture_profile, tmp_path, capsys
+):
+    from laetitia.cli import main
+
+    data = fixture_profile.profile.to_dict()
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**data, "model_identity": "c" * 64}))
+    image = str(fixtures_dir / "single_face.jpg")
+    assert main(["fer", "predict", image, "--detector", "haar", "--profile", str(other)]) == 2
+    error = capsys.readouterr().err
+    assert "c" * 64 in error and fixture_profile.profile.model_identity in error
 
 
 # ----- the command line -----------------------------------------------------------------------
@@ -423,7 +463,8 @@ def test_live_protocol_on_a_recording_stands_in_for_a_webcam(single_face, tmp_pa
     from laetitia.calibration import calibrate_live
 
     # The recording's own timing: neutral until 0.6 s, smiling from 0.67 s to 2.3 s.
-    prompts = (Prompt(NEUTRAL, "Keep a neutral face", 0.6), Prompt(SMILE, "Now smile!", 1.7))
+    # Frames 3-17 are kept as neutral, 21-41 as smiling.
+    prompts = (Prompt(NEUTRAL, "Keep a neutral face", 0.6), Prompt(SMILE, "Now smile!", 0.8))
     config = CalibrationConfig(out=tmp_path / "me.json", keep_frames=False)
     result = calibrate_live(
         str(single_face), config, detector="haar", prompts=prompts, ready_s=0.0, settle_s=0.1

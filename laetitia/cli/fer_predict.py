@@ -49,6 +49,13 @@ def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
         default=TRACKERS[0],
         help="how the face is followed between detections (default: %(default)s)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="PROFILE",
+        help="a person's calibration profile (laetitia calibrate): 'happy' becomes their "
+        "calibrated P(smile)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -58,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.errors import ConfigError
     from laetitia.meter import HappinessMeter
     from laetitia.predict import predict_source
+    from laetitia.profile import calibrated
 
     if args.detect_every < 1:
         raise ConfigError(f"--detect-every must be at least 1, got {args.detect_every}.")
@@ -67,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         detect_every=args.detect_every,
         tracker=args.tracker,
     )
+    meter = calibrated(meter, args.profile)
     result = predict_source(args.path, meter, progress=not args.no_progress)
     print(result.summary())
     if args.csv is not None:
