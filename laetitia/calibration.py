@@ -73,6 +73,10 @@ L2_LOGITS_GRID: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0, 1000.0)
 """Penalties on the centred-logit weights that cross-validation chooses from."""
 AUC_TOLERANCE = 0.005
 """Cross-validated AUCs this close to the best count as a tie (the heavier penalty wins)."""
+WARN_AUC = 0.8
+"""A held-out calibrated AUC below this is reported as a failed calibration."""
+WARN_RESTING = 0.2
+"""A held-out resting value above this is reported as a failed calibration."""
 MIN_FRAMES_PER_PART = 2
 """Fewest face frames of each class on each side of the split."""
 CHUNK_FRAMES = 32
@@ -598,8 +602,26 @@ class CalibrationReport:
                 f"calibrated P(smile) {self.auc_calibrated:7.3f}   "
                 f"{self.calibrated_neutral:12.3f}   {self.calibrated_smile:12.3f}",
                 f"(penalty on the other logits' weights: {self.l2_logits:g}, cross-validated)",
+                *self.warnings(),
             ]
         )
+
+    def warnings(self) -> list[str]:
+        """What in the figures suggests the calibration went wrong, and what to do."""
+        found = []
+        if not self.auc_calibrated >= WARN_AUC:
+            found.append(
+                f"warning: the calibrated signal tells neutral from smiling frames poorly (ROC "
+                f"AUC {self.auc_calibrated:.2f} < {WARN_AUC}): check that the spans (or your "
+                "faces during the prompts) were right, and calibrate again."
+            )
+        if not self.calibrated_neutral <= WARN_RESTING:
+            found.append(
+                f"warning: the resting value is {self.calibrated_neutral:.2f} (> {WARN_RESTING}):"
+                " a neutral face would still be rewarded; calibrate again with a relaxed face "
+                "in the neutral spans."
+            )
+        return found
 
 
 def evaluate(

@@ -472,3 +472,11 @@ def test_live_protocol_on_a_recording_stands_in_for_a_webcam(single_face, tmp_pa
     assert result.profile.source["kind"] == "live"
     assert result.report.auc_calibrated >= result.report.auc_raw
     assert result.report.calibrated_neutral < 0.1
+
+
+def test_a_failed_calibration_says_so(tmp_path):
+    # A person whose smile hardly shows: nothing separates the spans.
+    report = fit(person(strength=0.2, noise=0.6), tmp_path / "noisy.json").report
+    assert any("poorly" in line for line in report.warnings())
+    assert "warning" in report.summary()
+    assert not fit(person(), tmp_path / "ok.json").report.warnings()

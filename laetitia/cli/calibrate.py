@@ -50,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--hold", type=float, default=4.0, help="live: seconds of each prompt (default 4)"
     )
     parser.add_argument(
-        "--ready", type=float, default=3.0, help="live: seconds before the first prompt (3)"
+        "--ready", type=float, default=3.0, help="live: seconds before the first prompt (default 3)"
     )
     parser.add_argument(
         "--settle",
