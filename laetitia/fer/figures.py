@@ -28,6 +28,8 @@ def history_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
         history: One row per epoch with keys epoch, train_loss, val_loss, val_uar, val_acc, lr
             and best (the epoch set a new best validation UAR).
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure((10, 3.2))
     ax_loss, ax_uar, ax_lr = fig.subplots(1, 3)
     epochs = [row["epoch"] for row in history]
@@ -44,6 +46,8 @@ def history_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
     ax_uar.legend()
     ax_lr.plot(epochs, [row["lr"] for row in history], "o-", color="tab:green")
     ax_lr.set(xlabel="epoch", ylabel="learning rate", yscale="log", title="schedule")
+    for ax in (ax_loss, ax_uar, ax_lr):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import FOUR, QUICK, fer_cli, write_fer2013_csv, write_folders
+from conftest import FOUR, QUICK, SHAPES, fer_cli, make_faces, write_fer2013_csv, write_folders
 
 from laetitia.errors import (
     ConfigError,
@@ -184,3 +184,16 @@ def test_fine_tuning_from_the_shipped_model_keeps_its_class_rows(tmp_path, fer_c
     rows = [0, 3, 4, 5]  # angry, happy, sad, surprise in the label map
     assert torch.allclose(tuned["classifier.weight"], shipped["classifier.weight"][rows], atol=1e-6)
     assert torch.allclose(tuned["conv1.weight"], shipped["conv1.weight"], atol=1e-6)
+
+
+def test_a_seven_class_model_plugs_into_the_happiness_meter(tmp_path):
+    from laetitia.meter import HappinessMeter
+
+    data = write_fer2013_csv(tmp_path / "seven.csv", per_class=10, classes=tuple(SHAPES))
+    config = TrainConfig(data=str(data), out=str(tmp_path / "run"), epochs=1, **QUICK)
+    result = train(config, **SILENT)
+    meter = HappinessMeter.default(detector="none", model_path=result.best_model)
+    frame = cv2.cvtColor(make_faces(1, seed=0, classes=("happy",))[0][0], cv2.COLOR_GRAY2BGR)
+    reaction = meter.read([frame])
+    assert reaction.probs.shape == (1, 7) and reaction.has_face.all()
+    assert reaction.probs.sum() == pytest.approx(1, abs=1e-5)
