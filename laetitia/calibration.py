@@ -6,9 +6,13 @@ calibration records the person's neutral and smiling faces through the same pipe
 session (camera, face detector, FER model) and fits a mapping from the model's output to the
 probability of a smile (`laetitia.profile.Profile`), whose resting value is near zero.
 
-    frames = read_video_spans("me.mp4", spans, meter)         # or record_prompted(camera, ...)
-    result = calibrate(frames, model, detector, CalibrationConfig(out=Path("me.json")))
+    config = CalibrationConfig(out=Path("me.json"))
+    result = calibrate_video("me.mp4", ["0-1.5"], ["2-3.5"], config, detector="haar")
+    result = calibrate_live(0, config)                  # a window prompts; webcam 0 records
     print(result.report.summary())
+
+Underneath: `read_video_spans` or `record_prompted` read the frames through the happiness
+meter, and `calibrate` fits, evaluates and writes.
 
 **Features.** Eight numbers per frame (`laetitia.profile.profile_features`): the log-odds of
 the model's P(happy), and its centred logits (logits minus their mean over the classes: the part
@@ -24,7 +28,10 @@ from `L2_LOGITS_GRID`: the heaviest whose cross-validated ROC AUC is within `AUC
 the best (`choose_l2_logits`). With little or noisy data that is the heaviest, and the mapping is
 the model's own happy evidence rescaled and shifted: the ranking of frames, so the ROC AUC, stays
 the raw one while the resting value drops towards 0. When the person's smile shows in other
-classes (a smile the model reads as surprise), the other logits earn their weight.
+classes (a smile the model reads as surprise), the other logits earn their weight. Last, the
+slope and offset along the fitted direction are refitted by a one-feature logistic regression
+with the small penalty (`rescale`), so how steeply P(smile) rises, and so the resting value, does
+not depend on how hard the direction was regularised.
 
 **Held-out split.** Within each span, the frames with a face are cut into 4 contiguous blocks
 of near-equal size; blocks 1 and 3 are fitted on (each is one fold of the cross-validation),
