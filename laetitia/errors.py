@@ -57,3 +57,7 @@ class CalibrationError(LaetitiaError, ValueError):
 
 class ProfileError(LaetitiaError, ValueError):
     """A calibration profile that is unreadable or made for another FER model."""
+
+
+class VideoEndedError(CameraError):
+    """A recorded video standing in for a live camera has no frames left for another step."""

@@ -340,6 +340,8 @@ class FaceTracker:
         self._since = self.detect_every  # frames since the last detection
         self._box: np.ndarray | None = None
         self._template: np.ndarray | None = None
+        self._scale = 1.0  # template pixels per frame pixel
+        self._offset = (0.0, 0.0)  # template's top-left corner relative to the box's
         self.detections = 0
         """Detector runs since the last reset (for benchmarks)."""
 
@@ -360,47 +362,45 @@ class FaceTracker:
         self._since = 1
         self.detections += 1
         if self.tracker == "template" and self._box is not None:
-            self._template = self._patch(gray, self._box, 0.0)
+            self._remember(gray, self._box)
         return self._box
 
-    def _scale(self, box: np.ndarray) -> float:
-        return self.TEMPLATE_PX / max(float(box[2]), 1.0)
-
-    def _patch(self, gray: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray | None:
-        """The box grown by `margin` sides on each side, cut out (clipped) and shrunk."""
-        x, y, w, h = (float(v) for v in box)
-        x1, y1 = int(round(x - margin * w)), int(round(y - margin * h))
-        x2, y2 = int(round(x + w + margin * w)), int(round(y + h + margin * h))
-        height, width = gray.shape
-        if x1 < 0 or y1 < 0 or x2 > width or y2 > height or x2 - x1 < 2 or y2 - y1 < 2:
-            return None
-        scale = self._scale(box)
-        size = (max(1, round((x2 - x1) * scale)), max(1, round((y2 - y1) * scale)))
-        return cv2.resize(gray[y1:y2, x1:x2], size, interpolation=cv2.INTER_AREA)
+    def _remember(self, gray: np.ndarray, box: np.ndarray) -> None:
+        """Keep the detected face (its part inside the frame), shrunk, as the template."""
+        self._template = None
+        self._scale = self.TEMPLATE_PX / max(float(box[2]), 1.0)
+        inside = _clip_window(gray.shape, box[0], box[1], box[0] + box[2], box[1] + box[3])
+        if inside is None:
+            return
+        x1, y1, x2, y2 = inside
+        self._template = _shrink(gray[y1:y2, x1:x2], self._scale)
+        self._offset = (x1 - float(box[0]), y1 - float(box[1]))
 
     def _follow(self, gray: np.ndarray) -> np.ndarray | None:
-        """The last box moved to where the template matches best, or None if lost."""
-        assert self._box is not None
-        template, box = self._template, self._box
-        window = self._patch(gray, box, self.SEARCH)
-        if (
-            template is None
-            or window is None
-            or window.shape[0] < template.shape[0]
-            or window.shape[1] < template.shape[1]
-        ):
+        """The last box moved to where the template matches best, or None if the face is lost."""
+        box, template = self._box, self._template
+        if box is None or template is None:
             return None
-        scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
+        # The template's frame position if nothing had moved, grown by the search margin.
+        tx, ty = float(box[0]) + self._offset[0], float(box[1]) + self._offset[1]
+        tw, th = template.shape[1] / self._scale, template.shape[0] / self._scale
+        margin = self.SEARCH * float(box[2])
+        window = _clip_window(
+            gray.shape, tx - margin, ty - margin, tx + tw + margin, ty + th + margin
+        )
+        if window is None:
+            return None
+        x1, y1, x2, y2 = window
+        search = _shrink(gray[y1:y2, x1:x2], self._scale)
+        if search.shape[0] < template.shape[0] or search.shape[1] < template.shape[1]:
+            return None
+        scores = cv2.matchTemplate(search, template, cv2.TM_CCOEFF_NORMED)
         _, best, _, (bx, by) = cv2.minMaxLoc(scores)
         if best < self.min_score:
             return None
-        scale = self._scale(box)
-        # Where the template would sit if the face had not moved.
-        still_x = (window.shape[1] - template.shape[1]) / 2
-        still_y = (window.shape[0] - template.shape[0]) / 2
         moved = box.copy()
-        moved[0] += (bx - still_x) / scale
-        moved[1] += (by - still_y) / scale
+        moved[0] = x1 + bx * (x2 - x1) / search.shape[1] - self._offset[0]
+        moved[1] = y1 + by * (y2 - y1) / search.shape[0] - self._offset[1]
         return moved
 
     def describe(self) -> dict[str, object]:
@@ -411,6 +411,24 @@ class FaceTracker:
             "tracker": self.tracker,
             "min_score": self.min_score,
         }
+
+
+def _clip_window(
+    shape: tuple[int, ...], x1: float, y1: float, x2: float, y2: float
+) -> tuple[int, int, int, int] | None:
+    """The window rounded to pixels and clipped to a frame of `shape`; None if under 2 px."""
+    height, width = shape[:2]
+    cx1, cy1 = max(0, round(x1)), max(0, round(y1))
+    cx2, cy2 = min(width, round(x2)), min(height, round(y2))
+    if cx2 - cx1 < 2 or cy2 - cy1 < 2:
+        return None
+    return cx1, cy1, cx2, cy2
+
+
+def _shrink(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` resized by `scale` (area interpolation), at least 1 x 1."""
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def make_detector(

@@ -1,0 +1,244 @@
+"""The live viewer: a person at a webcam (or a recorded video standing in for one).
+
+    viewer = LiveViewer.from_webcam(0, frames=10, settle_s=0.5)    # --viewer webcam:0
+    viewer = LiveViewer.from_video("clip.mp4")                      # --viewer video:clip.mp4
+    reaction = viewer.react(image, params)
+
+Each `react` shows the emoticon (in a pygame window, for a webcam), lets `settle_s` pass so the
+person can react, then reads `frames` frames and puts them through the happiness meter
+(`laetitia.meter`): per-frame emotion probabilities, face boxes, and the frames themselves for a
+recorder to keep.
+
+A video is consumed in order as if it were live: the settle time is skipped as
+`round(settle_s * fps)` frames, then `frames` frames are read, so each step covers the same span
+of the recording a live step would of the person. The video is not rewound between episodes.
+When it runs out, `react` raises `VideoEndedError` (a `CameraError`) saying after how many
+steps, so the caller can end the session cleanly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from laetitia.cameras import Camera, VideoFile, Webcam
+from laetitia.errors import VideoEndedError
+from laetitia.faces import DEFAULT_DETECT_EVERY
+from laetitia.meter import HappinessMeter
+from laetitia.viewers.base import Reaction
+
+
+def default_meter() -> HappinessMeter:
+    """The live pipeline's meter: MTCNN, re-detected every `DEFAULT_DETECT_EVERY` frames."""
+    return HappinessMeter.default(detect_every=DEFAULT_DETECT_EVERY)
+
+
+class LiveViewer:
+    """Frames from a camera after each shown emoticon, read by the happiness meter.
+
+    Nothing is opened in the constructor: the camera, the meter's models and the window open on
+    the first `react`.
+
+    Args:
+        camera: An open camera, or a function that opens one (called on the first `react`).
+        meter: The happiness meter, or a function that builds one; None for `default_meter`.
+        frames: Frames read per shown emoticon.
+        settle_s: Seconds between showing an emoticon and reading frames.
+        show: Show each emoticon in a pygame window (a person needs to see it).
+        realtime: True for a live camera: `settle_s` passes on the wall clock while frames
+            keep being read and dropped (so none is stale), and frame times come from the
+            clock. False for a recording: `settle_s` skips `round(settle_s * fps)` frames and
+            frame times are frame index / fps.
+        source: Plain-data description of the camera for `describe` (default: the camera's
+            own, which opens it).
+        nondeterministic: Whether reactions cannot be reproduced (a person).
+    """
+
+    def __init__(
+        self,
+        camera: Camera | Callable[[], Camera],
+        meter: HappinessMeter | Callable[[], HappinessMeter] | None = None,
+        frames: int = 10,
+        settle_s: float = 0.5,
+        show: bool = True,
+        realtime: bool = True,
+        source: dict[str, object] | None = None,
+        nondeterministic: bool = True,
+    ) -> None:
+        if frames < 1:
+            raise ValueError(f"frames must be at least 1, got {frames}.")
+        if settle_s < 0:
+            raise ValueError(f"settle_s must be at least 0, got {settle_s}.")
+        self._camera_source = camera
+        self._meter_source = meter if meter is not None else default_meter
+        self.frames = int(frames)
+        self.settle_s = float(settle_s)
+        self.show = show
+        self.realtime = realtime
+        self.source = source
+        self.nondeterministic = nondeterministic
+        self._camera: Camera | None = camera if isinstance(camera, Camera) else None
+        self._meter: HappinessMeter | None = meter if isinstance(meter, HappinessMeter) else None
+        self._window = None
+        self._clock_start: float | None = None
+        self.steps = 0
+        """Reactions returned so far."""
+        self.frames_read = 0
+        """Camera frames read so far, the skipped settle frames included."""
+
+    @classmethod
+    def from_webcam(
+        cls,
+        index: int = 0,
+        frames: int = 10,
+        settle_s: float = 0.5,
+        show: bool = True,
+        meter: HappinessMeter | Callable[[], HappinessMeter] | None = None,
+    ) -> LiveViewer:
+        """A person at webcam `index`, shown each emoticon in a window (`--viewer webcam:INDEX`).
+
+        The camera opens on the first `react`; a missing camera is a `CameraError` then.
+        """
+        return cls(
+            lambda: Webcam(index),
+            meter,
+            frames=frames,
+            settle_s=settle_s,
+            show=show,
+            realtime=True,
+            source={"kind": "webcam", "index": int(index)},
+            nondeterministic=True,
+        )
+
+    @classmethod
+    def from_video(
+        cls,
+        path: str | Path,
+        frames: int = 10,
+        settle_s: float = 0.5,
+        show: bool = False,
+        meter: HappinessMeter | Callable[[], HappinessMeter] | None = None,
+    ) -> LiveViewer:
+        """A recorded video read in order as if live (`--viewer video:PATH`); see the module."""
+        path = Path(path)
+        return cls(
+            lambda: VideoFile(path),
+            meter,
+            frames=frames,
+            settle_s=settle_s,
+            show=show,
+            realtime=False,
+            source={"kind": "video", "path": str(path)},
+            nondeterministic=False,
+        )
+
+    @property
+    def meter(self) -> HappinessMeter:
+        """The happiness meter (built on first use)."""
+        if self._meter is None:
+            source = self._meter_source
+            self._meter = source if isinstance(source, HappinessMeter) else source()
+        return self._meter
+
+    def reset(self, seed: int | None = None) -> None:
+        """A new episode. A person, or a recording, carries on: nothing is rewound."""
+
+    def react(self, image: np.ndarray, params: np.ndarray) -> Reaction:
+        """Show the emoticon, let `settle_s` pass, read `frames` frames and measure them.
+
+        Args:
+            image: The emoticon, RGB uint8 (H, W, 3).
+            params: The raw parameters it was drawn from (unused: the camera sees the image).
+
+        Returns:
+            The reaction with per-frame probabilities, boxes, frames and their times.
+
+        Raises:
+            CameraError: If the camera cannot be opened or fails.
+            VideoEndedError: If a video has too few frames left for this step.
+        """
+        meter = self.meter
+        camera = self._open()
+        if self.show:
+            self._show(image)
+        if self.realtime:
+            self._settle_live(camera, image)
+        else:
+            for _ in range(round(self.settle_s * (camera.fps or 0.0))):
+                self._next(camera)
+        frames, times = [], []
+        for _ in range(self.frames):
+            frames.append(self._next(camera))
+            times.append(self._now(camera))
+        reaction = meter.read(frames)
+        self.steps += 1
+        return dataclasses.replace(reaction, times_s=np.asarray(times, dtype=np.float64))
+
+    def _open(self) -> Camera:
+        if self._camera is None:
+            source = self._camera_source
+            self._camera = source if isinstance(source, Camera) else source()
+            self._clock_start = time.monotonic()
+        elif self._clock_start is None:
+            self._clock_start = time.monotonic()
+        return self._camera
+
+    def _show(self, image: np.ndarray) -> None:
+        if self._window is None:
+            from laetitia.emoticon.window import EmoticonWindow
+
+            self._window = EmoticonWindow("laetitia: look at the face")
+        self._window.show(image)
+
+    def _settle_live(self, camera: Camera, image: np.ndarray) -> None:
+        """Wait `settle_s`, reading and dropping frames so the next ones are fresh."""
+        deadline = time.monotonic() + self.settle_s
+        while time.monotonic() < deadline:
+            self._next(camera)
+            if self._window is not None:
+                self._window.show(image)  # keeps the window responsive
+
+    def _next(self, camera: Camera) -> np.ndarray:
+        frame = camera.read()
+        if frame is None:
+            where = self.source.get("path") if self.source else None
+            raise VideoEndedError(
+                f"the video {where or ''} ended after {self.steps} steps ({self.frames_read} "
+                "frames read); for more steps use a longer video, or fewer frames per step "
+                "(or a shorter settle time)."
+            )
+        self.frames_read += 1
+        return frame
+
+    def _now(self, camera: Camera) -> float:
+        if self.realtime:
+            assert self._clock_start is not None
+            return time.monotonic() - self._clock_start
+        return (self.frames_read - 1) / (camera.fps or 1.0)
+
+    def describe(self) -> dict[str, object]:
+        """The camera source, step settings and the meter (detector and model identity)."""
+        source = self.source
+        if source is None:
+            source = self._open().describe()
+        return {
+            "kind": source.get("kind", "camera"),
+            "source": source,
+            "frames": self.frames,
+            "settle_s": self.settle_s,
+            "meter": self.meter.describe(),
+        }
+
+    def close(self) -> None:
+        """Release the camera and close the window."""
+        if self._camera is not None:
+            self._camera.close()
+            if not isinstance(self._camera_source, Camera):
+                self._camera = None  # a later react opens a fresh one
+        if self._window is not None:
+            self._window.close()
+            self._window = None
