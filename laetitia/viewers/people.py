@@ -176,6 +176,10 @@ class PersonViewer:
         """Noise-free happiness for raw `params`: the taste alone (no lag, habituation, mood)."""
         return float(self.taste.happiness(self.space.normalize(self.space.clip(params))))
 
+    def floor(self) -> float:
+        """The true happiness far from every favourite: the least any emoticon gets."""
+        return float(self.taste.floor)
+
     def attainable_max(self) -> float:
         """The largest true happiness any emoticon in the bounds can reach."""
         return float(self.taste.peak)

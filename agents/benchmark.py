@@ -1,0 +1,300 @@
+"""Sample efficiency of every agent on the suite of simulated people (`laetitia bench agents`).
+
+Each run is one agent learning for `steps` steps against one suite member (`suite_viewer`)
+with one seed, through the agent's registered environment and the same frames per step for
+every agent. A callback reads the raw parameters of each shown emoticon, and the viewer's
+`true_happiness` scores them: noise-free, before lag, habituation and mood.
+
+## The metrics, per run
+- **steps to 90%**: the number of the first step (counting from 1) whose shown emoticon has a
+  true happiness of at least `floor + 0.9 · (max − floor)`, where `floor` is the viewer's
+  happiness far from every favourite and `max` its attainable maximum: 90% of the way from
+  indifference to the best emoticon there is. A run that never gets there is *censored*: it
+  counts as `steps`, so a median stays exact while at most half the runs are censored, and a
+  median equal to `steps` reads "not within `steps`" (the summary gives the censored fraction).
+- **mean happiness over the first 100 steps**: the mean true happiness of the emoticons shown
+  in steps 1 to 100 (fewer when `steps` < 100), absolute, in P(happy).
+- **best**: the largest true happiness among the shown emoticons, absolute; `best_fraction`
+  is the same as a fraction of the way from floor to max.
+
+Across the suite: medians and interquartile ranges over all viewer × seed runs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from laetitia.agents import AGENTS, agent_class
+from laetitia.envs.registration import make
+from laetitia.errors import ConfigError
+from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION, PersonViewer, suite_viewer
+
+THRESHOLD = 0.9
+"""Fraction of the way from a viewer's floor to its maximum that counts as found."""
+FIRST_STEPS = 100
+"""Steps whose mean happiness is reported."""
+DEFAULT_STEP_SIZE = 0.1
+"""The env's step size for agents that state no preference (`laetitia train`'s default)."""
+
+
+@dataclass(frozen=True)
+class RunMetrics:
+    """The metrics of one agent × viewer × seed run."""
+
+    steps_to_90: int
+    """First step (from 1) reaching the threshold; `steps` when never (censored)."""
+    reached: bool
+    """Whether the threshold was reached (False: `steps_to_90` is censored)."""
+    mean_first_100: float
+    """Mean true happiness over the first 100 shown emoticons."""
+    best: float
+    """Largest true happiness shown."""
+    best_fraction: float
+    """`best` as a fraction of the way from the viewer's floor to its maximum."""
+
+
+def run_metrics(shown: np.ndarray, viewer: PersonViewer) -> RunMetrics:
+    """Score a run from the true happiness of each shown emoticon, in order.
+
+    Args:
+        shown: float (steps,) true happiness of the emoticon shown at each step.
+        viewer: The viewer of the run (its floor and attainable maximum).
+    """
+    floor, top = viewer.floor(), viewer.attainable_max()
+    hits = np.flatnonzero(shown >= floor + THRESHOLD * (top - floor))
+    best = float(shown.max())
+    return RunMetrics(
+        steps_to_90=int(hits[0]) + 1 if hits.size else int(shown.size),
+        reached=bool(hits.size),
+        mean_first_100=float(shown[:FIRST_STEPS].mean()),
+        best=best,
+        best_fraction=(best - floor) / (top - floor),
+    )
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What `laetitia bench agents` runs."""
+
+    agents: tuple[str, ...]
+    """Names from `laetitia.agents.AGENTS`."""
+    viewers: int = SUITE_SIZE
+    """The first this many suite members."""
+    seeds: int = 3
+    """Seeds per agent and viewer (0 .. seeds-1)."""
+    steps: int = 300
+    """Steps per run; steps-to-90% is censored here."""
+    frames: int = 10
+    """Frames read per shown emoticon, the same for every agent."""
+    episode_steps: int = 50
+    """Steps per episode (the env's horizon, as in `laetitia train`)."""
+    workers: int = 2
+    """Processes running runs in parallel (1: in this process)."""
+
+    def __post_init__(self) -> None:
+        unknown = [a for a in self.agents if a not in AGENTS]
+        if unknown or not self.agents:
+            raise ConfigError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
+        if not 1 <= self.viewers <= SUITE_SIZE:
+            raise ConfigError(f"--viewers must be between 1 and {SUITE_SIZE}, got {self.viewers}.")
+        for name in ("seeds", "steps", "frames", "episode_steps", "workers"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run."""
+
+    agent: str
+    viewer: int
+    seed: int
+    metrics: RunMetrics
+    shown: np.ndarray = field(repr=False)
+    """True happiness of each shown emoticon, as a fraction of the way from floor to max."""
+    seconds: float
+
+
+class _ShownRecorder(BaseCallback):
+    """Keeps the raw parameters of every shown emoticon (from each step's `info`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.params: list[np.ndarray] = []
+
+    def _on_step(self) -> bool:
+        self.params.extend(np.asarray(info["params"]) for info in self.locals["infos"])
+        return True
+
+
+def step_size_for(agent: str) -> float:
+    """The env step size an agent runs with: its class's `preferred_step_size`, or 0.1."""
+    return float(getattr(agent_class(agent), "preferred_step_size", DEFAULT_STEP_SIZE))
+
+
+def run_once(
+    agent: str,
+    viewer_index: int,
+    seed: int,
+    config: BenchConfig,
+    settings: dict[str, Any] | None = None,
+) -> Run:
+    """Let one agent learn against one suite member for `config.steps` steps, and score it.
+
+    Args:
+        agent: A name from `AGENTS`.
+        viewer_index: The suite member.
+        seed: Seeds the agent, the env and the viewer's noise.
+        config: Steps, frames and episode length.
+        settings: Agent settings other than its defaults (for experiments).
+    """
+    viewer = suite_viewer(viewer_index, seed=seed, frames=config.frames)
+    env = make(
+        AGENTS[agent].env_id,
+        viewer=viewer,
+        step_size=step_size_for(agent),
+        max_episode_steps=config.episode_steps,
+    )
+    recorder = _ShownRecorder()
+    start = time.perf_counter()
+    try:
+        agent_class(agent)(env, seed=seed, **(settings or {})).learn(
+            config.steps, callback=[recorder]
+        )
+    finally:
+        env.close()
+    seconds = time.perf_counter() - start
+    shown = np.array([viewer.true_happiness(p) for p in recorder.params[: config.steps]])
+    floor, top = viewer.floor(), viewer.attainable_max()
+    return Run(
+        agent,
+        viewer_index,
+        seed,
+        run_metrics(shown, viewer),
+        (shown - floor) / (top - floor),
+        seconds,
+    )
+
+
+def _run_job(job: tuple[str, int, int, BenchConfig]) -> Run:
+    _limit_threads()
+    return run_once(*job)
+
+
+def _limit_threads() -> None:
+    """One thread per process: the parallelism is across runs."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return
+    torch.set_num_threads(1)
+
+
+def run_bench(config: BenchConfig, progress: bool = True) -> list[Run]:
+    """Run every agent × viewer × seed of `config`; runs come back in job order."""
+    jobs = [
+        (agent, index, seed, config)
+        for agent in config.agents
+        for index in range(config.viewers)
+        for seed in range(config.seeds)
+    ]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), unit="run", dynamic_ncols=True, mininterval=0.5)
+    runs: list[Run] = []
+    try:
+        if config.workers == 1:
+            for job in jobs:
+                runs.append(run_once(*job))
+                if bar is not None:
+                    bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=config.workers) as pool:
+                for run in pool.map(_run_job, jobs, chunksize=1):
+                    runs.append(run)
+                    if bar is not None:
+                        bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return runs
+
+
+def _quartiles(values: np.ndarray) -> dict[str, float]:
+    q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+    return {"median": float(median), "q1": float(q1), "q3": float(q3)}
+
+
+def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
+    """The bench's JSON document: per agent, medians and IQRs over viewer × seed runs."""
+    agents: dict[str, Any] = {}
+    for name in config.agents:
+        mine = [r for r in runs if r.agent == name]
+        steps = np.array([r.metrics.steps_to_90 for r in mine], dtype=np.float64)
+        first = np.array([r.metrics.mean_first_100 for r in mine])
+        best = np.array([r.metrics.best for r in mine])
+        fraction = np.array([r.metrics.best_fraction for r in mine])
+        shown = np.stack([r.shown for r in mine])
+        agents[name] = {
+            "median_steps_to_90": float(np.median(steps)),
+            "mean_happiness_first_100": float(first.mean()),
+            "median_best": float(np.median(best)),
+            "steps_to_90": _quartiles(steps),
+            "censored_fraction": float(np.mean([not r.metrics.reached for r in mine])),
+            "happiness_first_100": _quartiles(first),
+            "best": _quartiles(best),
+            "best_fraction": _quartiles(fraction),
+            "step_size": step_size_for(name),
+            "seconds_per_step": float(sum(r.seconds for r in mine) / (len(mine) * config.steps)),
+            "curves": {
+                "shown_mean": np.round(shown.mean(axis=0), 4).tolist(),
+                "best_so_far_median": np.round(
+                    np.median(np.maximum.accumulate(shown, axis=1), axis=0), 4
+                ).tolist(),
+            },
+        }
+    return {
+        "suite": SUITE_VERSION,
+        "agents": agents,
+        "config": asdict(config) | {"agents": list(config.agents)},
+        "metric_notes": {
+            "threshold": f"floor + {THRESHOLD} * (max - floor) of the viewer's true happiness",
+            "censoring": "runs that never reach it count as `steps`",
+            "curves": "fraction of the way from floor to max, per step, over all runs",
+        },
+        "runs": [
+            {"agent": r.agent, "viewer": r.viewer, "seed": r.seed, **asdict(r.metrics)}
+            for r in runs
+        ],
+    }
+
+
+def format_table(document: dict[str, Any]) -> str:
+    """A plain-text table of the summary, one row per agent."""
+    steps = document["config"]["steps"]
+    header = (
+        f"{'agent':<12} {'steps to 90% (IQR)':>22} {'censored':>9} "
+        f"{'happiness 1-100':>16} {'best (IQR)':>20} {'ms/step':>8}"
+    )
+    lines = [f"suite {document['suite']}", header, "-" * len(header)]
+    for name, a in document["agents"].items():
+        s = a["steps_to_90"]
+        median = f"{s['median']:.0f}" if a["censored_fraction"] < 0.5 else f">={steps}"
+        b = a["best"]
+        lines.append(
+            f"{name:<12} {median:>8} ({s['q1']:.0f}-{s['q3']:.0f}){'':>5} "
+            f"{a['censored_fraction']:>9.0%} {a['mean_happiness_first_100']:>16.3f} "
+            f"{b['median']:>7.3f} ({b['q1']:.3f}-{b['q3']:.3f}) "
+            f"{1000 * a['seconds_per_step']:>8.1f}"
+        )
+    return "\n".join(lines)

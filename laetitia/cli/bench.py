@@ -1,0 +1,75 @@
+"""`laetitia bench agents|pipeline`: measured figures for BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+QUICK = {"viewers": 8, "seeds": 1, "steps": 150}
+"""What `--quick` runs: under five minutes on two cores with every agent."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia bench` and its subcommands."""
+    parser = subparsers.add_parser("bench", help="benchmark the agents or the face pipeline")
+    commands = parser.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    _add_agents(commands)
+
+
+def _add_agents(commands: argparse._SubParsersAction) -> None:
+    from laetitia.agents import AGENTS
+    from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION
+
+    agents = commands.add_parser(
+        "agents",
+        help="sample efficiency of every agent on the suite of simulated people",
+        description=(
+            f"Run agents against the first K of the {SUITE_SIZE} simulated people of suite "
+            f"{SUITE_VERSION} with S seeds each, N steps per run; print a table of steps to "
+            "90%% of each person's attainable happiness, mean happiness over the first 100 "
+            "steps and the best happiness found, and write them as JSON."
+        ),
+    )
+    agents.add_argument(
+        "--agents", nargs="+", choices=sorted(AGENTS), default=None, help="agents (default: all)"
+    )
+    agents.add_argument(
+        "--viewers", type=int, default=None, help=f"people K (default {SUITE_SIZE})"
+    )
+    agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
+    agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 300)")
+    agents.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
+    agents.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    agents.add_argument(
+        "--quick",
+        action="store_true",
+        help=(
+            f"{QUICK['viewers']} people, {QUICK['seeds']} seed, {QUICK['steps']} steps "
+            "(what is not given explicitly)"
+        ),
+    )
+    agents.add_argument("--json", type=Path, required=True, help="where to write the results")
+    agents.set_defaults(func=run_agents)
+
+
+def run_agents(args: argparse.Namespace) -> int:
+    """Run `laetitia bench agents`."""
+    from laetitia.agents import AGENTS
+    from laetitia.agents.benchmark import BenchConfig, format_table, run_bench, summarize
+
+    chosen = {"viewers": args.viewers, "seeds": args.seeds, "steps": args.steps}
+    base = QUICK if args.quick else {}
+    sizes = {k: v if v is not None else base.get(k) for k, v in chosen.items()}
+    config = BenchConfig(
+        agents=tuple(args.agents or AGENTS),
+        frames=args.frames,
+        workers=args.workers,
+        **{k: v for k, v in sizes.items() if v is not None},
+    )
+    document = summarize(run_bench(config), config)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    print(format_table(document))
+    print(f"results: {args.json}")
+    return 0
