@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from laetitia.errors import SessionEndedByUser
+from laetitia.errors import ConfigError, SessionEndedByUser
 from laetitia.reward import reward_from
 from laetitia.viewers.base import Reaction
 
@@ -188,7 +188,7 @@ def _draw_gauge(surface: object, state: LiveState, font: object) -> None:
         fill = round(w * min(max(state.happiness, 0.0), 1.0))
         pygame.draw.rect(surface, GAUGE_FILL, (x, y, fill, h))
         value = font.render(f"{state.happiness:.2f}", True, TEXT)
-        surface.blit(value, (x + w - value.get_width() - 6, y + h // 2 - 6))
+        surface.blit(value, (x + w - value.get_width(), y - 20))
     for p in state.frame_happiness:  # one tick per frame of the last reading
         if not math.isnan(p):
             tick = x + round(w * min(max(p, 0.0), 1.0))
@@ -358,7 +358,14 @@ class LiveWindow:
         if self._screen is None:
             import pygame
 
-            pygame.display.init()
-            pygame.display.set_caption(self.title)
-            self._screen = pygame.display.set_mode(WINDOW_SIZE)
+            try:
+                pygame.display.init()
+                pygame.display.set_caption(self.title)
+                self._screen = pygame.display.set_mode(WINDOW_SIZE)
+            except pygame.error as error:
+                raise ConfigError(
+                    f"the live window cannot be opened ({error}): there is no screen. Run "
+                    "where there is one, or with SDL_VIDEODRIVER=dummy for a video viewer "
+                    "without a screen (the window is then drawn off-screen)."
+                ) from error
         return self._screen

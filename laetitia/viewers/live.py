@@ -4,10 +4,12 @@
     viewer = LiveViewer.from_video("clip.mp4")                      # --viewer video:clip.mp4
     reaction = viewer.react(image, params)
 
-Each `react` shows the emoticon (in a pygame window, for a webcam), lets `settle_s` pass so the
-person can react, then reads `frames` frames and puts them through the happiness meter
-(`laetitia.meter`): per-frame emotion probabilities, face boxes, and the frames themselves for a
-recorder to keep.
+Each `react` shows the emoticon (in the live window, `laetitia.live_window`, for a webcam),
+lets `settle_s` pass so the person can react, then reads `frames` frames and puts them through
+the happiness meter (`laetitia.meter`): per-frame emotion probabilities, face boxes, and the
+frames themselves for a recorder to keep. The window shows the camera preview with the face box,
+the happiness gauge and the reward curve; space pauses before the next emoticon, `q` or closing
+the window raises `SessionEndedByUser`.
 
 A video is consumed in order as if it were live: the settle time is skipped as
 `round(settle_s * fps)` frames, then `frames` frames are read, so each step covers the same span
@@ -20,8 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +33,9 @@ from laetitia.errors import VideoEndedError
 from laetitia.faces import DEFAULT_DETECT_EVERY
 from laetitia.meter import HappinessMeter
 from laetitia.viewers.base import Reaction
+
+if TYPE_CHECKING:
+    from laetitia.live_window import LiveWindow
 
 
 def default_meter() -> HappinessMeter:
@@ -48,7 +54,7 @@ class LiveViewer:
         meter: The happiness meter, or a function that builds one; None for `default_meter`.
         frames: Frames read per shown emoticon.
         settle_s: Seconds between showing an emoticon and reading frames.
-        show: Show each emoticon in a pygame window (a person needs to see it).
+        show: Show each emoticon in the live window (a person needs to see it).
         realtime: True for a live camera: `settle_s` passes on the wall clock while frames
             keep being read and dropped (so none is stale), and frame times come from the
             clock. False for a recording: `settle_s` skips `round(settle_s * fps)` frames and
@@ -56,6 +62,8 @@ class LiveViewer:
         source: Plain-data description of the camera for `describe` (default: the camera's
             own, which opens it).
         nondeterministic: Whether reactions cannot be reproduced (a person).
+        window: The live window to show in (`laetitia.live_window.LiveWindow`); None makes
+            one on the first `react` when `show` is True.
     """
 
     def __init__(
@@ -68,6 +76,7 @@ class LiveViewer:
         realtime: bool = True,
         source: dict[str, object] | None = None,
         nondeterministic: bool = True,
+        window: LiveWindow | None = None,
     ) -> None:
         if frames < 1:
             raise ValueError(f"frames must be at least 1, got {frames}.")
@@ -83,7 +92,8 @@ class LiveViewer:
         self.nondeterministic = nondeterministic
         self._camera: Camera | None = camera if isinstance(camera, Camera) else None
         self._meter: HappinessMeter | None = meter if isinstance(meter, HappinessMeter) else None
-        self._window = None
+        self._window = window
+        self._skip = 0
         self._clock_start: float | None = None
         self.steps = 0
         """Reactions returned so far."""
@@ -163,44 +173,89 @@ class LiveViewer:
         """
         meter = self.meter
         camera = self._open()
-        if self.show:
-            self._show(image)
+        window = self._show(image) if self.show else None
+        if window is not None:
+            window.wait(0.0)  # holds while the person has paused
         if self.realtime:
-            self._settle_live(camera, image)
+            self._settle_live(camera, window)
         else:
-            for _ in range(round(self.settle_s * (camera.fps or 0.0))):
+            for _ in range(self._settle_frames(camera)):
                 self._next(camera)
         frames, times = [], []
         for _ in range(self.frames):
             frames.append(self._next(camera))
             times.append(self._now(camera))
+            if window is not None:
+                window.show_frame(frames[-1])
         reaction = meter.read(frames)
         self.steps += 1
-        return dataclasses.replace(reaction, times_s=np.asarray(times, dtype=np.float64))
+        reaction = dataclasses.replace(reaction, times_s=np.asarray(times, dtype=np.float64))
+        if window is not None:
+            window.show_reaction(reaction)
+        return reaction
+
+    def continue_after(
+        self, steps: int, rewards: Sequence[float] = (), scored: Sequence[bool] = ()
+    ) -> None:
+        """Continue a session that already has `steps` steps (`laetitia train --resume`).
+
+        A video skips what those steps consumed (each step reads `round(settle_s * fps)`
+        settle frames and `frames` frames), so the session goes on with the frame after the
+        last one recorded; a webcam has nothing to skip. The window's step count and reward
+        curve go on from the recorded `rewards` (and whether each step `scored`).
+        """
+        self.steps = steps
+        if not self.realtime:
+            self._skip = steps  # applied when the video opens: its fps is known then
+            if self._camera is not None:
+                self._skip_consumed(self._camera)
+        if self.show:
+            self._live_window().resume_from(rewards, scored)
+
+    def _settle_frames(self, camera: Camera) -> int:
+        return round(self.settle_s * (camera.fps or 0.0))
+
+    def _skip_consumed(self, camera: Camera) -> None:
+        for _ in range(self._skip * (self._settle_frames(camera) + self.frames)):
+            self._next(camera)
+        self._skip = 0
 
     def _open(self) -> Camera:
         if self._camera is None:
             source = self._camera_source
             self._camera = source if isinstance(source, Camera) else source()
             self._clock_start = time.monotonic()
+            if self._skip:
+                self._skip_consumed(self._camera)
         elif self._clock_start is None:
             self._clock_start = time.monotonic()
         return self._camera
 
-    def _show(self, image: np.ndarray) -> None:
+    def _live_window(self) -> LiveWindow:
         if self._window is None:
-            from laetitia.emoticon.window import EmoticonWindow
+            from laetitia.live_window import LiveWindow
 
-            self._window = EmoticonWindow("laetitia: look at the face")
-        self._window.show(image)
+            self._window = LiveWindow("laetitia: look at the face")
+        return self._window
 
-    def _settle_live(self, camera: Camera, image: np.ndarray) -> None:
-        """Wait `settle_s`, reading and dropping frames so the next ones are fresh."""
+    def _show(self, image: np.ndarray) -> LiveWindow:
+        window = self._live_window()
+        window.show_emoticon(image)
+        return window
+
+    def _settle_live(self, camera: Camera, window: LiveWindow | None) -> None:
+        """Wait `settle_s`, reading and dropping frames so the next ones are fresh.
+
+        A pause during the wait holds it, and the full settle time starts again after it.
+        """
         deadline = time.monotonic() + self.settle_s
         while time.monotonic() < deadline:
             self._next(camera)
-            if self._window is not None:
-                self._window.show(image)  # keeps the window responsive
+            if window is not None:
+                window.poll()  # keeps the window responsive; q ends the session
+                if window.state.paused:
+                    window.wait(0.0)
+                    deadline = time.monotonic() + self.settle_s
 
     def _next(self, camera: Camera) -> np.ndarray:
         frame = camera.read()
