@@ -27,6 +27,12 @@ AGENTS: dict[str, AgentEntry] = {
         "laetitia/Smile-v0",
         "the original Monte Carlo hill-climber: one random parameter move, keep if happier",
     ),
+    "cma-es": AgentEntry(
+        "laetitia.agents.cma_es:CmaEs",
+        "laetitia/Smile-v0",
+        "CMA-ES (the cmaes library): a population of emoticons per generation, for few, "
+        "noisy steps; run it with --step-size 1",
+    ),
 }
 """Every agent `laetitia train --agent NAME` knows, by name."""
 

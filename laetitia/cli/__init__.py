@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from laetitia.errors import LaetitiaError
 
-COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "fer", "plot", "replay", "calibrate")
+COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "fer", "plot", "replay", "calibrate", "bench")
 """Modules of `laetitia.cli` that each add one subcommand with `add_parser(subparsers)`."""
 
 
