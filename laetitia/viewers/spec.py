@@ -6,10 +6,11 @@ opens nothing: a camera or file is opened on the viewer's first reaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from laetitia.errors import ViewerSpecError
+from laetitia.errors import ConfigError, ViewerSpecError
 from laetitia.viewers.base import Viewer
 
 SPEC_FORMS = ("sim", "sim:SEED", "webcam", "webcam:INDEX", "video:PATH", "session:DIR")
@@ -53,13 +54,25 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
     return ViewerSpec(kind, arg)
 
 
-def make_viewer(spec: str | ViewerSpec, frames: int = 10, settle_s: float = 0.5) -> Viewer:
+def make_viewer(
+    spec: str | ViewerSpec,
+    frames: int = 10,
+    settle_s: float = 0.5,
+    detector: str | None = None,
+    model: str | Path | None = None,
+    window: bool | None = None,
+) -> Viewer:
     """Build the viewer a spec names.
 
     Args:
         spec: A spec string or a parsed spec.
         frames: Frames read per shown emoticon.
         settle_s: Seconds a live viewer waits after showing an emoticon before reading frames.
+        detector: Face detector of a webcam or video viewer (`laetitia.faces.DETECTOR_NAMES`);
+            None for the default (MTCNN).
+        model: FER model file of a webcam or video viewer; None for the shipped one.
+        window: Show the live window (a webcam or video viewer); None for the viewer's
+            default: shown for a webcam, not for a video.
 
     Raises:
         ViewerSpecError: For an unknown spec, or a path that does not exist.
@@ -69,17 +82,44 @@ def make_viewer(spec: str | ViewerSpec, frames: int = 10, settle_s: float = 0.5)
         from laetitia.viewers.simulated import SimulatedViewer
 
         return SimulatedViewer(seed=int(parsed.arg or 0), frames=frames)
+    shown = {} if window is None else {"show": window}
     if parsed.kind == "webcam":
         from laetitia.viewers.live import LiveViewer
 
-        return LiveViewer.from_webcam(int(parsed.arg or 0), frames=frames, settle_s=settle_s)
+        return LiveViewer.from_webcam(
+            int(parsed.arg or 0),
+            frames=frames,
+            settle_s=settle_s,
+            meter=_meter(detector, model),
+            **shown,
+        )
     path = Path(parsed.arg or "")
     if not path.exists():
         raise ViewerSpecError(f"viewer {str(parsed)!r}: {path} does not exist.")
     if parsed.kind == "video":
         from laetitia.viewers.live import LiveViewer
 
-        return LiveViewer.from_video(path, frames=frames, settle_s=settle_s)
+        return LiveViewer.from_video(
+            path, frames=frames, settle_s=settle_s, meter=_meter(detector, model), **shown
+        )
     from laetitia.viewers.session import SessionReplayViewer
 
     return SessionReplayViewer(path, frames=frames)
+
+
+def _meter(detector: str | None, model: str | Path | None) -> Callable[[], object] | None:
+    """A builder of the live viewer's meter with another detector or model (None: default)."""
+    if detector is None and model is None:
+        return None
+    from laetitia.faces import DEFAULT_DETECT_EVERY, DETECTOR_NAMES
+
+    name = detector or DETECTOR_NAMES[0]
+    if name not in DETECTOR_NAMES:
+        raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
+
+    def build() -> object:
+        from laetitia.meter import HappinessMeter
+
+        return HappinessMeter.default(name, model_path=model, detect_every=DEFAULT_DETECT_EVERY)
+
+    return build
