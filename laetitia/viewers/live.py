@@ -66,6 +66,9 @@ class LiveViewer:
             one on the first `react` when `show` is True.
     """
 
+    needs_image = True
+    """The person looks at the drawn emoticon."""
+
     def __init__(
         self,
         camera: Camera | Callable[[], Camera],
