@@ -204,13 +204,20 @@ def load_faces(path: str | Path, classes: Sequence[str], size: int) -> LoadedFac
             f"FER data not found: {path}. Pass a FER2013 .csv file or a folder of class folders."
         )
     if path.is_dir():
-        return _read_folders(path, tuple(classes), size)
-    if path.suffix.lower() == ".csv":
-        return _read_fer2013_csv(path, tuple(classes), size)
-    raise DatasetError(
-        f"{path} is neither a .csv file nor a folder; pass a FER2013 CSV (emotion, pixels, Usage) "
-        "or a folder with one sub-folder per class."
-    )
+        loaded = _read_folders(path, tuple(classes), size)
+    elif path.suffix.lower() == ".csv":
+        loaded = _read_fer2013_csv(path, tuple(classes), size)
+    else:
+        raise DatasetError(
+            f"{path} is neither a .csv file nor a folder; pass a FER2013 CSV (emotion, pixels, "
+            "Usage) or a folder with one sub-folder per class."
+        )
+    if not loaded.groups:
+        raise DatasetError(
+            f"{path} holds no images of the classes {list(classes)} ({loaded.layout}); class "
+            f"folders are named {list(EMOTIONS)}."
+        )
+    return loaded
 
 
 def _read_fer2013_csv(path: Path, classes: tuple[str, ...], size: int) -> LoadedFaces:
@@ -447,11 +454,13 @@ class Splits:
             missing = [c for c, n in self.sets[name].counts().items() if n == 0]
             if missing:
                 have = {c: {s: self.counts()[s][c] for s in self.sets} for c in missing}
+                carved = name in ("val", "test") and "seed" in self.origin[name]
                 raise SplitError(
                     f"split {name!r} has no images of {missing} (images per split: {have}; "
                     f"{name}: {self.origin[name]}). Every class must be in every split: add "
-                    f"images of {missing}, raise --{name}-fraction if the split is carved, or "
-                    "leave the class(es) out with --classes."
+                    f"images of {missing}"
+                    + (f", raise --{name}-fraction" if carved else "")
+                    + ", or leave the class(es) out with --classes."
                 )
 
     def table(self) -> str:

@@ -150,6 +150,20 @@ def roc_auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
+def check_subset(model_classes: Sequence[str], classes: Sequence[str]) -> None:
+    """Refuse classes the model does not have.
+
+    Raises:
+        LabelMismatchError: Naming them.
+    """
+    unknown = [c for c in classes if c not in model_classes]
+    if unknown:
+        raise LabelMismatchError(
+            f"the model has classes {list(model_classes)}, not {unknown}; evaluate it on its "
+            "own classes or a subset of them (--classes)."
+        )
+
+
 def class_probabilities(
     model_proba: np.ndarray, model_classes: Sequence[str], classes: Sequence[str]
 ) -> np.ndarray:
@@ -160,12 +174,7 @@ def class_probabilities(
     Raises:
         LabelMismatchError: If a class is not one of the model's.
     """
-    unknown = [c for c in classes if c not in model_classes]
-    if unknown:
-        raise LabelMismatchError(
-            f"the model has classes {list(model_classes)}, not {unknown}; evaluate it on its "
-            "own classes or a subset of them (--classes)."
-        )
+    check_subset(model_classes, classes)
     columns = [list(model_classes).index(c) for c in classes]
     proba = np.asarray(model_proba, np.float64)[:, columns]
     if len(columns) < len(model_classes):
@@ -323,7 +332,7 @@ def evaluate_model(
     model, model_path = open_model(config.model, device=resolve_device(config.device))
     notes = read_model_notes(model_path) if model_path is not None else None
     classes = select_classes(config.classes or model.class_names)
-    class_probabilities(np.zeros((0, len(model.class_names))), model.class_names, classes)
+    check_subset(model.class_names, classes)
     spec = _split_spec(config, notes)
     log(f"model: {model!r}" + (f" ({model_path})" if model_path else " (shipped default)"))
     loaded = load_faces(config.data, classes, model.card.input_size)

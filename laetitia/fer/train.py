@@ -33,6 +33,7 @@ import csv
 import dataclasses
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ from laetitia.fer.data import (
 from laetitia.fer.evaluate import (
     BEST_MODEL,
     classification_metrics,
+    model_notes_path,
     report,
     resolve_device,
     write_model_notes,
@@ -413,6 +415,8 @@ def train(
         state_tensors, record = load_state(_state_path(resume))
         changes = _resume_changes(TrainConfig.from_dict(record["config"]), config)
     _refuse_overwrite(out, record)
+    if resume is not None:
+        _carry_best(_state_path(resume), out)
     card = _run_card(config) if resume is None else ModelCard.from_dict(record["card"])
     check_labels(card.class_names, config.classes, source=f"training state {resume}")
 
@@ -476,7 +480,9 @@ def train(
     )
     finished = run.fit(progress, callback)
     test_metrics = None
-    if finished:
+    if finished and not (out / BEST_MODEL).exists():
+        log(f"no {BEST_MODEL} in {out}: its best epoch was written elsewhere; no test report.")
+    elif finished:
         best = load_model(out / BEST_MODEL, expected_classes=config.classes, device=device)
         test_metrics = report(
             best, splits.sets["test"], config.classes, out / "test", log=log, progress=progress
@@ -517,6 +523,20 @@ def _refuse_overwrite(out: Path, record: Mapping[str, Any]) -> None:
             f"resuming from epoch {progress['epoch']} into {out} would overwrite its last "
             f"checkpoint (epoch {existing['epoch']}); pass a new --out to branch off there."
         )
+
+
+def _carry_best(state: Path, out: Path) -> None:
+    """Copy the resumed run's best model and best state into a new run folder lacking them."""
+    source = state_paths(state)[1].parent.parent
+    if source.resolve() == out.resolve():
+        return
+    for name in (BEST_MODEL, model_notes_path(BEST_MODEL).name):
+        if (source / name).exists() and not (out / name).exists():
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / name, out / name)
+    best = source / CHECKPOINTS / "best"
+    if state_paths(best)[1].exists() and not state_paths(out / CHECKPOINTS / "best")[1].exists():
+        copy_state(best, out / CHECKPOINTS / "best")
 
 
 def _state_path(path: str | Path) -> Path:

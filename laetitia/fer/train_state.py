@@ -66,6 +66,7 @@ def save_state(
 def copy_state(source: str | Path, target: str | Path) -> None:
     """Copy a state pair (tensors first, each atomically)."""
     for src, dst in zip(state_paths(source), state_paths(target), strict=True):
+        dst.parent.mkdir(parents=True, exist_ok=True)
         partial = dst.with_name(dst.name + ".partial")
         shutil.copyfile(src, partial)
         os.replace(partial, dst)

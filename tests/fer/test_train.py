@@ -91,21 +91,13 @@ def test_resume_continues_exactly_and_logs_changed_weights(tmp_path):
     with pytest.raises(ConfigError, match="would overwrite its last checkpoint"):
         train(resume_config(earlier, out=str(tmp_path / "cut")), resume=earlier, **SILENT)
 
-    # Resuming with new sampling weights (through the CLI) is allowed and logged.
-    folder = tmp_path / "reweighted"
-    code = fer_cli(
-        [
-            "train",
-            "--resume",
-            str(folder / "checkpoints" / "last.json"),
-            "--out",
-            str(folder),
-            "--weight",
-            "happy=2.0",
-            "--no-progress",
-        ]
-    )
-    assert code == 0
+    # Resuming with new sampling weights (through the CLI) is allowed and logged; into a new
+    # folder, the run's best model so far comes along.
+    folder = tmp_path / "branch"
+    state = earlier / "checkpoints" / "last.json"
+    argv = ["train", "--resume", str(state), "--out", str(folder), "--weight", "happy=2.0"]
+    assert fer_cli([*argv, "--no-progress"]) == 0
+    assert (folder / "best_model.safetensors").is_file() and (folder / "test").is_dir()
     events = json.loads((folder / "events.json").read_text())
     assert [e["event"] for e in events] == ["start", "resume"]
     change = events[1]["changes"]["sampling_weights"]
