@@ -55,6 +55,12 @@ class TrainConfig:
     keep_frames: bool = True
     """Keep the camera frames as lossless PNGs in the session (`--no-frames`: none, only the
     per-frame probabilities and face boxes; no image of the person is written)."""
+    detector: str = "mtcnn"
+    """Face detector of a webcam or video viewer (`--detector`: mtcnn, haar, none)."""
+    model: Path | None = None
+    """FER model file of a webcam or video viewer (`--model`); None for the shipped one."""
+    window: bool = True
+    """Show the live window for a webcam or video viewer (`--no-window`: not for a video)."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent (`--agent-arg KEY=VALUE`)."""
 
@@ -71,11 +77,25 @@ class TrainConfig:
         if self.agent not in AGENTS:
             raise ConfigError(f"unknown agent {self.agent!r}; choose one of {sorted(AGENTS)}.")
         parse_viewer_spec(self.viewer)
+        self._check_face_pipeline()
+
+    def _check_face_pipeline(self) -> None:
+        from laetitia.faces import DETECTOR_NAMES
+
+        if self.detector not in DETECTOR_NAMES:
+            raise ConfigError(
+                f"unknown face detector {self.detector!r}; use one of {list(DETECTOR_NAMES)}."
+            )
+        if self.model is not None:
+            object.__setattr__(self, "model", Path(self.model))
+            if not self.model.is_file():
+                raise ConfigError(f"--model {self.model}: no such FER model file.")
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
         data = dataclasses.asdict(self)
         data["out"] = str(self.out)
+        data["model"] = None if self.model is None else str(self.model)
         return data
 
 
@@ -159,6 +179,7 @@ def resume(folder: Path, steps: int | None = None, progress: bool = True) -> Tra
         raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
     seed_everything(config.seed + session.n_steps)
     env, viewer = _make_env(config)
+    _continue_viewer(viewer, session)
     agent = agent_class(config.agent).load(Path(folder) / AGENT_DIR, env=env)
     history = [*session.meta.get("resumed", []), {"at_step": session.n_steps, "steps": remaining}]
     write_json_atomic(Path(folder) / META_FILE, {**session.meta, "resumed": history})
@@ -167,8 +188,24 @@ def resume(folder: Path, steps: int | None = None, progress: bool = True) -> Tra
     return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
 
 
+def _continue_viewer(viewer: Any, session: Session) -> None:
+    """A live viewer goes on after the recorded steps (a video from the next unread frame)."""
+    from laetitia.viewers.live import LiveViewer
+
+    if isinstance(viewer, LiveViewer):
+        rewards, scored = session.steps["reward"], session.steps["faces"] > 0
+        viewer.continue_after(session.n_steps, rewards=rewards, scored=scored)
+
+
 def _make_env(config: TrainConfig) -> tuple[Any, Any]:
-    viewer = make_viewer(config.viewer, frames=config.frames, settle_s=config.settle_s)
+    viewer = make_viewer(
+        config.viewer,
+        frames=config.frames,
+        settle_s=config.settle_s,
+        detector=config.detector,
+        model=config.model,
+        window=config.window,
+    )
     env = make(
         AGENTS[config.agent].env_id,
         viewer=viewer,

@@ -52,6 +52,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="keep no camera image in the session, only per-frame probabilities and face boxes",
     )
     parser.add_argument(
+        "--detector",
+        default="mtcnn",
+        help="face detector of a webcam or video viewer: mtcnn (default), haar or none",
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, metavar="PATH", help="FER model (default: shipped)"
+    )
+    parser.add_argument(
+        "--no-window",
+        action="store_true",
+        help="no live window for a video viewer (a webcam viewer always shows one)",
+    )
+    parser.add_argument(
         "--agent-arg",
         action="append",
         default=[],
@@ -79,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         step_size=args.step_size,
         episode_steps=args.episode_steps,
         keep_frames=not args.no_frames,
+        detector=args.detector,
+        model=args.model,
+        window=not args.no_window or args.viewer.startswith("webcam"),
         agent_args=parse_agent_args(args.agent_arg),
     )
     report(train(config))
