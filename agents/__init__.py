@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from laetitia.errors import ConfigError
@@ -27,6 +28,21 @@ AGENTS: dict[str, AgentEntry] = {
         "laetitia/Smile-v0",
         "the original Monte Carlo hill-climber: one random parameter move, keep if happier",
     ),
+    "q-learning": AgentEntry(
+        "laetitia.agents.q_learning:QLearning",
+        "laetitia/SmileDiscrete-v0",
+        "tabular Q-learning over a coarse grid of the parameters, epsilon-greedy",
+    ),
+    "ppo": AgentEntry(
+        "laetitia.agents.ppo:PPOAgent",
+        "laetitia/Smile-v0",
+        "stable-baselines3 PPO: a Gaussian policy moving every parameter a little",
+    ),
+    "dqn": AgentEntry(
+        "laetitia.agents.dqn:DQNAgent",
+        "laetitia/SmileDiscrete-v0",
+        "stable-baselines3 DQN: a Q-network choosing one parameter to move up or down",
+    ),
     "cma-es": AgentEntry(
         "laetitia.agents.cma_es:CmaEs",
         "laetitia/Smile-v0",
@@ -49,4 +65,16 @@ def agent_class(name: str) -> Any:
     return getattr(importlib.import_module(module), cls)
 
 
-__all__ = ["AGENTS", "AgentEntry", "agent_class"]
+def load_agent(path: str | Path, env: Any = None) -> Any:
+    """Load a saved agent of any kind: its name is read from the folder's `agent.json`.
+
+    Raises:
+        SessionError: If the folder holds no saved agent.
+        ConfigError: If the saved agent's kind is not in `AGENTS`.
+    """
+    from laetitia.agents.base import read_agent_document
+
+    return agent_class(read_agent_document(path).get("agent")).load(path, env=env)
+
+
+__all__ = ["AGENTS", "AgentEntry", "agent_class", "load_agent"]

@@ -76,6 +76,9 @@ class BaseAgent:
     """Every setting the algorithm takes, with its default."""
     logs_tensorboard: ClassVar[bool] = False
     """Whether `log_to_tensorboard` is supported (`laetitia train --tensorboard`)."""
+    checkpoint_every: ClassVar[int] = 1
+    """Steps between the saves that let a killed run resume (`AgentCheckpoint`); 0 saves
+    after each policy update instead, for agents that learn only between rollouts."""
     num_timesteps: int
     """Environment steps taken so far, across every `learn` call and resume."""
 
@@ -119,6 +122,17 @@ class BaseAgent:
         """The action for an observation: greedy when deterministic, exploring otherwise."""
         raise NotImplementedError
 
+    def _check_learn(self, total_timesteps: int) -> None:
+        """Refuse a `learn` call that cannot run.
+
+        Raises:
+            ConfigError: If `total_timesteps` is not positive or the agent has no env.
+        """
+        if total_timesteps < 1:
+            raise ConfigError(f"the number of steps must be at least 1, got {total_timesteps}.")
+        if self.env is None:
+            raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
+
     def reset_options(self) -> dict[str, Any] | None:
         """Options for `env.reset` at the start of an episode (where the agent starts)."""
         return self._reset_options()
@@ -126,8 +140,8 @@ class BaseAgent:
     def _reset_options(self) -> dict[str, Any] | None:
         return None
 
-    def log_to_tensorboard(self, folder: Path) -> None:
-        """Write training statistics for TensorBoard under `folder`.
+    def log_to_tensorboard(self, folder: Path, run: str | None = None) -> None:
+        """Write training statistics for TensorBoard under `folder`, as the run `run`.
 
         Raises:
             ConfigError: This agent does not log to TensorBoard.
@@ -246,10 +260,7 @@ class Agent(BaseAgent):
         Raises:
             ConfigError: If `total_timesteps` is not positive or the agent has no env.
         """
-        if total_timesteps < 1:
-            raise ConfigError(f"the number of steps must be at least 1, got {total_timesteps}.")
-        if self.env is None:
-            raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
+        self._check_learn(total_timesteps)
         callback = self._init_callback(callback)
         callback.on_training_start(locals(), globals())
         if self._obs is None:

@@ -76,11 +76,14 @@ class ProgressCallback(BaseCallback):
 
 
 class AgentCheckpoint(BaseCallback):
-    """Saves the agent after every `every` steps, so a killed session can be resumed.
+    """Saves the agent as it learns, so a killed session can be resumed.
 
     Args:
         path: The folder the agent is saved to (replaced atomically at each save).
-        every: Steps between saves.
+        every: Steps between saves; 0 saves instead each time a stable-baselines3 rollout
+            starts, that is after each policy update (PPO changes only then, so saving it
+            at every step would rewrite the same policy). An agent's `checkpoint_every`
+            says which suits it.
     """
 
     def __init__(self, path: Path, every: int = 1) -> None:
@@ -89,6 +92,10 @@ class AgentCheckpoint(BaseCallback):
         self.every = every
 
     def _on_step(self) -> bool:
-        if self.n_calls % self.every == 0:
+        if self.every and self.n_calls % self.every == 0:
             self.model.save(self.path)
         return True
+
+    def _on_rollout_start(self) -> None:
+        if not self.every and self.n_calls > 0:
+            self.model.save(self.path)

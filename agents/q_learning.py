@@ -1,0 +1,164 @@
+"""Tabular Q-learning over a coarse grid of the emoticon's parameters, on SmileDiscrete-v0.
+
+The original DeepLaetitia project planned Q-learning after its hill-climber. The state is the
+cell of a grid over the normalised parameters (`bins` cells per parameter; with the default
+`step_size=0.1`, one discrete move crosses one cell), the actions are the env's 17 moves, and
+the Q-table is sparse: a dict from visited cells to their 17 action values, so the 10^8 cells
+of the grid cost only what is visited.
+
+Exploration is epsilon-greedy, epsilon falling linearly from `epsilon_start` to `epsilon_end`
+over `epsilon_decay_steps`; ties between equal values are broken at random while learning.
+The greedy policy (`predict(deterministic=True)`) keeps the emoticon (action 0) in a cell it
+has never visited: with nothing learned there, the best guess is the face it walked to.
+
+Every reward is positive (a probability), so an unvisited action (value 0) looks worse than any
+tried one: the agent keeps to the moves it has seen pay and explores through epsilon only.
+A step with no face in view teaches nothing (its reward is carried over, not measured).
+
+`start_from` begins every episode at a chosen emoticon instead of the original one: the best
+emoticon of a session folder (typically a hill-climbing run: the original project's plan), or
+a list of raw parameter values. A folder is read when the agent is built and replaced in the
+settings by the emoticon it named, so a saved agent does not depend on that folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from laetitia.agents.base import Agent
+from laetitia.emoticon.params import PARAM_SPACE
+from laetitia.errors import ConfigError
+
+EDGE_TOLERANCE = 1e-4
+"""In cell widths: a value this close below a cell edge counts as on it. Parameters reached by
+the same moves in another order differ by rounding, and must land in the same cell."""
+
+
+class QLearning(Agent):
+    """Tabular Q-learning with a sparse table over a grid of the parameters.
+
+    Settings:
+        bins: Cells per parameter on the normalised range [-1, 1].
+        learning_rate: Step size of each value update.
+        discount: Discount factor of future rewards.
+        epsilon_start: Exploration rate at the first step.
+        epsilon_end: Exploration rate after `epsilon_decay_steps`.
+        epsilon_decay_steps: Steps over which epsilon falls linearly.
+        start_from: None (the original emoticon), a session folder (its best emoticon), or a
+            list of raw parameter values; episodes start there.
+    """
+
+    name = "q-learning"
+    defaults = {
+        "bins": 4,
+        "learning_rate": 0.5,
+        "discount": 0.9,
+        "epsilon_start": 1.0,
+        "epsilon_end": 0.05,
+        "epsilon_decay_steps": 200,
+        "start_from": None,
+    }
+
+    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
+        super().__init__(env, seed, **settings)
+        s = self.settings
+        if not isinstance(s["bins"], int) or s["bins"] < 2:
+            raise ConfigError(f"q-learning bins must be a whole number >= 2, got {s['bins']}.")
+        for key in ("learning_rate", "discount", "epsilon_start", "epsilon_end"):
+            if not 0.0 <= s[key] <= 1.0:
+                raise ConfigError(f"q-learning {key} must be in [0, 1], got {s[key]}.")
+        if s["epsilon_decay_steps"] < 0:
+            raise ConfigError("q-learning epsilon_decay_steps must be 0 or more.")
+        if s["start_from"] is not None:
+            s["start_from"] = _start_params(s["start_from"]).tolist()
+        self.table: dict[tuple[int, ...], np.ndarray] = {}
+        """Action values of each visited cell."""
+
+    def _check_env(self, env: gym.Env) -> None:
+        if not isinstance(env.action_space, gym.spaces.Discrete):
+            raise ConfigError(
+                "q-learning chooses among discrete moves: use laetitia/SmileDiscrete-v0, "
+                f"not an env with a {type(env.action_space).__name__} action space."
+            )
+
+    def cell(self, obs: np.ndarray) -> tuple[int, ...]:
+        """The grid cell of an observation's parameters."""
+        bins = self.settings["bins"]
+        position = (np.asarray(obs[:-1], dtype=np.float64) + 1.0) * 0.5 * bins
+        return tuple(np.clip(np.floor(position + EDGE_TOLERANCE), 0, bins - 1).astype(int).tolist())
+
+    def epsilon(self) -> float:
+        """The exploration rate at the current step."""
+        s = self.settings
+        fraction = min(1.0, self.num_timesteps / max(s["epsilon_decay_steps"], 1))
+        return s["epsilon_start"] + fraction * (s["epsilon_end"] - s["epsilon_start"])
+
+    def _act(self, obs: np.ndarray) -> int:
+        assert self.env is not None
+        values = self.table.get(self.cell(obs))
+        if values is None or self.rng.random() < self.epsilon():
+            return int(self.rng.integers(self.env.action_space.n))
+        return int(self.rng.choice(np.flatnonzero(values == values.max())))
+
+    def _observe(
+        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: dict
+    ) -> None:
+        if not info["scored"]:
+            return
+        assert self.env is not None
+        n, discount = self.env.action_space.n, self.settings["discount"]
+        values = self.table.setdefault(self.cell(obs), np.zeros(n))
+        # A cell first measured now starts every move at the value of staying there forever.
+        following = self.table.setdefault(self.cell(next_obs), np.full(n, reward / (1 - discount)))
+        target = reward + discount * following.max()
+        values[action] += self.settings["learning_rate"] * (target - values[action])
+
+    def _policy(self, obs: np.ndarray) -> int:
+        values = self.table.get(self.cell(obs))
+        return 0 if values is None else int(np.argmax(values))
+
+    def _reset_options(self) -> dict[str, Any] | None:
+        start = self.settings["start_from"]
+        return None if start is None else {"params": np.asarray(start, dtype=np.float64)}
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        if not self.table:
+            return {}, {}
+        cells = np.array(list(self.table), dtype=np.int32)
+        return {}, {"cells": cells, "values": np.stack(list(self.table.values()))}
+
+    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        if not arrays:
+            self.table = {}
+            return
+        cells, values = arrays["cells"], arrays["values"]
+        self.table = {
+            tuple(c.tolist()): np.array(v, dtype=np.float64)
+            for c, v in zip(cells, values, strict=True)
+        }
+
+
+def _start_params(start: Any) -> np.ndarray:
+    """Raw parameters from a session folder (its best emoticon) or a list of values.
+
+    Raises:
+        ConfigError: If `start` is neither a folder nor a list.
+        SessionError: If the folder is not a session, or none of its steps saw a face.
+        ParameterError: If the list does not hold one finite value per parameter.
+    """
+    from laetitia.sessions import load_session
+
+    if isinstance(start, list):
+        return PARAM_SPACE.clip(start)
+    if not isinstance(start, str):
+        raise ConfigError(
+            f"start_from takes a session folder or a list of {len(PARAM_SPACE)} raw parameter "
+            f"values, got {start!r}."
+        )
+    folder = Path(start)
+    session = load_session(folder)
+    return PARAM_SPACE.clip(session.params()[session.best_step()])

@@ -1,0 +1,281 @@
+"""stable-baselines3's algorithms behind laetitia's agent interface, saved without pickle.
+
+`SB3Agent` wraps one SB3 model so that it answers what every laetitia agent answers: the
+constructor `(env, seed=None, **settings)` with unknown settings refused, `learn`, `predict`,
+`save` and `load`. An algorithm file (`ppo.py`, `dqn.py`) says only which SB3 class it wraps,
+its settings with defaults chosen for the hundreds of steps a person can give, and any extra
+state it persists.
+
+What differs from plain SB3:
+- `learn(n)` takes exactly `n` more steps, continuing the step count (SB3's
+  `reset_num_timesteps=False`). When `n` ends part-way through a PPO rollout, the steps of
+  that unfinished rollout are shown and recorded but not learned from (PPO learns from whole
+  rollouts only).
+- Callbacks are bound to this wrapper, not to the SB3 model inside it: `self.model` in a
+  callback is the laetitia agent, so `AgentCheckpoint` saves it in laetitia's format. The
+  step's `infos` and `dones` come through SB3's `Monitor` and `DummyVecEnv` unchanged, so
+  `SessionCallback` records PPO and DQN steps like any other.
+- Persistence is `agent.json` plus safetensors (see `laetitia.agents.base`): the policy's
+  `state_dict`, the optimizer's moments, and what the algorithm adds (DQN: its replay buffer).
+  Loading rebuilds the model from the JSON settings and loads the tensors into it; SB3's
+  `.zip` files, which unpickle parts of themselves, are never written or read.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+from laetitia.agents.base import BaseAgent, later_seed
+from laetitia.errors import ConfigError, SessionError
+
+POLICY_PREFIX = "policy/"
+OPTIMIZER_PREFIX = "optimizer/"
+
+
+def require_tensorboard() -> None:
+    """Check that TensorBoard logging can work.
+
+    Raises:
+        ConfigError: If the `tensorboard` package is not installed.
+    """
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(
+            "--tensorboard needs the tensorboard package: pip install 'laetitia[tensorboard]' "
+            "(or drop --tensorboard)."
+        )
+
+
+class SB3Agent(BaseAgent):
+    """A stable-baselines3 algorithm as a laetitia agent.
+
+    Subclasses set `algorithm` (the SB3 class) and `defaults` (every setting: an argument of
+    the SB3 class, or of its policy when named in `policy_settings`), and may extend
+    `_state`/`_set_state`.
+
+    Args:
+        env: The environment to learn on; None for an agent loaded only to predict (the model
+            then takes its spaces from the agent's registered environment).
+        seed: Seeds SB3 (Python, numpy, torch, the action space and the env's first reset).
+        **settings: Algorithm settings; unknown names are errors.
+    """
+
+    algorithm: ClassVar[type[BaseAlgorithm]]
+    """The stable-baselines3 class this agent wraps."""
+    policy_settings: ClassVar[tuple[str, ...]] = ("net_arch",)
+    """Settings that go to the policy (SB3's `policy_kwargs`) rather than to the algorithm."""
+    fixed: ClassVar[dict[str, Any]] = {}
+    """SB3 arguments the agent fixes rather than exposes as settings."""
+    action_spaces: ClassVar[tuple[type[gym.Space], ...]]
+    """The action spaces the algorithm drives."""
+    logs_tensorboard = True
+
+    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
+        super().__init__(env, seed, **settings)
+        policy = {k: v for k, v in self.settings.items() if k in self.policy_settings}
+        algorithm = {k: v for k, v in self.settings.items() if k not in self.policy_settings}
+        self.model = self.algorithm(
+            "MlpPolicy",
+            env if env is not None else _SpacesOnly(self.name),
+            policy_kwargs=policy,
+            seed=seed,
+            verbose=0,
+            **self.fixed,
+            **algorithm,
+        )
+        self._tensorboard_run = self.name
+
+    def _check_env(self, env: gym.Env) -> None:
+        if not isinstance(env.action_space, self.action_spaces):
+            names = " or ".join(space.__name__ for space in self.action_spaces)
+            raise ConfigError(
+                f"agent {self.name!r} needs a {names} action space, not "
+                f"{type(env.action_space).__name__}; use the env laetitia train picks for it."
+            )
+
+    @property
+    def num_timesteps(self) -> int:  # type: ignore[override]
+        """Environment steps taken so far (the SB3 model's count)."""
+        return int(self.model.num_timesteps)
+
+    @num_timesteps.setter
+    def num_timesteps(self, value: int) -> None:
+        self.model.num_timesteps = int(value)
+
+    @property
+    def logger(self) -> Any:
+        """The SB3 model's logger (callbacks read it)."""
+        return self.model.logger
+
+    def log_to_tensorboard(self, folder: Path, run: str | None = None) -> None:
+        """Write SB3's training statistics under `folder`, as the run `run`.
+
+        `run` defaults to the agent's name; later `learn` calls, resumed ones included,
+        continue the same run.
+
+        Raises:
+            ConfigError: If the `tensorboard` package is not installed.
+        """
+        require_tensorboard()
+        self.model.tensorboard_log = str(folder)
+        self._tensorboard_run = run or self.name
+
+    def learn(
+        self, total_timesteps: int, callback: BaseCallback | list[BaseCallback] | None = None
+    ) -> Self:
+        """Take exactly `total_timesteps` more steps, learning as SB3's algorithm does.
+
+        Raises:
+            ConfigError: If `total_timesteps` is not positive or the agent has no env.
+        """
+        self._check_learn(total_timesteps)
+        callbacks = [] if callback is None else callback
+        if isinstance(callbacks, BaseCallback):
+            callbacks = [callbacks]
+        stop = _StopAt(self.num_timesteps + total_timesteps, self._completes_rollout)
+        self.model.learn(
+            total_timesteps,
+            callback=_BoundCallbacks(self, [*callbacks, stop]),
+            reset_num_timesteps=False,
+            log_interval=1,
+            tb_log_name=self._tensorboard_run,
+        )
+        if stop.last is not None:
+            # SB3 returns before taking in the step it was stopped on; the env has moved on.
+            self.model._last_obs, self.model._last_episode_starts = stop.last
+        return self
+
+    def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:
+        """Whether the step SB3 is reporting (its `locals`) completes a rollout."""
+        return True
+
+    def predict(
+        self,
+        observation: np.ndarray,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+    ) -> tuple[Any, tuple[np.ndarray, ...] | None]:
+        """The action for an observation: the policy's mode when deterministic."""
+        action, state = self.model.predict(
+            np.asarray(observation, dtype=np.float32), state, episode_start, deterministic
+        )
+        return action, state
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        policy = self.model.policy
+        arrays = {POLICY_PREFIX + k: _numpy(v) for k, v in policy.state_dict().items()}
+        groups, moments = _flatten_optimizer(policy.optimizer.state_dict())
+        arrays.update({OPTIMIZER_PREFIX + k: v for k, v in moments.items()})
+        return {"optimizer_groups": groups, "n_updates": self.model._n_updates}, arrays
+
+    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        policy = self.model.policy
+        weights = _strip(POLICY_PREFIX, arrays)
+        try:
+            policy.load_state_dict({k: torch.as_tensor(np.array(v)) for k, v in weights.items()})
+        except RuntimeError as error:
+            raise SessionError(
+                f"the saved {self.name!r} policy does not fit this environment ({error}); "
+                "load it with the environment it was trained on."
+            ) from error
+        policy.optimizer.load_state_dict(
+            _unflatten_optimizer(data["optimizer_groups"], _strip(OPTIMIZER_PREFIX, arrays))
+        )
+        self.model._n_updates = int(data["n_updates"])
+        if self.num_timesteps:
+            # Continue with fresh random streams rather than replaying the first run's.
+            self.model.set_random_seed(later_seed(self.seed, self.num_timesteps))
+
+
+class _SpacesOnly(gym.Env):
+    """The spaces of an agent's registered env, for a model built without an environment."""
+
+    def __init__(self, agent_name: str) -> None:
+        from laetitia.agents import AGENTS
+
+        self.agent_name = agent_name
+        probe = gym.make(AGENTS[agent_name].env_id)  # the simulated viewer: opens nothing
+        self.observation_space = probe.observation_space
+        self.action_space = probe.action_space
+        probe.close()
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
+        """Refuse: this stand-in has no viewer."""
+        raise ConfigError(f"agent {self.agent_name!r} has no environment; load it with env=...")
+
+    def step(self, action: Any) -> Any:
+        """Refuse: this stand-in has no viewer."""
+        raise ConfigError(f"agent {self.agent_name!r} has no environment; load it with env=...")
+
+
+class _BoundCallbacks(CallbackList):
+    """Callbacks that see the laetitia agent as their `model`, not the SB3 model inside it."""
+
+    def __init__(self, agent: SB3Agent, callbacks: list[BaseCallback]) -> None:
+        super().__init__(callbacks)
+        self.agent = agent
+
+    def init_callback(self, model: Any) -> None:
+        """Bind to the agent, whatever SB3 passes."""
+        super().init_callback(self.agent)
+
+
+class _StopAt(BaseCallback):
+    """Stops SB3 at an exact step count and keeps what it needs to continue from there.
+
+    SB3's own loop ends at the first rollout boundary at or after its target; this stops it
+    earlier when the target falls inside a rollout, and counts the agent's episodes.
+    """
+
+    def __init__(self, target: int, completes_rollout: Any) -> None:
+        super().__init__()
+        self.target = target
+        self.completes_rollout = completes_rollout
+        self.last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _on_step(self) -> bool:
+        dones = self.locals["dones"]
+        self.model.episode += int(np.sum(dones))
+        if self.num_timesteps >= self.target and not self.completes_rollout(self.locals):
+            self.last = (self.locals["new_obs"], dones)
+            return False
+        return True
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def _strip(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _flatten_optimizer(
+    state_dict: dict[str, Any],
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """An optimizer's `state_dict` as JSON (its parameter groups) and named arrays."""
+    arrays = {
+        f"{index}/{key}": _numpy(value)
+        for index, moments in state_dict["state"].items()
+        for key, value in moments.items()
+    }
+    return state_dict["param_groups"], arrays
+
+
+def _unflatten_optimizer(
+    groups: list[dict[str, Any]], arrays: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """Rebuild what `_flatten_optimizer` took apart."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in arrays.items():
+        index, _, key = name.partition("/")
+        state.setdefault(int(index), {})[key] = torch.as_tensor(np.array(value))
+    return {"state": state, "param_groups": groups}
