@@ -11,7 +11,9 @@ keeps the state, owns the display and turns key presses into actions with `key_a
 
 Keys: space pauses (the next emoticon waits until space is pressed again; the reading in
 progress completes first), `q`, Escape or closing the window end the session: `LiveWindow`
-raises `SessionEndedByUser`, and `laetitia train` saves what was recorded and stops.
+raises `SessionEndedByUser` (during a reading, that reading is dropped; once a step's reading
+is shown, that step completes and the session ends before the next emoticon), and `laetitia
+train` saves what was recorded and stops.
 
 The window opens on first use; it never writes an image anywhere unless `screenshot` is called.
 """
@@ -85,6 +87,8 @@ class LiveState:
     """Whether each step saw a face."""
     paused: bool = False
     """Whether the person paused the session."""
+    ending: bool = False
+    """Whether the person asked to end the session (q, Escape, closing the window)."""
 
 
 def key_action(event: object) -> str | None:
@@ -293,7 +297,9 @@ class LiveWindow:
         state.rewards.append(terms.reward)
         state.scored.append(terms.scored)
         state.step += 1
-        self.poll()
+        # A q pressed now ends the session before the next emoticon, after this step is saved.
+        self._handle_events()
+        self._redraw()
 
     def wait(self, seconds: float) -> None:
         """Wait `seconds` (the settle time) handling keys; while paused, wait until unpaused.
@@ -321,19 +327,29 @@ class LiveWindow:
         Raises:
             SessionEndedByUser: If the person pressed q or Escape, or closed the window.
         """
+        self._handle_events()
+        self._redraw()
+        if self.state.ending:
+            raise SessionEndedByUser(
+                f"the session was ended from the live window at step {self.state.step}; "
+                "every completed step is saved (continue it with laetitia train --resume)."
+            )
+
+    def _handle_events(self) -> None:
         import pygame
 
-        screen = self._open()
+        self._open()
         for event in pygame.event.get():
             action = key_action(event)
             if action == "pause":
                 self.state.paused = not self.state.paused
             elif action == "quit":
-                raise SessionEndedByUser(
-                    f"the session was ended from the live window at step {self.state.step}; "
-                    "every completed step is saved (continue it with laetitia train --resume)."
-                )
-        draw_live(screen, self.state)
+                self.state.ending = True
+
+    def _redraw(self) -> None:
+        import pygame
+
+        draw_live(self._open(), self.state)
         pygame.display.flip()
 
     def screenshot(self, path: Path | str) -> Path:
