@@ -311,6 +311,24 @@ def load_profile(path: Path | str) -> Profile:
     return Profile.from_dict(data, source=str(path))
 
 
+def load_profile_for(path: Path | str, model: Path | str | None = None) -> Profile:
+    """Read a profile and check it was fitted on a FER model file, without loading the model.
+
+    Args:
+        path: The profile.
+        model: The FER model file it will run with; None for the shipped one.
+
+    Raises:
+        ProfileError: If the profile is missing, unreadable or fitted on another model.
+        LabelMismatchError: If its classes are not the model's.
+    """
+    from laetitia.fer import model_identity, read_card
+
+    profile = load_profile(path)
+    profile.check_model(model_identity(model), read_card(model).class_names)
+    return profile
+
+
 def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

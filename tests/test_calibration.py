@@ -480,3 +480,42 @@ def test_a_failed_calibration_says_so(tmp_path):
     assert any("poorly" in line for line in report.warnings())
     assert "warning" in report.summary()
     assert not fit(person(), tmp_path / "ok.json").report.warnings()
+
+
+# ----- the profile in training ----------------------------------------------------------------
+
+
+def test_train_with_a_profile_rewards_the_calibrated_signal(single_face, fixture_profile, tmp_path):
+    from laetitia.cli import main
+    from laetitia.sessions import load_session
+
+    profile_path = str(fixture_profile.profile_path)
+    out = tmp_path / "run"
+    args = ["--viewer", f"video:{single_face}", "--detector", "haar", "--profile", profile_path]
+    args += ["--steps", "2", "--frames", "4", "--settle", "0", "--no-window", "--no-frames"]
+    assert main(["train", *args, "--out", str(out)]) == 0
+    session = load_session(out)
+    assert session.meta["config"]["profile"] == profile_path
+    described = session.meta["viewer"]["meter"]["profile"]
+    assert described["model_identity"] == fixture_profile.profile.model_identity
+    # The first steps see the neutral face: the calibrated reward rests near zero.
+    assert session.steps["reward"][0] < 0.1
+
+
+@pytest.mark.parametrize("viewer", ["sim", "other-model"])
+def test_train_refuses_a_profile_it_cannot_use(
+    fixture_profile, single_face, tmp_path, capsys, viewer
+):
+    from laetitia.cli import main
+
+    profile = fixture_profile.profile_path
+    if viewer == "other-model":
+        profile = tmp_path / "other.json"
+        data = fixture_profile.profile.to_dict()
+        profile.write_text(json.dumps({**data, "model_identity": "d" * 64}))
+        viewer = f"video:{single_face}"
+    out = tmp_path / "run"
+    args = ["--viewer", viewer, "--profile", str(profile), "--steps", "1", "--out", str(out)]
+    assert main(["train", *args]) == 2
+    assert "profile" in capsys.readouterr().err
+    assert not out.exists()

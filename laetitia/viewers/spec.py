@@ -61,6 +61,7 @@ def make_viewer(
     detector: str | None = None,
     model: str | Path | None = None,
     window: bool | None = None,
+    profile: str | Path | None = None,
 ) -> Viewer:
     """Build the viewer a spec names.
 
@@ -73,11 +74,20 @@ def make_viewer(
         model: FER model file of a webcam or video viewer; None for the shipped one.
         window: Show the live window (a webcam or video viewer); None for the viewer's
             default: shown for a webcam, not for a video.
+        profile: A person's calibration profile (`laetitia calibrate`) for a webcam or video
+            viewer: "happy" becomes their calibrated P(smile). None for none.
 
     Raises:
         ViewerSpecError: For an unknown spec, or a path that does not exist.
+        ConfigError: For a profile with a viewer that reads no face.
+        ProfileError: For a profile that is unreadable or made for another model.
     """
     parsed = parse_viewer_spec(spec) if isinstance(spec, str) else spec
+    if profile is not None and parsed.kind not in ("webcam", "video"):
+        raise ConfigError(
+            f"a calibration profile applies to a face read by the FER model: use it with a "
+            f"webcam or video viewer, not {str(parsed)!r}."
+        )
     if parsed.kind == "sim":
         from laetitia.viewers.simulated import SimulatedViewer
 
@@ -90,7 +100,7 @@ def make_viewer(
             int(parsed.arg or 0),
             frames=frames,
             settle_s=settle_s,
-            meter=_meter(detector, model),
+            meter=_meter(detector, model, profile),
             **shown,
         )
     path = Path(parsed.arg or "")
@@ -100,16 +110,22 @@ def make_viewer(
         from laetitia.viewers.live import LiveViewer
 
         return LiveViewer.from_video(
-            path, frames=frames, settle_s=settle_s, meter=_meter(detector, model), **shown
+            path, frames=frames, settle_s=settle_s, meter=_meter(detector, model, profile), **shown
         )
     from laetitia.viewers.session import SessionReplayViewer
 
     return SessionReplayViewer(path, frames=frames)
 
 
-def _meter(detector: str | None, model: str | Path | None) -> Callable[[], object] | None:
-    """A builder of the live viewer's meter with another detector or model (None: default)."""
-    if detector is None and model is None:
+def _meter(
+    detector: str | None, model: str | Path | None, profile: str | Path | None = None
+) -> Callable[[], object] | None:
+    """A builder of the live viewer's meter with another detector, model or a profile.
+
+    None when all three are the defaults. A profile is read and checked against the model now,
+    so a wrong one is refused before anything opens.
+    """
+    if detector is None and model is None and profile is None:
         return None
     from laetitia.faces import DEFAULT_DETECT_EVERY, DETECTOR_NAMES
 
@@ -117,9 +133,17 @@ def _meter(detector: str | None, model: str | Path | None) -> Callable[[], objec
     if name not in DETECTOR_NAMES:
         raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
 
+    calibration = None
+    if profile is not None:
+        from laetitia.profile import load_profile_for
+
+        calibration = load_profile_for(profile, model)
+
     def build() -> object:
         from laetitia.meter import HappinessMeter
+        from laetitia.profile import calibrated
 
-        return HappinessMeter.default(name, model_path=model, detect_every=DEFAULT_DETECT_EVERY)
+        meter = HappinessMeter.default(name, model_path=model, detect_every=DEFAULT_DETECT_EVERY)
+        return calibrated(meter, calibration)
 
     return build
