@@ -11,6 +11,7 @@ from typing import Any
 
 from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback, SessionCallback
+from laetitia.agents.sb3 import require_tensorboard
 from laetitia.emoticon.render import render
 from laetitia.envs.registration import make
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
@@ -61,11 +62,10 @@ class TrainConfig:
     """FER model file of a webcam or video viewer (`--model`); None for the shipped one."""
     window: bool = True
     """Show the live window for a webcam or video viewer (`--no-window`: not for a video)."""
-    profile: Path | None = None
-    """A person's calibration profile for a webcam or video viewer (`--profile`, made by
-    `laetitia calibrate`): the reward is their calibrated P(smile). None: the model's P(happy)."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent (`--agent-arg KEY=VALUE`)."""
+    tensorboard: Path | None = None
+    """Folder for TensorBoard logs of the stable-baselines3 agents (`--tensorboard DIR`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -81,6 +81,15 @@ class TrainConfig:
             raise ConfigError(f"unknown agent {self.agent!r}; choose one of {sorted(AGENTS)}.")
         parse_viewer_spec(self.viewer)
         self._check_face_pipeline()
+        if self.tensorboard is not None:
+            object.__setattr__(self, "tensorboard", Path(self.tensorboard))
+            if not agent_class(self.agent).logs_tensorboard:
+                raise ConfigError(
+                    f"agent {self.agent!r} does not log to TensorBoard; only "
+                    f"{sorted(n for n in AGENTS if agent_class(n).logs_tensorboard)} do. "
+                    "Drop --tensorboard."
+                )
+            require_tensorboard()
 
     def _check_face_pipeline(self) -> None:
         from laetitia.faces import DETECTOR_NAMES
@@ -93,23 +102,13 @@ class TrainConfig:
             object.__setattr__(self, "model", Path(self.model))
             if not self.model.is_file():
                 raise ConfigError(f"--model {self.model}: no such FER model file.")
-        if self.profile is not None:
-            from laetitia.profile import load_profile_for
-
-            object.__setattr__(self, "profile", Path(self.profile))
-            if parse_viewer_spec(self.viewer).kind not in ("webcam", "video"):
-                raise ConfigError(
-                    f"--profile calibrates a face read by the FER model: use it with a webcam "
-                    f"or video viewer, not {self.viewer!r}."
-                )
-            load_profile_for(self.profile, self.model)  # refuse a bad profile before any run
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
         data = dataclasses.asdict(self)
         data["out"] = str(self.out)
         data["model"] = None if self.model is None else str(self.model)
-        data["profile"] = None if self.profile is None else str(self.profile)
+        data["tensorboard"] = None if self.tensorboard is None else str(self.tensorboard)
         return data
 
 
@@ -146,10 +145,10 @@ def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
 def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Train an agent against a viewer, recording every step into a session folder.
 
-    The agent is saved after every step, so a session killed at any moment can be resumed
-    with `resume`. A camera that stops delivering frames, or the person ending the session from
-    the live window, ends the run cleanly: every completed step is on disk and the agent is
-    saved.
+    The agent is saved as it learns (every step, or after each policy update for PPO), so a
+    session killed at any moment can be resumed with `resume`. A camera that stops delivering
+    frames, or the person ending the session from the live window, ends the run cleanly: every
+    completed step is on disk and the agent is saved.
     """
     prepare_folder(config.out)
     seed_everything(config.seed)
@@ -162,8 +161,11 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         "viewer": viewer.describe(),
         "command": sys.argv,
     }
-    recorder = SessionRecorder(config.out, meta, keep_frames=config.keep_frames)
+    # The agent is built first: a bad setting must not leave a half-made session behind.
     agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
+    if config.tensorboard is not None:
+        agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
+    recorder = SessionRecorder(config.out, meta, keep_frames=config.keep_frames)
     return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
 
 
@@ -195,6 +197,8 @@ def resume(folder: Path, steps: int | None = None, progress: bool = True) -> Tra
     env, viewer = _make_env(config)
     _continue_viewer(viewer, session)
     agent = agent_class(config.agent).load(Path(folder) / AGENT_DIR, env=env)
+    if config.tensorboard is not None:
+        agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
     history = [*session.meta.get("resumed", []), {"at_step": session.n_steps, "steps": remaining}]
     write_json_atomic(Path(folder) / META_FILE, {**session.meta, "resumed": history})
     recorder = SessionRecorder(Path(folder), session.meta, resume=True)
@@ -219,7 +223,6 @@ def _make_env(config: TrainConfig) -> tuple[Any, Any]:
         detector=config.detector,
         model=config.model,
         window=config.window,
-        profile=config.profile,
     )
     env = make(
         AGENTS[config.agent].env_id,
@@ -241,7 +244,7 @@ def _run(
 ) -> TrainResult:
     callbacks = [
         SessionCallback(recorder, episode=first_episode),
-        AgentCheckpoint(config.out / AGENT_DIR),
+        AgentCheckpoint(config.out / AGENT_DIR, every=agent.checkpoint_every),
     ]
     if progress:
         callbacks.append(ProgressCallback(recorder.next_step + steps, initial=recorder.next_step))

@@ -9,7 +9,16 @@ from collections.abc import Sequence
 
 from laetitia.errors import LaetitiaError
 
-COMMAND_MODULES: tuple[str, ...] = ("demo", "train", "fer", "plot", "replay", "calibrate", "bench")
+COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "train",
+    "fer",
+    "plot",
+    "replay",
+    "calibrate",
+    "bench",
+    "evaluate",
+)
 """Modules of `laetitia.cli` that each add one subcommand with `add_parser(subparsers)`."""
 
 
