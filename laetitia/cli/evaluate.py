@@ -1,0 +1,89 @@
+"""`laetitia evaluate`: a trained agent's happiness over whole episodes, learning nothing."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from laetitia.viewers.spec import SPEC_FORMS
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `laetitia evaluate`."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="run a trained agent's policy and report the viewer's mean happiness",
+        description="Run a saved agent's policy (deterministic actions unless --stochastic) "
+        "for whole episodes against a viewer and report the mean happiness, per episode and "
+        "over all. The agent learns nothing. The environment is the one it was trained with.",
+    )
+    parser.add_argument(
+        "--agent-path",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="the saved agent folder (a training session's agent/ folder)",
+    )
+    parser.add_argument(
+        "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
+    )
+    parser.add_argument("--episodes", type=int, default=5, help="episodes to run (5)")
+    parser.add_argument(
+        "--steps-per-episode",
+        type=int,
+        default=None,
+        metavar="N",
+        help="steps per episode (default: the agent's training episode length)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the viewer's noise (0)")
+    parser.add_argument(
+        "--stochastic", action="store_true", help="sample actions as in training instead"
+    )
+    parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
+    parser.add_argument(
+        "--settle", type=float, default=0.5, help="seconds to wait after a change (0.5)"
+    )
+    parser.add_argument(
+        "--step-size",
+        type=float,
+        default=None,
+        help="largest change per step (default: the agent's training step size)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="record the evaluation as a session in this folder"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `laetitia evaluate`."""
+    from laetitia.agents.evaluation import EVALUATION_FILE, EvaluationConfig, evaluate_saved
+
+    config = EvaluationConfig(
+        agent_path=args.agent_path,
+        viewer=args.viewer,
+        episodes=args.episodes,
+        steps_per_episode=args.steps_per_episode,
+        seed=args.seed,
+        deterministic=not args.stochastic,
+        frames=args.frames,
+        settle_s=args.settle,
+        step_size=args.step_size,
+        out=args.out,
+    )
+    result = evaluate_saved(config)
+    actions = "deterministic" if result.deterministic else "stochastic"
+    print(f"agent: {result.agent} ({actions} actions), {result.steps} steps")
+    for i, value in enumerate(result.episode_happiness):
+        print(f"episode {i}: mean happiness {_show(value)}")
+    print(f"mean happiness: {_show(result.mean_happiness)}")
+    if result.scored_steps < result.steps:
+        print(f"{result.steps - result.scored_steps} steps saw no face and are not counted.")
+    if config.out is not None:
+        print(f"session: {config.out}  (figures in {config.out / EVALUATION_FILE})")
+    return 0
+
+
+def _show(value: float) -> str:
+    return "n/a (no face seen)" if math.isnan(value) else f"{value:.3f}"
