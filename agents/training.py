@@ -62,6 +62,9 @@ class TrainConfig:
     """FER model file of a webcam or video viewer (`--model`); None for the shipped one."""
     window: bool = True
     """Show the live window for a webcam or video viewer (`--no-window`: not for a video)."""
+    profile: Path | None = None
+    """A person's calibration profile for a webcam or video viewer (`--profile`, made by
+    `laetitia calibrate`): the reward is their calibrated P(smile). None: the model's P(happy)."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent (`--agent-arg KEY=VALUE`)."""
     tensorboard: Path | None = None
@@ -102,12 +105,23 @@ class TrainConfig:
             object.__setattr__(self, "model", Path(self.model))
             if not self.model.is_file():
                 raise ConfigError(f"--model {self.model}: no such FER model file.")
+        if self.profile is not None:
+            from laetitia.profile import load_profile_for
+
+            object.__setattr__(self, "profile", Path(self.profile))
+            if parse_viewer_spec(self.viewer).kind not in ("webcam", "video"):
+                raise ConfigError(
+                    f"--profile calibrates a face read by the FER model: use it with a webcam "
+                    f"or video viewer, not {self.viewer!r}."
+                )
+            load_profile_for(self.profile, self.model)  # refuse a bad profile before any run
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
         data = dataclasses.asdict(self)
         data["out"] = str(self.out)
         data["model"] = None if self.model is None else str(self.model)
+        data["profile"] = None if self.profile is None else str(self.profile)
         data["tensorboard"] = None if self.tensorboard is None else str(self.tensorboard)
         return data
 
@@ -223,6 +237,7 @@ def _make_env(config: TrainConfig) -> tuple[Any, Any]:
         detector=config.detector,
         model=config.model,
         window=config.window,
+        profile=config.profile,
     )
     env = make(
         AGENTS[config.agent].env_id,

@@ -60,6 +60,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--model", type=Path, default=None, metavar="PATH", help="FER model (default: shipped)"
     )
     parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="PROFILE",
+        help="your calibration profile (laetitia calibrate): the reward becomes your "
+        "calibrated P(smile)",
+    )
+    parser.add_argument(
         "--no-window",
         action="store_true",
         help="no live window for a video viewer (a webcam viewer always shows one)",
@@ -101,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         keep_frames=not args.no_frames,
         detector=args.detector,
         model=args.model,
+        profile=args.profile,
         window=not args.no_window or args.viewer.startswith("webcam"),
         agent_args=parse_agent_args(args.agent_arg),
         tensorboard=args.tensorboard,
