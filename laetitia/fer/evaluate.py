@@ -42,6 +42,7 @@ from laetitia.fer.data import (
     split_faces,
     stats_table,
 )
+from laetitia.fer.train_state import STATE_FORMAT
 from laetitia.labels import HAPPY, check_labels
 
 BEST_MODEL = "best_model.safetensors"
@@ -253,16 +254,25 @@ def open_model(
         path = Path(spec)
         if path.is_dir():
             path = path / BEST_MODEL
-        elif path.suffix == ".json":
+        elif path.suffix == ".json" or _is_training_state(path):
             raise CheckpointError(
-                f"{path} is a JSON file; pass the model's .safetensors file "
-                "(best_model.safetensors in a training run's folder) or the run folder."
+                f"{path} is part of a training state, not a model file; pass the run's "
+                "best_model.safetensors or the run folder."
             )
     model = load_model(path, expected_classes=None, device=device)
     source = "the shipped default model" if path is None else f"FER model {path}"
     # A model is used under the one label map: its classes in label-map order, none unknown.
     check_labels(model.class_names, select_classes(model.class_names), source=source)
     return model, path
+
+
+def _is_training_state(path: Path) -> bool:
+    """True for the tensors of a `laetitia.fer.train_state` pair (their JSON sits beside them)."""
+    try:
+        record = json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("format") == STATE_FORMAT
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import FOUR, SHAPES, fer_cli, write_fer2013_csv, write_folders
 
-from laetitia.errors import LabelMismatchError, NormalizationMismatchError
+from laetitia.errors import CheckpointError, LabelMismatchError, NormalizationMismatchError
 from laetitia.fer import MiniXception, read_card, save_model
 from laetitia.fer.evaluate import (
     EvalConfig,
@@ -121,6 +121,10 @@ def test_a_trained_model_is_evaluated_on_its_classes(trained_run, fer_csv, tmp_p
         progress=False,
     )
     assert happy_only["renormalised"] and happy_only["images"] == 80
+    state = trained_run.out / "checkpoints" / "last.safetensors"
+    config = EvalConfig(data=str(fer_csv), model=str(state), out=str(tmp_path / "three"))
+    with pytest.raises(CheckpointError, match="training state, not a model file"):
+        evaluate_model(config, progress=False)
 
 
 def test_eval_refuses_data_scaled_unlike_the_models_training_data(trained_run, tmp_path):
