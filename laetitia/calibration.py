@@ -1135,9 +1135,22 @@ def calibrate_live(
 
 
 def _check_out(out: Path) -> None:
-    """Refuse a profile path that cannot be written, before any frame is read."""
+    """Refuse a profile path that cannot be written, before any frame is read.
+
+    A path whose profile, report or frames exist already is refused too: nothing is lost.
+    """
     if out.is_dir():
         raise CalibrationError(f"--out {out} is a folder; give a file name, e.g. {out}/me.json.")
+    outputs = [out] + [
+        sidecar(out, suffix)
+        for suffix in (REPORT_SUFFIX + ".json", REPORT_SUFFIX + ".png", FRAMES_SUFFIX + ".csv")
+    ]
+    existing = [str(p) for p in (*outputs, sidecar(out, FRAMES_SUFFIX)) if p.exists()]
+    if existing:
+        raise CalibrationError(
+            f"--out {out} would overwrite an earlier calibration ({', '.join(existing)}); "
+            "choose another --out, or move those files away first."
+        )
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not os.access(parent, os.W_OK):
         raise CalibrationError(f"cannot write into {parent}; choose a writable --out.")

@@ -519,3 +519,11 @@ def test_train_refuses_a_profile_it_cannot_use(
     assert main(["train", *args]) == 2
     assert "profile" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_cli_never_overwrites_an_earlier_calibration(tmp_path, capsys):
+    out = tmp_path / "me.json"
+    (tmp_path / "me.report.json").write_text("{}")
+    assert run_cli("--neutral", "0-1", "--smile", "2-3", "--video", "x.mp4", "--out", str(out)) == 2
+    assert "would overwrite an earlier calibration" in capsys.readouterr().err
+    assert (tmp_path / "me.report.json").read_text() == "{}"
