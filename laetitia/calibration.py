@@ -63,7 +63,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from laetitia.errors import CalibrationError
+from laetitia.errors import CalibrationError, CameraError
 from laetitia.labels import HAPPY
 from laetitia.profile import FEATURES, Profile, profile_features, save_profile, sigmoid
 from laetitia.viewers.base import Reaction
@@ -1116,9 +1116,19 @@ def calibrate_live(
     prompt_spans(prompts, ready_s, settle_s)
     _check_out(config.out)
     meter = open_meter(detector, model)
+    try:
+        source = open_camera(camera)
+    except CameraError as err:
+        if not str(camera).isdigit():
+            raise
+        raise CameraError(
+            f"no webcam could be opened at --camera {camera} (is one connected, and free for "
+            "this program to use?). Try another --camera INDEX, or calibrate from a recording "
+            "of yourself with --video PATH --neutral START-END --smile START-END."
+        ) from err
     window = CalibrationWindow() if display is None else None
     try:
-        with open_camera(camera) as source:
+        with source:
             frames = record_prompted(
                 source,
                 meter,

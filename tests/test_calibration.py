@@ -527,3 +527,11 @@ def test_cli_never_overwrites_an_earlier_calibration(tmp_path, capsys):
     assert run_cli("--neutral", "0-1", "--smile", "2-3", "--video", "x.mp4", "--out", str(out)) == 2
     assert "would overwrite an earlier calibration" in capsys.readouterr().err
     assert (tmp_path / "me.report.json").read_text() == "{}"
+
+
+def test_cli_live_without_a_webcam_says_what_to_do(tmp_path, capsys):
+    out = tmp_path / "me.json"
+    assert run_cli("--camera", "99", "--detector", "haar", "--out", str(out)) == 2
+    error = capsys.readouterr().err
+    assert "--camera 99" in error and "--video PATH" in error
+    assert not out.exists()
