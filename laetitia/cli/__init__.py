@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except LaetitiaError as error:
+    except (LaetitiaError, FileNotFoundError) as error:
         print(f"laetitia {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

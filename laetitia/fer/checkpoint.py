@@ -61,9 +61,13 @@ def save_model(model: nn.Module, card: ModelCard, path: PathLike) -> Path:
     """
     path = Path(path)
     state = {name: t.detach().to("cpu").contiguous() for name, t in model.state_dict().items()}
+    # Only names and shapes are compared: build the reference on the meta device, without
+    # drawing from torch's global generator (a training run's reproducibility depends on it).
+    with torch.random.fork_rng(devices=[]), torch.device("meta"):
+        reference = _build(card, path)
     _check_state(
         state,
-        _build(card, path),
+        reference,
         f"the tensors of the model to save as {path}",
         "Pass an unfused module of the architecture the card names.",
     )
