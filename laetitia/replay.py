@@ -37,7 +37,6 @@ from laetitia.sessions import (
 
 if TYPE_CHECKING:
     from laetitia.faces import FaceDetector
-    from laetitia.meter import HappinessMeter
 
 SUMMARY_FILE = "summary.json"
 RECORDED_REWARD = "recorded_reward"
@@ -175,7 +174,7 @@ def replay_session(
     session = load_session(source)
     _require_frames(session)
     meter, same_model, same_detector = build_meter(
-        session.meta.get("viewer", {}), model_path=model_path, detector=detector
+        session.meta, model_path=model_path, detector=detector
     )
     meta = {
         "replay": {
@@ -264,51 +263,77 @@ def detector_from(description: dict[str, Any]) -> FaceDetector:
 
 
 def build_meter(
-    viewer: dict[str, Any], model_path: Path | str | None = None, detector: str | None = None
-) -> tuple[HappinessMeter, bool, bool]:
+    meta: dict[str, Any], model_path: Path | str | None = None, detector: str | None = None
+) -> tuple[Any, bool, bool]:
     """The meter that re-scores a session: the recorded one, or another model or detector.
 
+    The recorded model is found by its identity: the shipped one, or the file the session's
+    config names (`laetitia train --model`). A calibration profile the session was scored
+    through (`--profile`) is applied again when the model is the recorded one.
+
     Args:
-        viewer: The session's viewer description (`meta.json` "viewer").
+        meta: The session's `meta.json`.
         model_path: Another FER model file; None for the one the session was recorded with.
-        detector: Another detector by name, with its default settings; None for the recorded
-            detector with its recorded settings.
+        detector: Another detector by name, with its default settings and the recorded
+            tracking; None for the recorded detector with its recorded settings.
 
     Returns:
         The meter, whether its model is the recorded one, and whether its detector is.
 
     Raises:
-        SessionError: If the recorded model is not the shipped one and no `model_path` is given.
+        SessionError: If the recorded model or profile cannot be found (pass `model_path`).
     """
-    from laetitia.faces import make_detector
     from laetitia.fer import load_model, model_identity
     from laetitia.meter import HappinessMeter
 
-    recorded = recorded_meter(viewer)
+    recorded = recorded_meter(meta.get("viewer", {}))
+    config = meta.get("config", {})
     identity = recorded["model"].get("identity")
     if model_path is None:
-        if identity != model_identity(None):
+        model_path = config.get("model")
+        if identity != model_identity(model_path if _is_file(model_path) else None):
             raise SessionError(
                 f"the session was scored with FER model {recorded['model'].get('name')} "
-                f"(sha256 {str(identity)[:12]}...), not the shipped one; pass its file with "
-                "--model PATH."
+                f"(sha256 {str(identity)[:12]}...), which is neither the shipped one nor a "
+                "file its config names; pass that model's file with --model PATH."
             )
-        model = load_model(None)
-    else:
-        model = load_model(model_path)
-    if detector is None or detector == recorded["detector"]["name"]:
-        face_detector = detector_from(recorded["detector"])
-    else:  # another detector, its own defaults, tracked between detections as recorded
-        tracking = ("detect_every", "tracker", "min_score")
-        face_detector = detector_from(
-            {
-                **make_detector(detector).describe(),
-                **{k: v for k, v in recorded["detector"].items() if k in tracking},
-            }
-        )
-    meter = HappinessMeter(face_detector, model)
+    model = load_model(model_path if _is_file(model_path) else None)
+    same_model = model.identity == identity
+    face_detector = _detector(recorded["detector"], detector)
+    meter: Any = HappinessMeter(face_detector, model)
+    if "profile" in recorded and same_model:
+        meter = _with_profile(meter, config.get("profile"))
     same_detector = face_detector.describe() == recorded["detector"]
-    return meter, model.identity == identity, same_detector
+    return meter, same_model, same_detector
+
+
+def _is_file(path: object) -> bool:
+    return path is not None and Path(str(path)).is_file()
+
+
+def _detector(recorded: dict[str, Any], name: str | None) -> FaceDetector:
+    """The recorded detector, or another by name with the recorded tracking settings."""
+    from laetitia.faces import make_detector
+
+    if name is None or name == recorded["name"]:
+        return detector_from(recorded)
+    tracking = ("detect_every", "tracker", "min_score")
+    return detector_from(
+        {**make_detector(name).describe(), **{k: v for k, v in recorded.items() if k in tracking}}
+    )
+
+
+def _with_profile(meter: Any, path: object) -> Any:
+    """The meter with the calibration profile the session was scored through."""
+    from laetitia.profile import calibrated
+
+    if not _is_file(path):
+        raise SessionError(
+            f"the session was scored through a calibration profile ({path}) that is not "
+            "there any more; restore the file to re-score with it, or pass --model to "
+            "re-score without it."
+        )
+    return calibrated(meter, Path(str(path)))
 
 
 def _require_frames(session: Session) -> None:

@@ -256,8 +256,6 @@ class SessionRecorder:
             self.next_step = 0
             self.next_frame = 0
             self._t_offset = 0.0
-        if self.keep_frames:
-            (self.folder / FRAMES_DIR).mkdir(exist_ok=True)
         _fsync_dir(self.folder)
         self._clock = time.monotonic()
         self._frames = open(self.folder / FRAMES_FILE, "a", newline="", encoding="utf-8")
@@ -342,6 +340,10 @@ class SessionRecorder:
         """Write the reaction's frames as PNGs (fsync'ed); their paths, or '' when not kept."""
         if not self.keep_frames or reaction.frames is None:
             return [""] * reaction.n_frames
+        frames_dir = self.folder / FRAMES_DIR
+        if not frames_dir.is_dir():  # made on the first frame: a viewer without pixels has none
+            frames_dir.mkdir()
+            _fsync_dir(self.folder)
         files = []
         for i, frame in enumerate(reaction.frames):
             name = f"{FRAMES_DIR}/{self.next_frame + i:08d}.{FRAME_FORMAT}"
@@ -350,7 +352,7 @@ class SessionRecorder:
                 handle.flush()
                 os.fsync(handle.fileno())
             files.append(name)
-        _fsync_dir(self.folder / FRAMES_DIR)
+        _fsync_dir(frames_dir)
         return files
 
     def _frame_rows(

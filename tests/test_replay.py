@@ -91,3 +91,16 @@ def test_summary_counts_differences_only_where_both_saw_a_face():
     assert summary.identical == 2 and summary.status_changed == [2]
     assert summary.max_abs_diff == pytest.approx(0.1)
     assert summary.mean_abs_diff == pytest.approx(0.1 / 3)
+
+
+def test_a_session_scored_with_an_unknown_model_asks_for_its_file(recorded, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(recorded, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["viewer"]["meter"]["model"]["identity"] = "0" * 64
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(SessionError, match="--model PATH"):
+        replay_session(copy, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()  # refused before anything was written
