@@ -1,8 +1,11 @@
 """Calibration profiles: one person's mapping from the FER model's output to P(smile).
 
+    meter = calibrated(HappinessMeter.default(), "me.json")   # refused for other weights
+    reaction = meter.read(frames)                # the "happy" column is now P(smile)
+
     profile = load_profile("me.json")
-    profile.check_model(model.identity)          # refuse a profile fitted on other weights
-    reaction = profile.calibrate(meter.read(frames))   # the "happy" column is now P(smile)
+    profile.check_model(model.identity)          # the same check, by hand
+    reaction = profile.calibrate(reaction)       # or calibrate any reaction of that model
 
 A profile is a small JSON file (never a pickle) written by `laetitia calibrate`
 (`laetitia.calibration`). It holds a logistic regression on eight numbers per frame
