@@ -3,9 +3,9 @@
     meter = calibrated(HappinessMeter.default(), "me.json")   # refused for other weights
     reaction = meter.read(frames)                # the "happy" column is now P(smile)
 
-    profile = load_profile("me.json")
-    profile.check_model(model.identity)          # the same check, by hand
-    reaction = profile.calibrate(reaction)       # or calibrate any reaction of that model
+    profile = load_profile("me.json")            # or by hand, for any reaction of the model
+    profile.check_model(model.identity)
+    calibrated_reaction = profile.calibrate(raw_reaction)
 
 A profile is a small JSON file (never a pickle) written by `laetitia calibrate`
 (`laetitia.calibration`). It holds a logistic regression on eight numbers per frame
