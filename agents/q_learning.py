@@ -1,19 +1,30 @@
 """Tabular Q-learning over a coarse grid of the emoticon's parameters, on SmileDiscrete-v0.
 
 The original DeepLaetitia project planned Q-learning after its hill-climber. The state is the
-cell of a grid over the normalised parameters (`bins` cells per parameter; with the default
-`step_size=0.1`, one discrete move crosses one cell), the actions are the env's 17 moves, and
-the Q-table is sparse: a dict from visited cells to their 17 action values, so the 10^8 cells
-of the grid cost only what is visited.
+cell of a grid over the normalised parameters (`bins` cells per parameter), the actions are the
+env's 17 moves, and the Q-table is sparse: a dict from visited cells to their 17 action
+values, so the 4^8 (or, finer, 10^8) cells of the grid cost only what is visited.
+
+Values of a cell first measured start at the value of staying there forever,
+`reward / (1 - discount)`, not at 0. Every reward is a positive probability, so with zeros any
+move once tried would look better than every untried one, and the agent would repeat a bad
+move rather than try another; with this start a move must beat the face on show to be
+preferred, which makes the greedy policy climb like the original hill-climber while the
+values still learn where the climb leads. A step with no face in view teaches nothing (its
+reward is carried over, not measured).
 
 Exploration is epsilon-greedy, epsilon falling linearly from `epsilon_start` to `epsilon_end`
 over `epsilon_decay_steps`; ties between equal values are broken at random while learning.
 The greedy policy (`predict(deterministic=True)`) keeps the emoticon (action 0) in a cell it
 has never visited: with nothing learned there, the best guess is the face it walked to.
 
-Every reward is positive (a probability), so an unvisited action (value 0) looks worse than any
-tried one: the agent keeps to the moves it has seen pay and explores through epsilon only.
-A step with no face in view teaches nothing (its reward is carried over, not measured).
+Defaults, for the few hundred steps a person gives: `bins=4` (a cell spans 2.5 moves of the
+default `step_size=0.1`, so neighbouring faces share what is learned; on the simulated viewer,
+40 seeds of 500 steps, the mean reward rose by 0.12 from the first 50 steps to the last 50
+with these defaults, by 0.05 with 10 bins and epsilon falling over 300 steps), epsilon
+falling to 0.05 over the first 200 steps,
+`learning_rate=0.5` (a reading averages 10 noisy frames; two readings of a move decide it) and
+`discount=0.9`.
 
 `start_from` begins every episode at a chosen emoticon instead of the original one: the best
 emoticon of a session folder (typically a hill-climbing run: the original project's plan), or
@@ -44,7 +55,7 @@ class QLearning(Agent):
     Settings:
         bins: Cells per parameter on the normalised range [-1, 1].
         learning_rate: Step size of each value update.
-        discount: Discount factor of future rewards.
+        discount: Discount factor of future rewards, below 1 (episodes never terminate).
         epsilon_start: Exploration rate at the first step.
         epsilon_end: Exploration rate after `epsilon_decay_steps`.
         epsilon_decay_steps: Steps over which epsilon falls linearly.
@@ -68,9 +79,11 @@ class QLearning(Agent):
         s = self.settings
         if not isinstance(s["bins"], int) or s["bins"] < 2:
             raise ConfigError(f"q-learning bins must be a whole number >= 2, got {s['bins']}.")
-        for key in ("learning_rate", "discount", "epsilon_start", "epsilon_end"):
+        for key in ("learning_rate", "epsilon_start", "epsilon_end"):
             if not 0.0 <= s[key] <= 1.0:
                 raise ConfigError(f"q-learning {key} must be in [0, 1], got {s[key]}.")
+        if not 0.0 <= s["discount"] < 1.0:
+            raise ConfigError(f"q-learning discount must be in [0, 1), got {s['discount']}.")
         if s["epsilon_decay_steps"] < 0:
             raise ConfigError("q-learning epsilon_decay_steps must be 0 or more.")
         if s["start_from"] is not None:

@@ -1,0 +1,184 @@
+"""Every agent in the registry answers the same contract: learn, predict, save, load, resume."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from stable_baselines3.common.callbacks import BaseCallback
+
+from laetitia.agents import AGENTS, agent_class, load_agent
+from laetitia.agents.evaluation import EvaluationConfig, evaluate, evaluate_saved
+from laetitia.agents.training import AGENT_DIR, TrainConfig, resume, train
+from laetitia.cli import main
+from laetitia.emoticon import PARAM_SPACE
+from laetitia.envs import make
+from laetitia.errors import ConfigError, SessionError
+from laetitia.sessions import load_session
+
+NAMES = sorted(AGENTS)
+
+
+def make_env(name, seed=0, frames=2, episode_steps=50):
+    return make(
+        AGENTS[name].env_id, viewer=f"sim:{seed}", frames=frames, max_episode_steps=episode_steps
+    )
+
+
+class StepLog(BaseCallback):
+    """Every step's info, through the stable-baselines3 callback contract."""
+
+    def __init__(self):
+        super().__init__()
+        self.infos = []
+
+    def _on_step(self):
+        self.infos.extend(self.locals["infos"])
+        return True
+
+    def rewards(self):
+        return np.array([info["reward"] for info in self.infos])
+
+    def observations(self):
+        """The observations that followed each step: normalised parameters, then the reward."""
+        return np.array(
+            [np.append(PARAM_SPACE.normalize(i["params"]), i["reward"]) for i in self.infos],
+            dtype=np.float32,
+        )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_loaded_agent_predicts_the_same_actions_as_the_saved_one(name, tmp_path):
+    log = StepLog()
+    agent = agent_class(name)(make_env(name), seed=0).learn(64, callback=log)
+    assert agent.num_timesteps == 64
+    assert len(log.infos) == 64  # every step reached the callbacks, SB3's included
+    agent.save(tmp_path / "agent")
+    loaded = agent_class(name).load(tmp_path / "agent", env=make_env(name))
+    assert type(loaded) is type(agent) and loaded.num_timesteps == 64
+    space = loaded.env.observation_space
+    space.seed(1)
+    observations = [*log.observations(), *(space.sample() for _ in range(20))]
+    for obs in observations:
+        before, _ = agent.predict(obs, deterministic=True)
+        after, _ = loaded.predict(obs, deterministic=True)
+        np.testing.assert_array_equal(before, after)
+    # The kind is read from agent.json when the caller does not know it.
+    assert type(load_agent(tmp_path / "agent", env=make_env(name))) is type(agent)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_unknown_setting_is_refused(name):
+    with pytest.raises(ConfigError, match="no setting"):
+        agent_class(name)(make_env(name), seed=0, no_such_setting=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_learn_takes_exactly_the_steps_asked_and_continues_the_count(name):
+    agent = agent_class(name)(make_env(name, episode_steps=20), seed=0)
+    log = StepLog()
+    agent.learn(30, callback=[log]).learn(45, callback=[log])
+    assert agent.num_timesteps == 75 and len(log.infos) == 75
+    with pytest.raises(ConfigError, match="at least 1"):
+        agent.learn(0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_train_then_resume_from_the_command_line_continues_the_step_count(name, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--agent", name, "--viewer", "sim:1", "--frames", "2"]
+    assert main([*args, "--out", str(out), "--steps", "20", "--episode-steps", "15"]) == 0
+    assert main(["train", "--resume", str(out), "--steps", "12"]) == 0
+    session = load_session(out)
+    np.testing.assert_array_equal(session.steps["step"], np.arange(32))
+    assert session.steps["episode"][-1] == 2  # 32 steps of 15: the third episode
+    assert not np.isnan(session.probs()).any()  # each step's reaction was recorded
+    saved = json.loads((out / AGENT_DIR / "agent.json").read_text())
+    assert saved["agent"] == name and saved["num_timesteps"] == 32
+
+
+@pytest.mark.expensive
+@pytest.mark.parametrize("name", NAMES)
+def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(name, tmp_path, monkeypatch):
+    import laetitia.agents.training as training
+
+    class DiesBeforeStep70(training.SessionCallback):
+        """Stands in for SIGKILL: the process dies before recording step 70."""
+
+        def _on_step(self):
+            if self.recorder.next_step == 70:
+                raise KeyboardInterrupt
+            return super()._on_step()
+
+    out = tmp_path / "run"
+    config = TrainConfig(out=out, agent=name, viewer="sim:2", steps=80, frames=2)
+    monkeypatch.setattr(training, "SessionCallback", DiesBeforeStep70)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False)
+    monkeypatch.undo()
+    saved = json.loads((out / AGENT_DIR / "agent.json").read_text())["num_timesteps"]
+    # Saved at the last step, or (PPO) after the last policy update.
+    assert saved == 70 if agent_class(name).checkpoint_every == 1 else 0 < saved < 70
+    assert load_session(out).n_steps == 70
+    result = resume(out, progress=False)
+    assert result.session.n_steps == 80
+    np.testing.assert_array_equal(result.session.steps["step"], np.arange(80))
+    assert load_agent(out / AGENT_DIR).num_timesteps == saved + 10
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_deterministic_evaluation_is_a_number_and_repeats_with_the_same_seed(name, tmp_path):
+    agent = agent_class(name)(make_env(name), seed=0).learn(64)
+    agent.save(tmp_path / "agent")
+    config = EvaluationConfig(
+        agent_path=tmp_path / "agent", viewer="sim:3", episodes=2, steps_per_episode=10, seed=7
+    )
+    first, second = evaluate_saved(config, progress=False), evaluate_saved(config, progress=False)
+    assert 0.0 <= first.mean_happiness <= 1.0
+    assert first.steps == 20 and len(first.episode_happiness) == 2
+    assert first == second
+    other = evaluate_saved(dataclasses.replace(config, seed=8), progress=False)
+    assert other.mean_happiness != first.mean_happiness  # the seed reaches the viewer's noise
+
+
+@pytest.mark.expensive
+@pytest.mark.parametrize("name", NAMES)
+def test_every_agent_is_happier_over_its_last_50_of_500_steps_than_its_first_50(name):
+    gains = []
+    for seed in range(3):
+        log = StepLog()
+        agent_class(name)(make_env(name, seed=seed, frames=10), seed=seed).learn(500, log)
+        rewards = log.rewards()
+        gains.append(rewards[-50:].mean() - rewards[:50].mean())
+    assert np.mean(gains) > 0, gains
+
+
+def test_evaluate_from_the_command_line_prints_the_happiness_and_records_a_session(
+    tmp_path, capsys
+):
+    agent = agent_class("q-learning")(make_env("q-learning", episode_steps=12), seed=0).learn(30)
+    agent.save(tmp_path / "agent")
+    out = tmp_path / "eval"
+    args = ["evaluate", "--agent-path", str(tmp_path / "agent"), "--viewer", "sim:1"]
+    assert main([*args, "--episodes", "3", "--frames", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "episode 2: mean happiness" in printed and "mean happiness:" in printed
+    session = load_session(out)
+    assert session.n_steps == 36  # the episode length the agent was trained with
+    figures = json.loads((out / "evaluation.json").read_text())
+    assert figures["agent"] == "q-learning" and figures["steps"] == 36
+
+
+def test_evaluating_a_folder_without_an_agent_is_a_clear_error(tmp_path, capsys):
+    assert main(["evaluate", "--agent-path", str(tmp_path), "--viewer", "sim"]) == 2
+    assert "no saved agent" in capsys.readouterr().err
+    with pytest.raises(SessionError):
+        load_agent(tmp_path)
+
+
+def test_the_hill_climber_is_evaluated_from_its_best_emoticon():
+    env = make_env("hill-climb", episode_steps=5)
+    agent = agent_class("hill-climb")(env, seed=0).learn(60)
+    log = evaluate(agent, env, episodes=1, seed=0)
+    assert log.steps == 5
+    np.testing.assert_allclose(env.unwrapped.params, agent.best_params(), atol=1e-6)
