@@ -40,7 +40,7 @@ def main() -> None:
 
     window = LiveWindow("laetitia: look at the face")
     viewer = LiveViewer(
-        VideoFile(args.video),
+        lambda: VideoFile(args.video),  # opened on the first step, as make_viewer does
         default_meter(),
         frames=args.frames,
         settle_s=0.0,
