@@ -202,3 +202,36 @@ def test_q_in_the_live_window_ends_the_session_and_keeps_the_steps(
     assert result.session.n_steps == 2  # step 1 completed and was saved
     assert len(result.session.read_frames(1)) == 2
     assert (config.out / "agent" / "agent.json").is_file()
+
+
+def test_the_viewer_reads_no_frame_while_the_person_has_paused(fixtures_dir):
+    import threading
+
+    import pygame
+
+    from laetitia.emoticon import PARAM_SPACE
+    from laetitia.emoticon.render import render
+    from laetitia.meter import HappinessMeter
+    from laetitia.viewers.live import LiveViewer
+
+    viewer = LiveViewer.from_video(
+        fixtures_dir / "single_face.mp4",
+        frames=2,
+        settle_s=0.0,
+        show=True,
+        meter=HappinessMeter.default("haar"),
+    )
+    read_while_paused = []
+
+    def unpause():
+        read_while_paused.append(viewer.frames_read)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE))
+
+    params = PARAM_SPACE.defaults
+    viewer.react(render(params, 64), params)  # opens the window
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_SPACE))
+    threading.Timer(0.3, unpause).start()
+    reaction = viewer.react(render(params, 64), params)
+    assert read_while_paused == [2]  # only the first step's frames, none during the pause
+    assert reaction.n_frames == 2 and viewer.frames_read == 4
+    viewer.close()
