@@ -52,7 +52,6 @@ def _check_frames_on_disk(session, video):
     assert files == sorted(index.files)  # no orphan image of an unfinished step
 
 
-@pytest.mark.expensive
 def test_a_killed_live_session_keeps_every_step_and_resume_continues_it(fixtures_dir, tmp_path):
     video_path = fixtures_dir / "single_face.mp4"
     out = tmp_path / "live"
