@@ -326,10 +326,10 @@ def open_camera(source: int | str | Path) -> Camera:
     Raises:
         CameraError: If the source does not exist or cannot be opened.
     """
+    if isinstance(source, int):
+        return Webcam(source)
     path = Path(source)
-    if isinstance(source, int) or (
-        isinstance(source, str) and source.isdigit() and not path.exists()
-    ):
+    if isinstance(source, str) and source.isdigit() and not path.exists():
         return Webcam(int(source))
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageFolder(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from laetitia.errors import LabelMismatchError
 from laetitia.faces import DETECTOR_NAMES, FaceDetector, make_detector
@@ -31,12 +32,19 @@ class HappinessMeter:
     Args:
         detector: Finds the face in each frame (see `laetitia.faces.make_detector`).
         model: The FER model (see `laetitia.fer.load_model`); its classes must include "happy".
+        torch_threads: Torch intra-op threads, set process-wide when the meter is built; None
+            leaves torch's setting alone. One thread is the default because it is the fastest
+            here: MTCNN and the FER CNN are small networks, and on a busy two-core machine two
+            torch threads spun against each other and slowed the pipeline up to ten-fold
+            (measured in benchmarks/pipeline.py; see BENCHMARKS.md).
 
     Raises:
         LabelMismatchError: If the model has no "happy" class.
     """
 
-    def __init__(self, detector: FaceDetector, model: FerModel) -> None:
+    def __init__(
+        self, detector: FaceDetector, model: FerModel, torch_threads: int | None = 1
+    ) -> None:
         if HAPPY not in model.class_names:
             raise LabelMismatchError(
                 f"the FER model's classes {list(model.class_names)} have no {HAPPY!r}, so it "
@@ -45,6 +53,8 @@ class HappinessMeter:
         self.detector = detector
         self.model = model
         self._size = model.card.input_size
+        if torch_threads is not None and torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
 
     @classmethod
     def default(

@@ -1,0 +1,126 @@
+"""Face detection: Haar and MTCNN on real faces, the MTCNN -> Haar box mapping, tracking."""
+
+import numpy as np
+import pytest
+import torch
+
+from laetitia.cameras import VideoFile
+from laetitia.errors import ConfigError
+from laetitia.faces import (
+    IDENTITY_MAPPING,
+    MTCNN_TO_HAAR,
+    FaceTracker,
+    HaarDetector,
+    MtcnnDetector,
+    WholeFrame,
+    make_detector,
+)
+from laetitia.fer import crop_face, load_model, to_gray
+from laetitia.labels import INDEX
+
+
+@pytest.fixture(scope="module")
+def video_frames(fixtures_dir):
+    with VideoFile(fixtures_dir / "single_face.mp4") as video:
+        return list(video)
+
+
+@pytest.fixture(scope="module")
+def reference(fixtures_dir):
+    path = fixtures_dir / "fer_reference" / "reference.npz"
+    if not path.is_file():
+        pytest.skip(f"FER reference outputs not found at {path}")
+    return dict(np.load(path))
+
+
+@pytest.fixture(scope="module")
+def mtcnn():
+    torch.set_num_threads(1)  # as HappinessMeter does: small networks, two busy cores
+    return MtcnnDetector()
+
+
+def _iou(a, b):
+    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
+    x2, y2 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+def test_haar_finds_the_boxes_the_fer_package_found(video_frames, reference):
+    haar = HaarDetector()
+    for index in range(0, 72, 9):
+        box = haar.detect(video_frames[index])
+        np.testing.assert_array_equal(box, reference["video_boxes_xywh"][index])
+
+
+def test_mtcnn_boxes_are_mapped_onto_haar_boxes(video_frames, mtcnn):
+    haar = HaarDetector()
+    for frame in video_frames[::12]:
+        raw = mtcnn.detect_all(frame)
+        assert raw.shape == (1, 5)
+        width, height = raw[0, 2] - raw[0, 0], raw[0, 3] - raw[0, 1]
+        assert height > 1.25 * width  # MTCNN's own box is taller than wide
+        mapped = mtcnn.detect(frame)
+        assert mapped[2] == pytest.approx(mapped[3])
+        assert _iou(mapped, haar.detect(frame)) > 0.8
+
+
+def test_the_mapping_keeps_p_happy_close_to_the_haar_path(video_frames, mtcnn):
+    model, haar = load_model(), HaarDetector()
+    frames = video_frames[::3]
+    grays = [to_gray(frame) for frame in frames]
+    raws = [mtcnn.detect_all(frame)[0] for frame in frames]
+
+    def p_happy(boxes):
+        crops = np.stack([crop_face(g, b, model.card) for g, b in zip(grays, boxes, strict=True)])
+        return model.predict_proba(crops)[:, INDEX["happy"]]
+
+    on_haar = p_happy([haar.detect(f, g) for f, g in zip(frames, grays, strict=True)])
+    unmapped = p_happy([IDENTITY_MAPPING.apply(r) for r in raws])
+    mapped = p_happy([MTCNN_TO_HAAR.apply(r) for r in raws])
+    # Unmapped boxes bias P(happy) (~0.05 on this video); mapped ones only jitter around it.
+    assert abs(mapped.mean() - on_haar.mean()) < 0.03
+    assert np.abs(mapped - on_haar).mean() < np.abs(unmapped - on_haar).mean()
+    assert np.abs(mapped - on_haar).mean() < 0.07
+
+
+def test_no_face_on_the_title_card_video(fixtures_dir, mtcnn):
+    with VideoFile(fixtures_dir / "no_face.mp4") as video:
+        for index, frame in enumerate(video):
+            if index % 2 == 0:
+                assert mtcnn.detect(frame) is None
+
+
+def test_tracker_detects_every_k_frames_and_follows_the_face(video_frames):
+    every, tracked = make_detector("haar"), make_detector("haar", detect_every=5)
+    assert isinstance(tracked, FaceTracker)
+    for frame in video_frames[:20]:
+        assert _iou(tracked.detect(frame), every.detect(frame)) > 0.75
+    assert tracked.detections == 4
+    tracked.reset()
+    tracked.detect(video_frames[0])
+    assert tracked.detections == 1
+
+
+@pytest.mark.parametrize("tracker", ["template", "hold"])
+def test_a_face_that_leaves_is_lost_by_the_template_tracker(video_frames, tracker):
+    detector = make_detector("haar", detect_every=5, tracker=tracker)
+    blank = np.full_like(video_frames[0], 90)
+    assert detector.detect(video_frames[0]) is not None
+    after = detector.detect(blank)
+    # The template no longer matches, so the detector runs at once and finds nobody;
+    # holding the box keeps claiming the face until the next detection.
+    assert (after is None) == (tracker == "template")
+
+
+def test_whole_frame_detector_and_factory_errors(video_frames):
+    crop = np.zeros((48, 48, 3), np.uint8)
+    detector = make_detector("none", detect_every=5)
+    assert isinstance(detector, WholeFrame) and detector.whole_frame
+    np.testing.assert_array_equal(detector.detect(crop), [0, 0, 48, 48])
+    with pytest.raises(ConfigError, match="unknown face detector"):
+        make_detector("yolo")
+    with pytest.raises(ConfigError, match="haar"):
+        make_detector("haar", min_face=3)
+    with pytest.raises(ConfigError, match="tracker"):
+        make_detector("haar", detect_every=3, tracker="kalman")
