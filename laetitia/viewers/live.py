@@ -174,8 +174,8 @@ class LiveViewer:
             CameraError: If the camera cannot be opened or fails.
             VideoEndedError: If a video has too few frames left for this step.
         """
+        camera = self._open()  # first: a missing camera fails before any model loads
         meter = self.meter
-        camera = self._open()
         window = self._show(image) if self.show else None
         if window is not None:
             window.wait(0.0)  # holds while the person has paused

@@ -1,0 +1,102 @@
+"""The happiness meter on real faces: smiles, still images, faceless frames, one CNN call."""
+
+import numpy as np
+import pytest
+
+from laetitia.cameras import VideoFile
+from laetitia.errors import LabelMismatchError
+from laetitia.faces import DEFAULT_DETECT_EVERY
+from laetitia.fer import load_model
+from laetitia.labels import EMOTIONS, HAPPY
+from laetitia.meter import HappinessMeter
+
+
+def _frames(path, count=None):
+    with VideoFile(path) as video:
+        frames = list(video)
+    return frames if count is None else frames[:count]
+
+
+@pytest.fixture(scope="module")
+def single_face(fixtures_dir):
+    return _frames(fixtures_dir / "single_face.mp4")
+
+
+@pytest.fixture(scope="module")
+def still(fixtures_dir):
+    import cv2
+
+    return cv2.imread(str(fixtures_dir / "single_face.jpg"))
+
+
+@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+def test_the_smile_at_the_end_reads_far_happier_than_the_start(single_face, detector):
+    meter = HappinessMeter.default(detector, detect_every=DEFAULT_DETECT_EVERY)
+    reaction = meter.read(single_face)
+    assert reaction.has_face.all()
+    happy = reaction.happiness()
+    fifth = len(happy) // 5
+    first, last = happy[:fifth].mean(), happy[-fifth:].mean()
+    assert first < 0.2 and last > 0.7, (first, last)
+
+
+@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+def test_the_still_is_classified_happy(still, detector):
+    reaction = HappinessMeter.default(detector).read([still])
+    assert reaction.has_face.tolist() == [True]
+    assert EMOTIONS[int(np.argmax(reaction.probs[0]))] == HAPPY
+
+
+def test_the_faceless_opening_is_marked_so(fixtures_dir):
+    frames = _frames(fixtures_dir / "noface_face.mov")
+    reaction = HappinessMeter.default(detect_every=DEFAULT_DETECT_EVERY).read(frames)
+    opening = slice(0, 90)  # the title card; the man appears around frame 96
+    assert not reaction.has_face[opening].any()
+    assert np.isnan(reaction.probs[opening]).all() and np.isnan(reaction.boxes[opening]).all()
+    assert reaction.has_face[100:160].all()
+    assert np.isfinite(reaction.probs[100:160]).all()
+
+
+def test_the_cnn_runs_once_per_read_over_all_face_crops(single_face, monkeypatch):
+    meter = HappinessMeter.default("haar", detect_every=5)
+    calls = []
+    predict = meter.model.predict_proba
+    monkeypatch.setattr(
+        meter.model, "predict_proba", lambda crops: calls.append(len(crops)) or predict(crops)
+    )
+    blank = np.full_like(single_face[0], 80)
+    reaction = meter.read([single_face[0], blank, single_face[1], single_face[2]], related=False)
+    assert calls == [3]
+    assert reaction.has_face.tolist() == [True, False, True, True]
+    assert len(reaction.frames) == 4 and reaction.frames[1] is blank
+    meter.read([blank, blank])
+    assert calls == [3]  # no face, no CNN call
+
+
+def test_detector_none_reads_frames_as_face_crops(still):
+    import cv2
+
+    model = load_model()
+    crop = cv2.resize(cv2.cvtColor(still[148:384, 157:393], cv2.COLOR_BGR2GRAY), (48, 48))
+    meter = HappinessMeter.default("none")
+    reaction = meter.read([crop])
+    expected = model.predict_proba(cv2.resize(crop, (64, 64))[None])
+    np.testing.assert_allclose(reaction.probs, expected, atol=1e-6)
+    np.testing.assert_array_equal(reaction.boxes[0], [0, 0, 48, 48])
+
+
+def test_describe_names_the_detector_and_the_model():
+    meter = HappinessMeter.default("haar", detect_every=3)
+    described = meter.describe()
+    assert described["detector"]["name"] == "haar"
+    assert described["detector"]["detect_every"] == 3
+    assert described["model"]["identity"] == meter.model.identity
+    assert described["model"]["classes"] == list(EMOTIONS)
+
+
+def test_a_model_without_happy_is_refused():
+    class NoHappy:
+        class_names = ("angry", "sad")
+
+    with pytest.raises(LabelMismatchError, match="happy"):
+        HappinessMeter(None, NoHappy())
