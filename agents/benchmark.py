@@ -23,6 +23,7 @@ Across the suite: medians and interquartile ranges over all viewer × seed runs.
 from __future__ import annotations
 
 import os
+import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -89,7 +90,7 @@ class BenchConfig:
     """The first this many suite members."""
     seeds: int = 3
     """Seeds per agent and viewer (0 .. seeds-1)."""
-    steps: int = 300
+    steps: int = 1000
     """Steps per run; steps-to-90% is censored here."""
     frames: int = 10
     """Frames read per shown emoticon, the same for every agent."""
@@ -267,6 +268,11 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
         "suite": SUITE_VERSION,
         "agents": agents,
         "config": asdict(config) | {"agents": list(config.agents)},
+        "machine": {
+            "platform": platform.platform(),
+            "cores": os.cpu_count(),
+            "load_average_1m": os.getloadavg()[0],
+        },
         "metric_notes": {
             "threshold": f"floor + {THRESHOLD} * (max - floor) of the viewer's true happiness",
             "censoring": "runs that never reach it count as `steps`",

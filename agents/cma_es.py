@@ -23,6 +23,7 @@ a fresh `cmaes.CMA` with the same seed, which restores its state exactly. Nothin
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -74,6 +75,15 @@ class CmaEs(Agent):
             raise ConfigError(
                 "cma-es moves to chosen emoticons by continuous steps: use laetitia/Smile-v0, "
                 f"not an env with a {type(env.action_space).__name__} action space."
+            )
+        step_size = float(env.unwrapped.step_size)
+        if step_size < self.preferred_step_size:
+            warnings.warn(
+                f"cma-es reaches the emoticon it chose in one step only with step_size "
+                f"{self.preferred_step_size} (laetitia train --step-size 1); with {step_size} "
+                "it walks there, showing the emoticons on the way.",
+                UserWarning,
+                stacklevel=5,
             )
 
     def _n_params(self) -> int:

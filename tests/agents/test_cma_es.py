@@ -41,7 +41,9 @@ def test_each_step_shows_the_emoticon_cma_es_asked_for_and_tells_generations() -
 def test_with_a_small_step_size_it_walks_and_tells_only_what_it_chose() -> None:
     env = SmileEnv(viewer=SimulatedViewer(seed=1), step_size=0.05)
     shown = Shown()
-    agent = CmaEs(env, seed=0, population=4).learn(12, callback=[shown])
+    with pytest.warns(UserWarning, match="--step-size 1"):
+        agent = CmaEs(env, seed=0, population=4)
+    agent.learn(12, callback=[shown])
     moves = np.abs(np.diff(np.array(shown.units), axis=0)).max(axis=1)
     assert np.all(moves <= 0.1 + 1e-5)
     assert len(agent.told) + agent.history_values.size < 12
@@ -99,11 +101,11 @@ def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
     with pytest.raises(ConfigError, match="Smile-v0"):
         CmaEs(SmileDiscreteEnv(viewer="sim"))
     with pytest.raises(ConfigError, match="population"):
-        CmaEs(SmileEnv(viewer="sim"), population=1)
+        CmaEs(SmileEnv(viewer="sim", step_size=1.0), population=1)
     with pytest.raises(ConfigError, match="sigma"):
-        CmaEs(SmileEnv(viewer="sim"), sigma=0.0)
+        CmaEs(SmileEnv(viewer="sim", step_size=1.0), sigma=0.0)
     with pytest.raises(ConfigError, match="no setting"):
-        CmaEs(SmileEnv(viewer="sim"), popsize=6)
+        CmaEs(SmileEnv(viewer="sim", step_size=1.0), popsize=6)
 
 
 def test_it_finds_happier_emoticons_than_the_hill_climber_on_simulated_people() -> None:
