@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-QUICK = {"viewers": 8, "seeds": 1, "steps": 150}
+QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
 """What `--quick` runs: under five minutes on two cores with every agent."""
 
 
@@ -38,7 +38,7 @@ def _add_agents(commands: argparse._SubParsersAction) -> None:
         "--viewers", type=int, default=None, help=f"people K (default {SUITE_SIZE})"
     )
     agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
-    agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 300)")
+    agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 1000)")
     agents.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
     agents.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     agents.add_argument(
@@ -73,3 +73,4 @@ def run_agents(args: argparse.Namespace) -> int:
     print(format_table(document))
     print(f"results: {args.json}")
     return 0
+
