@@ -61,12 +61,10 @@ class ProgressCallback(BaseCallback):
     def _on_step(self) -> bool:
         for info in self.locals["infos"]:
             if info["scored"]:
-                self.best = (
-                    max(self.best, info["happiness"])
-                    if self.best == self.best
-                    else (info["happiness"])
-                )
-            self._bar.set_postfix(happy=f"{info['reward']:.3f}", best=f"{self.best:.3f}")
+                self.best = float(np.fmax(self.best, info["happiness"]))  # fmax skips the NaN
+            self._bar.set_postfix(
+                happy=f"{info['reward']:.3f}", best=f"{self.best:.3f}", refresh=False
+            )
             self._bar.update(1)
         return True
 

@@ -798,7 +798,7 @@ class _Run:
             self.optimizer.step()
             total_loss += float(loss.detach()) * len(index)
             correct += int((logits.argmax(dim=1) == y).sum())
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", refresh=False)
         return total_loss / len(order), correct / len(order)
 
     def _validate(self, faces: FaceSet) -> tuple[float, dict[str, Any]]:
