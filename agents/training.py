@@ -82,7 +82,10 @@ class TrainConfig:
             raise ConfigError(f"--episode-steps must be at least 1, got {self.episode_steps}.")
         if self.agent not in AGENTS:
             raise ConfigError(f"unknown agent {self.agent!r}; choose one of {sorted(AGENTS)}.")
-        parse_viewer_spec(self.viewer)
+        spec = parse_viewer_spec(self.viewer)
+        if spec.kind in ("video", "session"):
+            # Absolute, so `--resume` finds the recording from any working folder.
+            object.__setattr__(self, "viewer", f"{spec.kind}:{Path(spec.arg).resolve()}")
         self._check_face_pipeline()
         if self.tensorboard is not None:
             object.__setattr__(self, "tensorboard", Path(self.tensorboard))
@@ -102,13 +105,13 @@ class TrainConfig:
                 f"unknown face detector {self.detector!r}; use one of {list(DETECTOR_NAMES)}."
             )
         if self.model is not None:
-            object.__setattr__(self, "model", Path(self.model))
+            object.__setattr__(self, "model", Path(self.model).resolve())
             if not self.model.is_file():
                 raise ConfigError(f"--model {self.model}: no such FER model file.")
         if self.profile is not None:
             from laetitia.profile import load_profile_for
 
-            object.__setattr__(self, "profile", Path(self.profile))
+            object.__setattr__(self, "profile", Path(self.profile).resolve())
             if parse_viewer_spec(self.viewer).kind not in ("webcam", "video"):
                 raise ConfigError(
                     f"--profile calibrates a face read by the FER model: use it with a webcam "
