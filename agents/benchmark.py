@@ -98,6 +98,8 @@ class BenchConfig:
     """Steps per episode (the env's horizon, as in `laetitia train`)."""
     workers: int = 2
     """Processes running runs in parallel (1: in this process)."""
+    step_sizes: dict[str, float] = field(default_factory=dict)
+    """Env step size per agent name, where it should differ from the agent's preference."""
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if a not in AGENTS]
@@ -108,6 +110,12 @@ class BenchConfig:
         for name in ("seeds", "steps", "frames", "episode_steps", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        for name, size in self.step_sizes.items():
+            if name not in self.agents or not 0.0 < size <= 1.0:
+                raise ConfigError(
+                    f"step size {name}={size}: name one of the agents benched ({self.agents}) "
+                    "and a fraction of each range in (0, 1]."
+                )
 
 
 @dataclass(frozen=True)
@@ -135,8 +143,10 @@ class _ShownRecorder(BaseCallback):
         return True
 
 
-def step_size_for(agent: str) -> float:
-    """The env step size an agent runs with: its class's `preferred_step_size`, or 0.1."""
+def step_size_for(agent: str, config: BenchConfig) -> float:
+    """The env step size an agent runs with: the config's, its `preferred_step_size`, or 0.1."""
+    if agent in config.step_sizes:
+        return float(config.step_sizes[agent])
     return float(getattr(agent_class(agent), "preferred_step_size", DEFAULT_STEP_SIZE))
 
 
@@ -160,7 +170,7 @@ def run_once(
     env = make(
         AGENTS[agent].env_id,
         viewer=viewer,
-        step_size=step_size_for(agent),
+        step_size=step_size_for(agent, config),
         max_episode_steps=config.episode_steps,
     )
     recorder = _ShownRecorder()
@@ -255,7 +265,7 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
             "happiness_first_100": _quartiles(first),
             "best": _quartiles(best),
             "best_fraction": _quartiles(fraction),
-            "step_size": step_size_for(name),
+            "step_size": step_size_for(name, config),
             "seconds_per_step": float(sum(r.seconds for r in mine) / (len(mine) * config.steps)),
             "curves": {
                 "shown_mean": np.round(shown.mean(axis=0), 4).tolist(),

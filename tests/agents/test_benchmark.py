@@ -68,10 +68,22 @@ def test_runs_in_worker_processes_match_runs_in_this_one() -> None:
     assert summarize(here, config)["agents"]["hill-climb"]["median_steps_to_90"] >= 1
 
 
-def test_a_bad_configuration_is_refused() -> None:
+def test_a_bad_configuration_is_refused(capsys) -> None:
     with pytest.raises(ConfigError, match="unknown agents"):
         BenchConfig(agents=("nope",))
     with pytest.raises(ConfigError, match="viewers"):
         BenchConfig(agents=("hill-climb",), viewers=99)
     with pytest.raises(ConfigError, match="steps"):
         BenchConfig(agents=("hill-climb",), steps=0)
+    with pytest.raises(ConfigError, match="step size"):
+        BenchConfig(agents=("hill-climb",), step_sizes={"cma-es": 0.5})
+    assert main(["bench", "agents", "--step-size", "hill-climb", "--json", "x.json"]) == 2
+    assert "AGENT=SIZE" in capsys.readouterr().err
+
+
+def test_a_step_size_can_be_set_per_agent(tmp_path) -> None:
+    out = tmp_path / "b.json"
+    args = ["bench", "agents", "--agents", "hill-climb", "--viewers", "1", "--seeds", "1"]
+    args += ["--steps", "5", "--workers", "1", "--step-size", "hill-climb=0.3", "--json", str(out)]
+    assert main(args) == 0
+    assert json.loads(out.read_text())["agents"]["hill-climb"]["step_size"] == 0.3
