@@ -42,6 +42,13 @@ def _add_agents(commands: argparse._SubParsersAction) -> None:
     agents.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
     agents.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     agents.add_argument(
+        "--step-size",
+        action="append",
+        default=[],
+        metavar="AGENT=SIZE",
+        help="env step size for an agent instead of its preference (repeatable)",
+    )
+    agents.add_argument(
         "--quick",
         action="store_true",
         help=(
@@ -65,6 +72,7 @@ def run_agents(args: argparse.Namespace) -> int:
         agents=tuple(args.agents or AGENTS),
         frames=args.frames,
         workers=args.workers,
+        step_sizes=_step_sizes(args.step_size),
         **{k: v for k, v in sizes.items() if v is not None},
     )
     document = summarize(run_bench(config), config)
@@ -73,4 +81,19 @@ def run_agents(args: argparse.Namespace) -> int:
     print(format_table(document))
     print(f"results: {args.json}")
     return 0
+
+
+def _step_sizes(pairs: list[str]) -> dict[str, float]:
+    from laetitia.errors import ConfigError
+
+    sizes = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            sizes[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(f"--step-size takes AGENT=SIZE, e.g. hill-climb=0.3; got {pair!r}.")
+    return sizes
 
