@@ -11,12 +11,15 @@ The metrics are the bench's (`laetitia.agents.benchmark.run_metrics`).
 Candidates: `random`; optuna's `tpe` (multivariate), `gp` (GPSampler) and `optuna-cmaes`
 (CmaEsSampler, sigma0 0.4); pycma's `pycma` (default population 10) and `pycma-pop6`; and
 `cmaes`, the `cmaes` library with the agent's defaults (population 6, sigma 0.4, starting from
-the original emoticon). Needs the `bench` extra (`pip install -e '.[bench]'`).
+the original emoticon). `--without habituation mood noise away lag` switches behaviours of the
+people off, to see which one hurts a candidate. Needs the `bench` extra:
+`pip install -e '.[bench]'`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 import warnings
@@ -27,11 +30,19 @@ import torch
 from laetitia.agents.benchmark import run_metrics
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.reward import reward_from
-from laetitia.viewers.people import suite_viewer
+from laetitia.viewers.people import PersonViewer, suite_viewer
 
 N = len(PARAM_SPACE)
 START = PARAM_SPACE.normalize(PARAM_SPACE.defaults)
 SIGMA = 0.4
+WITHOUT = {
+    "habituation": {"habituation_depth": 0.0},
+    "mood": {"mood_sd": 0.0},
+    "noise": {"noise": 0.0},
+    "away": {"away_rate": 0.0},
+    "lag": {"lag_frames": 0.01},
+}
+"""Behaviours `--without` can switch off, to see which one hurts a candidate."""
 
 
 class OptunaLoop:
@@ -115,8 +126,14 @@ def make_loop(name: str, seed: int) -> OptunaLoop | BatchLoop:
     return OptunaLoop(name, seed)
 
 
-def run_one(name: str, index: int, seed: int, steps: int) -> tuple[np.ndarray, float, object]:
+def run_one(
+    name: str, index: int, seed: int, steps: int, without: tuple[str, ...] = ()
+) -> tuple[np.ndarray, float, object]:
     viewer = suite_viewer(index, seed=seed)
+    if without:
+        changes = {k: v for part in without for k, v in WITHOUT[part].items()}
+        behaviour = dataclasses.replace(viewer.behaviour, **changes)
+        viewer = PersonViewer(viewer.taste, behaviour, seed=seed, name=viewer.name)
     loop = make_loop(name, seed)
     shown = np.empty(steps)
     previous = 0.0
@@ -141,14 +158,18 @@ def main() -> None:
         nargs="+",
         default=["random", "tpe", "gp", "optuna-cmaes", "pycma", "pycma-pop6", "cmaes"],
     )
+    parser.add_argument("--without", nargs="*", default=[], choices=sorted(WITHOUT))
+    parser.add_argument("--first-viewer", type=int, default=0)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     results = {}
     for name in args.samplers:
         rows, seconds = [], []
-        for index in range(args.viewers):
+        for index in range(args.first_viewer, args.first_viewer + args.viewers):
             for seed in range(args.seeds):
-                shown, per_step, viewer = run_one(name, index, seed, args.steps)
+                shown, per_step, viewer = run_one(
+                    name, index, seed, args.steps, tuple(args.without)
+                )
                 rows.append(run_metrics(shown, viewer))
                 seconds.append(per_step)
         results[name] = {

@@ -15,6 +15,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="benchmark the agents or the face pipeline")
     commands = parser.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     _add_agents(commands)
+    _add_pipeline(commands)
 
 
 def _add_agents(commands: argparse._SubParsersAction) -> None:
@@ -97,3 +98,37 @@ def _step_sizes(pairs: list[str]) -> dict[str, float]:
             raise ConfigError(f"--step-size takes AGENT=SIZE, e.g. hill-climb=0.3; got {pair!r}.")
     return sizes
 
+
+def _add_pipeline(commands: argparse._SubParsersAction) -> None:
+    pipeline = commands.add_parser(
+        "pipeline",
+        help="frames per second of the face pipeline for each detector setting",
+        description=(
+            "Read a video through the face pipeline (decode, detect, classify) with each "
+            "detector setting; print frames per second and agreement with detecting on every "
+            "frame, and write them as JSON."
+        ),
+    )
+    pipeline.add_argument("--video", type=Path, required=True, help="the video to read")
+    pipeline.add_argument("--repeats", type=int, default=3, help="timed passes per setting (3)")
+    pipeline.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
+    pipeline.add_argument("--model", type=Path, default=None, help="FER weights (default: shipped)")
+    pipeline.add_argument("--json", type=Path, required=True, help="where to write the results")
+    pipeline.set_defaults(func=run_pipeline)
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    """Run `laetitia bench pipeline`."""
+    from laetitia.bench_pipeline import format_table, run_pipeline_bench
+    from laetitia.errors import ConfigError
+
+    if not args.video.is_file():
+        raise ConfigError(f"--video {args.video} is not a file; give the path of a video.")
+    figures = run_pipeline_bench(
+        args.video, repeats=args.repeats, frames_per_call=args.frames, model_path=args.model
+    )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    print(format_table(figures))
+    print(f"results: {args.json}")
+    return 0
