@@ -10,7 +10,8 @@ def test_bench_has_agents_and_pipeline() -> None:
 
 
 def test_bench_pipeline_refuses_a_missing_video(tmp_path, capsys) -> None:
-    code = main(["bench", "pipeline", "--video", str(tmp_path / "nope.mp4"), "--json", "o.json"])
+    out = tmp_path / "o.json"
+    code = main(["bench", "pipeline", "--video", str(tmp_path / "nope.mp4"), "--json", str(out)])
     assert code == 2
     assert "is not a file" in capsys.readouterr().err
-    assert not (tmp_path / "o.json").exists()
+    assert not out.exists()
