@@ -304,8 +304,9 @@ class FaceTracker:
     Between detections the face is followed either by a normalised template match of the last
     detected face in a window around its box (`tracker="template"`: the box moves with the face,
     and a match score below `min_score` means the face is lost, so the detector runs at once), or
-    by keeping the last box (`tracker="hold"`). The box keeps its size between detections. A
-    frame that found no face is followed by a detection on the next frame only after k frames.
+    by keeping the last box (`tracker="hold"`). The box keeps its size between detections.
+    When a detection finds no face, the frames up to the next detection, k frames later, have
+    none either: a face that appears is found within k frames.
 
     Args:
         detector: The detector to run.

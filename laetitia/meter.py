@@ -33,10 +33,10 @@ class HappinessMeter:
         detector: Finds the face in each frame (see `laetitia.faces.make_detector`).
         model: The FER model (see `laetitia.fer.load_model`); its classes must include "happy".
         torch_threads: Torch intra-op threads, set process-wide when the meter is built; None
-            leaves torch's setting alone. One thread is the default because it is the fastest
-            here: MTCNN and the FER CNN are small networks, and on a busy two-core machine two
-            torch threads spun against each other and slowed the pipeline up to ten-fold
-            (measured in benchmarks/pipeline.py; see BENCHMARKS.md).
+            leaves torch's setting alone. One thread is the default because it is the robust
+            choice for small networks on few cores: on a quiet two-core machine two threads
+            were 25 % faster, but with other processes running they spun against them and
+            made the pipeline 2-11 times slower (benchmarks/pipeline.py; see BENCHMARKS.md).
 
     Raises:
         LabelMismatchError: If the model has no "happy" class.
