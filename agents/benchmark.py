@@ -35,7 +35,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 from laetitia.agents import AGENTS, agent_class
 from laetitia.envs.registration import make
 from laetitia.errors import ConfigError
-from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION, PersonViewer, suite_viewer
+from laetitia.viewers.people import (
+    SUITE_SIZE,
+    SUITE_VERSION,
+    PersonViewer,
+    suite_shape,
+    suite_viewer,
+)
 
 THRESHOLD = 0.9
 """Fraction of the way from a viewer's floor to its maximum that counts as found."""
@@ -262,6 +268,15 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
             "median_best": float(np.median(best)),
             "steps_to_90": _quartiles(steps),
             "censored_fraction": float(np.mean([not r.metrics.reached for r in mine])),
+            "steps_to_90_by_shape": {
+                shape: _quartiles(
+                    np.array(
+                        [r.metrics.steps_to_90 for r in mine if suite_shape(r.viewer) == shape],
+                        dtype=np.float64,
+                    )
+                )
+                for shape in sorted({suite_shape(r.viewer) for r in mine})
+            },
             "happiness_first_100": _quartiles(first),
             "best": _quartiles(best),
             "best_fraction": _quartiles(fraction),

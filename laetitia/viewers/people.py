@@ -335,6 +335,11 @@ def random_behaviour(rng: np.random.Generator) -> Behaviour:
     )
 
 
+def suite_shape(index: int) -> str:
+    """The taste shape of suite member `index`."""
+    return SHAPES[index % len(SHAPES)]
+
+
 def suite_viewer(
     index: int, seed: int = 0, frames: int = 10, space: ParamSpace = PARAM_SPACE
 ) -> PersonViewer:
@@ -346,7 +351,7 @@ def suite_viewer(
     if not 0 <= index < SUITE_SIZE:
         raise ValueError(f"suite member {index} does not exist; use 0 to {SUITE_SIZE - 1}.")
     rng = np.random.default_rng([_SUITE_ROOT, index])
-    taste = random_taste(rng, SHAPES[index % len(SHAPES)], len(space))
+    taste = random_taste(rng, suite_shape(index), len(space))
     behaviour = random_behaviour(rng)
     return PersonViewer(
         taste, behaviour, frames=frames, seed=seed, space=space, name=f"{SUITE_VERSION}/{index}"
