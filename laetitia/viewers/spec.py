@@ -1,7 +1,8 @@
 """Viewer spec strings (`sim`, `sim:SEED`, `webcam`, `webcam:INDEX`, `video:PATH`, `session:DIR`).
 
 The CLI and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
-opens nothing: a camera or file is opened on the viewer's first reaction.
+opens nothing: a camera or file is opened on the viewer's first reaction. `person:INDEX` names
+member INDEX of the simulated people suite (`laetitia.viewers.people`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from pathlib import Path
 from laetitia.errors import ConfigError, ViewerSpecError
 from laetitia.viewers.base import Viewer
 
-SPEC_FORMS = ("sim", "sim:SEED", "webcam", "webcam:INDEX", "video:PATH", "session:DIR")
+SPEC_FORMS = (
+    "sim",
+    "sim:SEED",
+    "webcam",
+    "webcam:INDEX",
+    "video:PATH",
+    "session:DIR",
+    "person:INDEX",
+)
 
 
 @dataclass(frozen=True)
@@ -21,7 +30,7 @@ class ViewerSpec:
     """A parsed viewer spec."""
 
     kind: str
-    """One of sim, webcam, video, session."""
+    """One of sim, webcam, video, session, person."""
     arg: str | None
     """What follows the colon, if anything."""
 
@@ -37,13 +46,14 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
     """
     kind, sep, arg = text.partition(":")
     forms = ", ".join(SPEC_FORMS)
-    if kind not in {"sim", "webcam", "video", "session"}:
+    if kind not in {"sim", "webcam", "video", "session", "person"}:
         raise ViewerSpecError(f"unknown viewer {text!r}; use one of: {forms}.")
-    if kind in {"sim", "webcam"}:
+    if kind in {"sim", "webcam", "person"}:
         if sep and not arg.isdigit():
+            what = {"sim": "a seed", "webcam": "a camera index", "person": "a suite member"}
             raise ViewerSpecError(
                 f"viewer {text!r}: what follows '{kind}:' must be a whole number "
-                f"({'a seed' if kind == 'sim' else 'a camera index'}); use one of: {forms}."
+                f"({what[kind]}); use one of: {forms}."
             )
         return ViewerSpec(kind, arg if sep else None)
     if not arg:
@@ -92,6 +102,15 @@ def make_viewer(
         from laetitia.viewers.simulated import SimulatedViewer
 
         return SimulatedViewer(seed=int(parsed.arg or 0), frames=frames)
+    if parsed.kind == "person":
+        from laetitia.viewers.people import SUITE_SIZE, suite_viewer
+
+        index = int(parsed.arg or 0)
+        if index >= SUITE_SIZE:
+            raise ViewerSpecError(
+                f"viewer {str(parsed)!r}: the people suite has members 0 to {SUITE_SIZE - 1}."
+            )
+        return suite_viewer(index, frames=frames)
     shown = {} if window is None else {"show": window}
     if parsed.kind == "webcam":
         from laetitia.viewers.live import LiveViewer

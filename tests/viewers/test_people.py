@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from laetitia.emoticon.params import PARAM_SPACE
+from laetitia.errors import ViewerSpecError
+from laetitia.viewers import make_viewer, parse_viewer_spec
 from laetitia.viewers.base import Viewer
 from laetitia.viewers.people import (
     SHAPES,
@@ -106,3 +108,14 @@ def test_irrelevant_parameters_do_not_matter_and_two_favourites_have_a_trap() ->
     two = random_taste(rng, "two", len(PARAM_SPACE))
     second = two.happiness(two.favourites[1])
     assert two.floor < second < two.floor + 0.9 * (two.peak - two.floor)
+
+
+def test_person_spec_builds_a_suite_member() -> None:
+    viewer = make_viewer("person:5", frames=4)
+    assert isinstance(viewer, PersonViewer) and viewer.frames == 4
+    assert viewer.describe()["taste"] == suite_viewer(5).describe()["taste"]
+    assert make_viewer("person").name == suite_viewer(0).name
+    with pytest.raises(ViewerSpecError, match="0 to 23"):
+        make_viewer("person:24")
+    with pytest.raises(ViewerSpecError, match="suite member"):
+        parse_viewer_spec("person:x")
