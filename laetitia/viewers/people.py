@@ -35,7 +35,14 @@ SUITE_VERSION = "people-v1"
 """Name of the suite definition below; change it whenever a suite member would change."""
 SUITE_SIZE = 24
 """Number of people in the suite."""
-SHAPES: tuple[str, ...] = ("sharp", "plateau", "two", "irrelevant")
+_PROFILES: dict[str, dict[str, float]] = {
+    "sharp": {"broad_width": 1.0, "top_width": 0.3, "top_share": 0.5, "top_power": 2.0},
+    "plateau": {"broad_width": 1.3, "top_width": 0.6, "top_share": 0.7, "top_power": 6.0},
+    "two": {"broad_width": 0.8, "top_width": 0.35, "top_share": 0.5, "top_power": 2.0},
+    "irrelevant": {"broad_width": 1.0, "top_width": 0.3, "top_share": 0.5, "top_power": 2.0},
+}
+"""Foothill and top of each taste shape."""
+SHAPES: tuple[str, ...] = tuple(_PROFILES)
 """Taste shapes; suite member i has shape `SHAPES[i % len(SHAPES)]`."""
 _SUITE_ROOT = 20260822
 """Root of the suite's seeds: member i's taste and behaviour come from `[_SUITE_ROOT, i]`."""
@@ -264,61 +271,33 @@ def random_taste(rng: np.random.Generator, shape: str, n_params: int) -> Taste:
     Raises:
         ValueError: If `shape` is not one of `SHAPES`.
     """
+    if shape not in _PROFILES:
+        raise ValueError(f"unknown taste shape {shape!r}; use one of {SHAPES}.")
     favourite = rng.uniform(-0.7, 0.7, size=n_params)
     floor = float(rng.uniform(0.03, 0.15))
     peak = float(rng.uniform(0.75, 0.95))
-    common = {"floor": floor, "peak": peak, "shape": shape}
-    if shape == "sharp":
-        return Taste(
-            favourites=favourite[None],
-            heights=np.ones(1),
-            relevance=rng.uniform(0.6, 1.4, n_params),
-            broad_width=1.0,
-            top_width=0.3,
-            top_share=0.5,
-            top_power=2.0,
-            **common,
-        )
-    if shape == "plateau":
-        return Taste(
-            favourites=favourite[None],
-            heights=np.ones(1),
-            relevance=rng.uniform(0.6, 1.4, n_params),
-            broad_width=1.3,
-            top_width=0.6,
-            top_share=0.7,
-            top_power=6.0,
-            **common,
-        )
-    if shape == "two":
+    favourites, heights = favourite[None], np.ones(1)
+    if shape == "two":  # a second, lower favourite well apart from the first: a trap
         second = rng.uniform(-0.7, 0.7, size=n_params)
         while np.linalg.norm(second - favourite) < 1.2:
             second = rng.uniform(-0.7, 0.7, size=n_params)
-        return Taste(
-            favourites=np.stack([favourite, second]),
-            heights=np.array([1.0, rng.uniform(0.7, 0.8)]),
-            relevance=rng.uniform(0.6, 1.4, n_params),
-            broad_width=0.8,
-            top_width=0.35,
-            top_share=0.5,
-            top_power=2.0,
-            **common,
-        )
-    if shape == "irrelevant":
+        favourites = np.stack([favourite, second])
+        heights = np.array([1.0, rng.uniform(0.7, 0.8)])
+    if shape == "irrelevant":  # three parameters decide, the others do not matter
         relevance = np.zeros(n_params)
         relevant = rng.choice(n_params, size=min(3, n_params), replace=False)
         relevance[relevant] = rng.uniform(0.8, 1.4, relevant.size)
-        return Taste(
-            favourites=favourite[None],
-            heights=np.ones(1),
-            relevance=relevance,
-            broad_width=1.0,
-            top_width=0.3,
-            top_share=0.5,
-            top_power=2.0,
-            **common,
-        )
-    raise ValueError(f"unknown taste shape {shape!r}; use one of {SHAPES}.")
+    else:
+        relevance = rng.uniform(0.6, 1.4, n_params)
+    return Taste(
+        shape=shape,
+        favourites=favourites,
+        heights=heights,
+        relevance=relevance,
+        floor=floor,
+        peak=peak,
+        **_PROFILES[shape],
+    )
 
 
 def random_behaviour(rng: np.random.Generator) -> Behaviour:
