@@ -188,6 +188,11 @@ def run_once(
     finally:
         env.close()
     seconds = time.perf_counter() - start
+    if len(recorder.params) < config.steps:
+        raise ConfigError(
+            f"agent {agent!r} stopped after {len(recorder.params)} of {config.steps} steps; "
+            "the bench needs every agent to take the steps it is given."
+        )
     shown = np.array([viewer.true_happiness(p) for p in recorder.params[: config.steps]])
     floor, top = viewer.floor(), viewer.attainable_max()
     return Run(
