@@ -74,6 +74,8 @@ class BaseAgent:
     """The name `laetitia train --agent` uses."""
     defaults: ClassVar[dict[str, Any]] = {}
     """Every setting the algorithm takes, with its default."""
+    preferred_step_size: ClassVar[float] = 0.1
+    """The env `step_size` the agent runs with unless told otherwise (`--step-size`)."""
     logs_tensorboard: ClassVar[bool] = False
     """Whether `log_to_tensorboard` is supported (`laetitia train --tensorboard`)."""
     checkpoint_every: ClassVar[int] = 1
@@ -248,6 +250,19 @@ class Agent(BaseAgent):
     def _policy(self, obs: np.ndarray) -> Any:
         """The greedy action (what `predict(deterministic=True)` returns)."""
         raise NotImplementedError
+
+    def _move(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The `laetitia/Smile-v0` action from normalised parameters `current` to `target`.
+
+        Raises:
+            ConfigError: If the agent has no environment to act in.
+        """
+        if self.env is None:
+            raise ConfigError(
+                f"agent {self.name!r} needs its env to turn an emoticon into an action; "
+                "load it with env=..."
+            )
+        return self.env.unwrapped.action_towards(current, target)
 
     # ----- the stable-baselines3-shaped interface --------------------------------------------
     def learn(

@@ -47,8 +47,6 @@ THRESHOLD = 0.9
 """Fraction of the way from a viewer's floor to its maximum that counts as found."""
 FIRST_STEPS = 100
 """Steps whose mean happiness is reported."""
-DEFAULT_STEP_SIZE = 0.1
-"""The env's step size for agents that state no preference (`laetitia train`'s default)."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +148,10 @@ class _ShownRecorder(BaseCallback):
 
 
 def step_size_for(agent: str, config: BenchConfig) -> float:
-    """The env step size an agent runs with: the config's, its `preferred_step_size`, or 0.1."""
+    """The env step size an agent runs with: the config's, or its `preferred_step_size`."""
     if agent in config.step_sizes:
         return float(config.step_sizes[agent])
-    return float(getattr(agent_class(agent), "preferred_step_size", DEFAULT_STEP_SIZE))
+    return float(agent_class(agent).preferred_step_size)
 
 
 def run_once(

@@ -103,7 +103,7 @@ class CmaEs(Agent):
             if not self.queue:
                 self._next_generation()
             self.target = self.queue.pop()
-        return self._action_towards(current, self.target)
+        return self._move(current, self.target)
 
     def _observe(
         self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: dict
@@ -120,7 +120,7 @@ class CmaEs(Agent):
     def _policy(self, obs: np.ndarray) -> np.ndarray:
         current = obs[:-1].astype(np.float64)
         best = self.best_point()
-        return self._action_towards(current, current if best is None else best)
+        return self._move(current, current if best is None else best)
 
     # ----- CMA-ES -------------------------------------------------------------------------------
     def _pop(self) -> int:
@@ -163,16 +163,6 @@ class CmaEs(Agent):
         if best is None or self.env is None:
             return None
         return self.env.unwrapped.space.denormalize(best)
-
-    # ----- moving ------------------------------------------------------------------------------
-    def _action_towards(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
-        step = (target - current) / (2.0 * self._step_size())
-        return np.clip(step, -1.0, 1.0).astype(np.float32)
-
-    def _step_size(self) -> float:
-        if self.env is None:
-            raise ConfigError("cma-es needs its env to turn a chosen emoticon into an action.")
-        return float(self.env.unwrapped.step_size)
 
     # ----- persistence -------------------------------------------------------------------------
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from laetitia.agents import AGENTS, load_agent
+from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
 from laetitia.envs.registration import MAX_EPISODE_STEPS, make
 from laetitia.errors import ConfigError
@@ -32,8 +32,6 @@ from laetitia.sessions import SessionRecorder, prepare_folder, write_json_atomic
 from laetitia.viewers.spec import make_viewer, parse_viewer_spec
 
 EVALUATION_FILE = "evaluation.json"
-DEFAULT_STEP_SIZE = 0.1
-"""The env's step size when the saved agent does not say which it was trained with."""
 
 
 @dataclass(frozen=True)
@@ -192,7 +190,9 @@ def evaluate_saved(config: EvaluationConfig, progress: bool = True) -> Evaluatio
     env = make(
         trained_env.get("id") or AGENTS[name].env_id,
         viewer=viewer,
-        step_size=config.step_size or trained_env.get("step_size") or DEFAULT_STEP_SIZE,
+        step_size=config.step_size
+        or trained_env.get("step_size")
+        or agent_class(name).preferred_step_size,
         max_episode_steps=config.steps_per_episode
         or trained_env.get("max_episode_steps")
         or MAX_EPISODE_STEPS,

@@ -63,7 +63,7 @@ class HillClimber(Agent):
             self._candidate, self._remeasuring = self.incumbent, True
         else:
             self._candidate, self._remeasuring = self._propose(), False
-        return self._action_towards(current, self._candidate)
+        return self._move(current, self._candidate)
 
     def _due_for_remeasure(self) -> bool:
         every = self.settings["remeasure_every"]
@@ -91,11 +91,7 @@ class HillClimber(Agent):
 
     def _policy(self, obs: np.ndarray) -> np.ndarray:
         target = obs[:-1] if self.incumbent is None else self.incumbent
-        return self._action_towards(obs[:-1].astype(np.float64), target)
-
-    def _action_towards(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
-        step = (target - current) / (2.0 * self._step_size())
-        return np.clip(step, -1.0, 1.0).astype(np.float32)
+        return self._move(obs[:-1].astype(np.float64), target)
 
     def _step_size(self) -> float:
         if self.env is None:

@@ -49,8 +49,9 @@ class TrainConfig:
     """Frames read per shown emoticon."""
     settle_s: float = 0.5
     """Seconds a live viewer waits after a change before reading frames."""
-    step_size: float = 0.1
-    """Largest change of a parameter per step, as a fraction of its range."""
+    step_size: float | None = None
+    """Largest change of a parameter per step, as a fraction of its range; None: the agent's
+    `preferred_step_size` (0.1 for most, 1.0 for cma-es, which jumps to the emoticon it picks)."""
     episode_steps: int = 50
     """Steps per episode (the env's horizon)."""
     keep_frames: bool = True
@@ -82,6 +83,8 @@ class TrainConfig:
             raise ConfigError(f"--episode-steps must be at least 1, got {self.episode_steps}.")
         if self.agent not in AGENTS:
             raise ConfigError(f"unknown agent {self.agent!r}; choose one of {sorted(AGENTS)}.")
+        if self.step_size is None:
+            object.__setattr__(self, "step_size", agent_class(self.agent).preferred_step_size)
         spec = parse_viewer_spec(self.viewer)
         if spec.kind in ("video", "session"):
             # Absolute, so `--resume` finds the recording from any working folder.

@@ -75,6 +75,14 @@ class SmileEnv(EmoticonEnv):
         super().__init__(**kwargs)
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(len(self.space),), dtype=np.float32)
 
+    def action_towards(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The action that moves normalised parameters `current` to `target`.
+
+        Each parameter gets as far as one step reaches (`2 · step_size` in normalised units).
+        """
+        step = (np.asarray(target, np.float64) - current) / (2.0 * self.step_size)
+        return np.clip(step, -1.0, 1.0).astype(np.float32)
+
     def _delta(self, action: Any) -> np.ndarray:
         step = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0)
         if step.shape != (len(self.space),):

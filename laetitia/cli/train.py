@@ -43,7 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--settle", type=float, default=0.5, help="seconds to wait after a change (0.5)"
     )
     parser.add_argument(
-        "--step-size", type=float, default=0.1, help="largest change per step, fraction of range"
+        "--step-size",
+        type=float,
+        default=None,
+        help="largest change per step, fraction of range (default: the agent's, 0.1 for most)",
     )
     parser.add_argument("--episode-steps", type=int, default=50, help="steps per episode (50)")
     parser.add_argument(

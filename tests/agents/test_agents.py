@@ -21,7 +21,11 @@ NAMES = sorted(AGENTS)
 
 def make_env(name, seed=0, frames=2, episode_steps=50):
     return make(
-        AGENTS[name].env_id, viewer=f"sim:{seed}", frames=frames, max_episode_steps=episode_steps
+        AGENTS[name].env_id,
+        viewer=f"sim:{seed}",
+        frames=frames,
+        max_episode_steps=episode_steps,
+        step_size=agent_class(name).preferred_step_size,
     )
 
 
