@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from laetitia.cameras import VideoFile
-from laetitia.faces import DEFAULT_DETECT_EVERY, IDENTITY_MAPPING, make_detector
+from laetitia.faces import DETECT_EVERY, IDENTITY_MAPPING, make_detector
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.meter import HappinessMeter
 
@@ -54,7 +54,7 @@ class PipelineSetting:
         return HappinessMeter(detector, model, torch_threads=self.torch_threads)
 
 
-K = DEFAULT_DETECT_EVERY
+K, KH = DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
 SETTINGS: tuple[PipelineSetting, ...] = (
     PipelineSetting(f"mtcnn every {K}, template tracker (default)", "mtcnn", K),
     PipelineSetting(f"mtcnn every {K}, hold box", "mtcnn", K, "hold"),
@@ -73,8 +73,8 @@ SETTINGS: tuple[PipelineSetting, ...] = (
         },
     ),
     PipelineSetting("haar every frame", "haar"),
-    PipelineSetting(f"haar every {K}, template tracker", "haar", K),
-    PipelineSetting(f"haar every {2 * K}, template tracker", "haar", 2 * K),
+    PipelineSetting(f"haar every {KH // 2}, template tracker", "haar", KH // 2),
+    PipelineSetting(f"haar every {KH}, template tracker (default for haar)", "haar", KH),
 )
 """The settings `run_pipeline_bench` measures by default."""
 

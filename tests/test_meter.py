@@ -5,7 +5,7 @@ import pytest
 
 from laetitia.cameras import VideoFile
 from laetitia.errors import LabelMismatchError
-from laetitia.faces import DEFAULT_DETECT_EVERY
+from laetitia.faces import DETECT_EVERY
 from laetitia.fer import load_model
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.meter import HappinessMeter
@@ -31,7 +31,7 @@ def still(fixtures_dir):
 
 @pytest.mark.parametrize("detector", ["mtcnn", "haar"])
 def test_the_smile_at_the_end_reads_far_happier_than_the_start(single_face, detector):
-    meter = HappinessMeter.default(detector, detect_every=DEFAULT_DETECT_EVERY)
+    meter = HappinessMeter.default(detector, detect_every=DETECT_EVERY[detector])
     reaction = meter.read(single_face)
     assert reaction.has_face.all()
     happy = reaction.happiness()
@@ -49,7 +49,7 @@ def test_the_still_is_classified_happy(still, detector):
 
 def test_the_faceless_opening_is_marked_so(fixtures_dir):
     frames = _frames(fixtures_dir / "noface_face.mov")
-    reaction = HappinessMeter.default(detect_every=DEFAULT_DETECT_EVERY).read(frames)
+    reaction = HappinessMeter.default(detect_every=DETECT_EVERY["mtcnn"]).read(frames)
     opening = slice(0, 90)  # the title card; the man appears around frame 96
     assert not reaction.has_face[opening].any()
     assert np.isnan(reaction.probs[opening]).all() and np.isnan(reaction.boxes[opening]).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from laetitia.faces import DEFAULT_DETECT_EVERY, DETECTOR_NAMES, TRACKERS
+from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, TRACKERS
 
 
 def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +38,11 @@ def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--detect-every",
         type=int,
-        default=DEFAULT_DETECT_EVERY,
+        default=None,
         metavar="K",
         help="in a video, run the detector on every K-th frame and track the face in between; "
-        "1 detects on every frame (default: %(default)s)",
+        f"1 detects on every frame (default: {DETECT_EVERY['mtcnn']} for mtcnn, "
+        f"{DETECT_EVERY['haar']} for haar)",
     )
     parser.add_argument(
         "--tracker",
@@ -67,12 +68,13 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.predict import predict_source
     from laetitia.profile import calibrated
 
-    if args.detect_every < 1:
-        raise ConfigError(f"--detect-every must be at least 1, got {args.detect_every}.")
+    detect_every = DETECT_EVERY[args.detector] if args.detect_every is None else args.detect_every
+    if detect_every < 1:
+        raise ConfigError(f"--detect-every must be at least 1, got {detect_every}.")
     meter = HappinessMeter.default(
         args.detector,
         model_path=args.model,
-        detect_every=args.detect_every,
+        detect_every=detect_every,
         tracker=args.tracker,
     )
     meter = calibrated(meter, args.profile)

@@ -30,7 +30,7 @@ import numpy as np
 
 from laetitia.cameras import Camera, VideoFile, Webcam
 from laetitia.errors import VideoEndedError
-from laetitia.faces import DEFAULT_DETECT_EVERY
+from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES
 from laetitia.meter import HappinessMeter
 from laetitia.viewers.base import Reaction
 
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 
 def default_meter() -> HappinessMeter:
-    """The live pipeline's meter: MTCNN, re-detected every `DEFAULT_DETECT_EVERY` frames."""
-    return HappinessMeter.default(detect_every=DEFAULT_DETECT_EVERY)
+    """The live pipeline's meter: MTCNN, re-detected every `DETECT_EVERY["mtcnn"]` frames."""
+    return HappinessMeter.default(detect_every=DETECT_EVERY[DETECTOR_NAMES[0]])
 
 
 class LiveViewer:

@@ -146,7 +146,7 @@ def _meter(
     """
     if detector is None and model is None and profile is None:
         return None
-    from laetitia.faces import DEFAULT_DETECT_EVERY, DETECTOR_NAMES
+    from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES
 
     name = detector or DETECTOR_NAMES[0]
     if name not in DETECTOR_NAMES:
@@ -162,7 +162,7 @@ def _meter(
         from laetitia.meter import HappinessMeter
         from laetitia.profile import calibrated
 
-        meter = HappinessMeter.default(name, model_path=model, detect_every=DEFAULT_DETECT_EVERY)
+        meter = HappinessMeter.default(name, model_path=model, detect_every=DETECT_EVERY[name])
         return calibrated(meter, calibration)
 
     return build
