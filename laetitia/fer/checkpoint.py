@@ -32,6 +32,8 @@ FORMAT_KEY = "laetitia.format"
 CARD_KEY = "laetitia.card"
 
 DEFAULT_WEIGHTS = "mini_xception_fer2013.safetensors"
+DEFAULT_WEIGHTS_SHA256 = "cbd2ac67d90493e5687297c11284709a03dd42bd9fcdb773cbfc49788e1265ea"
+"""What `scripts/convert_fer_weights.py` writes, byte for byte (see weights/README.md)."""
 """File name of the shipped default model in `laetitia/fer/weights/`."""
 
 PathLike = str | os.PathLike[str]
@@ -100,7 +102,15 @@ def load_model(
             fit the architecture its card names.
         LabelMismatchError: If the card's class names differ from `expected_classes`.
     """
+    shipped = path is None
     path = _resolve(path)
+    identity = model_identity(path)
+    if shipped and identity != DEFAULT_WEIGHTS_SHA256:
+        raise CheckpointError(
+            f"the shipped FER weights {path} have sha256 {identity}, not the converted file's "
+            f"{DEFAULT_WEIGHTS_SHA256}: they were changed or damaged. Reinstall laetitia, or "
+            "re-create them with scripts/convert_fer_weights.py."
+        )
     card = read_card(path)
     if expected_classes is not None:
         check_labels(card.class_names, expected_classes, source=f"FER model {path}")
@@ -114,7 +124,7 @@ def load_model(
     )
     module.load_state_dict(state, strict=True)
     module.eval().to(device)
-    return FerModel(module, card, identity=model_identity(path), device=device)
+    return FerModel(module, card, identity=identity, device=device)
 
 
 def read_card(path: PathLike | None = None) -> ModelCard:

@@ -146,3 +146,16 @@ def test_missing_file_names_the_path(tmp_path):
         load_model(tmp_path / "nowhere.safetensors")
     with pytest.raises(FileNotFoundError, match="nowhere.safetensors"):
         model_identity(tmp_path / "nowhere.safetensors")
+
+
+def test_damaged_shipped_weights_are_refused(monkeypatch, tmp_path):
+    from laetitia.fer import checkpoint
+
+    damaged = tmp_path / checkpoint.DEFAULT_WEIGHTS
+    data = bytearray(checkpoint.default_model_path().read_bytes())
+    data[-100] ^= 0xFF  # one flipped byte inside the tensor data: the header still parses
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(checkpoint, "default_model_path", lambda: damaged)
+    with pytest.raises(CheckpointError, match="changed or damaged"):
+        checkpoint.load_model()
+    assert checkpoint.load_model(damaged).identity != checkpoint.DEFAULT_WEIGHTS_SHA256
