@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from laetitia.cameras import VideoFile
 from laetitia.errors import ConfigError
@@ -35,7 +34,6 @@ def reference(fixtures_dir):
 
 @pytest.fixture(scope="module")
 def mtcnn():
-    torch.set_num_threads(1)  # as HappinessMeter does: small networks, two busy cores
     return MtcnnDetector()
 
 

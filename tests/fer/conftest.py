@@ -9,14 +9,12 @@ four classes; `SHAPES` has one shape for each of the seven, for whole-label-map 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
 
 SHAPES: dict[str, str] = {
     "angry": "hbar",
@@ -122,23 +120,6 @@ def fer_folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_folders(tmp_path_factory.mktemp("fer_folders"), per_class=40)
 
 
-@contextlib.contextmanager
-def one_thread():
-    """Run torch on one thread: on a busy 2-core machine, 2 threads per process thrash."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    with one_thread():
-        yield
-
-
 QUICK = dict(input_size=32, batch_size=8, lr=5e-3, lr_min=2.5e-4, device="cpu")
 """Training settings that learn the synthetic shapes in a few epochs of seconds each."""
 
@@ -150,8 +131,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory, fer_csv: Path):
 
     out = tmp_path_factory.mktemp("trained") / "run"
     config = TrainConfig(data=str(fer_csv), out=str(out), classes=FOUR, epochs=4, **QUICK)
-    with one_thread():
-        return train(config, progress=False, log=lambda line: None)
+    return train(config, progress=False, log=lambda line: None)
 
 
 def fer_cli(argv: list[str]) -> int:
