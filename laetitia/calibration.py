@@ -1020,10 +1020,10 @@ def open_meter(detector: str = "mtcnn", model: Path | str | None = None) -> Any:
         detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
         model: FER model file; None for the shipped one.
     """
-    from laetitia.faces import DEFAULT_DETECT_EVERY
+    from laetitia.faces import DETECT_EVERY
     from laetitia.meter import HappinessMeter
 
-    return HappinessMeter.default(detector, model, detect_every=DEFAULT_DETECT_EVERY)
+    return HappinessMeter.default(detector, model, detect_every=DETECT_EVERY[detector])
 
 
 def _calibrate_with(
