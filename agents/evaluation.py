@@ -66,7 +66,7 @@ class EvaluationConfig:
     agent_path: Path
     """The saved agent's folder (a training session's `agent/`)."""
     viewer: str = "webcam"
-    """Viewer spec: sim, sim:SEED, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
     episodes: int = 5
     """Episodes to run."""
     steps_per_episode: int | None = None

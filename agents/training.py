@@ -40,7 +40,7 @@ class TrainConfig:
     agent: str = "hill-climb"
     """Name of the agent (see `laetitia.agents.AGENTS`)."""
     viewer: str = "sim"
-    """Viewer spec: sim, sim:SEED, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
     steps: int = 200
     """Steps to take (one shown emoticon each)."""
     seed: int = 0

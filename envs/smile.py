@@ -63,9 +63,10 @@ class SmileEnv(EmoticonEnv):
     env = gym.make("laetitia/Smile-v0", viewer="sim:3", frames=10, step_size=0.1,
                    max_episode_steps=50, render_mode="rgb_array")
     ```
-    `viewer` is a viewer or a spec string (`sim`, `sim:SEED`, `webcam`, `webcam:INDEX`,
-    `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is how long a live
-    viewer waits before reading; `start`, `image_size` and `render_mode` as above.
+    `viewer` is a viewer or a spec string (`sim`, `sim:SEED`, `person:INDEX`, `webcam`,
+    `webcam:INDEX`, `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is
+    how long a live viewer waits before reading; `start`, `image_size` and `render_mode` as
+    above.
 
     ## Version History
     * v0: initial version.
