@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,6 @@ from laetitia.sessions import (
     Session,
     SessionRecorder,
     load_session,
-    prepare_folder,
     write_json_atomic,
 )
 from laetitia.viewers.spec import make_viewer, parse_viewer_spec
@@ -112,7 +112,7 @@ class TrainConfig:
             if not self.model.is_file():
                 raise ConfigError(f"--model {self.model}: no such FER model file.")
         if self.profile is not None:
-            from laetitia.profile import load_profile_for
+            from laetitia.calibration import load_profile_for
 
             object.__setattr__(self, "profile", Path(self.profile).resolve())
             if parse_viewer_spec(self.viewer).kind not in ("webcam", "video"):
@@ -170,7 +170,6 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     frames, or the person ending the session from the live window, ends the run cleanly: every
     completed step is on disk and the agent is saved.
     """
-    prepare_folder(config.out)
     seed_everything(config.seed)
     env, viewer = _make_env(config)
     meta = {
@@ -181,12 +180,22 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         "viewer": viewer.describe(),
         "command": sys.argv,
     }
-    # The agent is built first: a bad setting must not leave a half-made session behind.
+    # The env and agent are built first: a bad setting must not leave a half-made session.
     agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
+    created = not config.out.exists()
+    recorder = SessionRecorder(config.out, meta, keep_frames=config.keep_frames)
+    agent.save(config.out / AGENT_DIR)  # resumable from the start, whatever the agent saves after
     if config.tensorboard is not None:
         agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
-    recorder = SessionRecorder(config.out, meta, keep_frames=config.keep_frames)
-    return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
+    try:
+        return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
+    except CameraError:
+        # The camera failed before the first step: nothing was recorded, so nothing is kept.
+        recorder.discard()
+        shutil.rmtree(config.out / AGENT_DIR, ignore_errors=True)
+        if created and not any(config.out.iterdir()):
+            config.out.rmdir()
+        raise
 
 
 def resume(folder: Path, steps: int | None = None, progress: bool = True) -> TrainResult:
@@ -270,9 +279,12 @@ def _run(
     if progress:
         callbacks.append(ProgressCallback(recorder.next_step + steps, initial=recorder.next_step))
     stopped_early = None
+    first_step = recorder.next_step
     try:
         agent.learn(steps, callback=callbacks)
     except (CameraError, SessionEndedByUser) as error:
+        if isinstance(error, CameraError) and recorder.next_step == first_step:
+            raise  # the camera never delivered: an error to report, not a session that ended
         stopped_early = str(error)
     finally:
         recorder.close()

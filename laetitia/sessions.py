@@ -387,6 +387,19 @@ class SessionRecorder:
             if not handle.closed:
                 handle.close()
 
+    def discard(self) -> None:
+        """Remove a new session that has no completed step, leaving the folder as it was.
+
+        Only what the recorder wrote goes; anything else in the folder stays.
+        """
+        assert self.next_step == 0, "a session with completed steps is never discarded"
+        self.close()
+        for name in (META_FILE, STEPS_FILE, FRAMES_FILE):
+            (self.folder / name).unlink(missing_ok=True)
+        frames = self.folder / FRAMES_DIR
+        if frames.is_dir() and not any(frames.iterdir()):
+            frames.rmdir()
+
     def __enter__(self) -> SessionRecorder:
         return self
 

@@ -186,3 +186,29 @@ def test_the_hill_climber_is_evaluated_from_its_best_emoticon():
     log = evaluate(agent, env, episodes=1, seed=0)
     assert log.steps == 5
     np.testing.assert_allclose(env.unwrapped.params, agent.best_params(), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(AGENTS))
+def test_a_run_killed_after_a_few_steps_resumes(name, tmp_path, monkeypatch):
+    """Killed before any save the agent makes as it learns (PPO's first rollout is 64 steps)."""
+    from laetitia.agents.training import TrainConfig, resume, train
+    from laetitia.sessions import load_session
+    from laetitia.viewers.simulated import SimulatedViewer
+
+    react = SimulatedViewer.react
+    calls = {"n": 0}
+
+    def dies_at_step_five(self, image, params):
+        calls["n"] += 1
+        if calls["n"] > 4:
+            raise RuntimeError("the process is killed here")
+        return react(self, image, params)
+
+    monkeypatch.setattr(SimulatedViewer, "react", dies_at_step_five)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="killed"):
+        train(TrainConfig(out=out, agent=name, viewer="sim:1", steps=30, frames=2), progress=False)
+    assert load_session(out).n_steps == 4
+    monkeypatch.setattr(SimulatedViewer, "react", react)
+    result = resume(out, steps=6, progress=False)
+    np.testing.assert_array_equal(result.session.steps["step"], np.arange(10))

@@ -73,3 +73,25 @@ def test_resume_of_a_finished_run_says_how_to_add_steps(tmp_path, capsys):
 def test_the_webcam_is_the_default_viewer_for_train():
     args = build_parser().parse_args(["train", "--out", "x"])
     assert args.viewer == "webcam"
+
+
+@pytest.mark.parametrize(
+    "viewer, message",
+    [("webcam:7", "--viewer video:PATH"), ("video:{bad}", "cannot be opened as a video")],
+)
+def test_a_camera_that_never_delivers_is_an_error_that_leaves_no_session(
+    tmp_path, capsys, viewer, message
+):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    out = tmp_path / "run"
+    code = main(["train", "--viewer", viewer.format(bad=bad), "--out", str(out), "--steps", "3"])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()  # nothing recorded, nothing left: the same --out works next time
+
+
+def test_bad_settings_leave_no_folder_behind(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--viewer", "sim", "--out", str(out), "--agent-arg", "step=5"]) == 2
+    assert not out.exists()
