@@ -145,8 +145,8 @@ def prepare_folder(folder: Path) -> Path:
     folder = Path(folder)
     if (folder / STEPS_FILE).exists():
         raise SessionError(
-            f"{folder} already holds a session; choose another --out folder, or continue "
-            f"it with --resume {folder}."
+            f"{folder} already holds a session; choose another --out folder (a training "
+            f"session goes on with `laetitia train --resume {folder}`)."
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (LaetitiaError, FileNotFoundError) as error:
         print(f"laetitia {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(
+            f"laetitia {args.command}: error: {error}. Check the path, and that you may write "
+            "there.",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(f"laetitia {args.command}: interrupted.", file=sys.stderr)
         return 130

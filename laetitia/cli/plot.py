@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="draw learning curves of sessions into an image file",
         description="Draw one or more sessions into an image file. One session: by default an "
         "overview (learning curve, best emoticon, parameters, emotions). Several: one row per "
-        "session, or with --by agent one mean curve per agent with its 95%% Student-t band.",
+        "session, or with --by agent one mean curve per agent with its 95% Student-t band.",
     )
     parser.add_argument(
         "sessions",
