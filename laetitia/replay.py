@@ -325,7 +325,7 @@ def _detector(recorded: dict[str, Any], name: str | None) -> FaceDetector:
 
 def _with_profile(meter: Any, path: object) -> Any:
     """The meter with the calibration profile the session was scored through."""
-    from laetitia.profile import calibrated
+    from laetitia.calibration import calibrated
 
     if not _is_file(path):
         raise SessionError(

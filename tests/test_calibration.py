@@ -15,15 +15,16 @@ from laetitia.calibration import (
     Span,
     calibrate,
     check_spans,
+    load_profile,
     parse_span,
     read_video_spans,
     record_prompted,
-    roc_auc,
+    save_profile,
 )
-from laetitia.calibration_window import WINDOW_SIZE, draw_prompt
+from laetitia.calibration.fit import auc
+from laetitia.calibration.window import WINDOW_SIZE, draw_prompt
 from laetitia.errors import CalibrationError, LabelMismatchError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.profile import load_profile, save_profile
 from laetitia.viewers.base import Reaction
 
 HAPPY_COL = EMOTIONS.index(HAPPY)
@@ -197,9 +198,11 @@ def test_profile_replaces_happy_and_keeps_a_distribution(tmp_path):
     )
 
 
-def test_roc_auc_counts_ties_half():
-    assert roc_auc(np.array([0.1, 0.2, 0.9, 0.8]), np.array([0, 0, 1, 1])) == 1.0
-    assert roc_auc(np.array([0.5, 0.5]), np.array([0, 1])) == 0.5
+def test_auc_counts_ties_half():
+    assert auc(np.array([0.1, 0.2, 0.9, 0.8]), np.array([0, 0, 1, 1])) == 1.0
+    assert auc(np.array([0.5, 0.5]), np.array([0, 1])) == 0.5
+    assert auc(np.array([0.3, 0.5, 0.5, 0.7]), np.array([0, 0, 1, 1])) == 0.875
+    assert np.isnan(auc(np.array([0.1, 0.2]), np.array([1, 1])))  # one kind only: no AUC
 
 
 def test_no_frames_writes_no_image(tmp_path):
@@ -335,7 +338,7 @@ def test_fixture_calibration_separates_at_least_as_well_and_rests_near_zero(
     labels = held.labels[faces]
     raw = held.raw_happiness[faces]
     calibrated = fixture_profile.profile.smile_probability(held.probs[faces])
-    assert roc_auc(calibrated, labels) >= roc_auc(raw, labels)
+    assert auc(calibrated, labels) >= auc(raw, labels)
     assert calibrated[labels == 0].mean() < 0.1
     assert calibrated[labels == 1].mean() > 0.5
 

@@ -63,10 +63,10 @@ def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict, print the summary, write the requested files."""
+    from laetitia.calibration import calibrated
     from laetitia.errors import ConfigError
     from laetitia.meter import HappinessMeter
     from laetitia.predict import predict_source
-    from laetitia.profile import calibrated
 
     detect_every = DETECT_EVERY[args.detector] if args.detect_every is None else args.detect_every
     if detect_every < 1:

@@ -154,13 +154,13 @@ def _meter(
 
     calibration = None
     if profile is not None:
-        from laetitia.profile import load_profile_for
+        from laetitia.calibration import load_profile_for
 
         calibration = load_profile_for(profile, model)
 
     def build() -> object:
+        from laetitia.calibration import calibrated
         from laetitia.meter import HappinessMeter
-        from laetitia.profile import calibrated
 
         meter = HappinessMeter.default(name, model_path=model, detect_every=DETECT_EVERY[name])
         return calibrated(meter, calibration)

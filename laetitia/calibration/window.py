@@ -1,9 +1,10 @@
-"""The calibration window: the camera preview, what to do now, and how long it lasts.
+"""The live calibration's window: the camera preview, what to do now, and how long it lasts.
 
     window = CalibrationWindow()
     window.show(frame_bgr, box, "Now smile!", seconds_left=2.4)   # raises if the person quits
     window.close()
 
+It is the `PromptDisplay` that `laetitia.calibration.live.record_prompted` shows prompts on.
 `draw_prompt` draws on any pygame surface (a window, or an off-screen surface in tests);
 `CalibrationWindow` owns the display and turns `q`, Escape or closing the window into a
 `CalibrationError` (nothing has been written by then). The window never writes an image.

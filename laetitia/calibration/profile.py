@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from laetitia.calibration.logistic import LogisticFit
 from laetitia.errors import LabelMismatchError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY, check_labels
 from laetitia.viewers.base import Reaction
@@ -50,8 +51,8 @@ FEATURES = "happy_log_odds+centered_logits"
 class Profile:
     """A person's calibration: logistic regression from the FER output to P(smile).
 
-    P(smile) = sigmoid(bias + weights . (features - feature_mean) / feature_scale), with the
-    features of `profile_features` (C + 1 numbers for C classes).
+    P(smile) = sigmoid(bias + weights . (features - feature_mean) / feature_scale) (`logistic`),
+    with the features of `profile_features` (C + 1 numbers for C classes).
     """
 
     model_identity: str
@@ -111,6 +112,16 @@ class Profile:
             )
 
     @property
+    def logistic(self) -> LogisticFit:
+        """The profile's map from features to P(smile)."""
+        return LogisticFit(
+            mean=np.asarray(self.feature_mean),
+            scale=np.asarray(self.feature_scale),
+            weights=np.asarray(self.weights),
+            bias=self.bias,
+        )
+
+    @property
     def happy_index(self) -> int:
         """Column of the "happy" class in the model's output."""
         return self.class_names.index(HAPPY)
@@ -140,7 +151,7 @@ class Profile:
         logits = np.asarray(logits, dtype=np.float64)
         self._check_width(logits)
         log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-        return self._sigmoid_of(_features(log_probs, self.happy_index))
+        return self.logistic.predict(_features(log_probs, self.happy_index))
 
     def smile_probability(self, probs: np.ndarray) -> np.ndarray:
         """Calibrated P(smile) per frame, float64 (N,), from softmax probabilities (N, C).
@@ -150,7 +161,7 @@ class Profile:
         """
         probs = np.asarray(probs, dtype=np.float64)
         self._check_width(probs)
-        return self._sigmoid_of(profile_features(probs, self.happy_index))
+        return self.logistic.predict(profile_features(probs, self.happy_index))
 
     def calibrate_probs(self, probs: np.ndarray) -> np.ndarray:
         """Probabilities with the "happy" column replaced by the calibrated P(smile).
@@ -242,10 +253,6 @@ class Profile:
                 f"expected (N, {len(self.class_names)}) model outputs, got shape {values.shape}."
             )
 
-    def _sigmoid_of(self, features: np.ndarray) -> np.ndarray:
-        z = (features - np.asarray(self.feature_mean)) / np.asarray(self.feature_scale)
-        return sigmoid(z @ np.asarray(self.weights) + self.bias)
-
 
 def profile_features(probs: np.ndarray, happy_index: int) -> np.ndarray:
     """The features a profile reads, float64 (N, C + 1), from probabilities (N, C).
@@ -264,13 +271,6 @@ def _features(log_probs: np.ndarray, happy_index: int) -> np.ndarray:
         log_odds = log_probs[:, happy_index] - np.logaddexp.reduce(others, axis=1)
     centred = log_probs - log_probs.mean(axis=1, keepdims=True)
     return np.column_stack([log_odds, centred])
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """The logistic function, without overflow warnings for large |z|; NaN stays NaN."""
-    z = np.asarray(z, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        return np.exp(-np.logaddexp(0.0, -z))
 
 
 def save_profile(profile: Profile, path: Path | str) -> Path:
