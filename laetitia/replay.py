@@ -85,8 +85,9 @@ class ReplaySummary:
             return "n/a" if math.isnan(x) else f"{x:.6g}"
 
         lines = [
-            f"steps re-scored: {self.steps} (model {'same' if self.same_model else 'other'}, "
-            f"detector {'same' if self.same_detector else 'other'} than recorded)",
+            f"steps re-scored: {self.steps} (model "
+            f"{'as recorded' if self.same_model else 'not the recorded one'}, detector "
+            f"{'as recorded' if self.same_detector else 'not the recorded one'})",
             f"rewards identical to the recorded ones: {self.identical}/{self.steps}",
             f"|re-scored - recorded| over steps scored both times: mean {fmt(self.mean_abs_diff)}"
             f", max {fmt(self.max_abs_diff)}; correlation {fmt(self.correlation)}",

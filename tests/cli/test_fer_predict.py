@@ -4,6 +4,7 @@ import csv
 import shutil
 
 import cv2
+import pytest
 
 from laetitia.cli import main
 from laetitia.labels import EMOTIONS
@@ -47,3 +48,20 @@ def test_a_folder_gives_rows_in_file_name_order_with_a_file_column(fixtures_dir,
 def test_a_missing_path_is_a_one_line_error(tmp_path, capsys):
     assert main(["fer", "predict", str(tmp_path / "nothing.mp4"), "--detector", "haar"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "option, target, message",
+    [
+        ("--csv", "{tmp}", "is a folder"),
+        ("--plot", "{tmp}", "cannot save a figure"),
+        ("--plot", "/proc/no/such/place.png", "choose a path you can write to"),
+    ],
+)
+def test_an_unwritable_output_is_refused_before_any_frame_is_read(
+    tmp_path, capsys, option, target, message
+):
+    image = tmp_path / "x.png"  # never read: the output check comes first
+    image.write_bytes(b"")
+    assert main(["fer", "predict", str(image), option, target.format(tmp=tmp_path)]) == 2
+    assert message in capsys.readouterr().err
