@@ -50,6 +50,8 @@ def test_the_bench_runs_end_to_end_and_writes_the_documented_json(tmp_path, caps
     assert set(document["agents"]) == {"hill-climb", "cma-es"}
     for summary in document["agents"].values():
         assert 1 <= summary["median_steps_to_90"] <= 12
+        # The median is only a lower bound exactly when at least half the runs never got there.
+        assert summary["median_censored"] == (summary["censored_fraction"] >= 0.5)
         assert 0 < summary["mean_happiness_first_100"] < 1
         assert 0 < summary["median_best"] < 1
         assert len(summary["curves"]["best_so_far_median"]) == 12
