@@ -47,7 +47,7 @@ AGENTS: dict[str, AgentEntry] = {
         "laetitia.agents.cma_es:CmaEs",
         "laetitia/Smile-v0",
         "CMA-ES (the cmaes library): a population of emoticons per generation, for few, "
-        "noisy steps; run it with --step-size 1",
+        "noisy steps; its step size is 1 (one step reaches any emoticon)",
     ),
 }
 """Every agent `laetitia train --agent NAME` knows, by name."""
