@@ -366,9 +366,8 @@ def plot_mean_band(
     """The mean curve of `sessions` as a line, with its confidence band shaded around it."""
     band = mean_band([session_curve(s, metric, window) for s in sessions], confidence)
     steps = np.arange(band.mean.size)
-    (line,) = ax.plot(
-        steps, band.mean, color=color, lw=2, label=f"{label} ({len(sessions)} sessions)"
-    )
+    count = f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}"
+    (line,) = ax.plot(steps, band.mean, color=color, lw=2, label=f"{label} ({count})")
     ax.fill_between(steps, band.low, band.high, color=line.get_color(), alpha=0.2, linewidth=0)
     return ax
 

@@ -442,6 +442,13 @@ def test_cli_span_without_a_face_is_a_clear_error(fixtures_dir, tmp_path, capsys
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cli_a_profile_name_must_end_in_json(tmp_path, capsys):
+    out = tmp_path / "me.safetensors"
+    assert run_cli("--video", "x.mp4", "--neutral", "0-1", "--smile", "1-2", "--out", str(out)) == 2
+    assert "end its name with .json" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_spans_need_a_video(tmp_path, capsys):
     assert run_cli("--neutral", "0-1", "--out", str(tmp_path / "me.json")) == 2
     assert "--video" in capsys.readouterr().err

@@ -57,6 +57,10 @@ def check_out(out: Path) -> None:
     """
     if out.is_dir():
         raise CalibrationError(f"--out {out} is a folder; give a file name, e.g. {out}/me.json.")
+    if out.suffix.lower() != ".json":
+        raise CalibrationError(
+            f"--out {out}: a profile is a JSON file; end its name with .json (e.g. me.json)."
+        )
     outputs = [out] + [
         sidecar(out, suffix)
         for suffix in (REPORT_SUFFIX + ".json", REPORT_SUFFIX + ".png", FRAMES_SUFFIX + ".csv")
