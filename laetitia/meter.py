@@ -1,6 +1,6 @@
 """The happiness meter: camera frames in, per-frame emotion probabilities out.
 
-    meter = HappinessMeter.default()                 # MTCNN + tracking, the shipped FER model
+    meter = HappinessMeter.live()                    # MTCNN + tracking, the shipped FER model
     reaction = meter.read(frames)                    # frames: BGR uint8 (H, W, 3)
     reaction.happiness()                             # P(happy) per frame, NaN where no face
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from laetitia.errors import LabelMismatchError
-from laetitia.faces import DETECTOR_NAMES, FaceDetector, make_detector
+from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, FaceDetector, make_detector
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.labels import HAPPY
 from laetitia.viewers.base import Reaction
@@ -71,6 +71,32 @@ class HappinessMeter:
             **detector_options: Passed to `make_detector` (e.g. `detect_every=1`).
         """
         return cls(make_detector(detector, **detector_options), load_model(model_path))
+
+    @classmethod
+    def live(
+        cls,
+        detector: str = DETECTOR_NAMES[0],
+        model_path: str | Path | None = None,
+        detect_every: int | None = None,
+        **detector_options: object,
+    ) -> HappinessMeter:
+        """The live pipeline's meter: what viewers, `fer predict` and calibration read with.
+
+        The live and video viewers, `laetitia fer predict` and calibration all build their meter
+        here: the detector runs on every `DETECT_EVERY[detector]`-th frame (`laetitia.faces`)
+        and the face is tracked in between, so a calibration, a prediction and a session read
+        a face the same way.
+
+        Args:
+            detector: "mtcnn" (the default), "haar" or "none".
+            model_path: A FER weights file; None for the shipped default.
+            detect_every: Frames from one detection to the next; None for the detector's
+                `DETECT_EVERY` (an unknown detector name is `make_detector`'s error).
+            **detector_options: Passed to `make_detector` (e.g. `tracker="hold"`).
+        """
+        if detect_every is None:
+            detect_every = DETECT_EVERY.get(detector, 1)
+        return cls.default(detector, model_path, detect_every=detect_every, **detector_options)
 
     def read(
         self, frames: Sequence[np.ndarray], continues: bool = False, related: bool = True

@@ -1,6 +1,6 @@
 """Emotions of every frame of a video, a folder of images or one image (`laetitia fer predict`).
 
-meter = HappinessMeter.default()
+meter = HappinessMeter.live()
 result = predict_source("clip.mp4", meter)
 print(result.summary())
 result.write_csv("clip.csv")

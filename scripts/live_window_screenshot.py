@@ -28,7 +28,8 @@ def main() -> None:
     from laetitia.envs.registration import make
     from laetitia.errors import CameraError
     from laetitia.live_window import LiveWindow
-    from laetitia.viewers.live import LiveViewer, default_meter
+    from laetitia.meter import HappinessMeter
+    from laetitia.viewers.live import LiveViewer
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=Path("../shared/fixtures/single_face.mp4"))
@@ -41,7 +42,7 @@ def main() -> None:
     window = LiveWindow("laetitia: look at the face")
     viewer = LiveViewer(
         lambda: VideoFile(args.video),  # opened on the first step, as make_viewer does
-        default_meter(),
+        HappinessMeter.live(),
         frames=args.frames,
         settle_s=0.0,
         show=True,

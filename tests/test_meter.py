@@ -31,8 +31,7 @@ def still(fixtures_dir):
 
 @pytest.mark.parametrize("detector", ["mtcnn", "haar"])
 def test_the_smile_at_the_end_reads_far_happier_than_the_start(single_face, detector):
-    meter = HappinessMeter.default(detector, detect_every=DETECT_EVERY[detector])
-    reaction = meter.read(single_face)
+    reaction = HappinessMeter.live(detector).read(single_face)
     assert reaction.has_face.all()
     happy = reaction.happiness()
     fifth = len(happy) // 5
@@ -49,7 +48,7 @@ def test_the_still_is_classified_happy(still, detector):
 
 def test_the_faceless_opening_is_marked_so(fixtures_dir):
     frames = _frames(fixtures_dir / "noface_face.mov")
-    reaction = HappinessMeter.default(detect_every=DETECT_EVERY["mtcnn"]).read(frames)
+    reaction = HappinessMeter.live().read(frames)
     opening = slice(0, 90)  # the title card; the man appears around frame 96
     assert not reaction.has_face[opening].any()
     assert np.isnan(reaction.probs[opening]).all() and np.isnan(reaction.boxes[opening]).all()
@@ -92,6 +91,44 @@ def test_describe_names_the_detector_and_the_model():
     assert described["detector"]["detect_every"] == 3
     assert described["model"]["identity"] == meter.model.identity
     assert described["model"]["classes"] == list(EMOTIONS)
+
+
+@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+def test_viewers_calibration_and_fer_predict_all_read_with_the_live_meter(
+    detector, tmp_path, monkeypatch
+):
+    from laetitia.calibration import open_meter
+    from laetitia.cli import main
+    from laetitia.viewers.spec import make_viewer
+
+    live = HappinessMeter.live(detector).describe()
+    assert live["detector"]["name"] == detector
+    assert live["detector"]["detect_every"] == DETECT_EVERY[detector]
+    clip = tmp_path / "clip.mp4"
+    clip.touch()  # the viewer opens it on its first reaction only
+    assert make_viewer(f"video:{clip}", detector=detector).meter.describe() == live
+    assert open_meter(detector).describe() == live
+    read = []
+    monkeypatch.setattr(
+        "laetitia.predict.predict_source",
+        lambda path, meter, progress: read.append(meter.describe()) or _NoResult(),
+    )
+    assert main(["fer", "predict", str(clip), "--detector", detector]) == 0
+    assert main(["fer", "predict", str(clip), "--detector", detector, "--detect-every", "1"]) == 0
+    assert read[0] == live
+    assert read[1]["detector"] == HappinessMeter.default(detector).describe()["detector"]
+
+
+def test_the_live_viewers_default_meter_is_the_live_meter(tmp_path):
+    from laetitia.viewers.live import LiveViewer
+
+    viewer = LiveViewer.from_video(tmp_path / "clip.mp4")
+    assert viewer.meter.describe() == HappinessMeter.live().describe()
+
+
+class _NoResult:
+    def summary(self):
+        return ""
 
 
 def test_a_model_without_happy_is_refused():

@@ -11,7 +11,7 @@ probability of a smile (a `Profile`), whose resting value is near zero.
     result = calibrate_live(0, config)                  # a window prompts; webcam 0 records
     print(result.report.summary())
 
-    meter = calibrated(HappinessMeter.default(), "me.json")   # a session reads P(smile)
+    meter = calibrated(HappinessMeter.live(), "me.json")   # a session reads P(smile)
 
 The modules, in the order the data flows through them:
 

@@ -1,6 +1,6 @@
 """Calibration profiles: one person's mapping from the FER model's output to P(smile).
 
-    meter = calibrated(HappinessMeter.default(), "me.json")   # refused for other weights
+    meter = calibrated(HappinessMeter.live(), "me.json")   # refused for other weights
     reaction = meter.read(frames)                # the "happy" column is now P(smile)
 
     profile = load_profile("me.json")            # or by hand, for any reaction of the model

@@ -97,16 +97,17 @@ def calibrate(
 
 
 def open_meter(detector: str = "mtcnn", model: Path | str | None = None) -> Any:
-    """The happiness meter calibration reads frames with: the live and video viewers' settings.
+    """The happiness meter calibration reads frames with: the live pipeline's.
+
+    `HappinessMeter.live`, so a profile is fitted on faces read as a session reads them.
 
     Args:
         detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
         model: FER model file; None for the shipped one.
     """
-    from laetitia.faces import DETECT_EVERY
     from laetitia.meter import HappinessMeter
 
-    return HappinessMeter.default(detector, model, detect_every=DETECT_EVERY[detector])
+    return HappinessMeter.live(detector, model)
 
 
 def calibrate_video(

@@ -70,19 +70,15 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.plots import check_figure_path
     from laetitia.predict import predict_source
 
-    detect_every = DETECT_EVERY[args.detector] if args.detect_every is None else args.detect_every
-    if detect_every < 1:
-        raise ConfigError(f"--detect-every must be at least 1, got {detect_every}.")
+    if args.detect_every is not None and args.detect_every < 1:
+        raise ConfigError(f"--detect-every must be at least 1, got {args.detect_every}.")
     # Refuse unwritable outputs before a long video is read, not after.
     if args.csv is not None:
         check_output_file(args.csv, "--csv")
     if args.plot is not None:
         check_output_file(check_figure_path(args.plot), "--plot")
-    meter = HappinessMeter.default(
-        args.detector,
-        model_path=args.model,
-        detect_every=detect_every,
-        tracker=args.tracker,
+    meter = HappinessMeter.live(
+        args.detector, args.model, detect_every=args.detect_every, tracker=args.tracker
     )
     meter = calibrated(meter, args.profile)
     result = predict_source(args.path, meter, progress=not args.no_progress)

@@ -30,17 +30,11 @@ import numpy as np
 
 from laetitia.cameras import Camera, VideoFile, Webcam
 from laetitia.errors import VideoEndedError
-from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES
 from laetitia.meter import HappinessMeter
 from laetitia.viewers.base import Reaction
 
 if TYPE_CHECKING:
     from laetitia.live_window import LiveWindow
-
-
-def default_meter() -> HappinessMeter:
-    """The live pipeline's meter: MTCNN, re-detected every `DETECT_EVERY["mtcnn"]` frames."""
-    return HappinessMeter.default(detect_every=DETECT_EVERY[DETECTOR_NAMES[0]])
 
 
 class LiveViewer:
@@ -51,7 +45,7 @@ class LiveViewer:
 
     Args:
         camera: An open camera, or a function that opens one (called on the first `react`).
-        meter: The happiness meter, or a function that builds one; None for `default_meter`.
+        meter: The happiness meter, or a function that builds one; None for `HappinessMeter.live()`.
         frames: Frames read per shown emoticon.
         settle_s: Seconds between showing an emoticon and reading frames.
         show: Show each emoticon in the live window (a person needs to see it).
@@ -86,7 +80,7 @@ class LiveViewer:
         if settle_s < 0:
             raise ValueError(f"settle_s must be at least 0, got {settle_s}.")
         self._camera_source = camera
-        self._meter_source = meter if meter is not None else default_meter
+        self._meter_source = meter if meter is not None else HappinessMeter.live
         self.frames = int(frames)
         self.settle_s = float(settle_s)
         self.show = show

@@ -146,7 +146,7 @@ def _meter(
     """
     if detector is None and model is None and profile is None:
         return None
-    from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES
+    from laetitia.faces import DETECTOR_NAMES
 
     name = detector or DETECTOR_NAMES[0]
     if name not in DETECTOR_NAMES:
@@ -162,7 +162,6 @@ def _meter(
         from laetitia.calibration import calibrated
         from laetitia.meter import HappinessMeter
 
-        meter = HappinessMeter.default(name, model_path=model, detect_every=DETECT_EVERY[name])
-        return calibrated(meter, calibration)
+        return calibrated(HappinessMeter.live(name, model), calibration)
 
     return build
