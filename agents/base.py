@@ -17,6 +17,7 @@ is unpickled.
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -59,6 +60,29 @@ def later_seed(seed: int | None, num_timesteps: int) -> int | None:
     return int(np.random.default_rng([seed, num_timesteps]).integers(2**31 - 1))
 
 
+def setting_type_error(value: Any, default: Any) -> str | None:
+    """What a setting takes, when `value` is not of the type of its `default`; else None.
+
+    An int default takes a whole number (not True or False), a float default any number, a bool
+    default true or false, a string default a string, a list or tuple default a list (JSON has
+    no tuples), and a None default anything.
+    """
+    if default is None:
+        return None
+    if isinstance(default, bool | np.bool_):
+        return None if isinstance(value, bool | np.bool_) else "true or false"
+    number = not isinstance(value, bool | np.bool_)
+    if isinstance(default, numbers.Integral):
+        return None if number and isinstance(value, numbers.Integral) else "a whole number"
+    if isinstance(default, numbers.Real):
+        return None if number and isinstance(value, numbers.Real) else "a number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "a string"
+    if isinstance(default, list | tuple):
+        return None if isinstance(value, list | tuple) else "a list"
+    return None if isinstance(value, type(default)) else f"a {type(default).__name__}"
+
+
 class BaseAgent:
     """What every laetitia agent shares: checked settings, a seed, an env, persistence.
 
@@ -67,7 +91,8 @@ class BaseAgent:
     Args:
         env: The environment to learn on; may be None for an agent loaded only to predict.
         seed: Seeds the agent's own random generator.
-        **settings: Algorithm settings; unknown names are errors.
+        **settings: Algorithm settings; unknown names, and values not of their default's type
+            (`setting_type_error`), are errors.
     """
 
     name: ClassVar[str]
@@ -91,6 +116,14 @@ class BaseAgent:
                 f"agent {self.name!r} has no setting(s) {unknown}; "
                 f"its settings are {sorted(self.defaults)}."
             )
+        for key, value in settings.items():
+            expected = setting_type_error(value, self.defaults[key])
+            if expected is not None:
+                raise ConfigError(
+                    f"agent {self.name!r} setting {key} takes {expected} (its default is "
+                    f"{self.defaults[key]!r}), got {value!r}; pass e.g. --agent-arg "
+                    f"{key}={json.dumps(self.defaults[key], separators=(',', ':'))}."
+                )
         self.settings = {**self.defaults, **settings}
         self.seed = seed
         self.rng = np.random.default_rng(seed)

@@ -81,15 +81,26 @@ class SB3Agent(BaseAgent):
         super().__init__(env, seed, **settings)
         policy = {k: v for k, v in self.settings.items() if k in self.policy_settings}
         algorithm = {k: v for k, v in self.settings.items() if k not in self.policy_settings}
-        self.model = self.algorithm(
-            "MlpPolicy",
-            env if env is not None else _SpacesOnly(self.name),
-            policy_kwargs=policy,
-            seed=seed,
-            verbose=0,
-            **self.fixed,
-            **algorithm,
-        )
+        model_env = env if env is not None else _SpacesOnly(self.name)
+        try:
+            self.model = self.algorithm(
+                "MlpPolicy",
+                model_env,
+                policy_kwargs=policy,
+                seed=seed,
+                verbose=0,
+                **self.fixed,
+                **algorithm,
+            )
+        except (TypeError, ValueError, AssertionError) as error:
+            # SB3 checks its arguments as it builds the model; a value it refuses is a setting.
+            given = ", ".join(f"{k}={v!r}" for k, v in settings.items()) or "none (the defaults)"
+            why = str(error) or type(error).__name__
+            raise ConfigError(
+                f"agent {self.name!r} cannot be built with the settings given ({given}): "
+                f"stable-baselines3's {self.algorithm.__name__} says: {why}. "
+                "Change or drop those --agent-arg values."
+            ) from error
         self._tensorboard_run = self.name
 
     def _check_env(self, env: gym.Env) -> None:
