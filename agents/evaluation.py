@@ -10,6 +10,11 @@ Q-value, the policy's mean, the hill-climber's best emoticon) unless asked other
 episode starts where the agent starts its own episodes (`reset_options`: the original
 emoticon, the hill-climber's best one, Q-learning's `start_from`). With the same seed, the
 same agent and a simulated viewer, a deterministic evaluation is reproducible.
+
+A webcam or video viewer scores with the face pipeline the agent was trained with: the face
+detector, FER model and calibration profile of its training session (`SESSION/meta.json`, the
+folder above `SESSION/agent`), unless the config names others (`scoring_pipeline`). An agent
+trained on one person's calibrated P(smile) is then not judged on the model's raw P(happy).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +32,26 @@ import numpy as np
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
 from laetitia.envs.registration import MAX_EPISODE_STEPS, make
-from laetitia.errors import ConfigError
+from laetitia.errors import ConfigError, ProfileError
+from laetitia.faces import DETECTOR_NAMES
 from laetitia.seeding import seed_everything
-from laetitia.sessions import SessionRecorder, prepare_folder, write_json_atomic
-from laetitia.viewers.spec import make_viewer, parse_viewer_spec
+from laetitia.sessions import (
+    META_FILE,
+    SessionRecorder,
+    load_session,
+    prepare_folder,
+    write_json_atomic,
+)
+from laetitia.viewers.spec import (
+    FACE_KINDS,
+    check_face_pipeline,
+    parse_viewer_spec,
+    viewer_from,
+)
 
 EVALUATION_FILE = "evaluation.json"
+PIPELINE = ("detector", "model", "profile")
+"""The settings of the face pipeline an evaluation takes from the training session."""
 
 
 @dataclass(frozen=True)
@@ -83,11 +103,23 @@ class EvaluationConfig:
     """Largest change of a parameter per step; None: the step size the agent was trained with."""
     out: Path | None = None
     """A session folder to record the evaluation in; None records nothing."""
+    detector: str | None = None
+    """Face detector of a webcam or video viewer (`--detector`); None: the training session's
+    (mtcnn when the agent has no training session that read a face)."""
+    model: Path | None = None
+    """FER model file of a webcam or video viewer (`--model`); None: the training session's
+    (the shipped one when there is none)."""
+    profile: Path | None = None
+    """Calibration profile of a webcam or video viewer (`--profile`); None: the training
+    session's (none when there is none)."""
+    window: bool | None = None
+    """Show the live window; None: the viewer's default (shown for a webcam, not a video)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agent_path", Path(self.agent_path))
-        if self.out is not None:
-            object.__setattr__(self, "out", Path(self.out))
+        for name in ("out", "model", "profile"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
         if self.episodes < 1:
             raise ConfigError(f"--episodes must be at least 1, got {self.episodes}.")
         if self.steps_per_episode is not None and self.steps_per_episode < 1:
@@ -101,9 +133,95 @@ class EvaluationConfig:
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
         data = dataclasses.asdict(self)
-        data["agent_path"] = str(self.agent_path)
-        data["out"] = None if self.out is None else str(self.out)
+        for name in ("agent_path", "out", "model", "profile"):
+            data[name] = None if data[name] is None else str(data[name])
         return data
+
+
+@dataclass(frozen=True)
+class ScoringPipeline:
+    """The face pipeline an evaluation scores with, and where each part of it came from."""
+
+    detector: str | None
+    """Face detector name (None only with a viewer that reads no face and none given)."""
+    model: Path | None
+    """FER model file; None for the shipped one."""
+    profile: Path | None
+    """Calibration profile; None for none."""
+    from_training: tuple[str, ...] = ()
+    """Which of `PIPELINE` were taken from the training session (the others were given)."""
+
+    def describe(self) -> str:
+        """One line for the user: "scored with detector X, model <sha>, profile P (from ...)"."""
+        from laetitia.fer import model_identity
+
+        line = (
+            f"scored with detector {self.detector}, model {model_identity(self.model)[:12]}, "
+            f"profile {self.profile or 'none'}"
+        )
+        if self.from_training == PIPELINE:
+            return f"{line} (from the training session)"
+        if self.from_training:
+            return f"{line} ({', '.join(self.from_training)} from the training session)"
+        return line
+
+
+def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
+    """The detector, FER model and profile an evaluation scores with, checked.
+
+    A webcam or video viewer takes what the config leaves as None from the agent's training
+    session when that session read a face (a webcam or video viewer too); otherwise the
+    defaults (mtcnn, the shipped model, no profile). Other viewers read no face: the config's
+    values are passed on as given (`make_viewer` refuses a profile for them).
+
+    Raises:
+        ConfigError: For an unknown detector, a missing model, or a profile with a viewer
+            that reads no face.
+        ProfileError: For a profile that is unreadable or made for another model.
+        SessionError: If the training session's files are corrupt.
+    """
+    given = {name: getattr(config, name) for name in PIPELINE}
+    if parse_viewer_spec(config.viewer).kind not in FACE_KINDS:
+        return ScoringPipeline(**given)
+    meta = config.agent_path.resolve().parent / META_FILE
+    trained = _training_pipeline(meta)
+    taken = () if trained is None else tuple(n for n in PIPELINE if given[n] is None)
+    chosen = {name: trained[name] if name in taken else given[name] for name in PIPELINE}
+    detector = chosen["detector"] or DETECTOR_NAMES[0]
+    try:
+        model, profile = check_face_pipeline(
+            config.viewer, detector, chosen["model"], chosen["profile"]
+        )
+    except (ConfigError, ProfileError) as error:
+        if not taken:
+            raise
+        raise type(error)(
+            f"{error} (the {', '.join(taken)} came from the training session's {meta}; "
+            "pass --detector, --model or --profile to score with others)"
+        ) from error
+    return ScoringPipeline(detector, model, profile, taken)
+
+
+def _training_pipeline(meta: Path) -> dict[str, Any] | None:
+    """The detector, model and profile of the training session whose meta.json is `meta`.
+
+    None when there is no such session, it was not written by `laetitia train`, or its viewer
+    read no face.
+    """
+    if not meta.is_file():
+        return None
+    trained = load_session(meta.parent).meta.get("config")
+    if not isinstance(trained, dict) or "viewer" not in trained:
+        return None
+    if parse_viewer_spec(trained["viewer"]).kind not in FACE_KINDS:
+        return None
+    # Sessions from before --detector, --model or --profile existed ran with the defaults.
+    model, profile = trained.get("model"), trained.get("profile")
+    return {
+        "detector": trained.get("detector", DETECTOR_NAMES[0]),
+        "model": None if model is None else Path(model),
+        "profile": None if profile is None else Path(profile),
+    }
 
 
 def evaluate(
@@ -171,22 +289,34 @@ def evaluate(
     )
 
 
-def evaluate_saved(config: EvaluationConfig, progress: bool = True) -> Evaluation:
+def evaluate_saved(
+    config: EvaluationConfig, progress: bool = True, log: Callable[[str], None] = print
+) -> Evaluation:
     """Load a saved agent and evaluate it against a viewer, recording it if `config.out` is set.
+
+    A webcam or video viewer scores with the training session's face pipeline unless the
+    config names another (`scoring_pipeline`); `log` is told which, before the first step.
 
     Raises:
         SessionError: If `config.agent_path` holds no saved agent, or `out` cannot be written.
-        ConfigError: If the saved agent's kind is unknown.
+        ConfigError: If the saved agent's kind is unknown, or the face pipeline cannot run.
+        ProfileError: For a profile that is unreadable or made for another model.
     """
     document = read_agent_document(config.agent_path)
     trained_env = document.get("env") or {}
     name = document.get("agent")
     if name not in AGENTS:
         raise ConfigError(f"{config.agent_path} holds an unknown agent {name!r}.")
+    pipeline = scoring_pipeline(config)
+    config = dataclasses.replace(
+        config, detector=pipeline.detector, model=pipeline.model, profile=pipeline.profile
+    )
     if config.out is not None:
         prepare_folder(config.out)
     seed_everything(config.seed)
-    viewer = make_viewer(config.viewer, frames=config.frames, settle_s=config.settle_s)
+    viewer = viewer_from(config)
+    if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
+        log(pipeline.describe())
     env = make(
         trained_env.get("id") or AGENTS[name].env_id,
         viewer=viewer,
@@ -203,6 +333,7 @@ def evaluate_saved(config: EvaluationConfig, progress: bool = True) -> Evaluatio
         if config.out is not None:
             meta = {
                 "evaluation": config.to_json(),
+                "pipeline_from_training": list(pipeline.from_training),
                 "agent": name,
                 "env_id": env.spec.id,
                 "seed": config.seed,

@@ -24,7 +24,7 @@ from laetitia.sessions import (
     load_session,
     write_json_atomic,
 )
-from laetitia.viewers.spec import make_viewer, parse_viewer_spec
+from laetitia.viewers.spec import check_face_pipeline, parse_viewer_spec, viewer_from
 
 AGENT_DIR = "agent"
 BEST_PNG = "best_emoticon.png"
@@ -101,26 +101,9 @@ class TrainConfig:
             require_tensorboard()
 
     def _check_face_pipeline(self) -> None:
-        from laetitia.faces import DETECTOR_NAMES
-
-        if self.detector not in DETECTOR_NAMES:
-            raise ConfigError(
-                f"unknown face detector {self.detector!r}; use one of {list(DETECTOR_NAMES)}."
-            )
-        if self.model is not None:
-            object.__setattr__(self, "model", Path(self.model).resolve())
-            if not self.model.is_file():
-                raise ConfigError(f"--model {self.model}: no such FER model file.")
-        if self.profile is not None:
-            from laetitia.calibration import load_profile_for
-
-            object.__setattr__(self, "profile", Path(self.profile).resolve())
-            if parse_viewer_spec(self.viewer).kind not in ("webcam", "video"):
-                raise ConfigError(
-                    f"--profile calibrates a face read by the FER model: use it with a webcam "
-                    f"or video viewer, not {self.viewer!r}."
-                )
-            load_profile_for(self.profile, self.model)  # refuse a bad profile before any run
+        model, profile = check_face_pipeline(self.viewer, self.detector, self.model, self.profile)
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "profile", profile)
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
@@ -245,15 +228,7 @@ def _continue_viewer(viewer: Any, session: Session) -> None:
 
 
 def _make_env(config: TrainConfig) -> tuple[Any, Any]:
-    viewer = make_viewer(
-        config.viewer,
-        frames=config.frames,
-        settle_s=config.settle_s,
-        detector=config.detector,
-        model=config.model,
-        window=config.window,
-        profile=config.profile,
-    )
+    viewer = viewer_from(config)
     env = make(
         AGENTS[config.agent].env_id,
         viewer=viewer,

@@ -6,6 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
+from laetitia.cli.train import add_face_pipeline_arguments
 from laetitia.viewers.spec import SPEC_FORMS
 
 
@@ -16,7 +17,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="run a trained agent's policy and report the viewer's mean happiness",
         description="Run a saved agent's policy (deterministic actions unless --stochastic) "
         "for whole episodes against a viewer and report the mean happiness, per episode and "
-        "over all. The agent learns nothing. The environment is the one it was trained with.",
+        "over all. The agent learns nothing. The environment is the one it was trained with, "
+        "and a webcam or video viewer reads the face as in training (the training session's "
+        "detector, FER model and calibration profile) unless --detector, --model or --profile "
+        "say otherwise.",
     )
     parser.add_argument(
         "--agent-path",
@@ -53,6 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="record the evaluation as a session in this folder"
     )
+    add_face_pipeline_arguments(parser, from_training=True)
     parser.set_defaults(func=run)
 
 
@@ -71,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         settle_s=args.settle,
         step_size=args.step_size,
         out=args.out,
+        detector=args.detector,
+        model=args.model,
+        profile=args.profile,
     )
     result = evaluate_saved(config)
     actions = "deterministic" if result.deterministic else "stochastic"

@@ -15,6 +15,39 @@ def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> Non
     parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
 
 
+def add_face_pipeline_arguments(
+    parser: argparse.ArgumentParser, from_training: bool = False
+) -> None:
+    """--detector, --model and --profile: how a webcam or video viewer reads the face.
+
+    Args:
+        parser: The command's parser.
+        from_training: The defaults are a training session's (`laetitia evaluate`): each
+            option defaults to None, meaning "as the agent was trained".
+    """
+    default = "default: the training session's, else" if from_training else "default:"
+    parser.add_argument(
+        "--detector",
+        default=None if from_training else "mtcnn",
+        help=f"face detector of a webcam or video viewer: mtcnn, haar or none ({default} mtcnn)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"FER model ({default} the shipped one)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="PROFILE",
+        help="your calibration profile (laetitia calibrate): the reward becomes your "
+        f"calibrated P(smile) ({default} none)",
+    )
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `laetitia train`."""
     from laetitia.agents import AGENTS
@@ -54,22 +87,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep no camera image in the session, only per-frame probabilities and face boxes",
     )
-    parser.add_argument(
-        "--detector",
-        default="mtcnn",
-        help="face detector of a webcam or video viewer: mtcnn (default), haar or none",
-    )
-    parser.add_argument(
-        "--model", type=Path, default=None, metavar="PATH", help="FER model (default: shipped)"
-    )
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        default=None,
-        metavar="PROFILE",
-        help="your calibration profile (laetitia calibrate): the reward becomes your "
-        "calibrated P(smile)",
-    )
+    add_face_pipeline_arguments(parser)
     parser.add_argument(
         "--no-window",
         action="store_true",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from laetitia.errors import ConfigError, ViewerSpecError
 from laetitia.viewers.base import Viewer
@@ -23,6 +24,9 @@ SPEC_FORMS = (
     "session:DIR",
     "person:INDEX",
 )
+
+FACE_KINDS = ("webcam", "video")
+"""Viewer kinds whose frames go through the face pipeline (detector, FER model, profile)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ def make_viewer(
         ProfileError: For a profile that is unreadable or made for another model.
     """
     parsed = parse_viewer_spec(spec) if isinstance(spec, str) else spec
-    if profile is not None and parsed.kind not in ("webcam", "video"):
+    if profile is not None and parsed.kind not in FACE_KINDS:
         raise ConfigError(
             f"a calibration profile applies to a face read by the FER model: use it with a "
             f"webcam or video viewer, not {str(parsed)!r}."
@@ -134,6 +138,79 @@ def make_viewer(
     from laetitia.viewers.session import SessionReplayViewer
 
     return SessionReplayViewer(path, frames=frames)
+
+
+class ViewerSettings(Protocol):
+    """What a run's config says about its viewer (`TrainConfig`, `EvaluationConfig`)."""
+
+    viewer: str
+    frames: int
+    settle_s: float
+    detector: str | None
+    model: Path | None
+    profile: Path | None
+    window: bool | None
+
+
+def viewer_from(settings: ViewerSettings) -> Viewer:
+    """The viewer a run's config names, reading faces with its detector, model and profile.
+
+    Raises:
+        ViewerSpecError, ConfigError, ProfileError: As `make_viewer`.
+    """
+    return make_viewer(
+        settings.viewer,
+        frames=settings.frames,
+        settle_s=settings.settle_s,
+        detector=settings.detector,
+        model=settings.model,
+        window=settings.window,
+        profile=settings.profile,
+    )
+
+
+def check_face_pipeline(
+    viewer: str | ViewerSpec,
+    detector: str,
+    model: str | Path | None,
+    profile: str | Path | None,
+) -> tuple[Path | None, Path | None]:
+    """Refuse a face pipeline that cannot run, before anything opens or loads.
+
+    Args:
+        viewer: The viewer spec the pipeline serves.
+        detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
+        model: FER model file; None for the shipped one.
+        profile: Calibration profile; None for none. Only a webcam or video viewer takes one.
+
+    Returns:
+        The model and profile paths, absolute (a run resumed elsewhere finds them).
+
+    Raises:
+        ConfigError: For an unknown detector, a missing model file, or a profile with a viewer
+            that reads no face.
+        ProfileError: For a profile that is unreadable or made for another model.
+    """
+    from laetitia.faces import DETECTOR_NAMES
+
+    if detector not in DETECTOR_NAMES:
+        raise ConfigError(f"unknown face detector {detector!r}; use one of {list(DETECTOR_NAMES)}.")
+    if model is not None:
+        model = Path(model).resolve()
+        if not model.is_file():
+            raise ConfigError(f"--model {model}: no such FER model file.")
+    if profile is not None:
+        from laetitia.calibration import load_profile_for
+
+        profile = Path(profile).resolve()
+        parsed = parse_viewer_spec(viewer) if isinstance(viewer, str) else viewer
+        if parsed.kind not in FACE_KINDS:
+            raise ConfigError(
+                f"--profile calibrates a face read by the FER model: use it with a webcam "
+                f"or video viewer, not {str(parsed)!r}."
+            )
+        load_profile_for(profile, model)
+    return model, profile
 
 
 def _meter(

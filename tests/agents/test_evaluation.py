@@ -1,0 +1,69 @@
+"""`laetitia evaluate` scores with the face pipeline the agent was trained with."""
+
+import json
+import shutil
+
+import pytest
+
+from laetitia.cli import main
+
+FAST = ["--frames", "2", "--settle", "0"]
+
+
+@pytest.fixture(scope="module")
+def trained(fixtures_dir, tmp_path_factory):
+    """A hill-climber trained on single_face.mp4 with Haar and a profile of that face."""
+    from laetitia.calibration import CalibrationConfig, calibrate_video
+
+    video = fixtures_dir / "single_face.mp4"
+    folder = tmp_path_factory.mktemp("trained")
+    profile = folder / "me.json"
+    config = CalibrationConfig(out=profile, keep_frames=False)
+    calibrate_video(video, ["0-0.3"], ["1-1.3"], config, detector="haar")
+    run = folder / "run"
+    args = ["train", "--agent", "hill-climb", "--viewer", f"video:{video}", "--out", str(run)]
+    pipeline = ["--detector", "haar", "--profile", str(profile), "--no-window", "--no-frames"]
+    assert main([*args, *pipeline, *FAST, "--steps", "4", "--episode-steps", "2"]) == 0
+    return video, run, profile
+
+
+def evaluate(video, agent, out, *options):
+    args = ["evaluate", "--agent-path", str(agent), "--viewer", f"video:{video}", "--episodes"]
+    return main([*args, "1", *FAST, "--out", str(out), *options])
+
+
+def test_evaluate_scores_with_the_training_sessions_detector_and_profile(trained, tmp_path, capsys):
+    video, run, profile = trained
+    assert evaluate(video, run / "agent", tmp_path / "eval") == 0
+    printed = capsys.readouterr().out
+    line = next(line for line in printed.splitlines() if line.startswith("scored with"))
+    assert "detector haar" in line and f"profile {profile}" in line
+    assert line.endswith("(from the training session)")
+    meta = json.loads((tmp_path / "eval" / "meta.json").read_text())
+    assert meta["evaluation"]["detector"] == "haar"
+    assert meta["evaluation"]["profile"] == str(profile)
+    assert meta["pipeline_from_training"] == ["detector", "model", "profile"]
+    meter = meta["viewer"]["meter"]
+    assert meter["detector"]["name"] == "haar" and "profile" in meter
+
+
+def test_an_explicit_detector_overrides_the_training_sessions(trained, tmp_path, capsys):
+    video, run, profile = trained
+    assert evaluate(video, run / "agent", tmp_path / "eval", "--detector", "mtcnn") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored with"))
+    assert "detector mtcnn" in line and line.endswith("(model, profile from the training session)")
+    meta = json.loads((tmp_path / "eval" / "meta.json").read_text())
+    assert meta["viewer"]["meter"]["detector"]["name"] == "mtcnn"
+    assert meta["evaluation"]["profile"] == str(profile)  # the rest still from training
+
+
+def test_a_training_profile_that_is_gone_is_a_clear_error(trained, tmp_path, capsys):
+    video, run, _ = trained
+    copy = shutil.copytree(run, tmp_path / "run")
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["config"]["profile"] = str(tmp_path / "moved.json")
+    (copy / "meta.json").write_text(json.dumps(meta))
+    assert evaluate(video, copy / "agent", tmp_path / "eval") == 2
+    error = capsys.readouterr().err
+    assert "moved.json" in error and "training session" in error and "--profile" in error
+    assert not (tmp_path / "eval").exists()
