@@ -80,7 +80,7 @@ class CmaEs(Agent):
         if step_size < self.preferred_step_size:
             warnings.warn(
                 f"cma-es reaches the emoticon it chose in one step only with step_size "
-                f"{self.preferred_step_size} (laetitia train --step-size 1); with {step_size} "
+                f"{self.preferred_step_size} (its default in laetitia train); with {step_size} "
                 "it walks there, showing the emoticons on the way.",
                 UserWarning,
                 stacklevel=5,
