@@ -41,7 +41,7 @@ def test_each_step_shows_the_emoticon_cma_es_asked_for_and_tells_generations() -
 def test_with_a_small_step_size_it_walks_and_tells_only_what_it_chose() -> None:
     env = SmileEnv(viewer=SimulatedViewer(seed=1), step_size=0.05)
     shown = Shown()
-    with pytest.warns(UserWarning, match="--step-size 1"):
+    with pytest.warns(UserWarning, match="step_size 1.0"):
         agent = CmaEs(env, seed=0, population=4)
     agent.learn(12, callback=[shown])
     moves = np.abs(np.diff(np.array(shown.units), axis=0)).max(axis=1)
