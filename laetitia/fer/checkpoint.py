@@ -32,9 +32,11 @@ FORMAT_KEY = "laetitia.format"
 CARD_KEY = "laetitia.card"
 
 DEFAULT_WEIGHTS = "mini_xception_fer2013.safetensors"
-DEFAULT_WEIGHTS_SHA256 = "cbd2ac67d90493e5687297c11284709a03dd42bd9fcdb773cbfc49788e1265ea"
-"""What `scripts/convert_fer_weights.py` writes, byte for byte (see weights/README.md)."""
 """File name of the shipped default model in `laetitia/fer/weights/`."""
+
+DEFAULT_WEIGHTS_SHA256 = "cbd2ac67d90493e5687297c11284709a03dd42bd9fcdb773cbfc49788e1265ea"
+"""sha256 of the shipped default model: what `scripts/convert_fer_weights.py` writes, byte for
+byte (see weights/README.md)."""
 
 PathLike = str | os.PathLike[str]
 
