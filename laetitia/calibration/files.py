@@ -96,6 +96,7 @@ def write_calibration(
         out: The profile file.
         keep_frames: Write the frames' images (False with `--no-frames`).
     """
+    from laetitia.plots import save_figure
     from laetitia.sessions import encode_frame, write_json_atomic
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,8 +120,9 @@ def write_calibration(
             "report": report.to_dict(),
         },
     )
-    report_png = sidecar(out, REPORT_SUFFIX + ".png")
-    report_figure(frames, calibrated, fit_mask).savefig(report_png, dpi=100)
+    report_png = save_figure(
+        report_figure(frames, calibrated, fit_mask), sidecar(out, REPORT_SUFFIX + ".png"), dpi=100
+    )
     save_profile(profile, out)
     return CalibrationResult(profile, report, out, report_json, report_png, frames_csv, frames_dir)
 
