@@ -13,13 +13,16 @@ smiling frames and its mean on each. A calibration whose figures suggest it went
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from laetitia.calibration.fit import BLOCKS_PER_SPAN, auc
 from laetitia.calibration.frames import CalibrationFrames
 from laetitia.calibration.profile import Profile
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WARN_AUC = 0.8
 """A held-out calibrated AUC below this is reported as a failed calibration."""
@@ -139,11 +142,13 @@ def evaluate(
     return report, calibrated
 
 
-def report_figure(frames: CalibrationFrames, calibrated: np.ndarray, fit_mask: np.ndarray) -> Any:
-    """Held-out histograms of raw and calibrated signals, and both ROC curves (a Figure)."""
+def report_figure(
+    frames: CalibrationFrames, calibrated: np.ndarray, fit_mask: np.ndarray
+) -> Figure:
+    """Held-out histograms of raw and calibrated signals, and both ROC curves."""
     from matplotlib.figure import Figure
 
-    from laetitia.fer.evaluate import roc_curve
+    from laetitia.fer.evaluate import roc_auc, roc_curve
 
     held = frames.has_face & ~fit_mask
     labels = frames.labels[held]
@@ -163,7 +168,7 @@ def report_figure(frames: CalibrationFrames, calibrated: np.ndarray, fit_mask: n
     styles = ({"color": "tab:gray", "ls": "--", "lw": 2.5}, {"color": "tab:green", "lw": 1.5})
     for (name, values), style in zip(signals.items(), styles, strict=True):
         fpr, tpr, _ = roc_curve(labels == 1, values)
-        roc.plot(fpr, tpr, **style, label=f"{name} (AUC {auc(values, labels):.3f})")
+        roc.plot(fpr, tpr, **style, label=f"{name} (AUC {roc_auc(fpr, tpr):.3f})")
     roc.plot([0, 1], [0, 1], ls=":", color="black", lw=0.8)
     roc.set(
         title="ROC, held-out frames",
