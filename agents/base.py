@@ -170,9 +170,6 @@ class BaseAgent:
 
     def reset_options(self) -> dict[str, Any] | None:
         """Options for `env.reset` at the start of an episode (where the agent starts)."""
-        return self._reset_options()
-
-    def _reset_options(self) -> dict[str, Any] | None:
         return None
 
     def log_to_tensorboard(self, folder: Path, run: str | None = None) -> None:
@@ -315,7 +312,7 @@ class Agent(BaseAgent):
             seed = (
                 self.seed if self.num_timesteps == 0 else later_seed(self.seed, self.num_timesteps)
             )
-            self._obs, _ = self.env.reset(seed=seed, options=self._reset_options())
+            self._obs, _ = self.env.reset(seed=seed, options=self.reset_options())
         for _ in range(total_timesteps):
             obs = self._obs
             action = self._act(obs)
@@ -329,7 +326,7 @@ class Agent(BaseAgent):
             self._obs = next_obs
             if done:
                 self.episode += 1
-                self._obs, _ = self.env.reset(options=self._reset_options())
+                self._obs, _ = self.env.reset(options=self.reset_options())
             if not callback.on_step():
                 break
         callback.on_training_end()

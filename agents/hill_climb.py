@@ -98,10 +98,10 @@ class HillClimber(Agent):
             raise ConfigError("the hill-climber needs its env to turn moves into actions.")
         return float(self.env.unwrapped.step_size)
 
-    def _reset_options(self) -> dict[str, Any] | None:
-        if self.incumbent is None or self.env is None:
-            return None
-        return {"params": self.env.unwrapped.space.denormalize(self.incumbent)}
+    def reset_options(self) -> dict[str, Any] | None:
+        """Start each episode at the incumbent, once there is one."""
+        best = self.best_params()
+        return None if best is None else {"params": best}
 
     def best_params(self) -> np.ndarray | None:
         """Raw parameters of the incumbent, or None before the first reading."""

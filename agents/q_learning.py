@@ -134,7 +134,8 @@ class QLearning(Agent):
         values = self.table.get(self.cell(obs))
         return 0 if values is None else int(np.argmax(values))
 
-    def _reset_options(self) -> dict[str, Any] | None:
+    def reset_options(self) -> dict[str, Any] | None:
+        """Start each episode at `start_from`, when set."""
         start = self.settings["start_from"]
         return None if start is None else {"params": np.asarray(start, dtype=np.float64)}
 
