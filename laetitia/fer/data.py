@@ -649,6 +649,17 @@ def stats_table(columns: Mapping[str, InputStats]) -> str:
     return "\n".join(lines)
 
 
+def stats_dict(columns: Mapping[str, InputStats]) -> dict[str, dict[str, float]]:
+    """Input statistics of several sets as JSON-ready values, {set: `InputStats.to_dict`}."""
+    return {name: stats.to_dict() for name, stats in columns.items()}
+
+
+def write_input_stats(out_dir: str | Path, columns: Mapping[str, InputStats]) -> None:
+    """Write `input_stats.json` (`stats_dict` of the columns) into `out_dir`."""
+    text = json.dumps(stats_dict(columns), indent=2) + "\n"
+    (Path(out_dir) / "input_stats.json").write_text(text)
+
+
 def check_input_stats(
     reference_name: str, reference: InputStats, others: Mapping[str, InputStats]
 ) -> None:

@@ -40,7 +40,9 @@ from laetitia.fer.data import (
     load_faces,
     select_classes,
     split_faces,
+    stats_dict,
     stats_table,
+    write_input_stats,
 )
 from laetitia.fer.train_state import STATE_FORMAT
 from laetitia.labels import HAPPY, check_labels
@@ -366,9 +368,7 @@ def evaluate_model(
 
     stats = _input_stats_columns(model, notes, splits, config.split, faces)
     log("model inputs:\n" + stats_table(stats))
-    (out / "input_stats.json").write_text(
-        json.dumps({k: v.to_dict() for k, v in stats.items()}, indent=2) + "\n"
-    )
+    write_input_stats(out, stats)
     evaluated = f"{config.split} (evaluated)"
     references = [k for k in stats if k != evaluated]
     if references and not config.allow_stats_mismatch:
@@ -387,7 +387,7 @@ def evaluate_model(
             "split": config.split,
             "split_origin": splits.origin.get(config.split, "all splits"),
             "label_distribution": splits.counts(),
-            "input_stats": {k: v.to_dict() for k, v in stats.items()},
+            "input_stats": stats_dict(stats),
         },
     )
     return metrics

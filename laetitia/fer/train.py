@@ -63,7 +63,9 @@ from laetitia.fer.data import (
     load_faces,
     select_classes,
     split_faces,
+    stats_dict,
     stats_table,
+    write_input_stats,
 )
 from laetitia.fer.evaluate import (
     BEST_MODEL,
@@ -430,9 +432,7 @@ def train(
     stats = _check_stats(config, splits, card, log)
     out.mkdir(parents=True, exist_ok=True)
     splits.write(out)
-    (out / "input_stats.json").write_text(
-        json.dumps({k: v.to_dict() for k, v in stats.items()}, indent=2) + "\n"
-    )
+    write_input_stats(out, stats)
 
     device = resolve_device(config.device)
     if device.type == "cuda":
@@ -828,7 +828,7 @@ class _Run:
             },
             "sampling_weights": dict(self.config.sampling_weights),
             "loss_weights": loss_weight_vector(self.config, self.splits.sets["train"].counts()),
-            "input_stats": {k: v.to_dict() for k, v in self.stats.items()},
+            "input_stats": stats_dict(self.stats),
             "splits": self.splits.to_dict(),
             "data_fingerprint": self.fingerprint,
             "versions": {"torch": torch.__version__},
@@ -855,7 +855,7 @@ class _Run:
                     "data_fingerprint": self.fingerprint,
                     "split_spec": dataclasses.asdict(self.config.split_spec()),
                     "splits": self.splits.counts(),
-                    "input_stats": {k: v.to_dict() for k, v in self.stats.items()},
+                    "input_stats": stats_dict(self.stats),
                     "config": self.config.to_dict(),
                 },
             )
