@@ -81,10 +81,9 @@ class TrainConfig:
             raise ConfigError(f"--settle must be 0 or more seconds, got {self.settle_s}.")
         if self.episode_steps < 1:
             raise ConfigError(f"--episode-steps must be at least 1, got {self.episode_steps}.")
-        if self.agent not in AGENTS:
-            raise ConfigError(f"unknown agent {self.agent!r}; choose one of {sorted(AGENTS)}.")
+        chosen = agent_class(self.agent)  # refuses an unknown name
         if self.step_size is None:
-            object.__setattr__(self, "step_size", agent_class(self.agent).preferred_step_size)
+            object.__setattr__(self, "step_size", chosen.preferred_step_size)
         spec = parse_viewer_spec(self.viewer)
         if spec.kind in ("video", "session"):
             # Absolute, so `--resume` finds the recording from any working folder.
@@ -92,7 +91,7 @@ class TrainConfig:
         self._check_face_pipeline()
         if self.tensorboard is not None:
             object.__setattr__(self, "tensorboard", Path(self.tensorboard))
-            if not agent_class(self.agent).logs_tensorboard:
+            if not chosen.logs_tensorboard:
                 raise ConfigError(
                     f"agent {self.agent!r} does not log to TensorBoard; only "
                     f"{sorted(n for n in AGENTS if agent_class(n).logs_tensorboard)} do. "
