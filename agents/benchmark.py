@@ -265,15 +265,16 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
         best = np.array([r.metrics.best for r in mine])
         fraction = np.array([r.metrics.best_fraction for r in mine])
         shown = np.stack([r.shown for r in mine])
+        censored = float(np.mean([not r.metrics.reached for r in mine]))
         agents[name] = {
             "median_steps_to_90": float(np.median(steps)),
             # A run that never reached 90% counts as the budget; past half of them, the median
             # is only a lower bound, and says so.
-            "median_censored": bool(np.mean([not r.metrics.reached for r in mine]) >= 0.5),
+            "median_censored": censored >= 0.5,
             "mean_happiness_first_100": float(first.mean()),
             "median_best": float(np.median(best)),
             "steps_to_90": _quartiles(steps),
-            "censored_fraction": float(np.mean([not r.metrics.reached for r in mine])),
+            "censored_fraction": censored,
             "steps_to_90_by_shape": {
                 shape: _quartiles(
                     np.array(
