@@ -437,6 +437,16 @@ def _shrink(image: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
+def check_detector_name(name: str) -> None:
+    """Refuse a detector name `make_detector` does not know, before anything loads.
+
+    Raises:
+        ConfigError: If `name` is not one of `DETECTOR_NAMES`.
+    """
+    if name not in DETECTOR_NAMES:
+        raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
+
+
 def make_detector(
     name: str = DETECTOR_NAMES[0],
     detect_every: int = 1,
@@ -455,9 +465,8 @@ def make_detector(
     Raises:
         ConfigError: For an unknown name or option.
     """
+    check_detector_name(name)
     classes: dict[str, type] = {"mtcnn": MtcnnDetector, "haar": HaarDetector, "none": WholeFrame}
-    if name not in classes:
-        raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
     try:
         detector = classes[name](**options)
     except TypeError as err:

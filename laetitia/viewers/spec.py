@@ -191,10 +191,9 @@ def check_face_pipeline(
             that reads no face.
         ProfileError: For a profile that is unreadable or made for another model.
     """
-    from laetitia.faces import DETECTOR_NAMES
+    from laetitia.faces import check_detector_name
 
-    if detector not in DETECTOR_NAMES:
-        raise ConfigError(f"unknown face detector {detector!r}; use one of {list(DETECTOR_NAMES)}.")
+    check_detector_name(detector)
     if model is not None:
         model = Path(model).resolve()
         if not model.is_file():
@@ -223,11 +222,10 @@ def _meter(
     """
     if detector is None and model is None and profile is None:
         return None
-    from laetitia.faces import DETECTOR_NAMES
+    from laetitia.faces import DETECTOR_NAMES, check_detector_name
 
     name = detector or DETECTOR_NAMES[0]
-    if name not in DETECTOR_NAMES:
-        raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
+    check_detector_name(name)
 
     calibration = None
     if profile is not None:
