@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -212,6 +213,9 @@ class BaseAgent:
         }
         if tensors is not None:
             save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / tensors)
+            # On disk before agent.json names it: a power cut must not leave a dangling name.
+            with open(folder / tensors, "rb") as handle:
+                os.fsync(handle.fileno())
         write_json_atomic(folder / AGENT_FILE, document)
         for stale in folder.glob("tensors-*.safetensors"):
             if stale.name != tensors:
