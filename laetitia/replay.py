@@ -188,6 +188,7 @@ def replay_session(
         "seed": session.meta.get("seed"),
     }
     steps = session.steps
+    params = session.params()
     replayed = np.empty(session.n_steps)
     scored = np.zeros(session.n_steps, dtype=bool)
     bar = _progress(session.n_steps, progress)
@@ -213,7 +214,7 @@ def replay_session(
             recorder.record(
                 int(episode),
                 terms.reward,
-                session.params()[step],
+                params[step],
                 reaction,
                 t=float(session.time_s[step]),
                 extra=(float(steps["reward"][step]),),
