@@ -315,14 +315,10 @@ def _is_file(path: object) -> bool:
 
 def _detector(recorded: dict[str, Any], name: str | None) -> FaceDetector:
     """The recorded detector, or another by name with the recorded tracking settings."""
-    from laetitia.faces import make_detector
-
     if name is None or name == recorded["name"]:
         return detector_from(recorded)
     tracking = ("detect_every", "tracker", "min_score")
-    return detector_from(
-        {**make_detector(name).describe(), **{k: v for k, v in recorded.items() if k in tracking}}
-    )
+    return detector_from({"name": name, **{k: v for k, v in recorded.items() if k in tracking}})
 
 
 def _with_profile(meter: Any, path: object) -> Any:
