@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -28,7 +27,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 
 from laetitia.errors import ConfigError, SessionError
-from laetitia.sessions import write_json_atomic
+from laetitia.files import atomic_path, write_json_atomic
 
 AGENT_FILE = "agent.json"
 
@@ -122,8 +121,9 @@ class BaseAgent:
             if expected is not None:
                 raise ConfigError(
                     f"agent {self.name!r} setting {key} takes {expected} (its default is "
-                    f"{self.defaults[key]!r}), got {value!r}; pass e.g. --agent-arg "
-                    f"{key}={json.dumps(self.defaults[key], separators=(',', ':'))}."
+                    f"{self.defaults[key]!r}), got {value!r}; give e.g. "
+                    f"{key}={json.dumps(self.defaults[key], separators=(',', ':'))}.",
+                    field="agent_args",
                 )
         self.settings = {**self.defaults, **settings}
         self.seed = seed
@@ -181,7 +181,8 @@ class BaseAgent:
         """
         raise ConfigError(
             f"agent {self.name!r} does not log to TensorBoard; only the stable-baselines3 "
-            "agents (ppo, dqn) do. Drop --tensorboard."
+            "agents (ppo, dqn) do.",
+            field="tensorboard",
         )
 
     # ----- persistence ------------------------------------------------------------------------
@@ -212,10 +213,9 @@ class BaseAgent:
             "tensors": tensors,
         }
         if tensors is not None:
-            save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, folder / tensors)
             # On disk before agent.json names it: a power cut must not leave a dangling name.
-            with open(folder / tensors, "rb") as handle:
-                os.fsync(handle.fileno())
+            with atomic_path(folder / tensors) as tmp:
+                save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
         write_json_atomic(folder / AGENT_FILE, document)
         for stale in folder.glob("tensors-*.safetensors"):
             if stale.name != tensors:

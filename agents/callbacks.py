@@ -1,7 +1,8 @@
 """Callbacks with stable-baselines3's contract, serving SB3's agents and ours alike.
 
 Each reads what the training loop exposes in `self.locals` — `infos`, `dones` (lists with one
-entry per environment) — so the same callback records a PPO run and a hill-climbing run.
+entry per environment) — so the same callback serves a PPO run and a hill-climbing run. The
+one that records a session is the application's (`laetitia.app.training.SessionCallback`).
 """
 
 from __future__ import annotations
@@ -10,30 +11,6 @@ from pathlib import Path
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
-
-from laetitia.sessions import SessionRecorder
-
-
-class SessionCallback(BaseCallback):
-    """Appends every completed step to a session folder.
-
-    Args:
-        recorder: The session being written.
-        episode: Number of the first episode (non-zero when a session is resumed).
-    """
-
-    def __init__(self, recorder: SessionRecorder, episode: int = 0) -> None:
-        super().__init__()
-        self.recorder = recorder
-        self.episode = episode
-
-    def _on_step(self) -> bool:
-        dones = np.atleast_1d(self.locals["dones"])
-        for info, done in zip(self.locals["infos"], dones, strict=True):
-            self.recorder.record(self.episode, info["reward"], info["params"], info["reaction"])
-            if done:
-                self.episode += 1
-        return True
 
 
 class ProgressCallback(BaseCallback):

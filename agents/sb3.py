@@ -48,8 +48,9 @@ def require_tensorboard() -> None:
     """
     if importlib.util.find_spec("tensorboard") is None:
         raise ConfigError(
-            "--tensorboard needs the tensorboard package: pip install 'laetitia[tensorboard]' "
-            "(or drop --tensorboard)."
+            "TensorBoard logging needs the tensorboard package: pip install "
+            "'laetitia[tensorboard]' (or log nothing to TensorBoard).",
+            field="tensorboard",
         )
 
 
@@ -99,7 +100,8 @@ class SB3Agent(BaseAgent):
             raise ConfigError(
                 f"agent {self.name!r} cannot be built with the settings given ({given}): "
                 f"stable-baselines3's {self.algorithm.__name__} says: {why}. "
-                "Change or drop those --agent-arg values."
+                "Change or drop those settings.",
+                field="agent_args",
             ) from error
         self._tensorboard_run = self.name
 

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from laetitia.agents.benchmark import BenchConfig, run_once
+from laetitia.app.bench_agents import BenchConfig, run_once
 
 
 def one(job: tuple[str, int, int, BenchConfig, dict]) -> tuple[int, bool, float, float]:

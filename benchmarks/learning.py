@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.envs import make
 
 WINDOW = 50
 
@@ -34,7 +34,7 @@ class Rewards(BaseCallback):
 
 def first_and_last(name: str, seed: int, steps: int) -> tuple[float, float]:
     """Mean reward over the first and the last `WINDOW` steps of one run."""
-    env = make(
+    env = gym.make(
         AGENTS[name].env_id,
         viewer=f"sim:{seed}",
         frames=10,

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/pipeline.py [--video ../shared/fixtures/single_face.mp4]
         [--json OUT] [--repeats 3]
 
-Prints a Markdown table for BENCHMARKS.md; the logic is `laetitia.bench_pipeline`.
+Prints a Markdown table for BENCHMARKS.md; the logic is `laetitia.app.bench_pipeline`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from laetitia.bench_pipeline import format_table, run_pipeline_bench
+from laetitia.app.bench_pipeline import format_table, run_pipeline_bench
 
 DEFAULT_VIDEO = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "single_face.mp4"
 

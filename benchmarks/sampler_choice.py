@@ -3,7 +3,7 @@
 Evidence for the library behind the `cma-es` agent (issue 8). Every candidate drives the same
 loop: ask for a point, show it to a suite member (one emoticon, 10 frames), read the reward by
 the reward rule, tell it back (a step with no face tells nothing and the point is shown again).
-The metrics are the bench's (`laetitia.agents.benchmark.run_metrics`).
+The metrics are the bench's (`laetitia.app.bench_agents.run_metrics`).
 
     .venv/bin/python benchmarks/sampler_choice.py --viewers 12 --seeds 1 --steps 200 \
         --json benchmarks/results/sampler_choice.json
@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 import torch
 
-from laetitia.agents.benchmark import run_metrics
+from laetitia.app.bench_agents import run_metrics
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.reward import reward_from
 from laetitia.viewers.people import PersonViewer, suite_viewer

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from laetitia.errors import ParameterError
+from laetitia.errors import LaetitiaError, ParameterError
+from laetitia.records import from_dict
 
 
 @dataclass(frozen=True)
@@ -116,16 +117,34 @@ class ParamSpace:
         return self.validate([named[n] for n in self.names])
 
     def describe(self) -> list[dict[str, float | str]]:
-        """The space as plain data, for `meta.json`."""
-        return [
-            {
-                "name": p.name,
-                "low": p.low,
-                "high": p.high,
-                "default": p.default,
-                "meaning": p.meaning,
-            }
-            for p in self.params
+        """The space as plain data, for `meta.json` (read back with `from_description`)."""
+        return [asdict(p) for p in self.params]
+
+    @classmethod
+    def from_description(
+        cls,
+        described: object,
+        source: str = "a parameter space",
+        error: type[LaetitiaError] = ParameterError,
+    ) -> ParamSpace:
+        """The space `describe()` wrote, read back strictly.
+
+        Raises:
+            error: If the description is not a list of parameters with every field.
+        """
+        if not isinstance(described, list | tuple) or not described:
+            raise error(f"{source}: a parameter space is a non-empty list of parameters.")
+        return cls(
+            tuple(
+                from_dict(Param, p, f"{source}, parameter {i}", error)
+                for i, p in enumerate(described)
+            )
+        )
+
+    def same_bounds(self, other: ParamSpace) -> bool:
+        """Whether `other` has the same parameters, in the same order, with the same bounds."""
+        return [(p.name, p.low, p.high) for p in self.params] == [
+            (p.name, p.low, p.high) for p in other.params
         ]
 
 

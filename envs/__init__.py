@@ -1,8 +1,11 @@
-"""The Gymnasium environments: `laetitia/Smile-v0` and `laetitia/SmileDiscrete-v0`."""
+"""The Gymnasium environments: `laetitia/Smile-v0` and `laetitia/SmileDiscrete-v0`.
 
-from laetitia.envs.base import EmoticonEnv
-from laetitia.envs.registration import ENV_IDS, make, register_envs
-from laetitia.envs.smile import SmileEnv
-from laetitia.envs.smile_discrete import SmileDiscreteEnv
+| module | what it holds |
+|---|---|
+| `registration` | the env ids and `register_envs` (run by `import laetitia`) |
+| `base` | `EmoticonEnv`: the machinery both envs share (render, react, reward) |
+| `smile` | `SmileEnv`, `laetitia/Smile-v0`: continuous moves of every parameter |
+| `smile_discrete` | `SmileDiscreteEnv`, `laetitia/SmileDiscrete-v0`: one parameter up or down |
 
-__all__ = ["ENV_IDS", "EmoticonEnv", "SmileDiscreteEnv", "SmileEnv", "make", "register_envs"]
+Build them with `gymnasium.make(ENV_ID, viewer=..., ...)`; importing this package loads no env.
+"""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.emoticon.render import render
 from laetitia.emoticon.window import EmoticonWindow
 from laetitia.errors import ConfigError
 from laetitia.reward import reward_from
-from laetitia.viewers.base import Viewer
+from laetitia.types import Viewer
 from laetitia.viewers.spec import make_viewer
 
 START_STATES = ("default", "random")
@@ -26,6 +29,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+    _spec: EnvSpec | None = None
 
     def __init__(
         self,
@@ -37,6 +41,10 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         image_size: int = 256,
         render_mode: str | None = None,
         space: ParamSpace = PARAM_SPACE,
+        detector: str | None = None,
+        model: str | Path | None = None,
+        profile: str | Path | None = None,
+        window: bool | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(
@@ -47,11 +55,25 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         if start not in START_STATES:
             raise ConfigError(f"start {start!r} is not one of {START_STATES}.")
         self.space = space
-        self.viewer = (
-            make_viewer(viewer, frames=frames, settle_s=settle_s)
-            if isinstance(viewer, str)
-            else viewer
-        )
+        if isinstance(viewer, str):
+            self.viewer = make_viewer(
+                viewer,
+                frames=frames,
+                settle_s=settle_s,
+                detector=detector,
+                model=model,
+                profile=profile,
+                window=window,
+            )
+        else:
+            given = {"detector": detector, "model": model, "profile": profile, "window": window}
+            named = sorted(k for k, v in given.items() if v is not None)
+            if named:
+                raise ConfigError(
+                    f"{', '.join(named)} choose how a viewer built from a spec string reads "
+                    "faces; this env was given a viewer object: build it with them instead."
+                )
+            self.viewer = viewer
         self.step_size = step_size
         self.start = start
         self.image_size = image_size
@@ -65,6 +87,17 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         self._unit = np.zeros(n)
         self._last_reward = 0.0
         self._window: EmoticonWindow | None = None
+
+    @property
+    def spec(self) -> EnvSpec | None:  # type: ignore[override]
+        """The env's spec; marked nondeterministic when the viewer is a person, however made."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: EnvSpec | None) -> None:
+        if value is not None and self.viewer.nondeterministic and not value.nondeterministic:
+            value = dataclasses.replace(value, nondeterministic=True)
+        self._spec = value
 
     @property
     def params(self) -> np.ndarray:
@@ -103,6 +136,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         reaction = self.viewer.react(image, params)
         terms = reward_from(reaction, previous_reward=self._last_reward)
         self._last_reward = terms.reward
+        self.viewer.show_reward(terms.reward, terms.scored)
         info = {"params": params, "reaction": reaction, **terms.as_info()}
         return self._observation(), terms.reward, False, False, info
 

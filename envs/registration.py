@@ -18,17 +18,3 @@ def register_envs() -> None:
     for env_id, entry_point in ENV_IDS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=entry_point, max_episode_steps=MAX_EPISODE_STEPS)
-
-
-def make(env_id: str = "laetitia/Smile-v0", **kwargs: object) -> gym.Env:
-    """`gym.make` that also marks the spec nondeterministic when the viewer is a person.
-
-    Args:
-        env_id: One of `ENV_IDS`.
-        **kwargs: Passed to the environment (viewer, frames, settle_s, step_size, ...).
-    """
-    env = gym.make(env_id, **kwargs)
-    if env.spec is not None and env.unwrapped.viewer.nondeterministic:
-        env.spec.nondeterministic = True
-        env.unwrapped.spec.nondeterministic = True
-    return env

@@ -103,7 +103,7 @@ class Webcam(Camera):
             self._capture.release()
             raise CameraError(
                 f"no webcam could be opened at index {self.index} (is one connected, and "
-                f"free for this program to use?). Try another index with --viewer "
+                f"free for this program to use?). Try another index, viewer "
                 f"webcam:INDEX. {ALTERNATIVES}"
             )
         self.frames_read = 0

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 
 class LaetitiaError(Exception):
-    """Base of every error laetitia raises on purpose."""
+    """Base of every error laetitia raises on purpose.
+
+    Args:
+        message: What is wrong and what to do. When it is about one config field, it starts
+            with the field's name ("steps must be at least 1, got 0.").
+        field: The config field at fault, if one is: the CLI names it by its flag instead.
+    """
+
+    def __init__(self, message: str = "", field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 class ParameterError(LaetitiaError, ValueError):

@@ -15,9 +15,10 @@ match is lost.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -106,7 +107,7 @@ class HaarDetector:
         if self._cascade.empty():
             raise ConfigError(
                 f"OpenCV's Haar cascade {path} is missing or unreadable; reinstall "
-                "opencv-python-headless<5 (OpenCV 5 ships no cascades), or use --detector mtcnn."
+                "opencv-python-headless<5 (OpenCV 5 ships no cascades), or use the mtcnn detector."
             )
 
     def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
@@ -445,6 +446,33 @@ def check_detector_name(name: str) -> None:
     """
     if name not in DETECTOR_NAMES:
         raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
+
+
+TRACKING_OPTIONS = ("detect_every", "tracker", "min_score")
+"""The keys of `FaceTracker.describe()` that are the tracker's, not the detector's."""
+
+
+def detector_from_description(description: Mapping[str, Any]) -> FaceDetector:
+    """Rebuild a face detector, with its settings and tracking, from its `describe()` output.
+
+    Raises:
+        ConfigError: For an unknown detector or option.
+    """
+    name = str(description.get("name"))
+    check_detector_name(name)
+    options = {k: v for k, v in description.items() if k != "name" and k not in TRACKING_OPTIONS}
+    if isinstance(options.get("mapping"), Mapping):
+        options["mapping"] = BoxMapping(**options["mapping"])
+    if isinstance(options.get("thresholds"), list):
+        options["thresholds"] = tuple(options["thresholds"])
+    tracking = {k: v for k, v in description.items() if k in TRACKING_OPTIONS}
+    detector = make_detector(name, **options)
+    if tracking.get("detect_every", 1) == 1 or name == "none":
+        return detector
+    try:
+        return FaceTracker(detector, **tracking)
+    except TypeError as err:
+        raise ConfigError(f"face tracker: {err}.") from err
 
 
 def make_detector(

@@ -23,7 +23,7 @@ from laetitia.errors import LabelMismatchError
 from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, FaceDetector, make_detector
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.labels import HAPPY
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 
 class HappinessMeter:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 def main() -> None:
     import cv2
+    import gymnasium as gym
 
     from laetitia.agents import agent_class
     from laetitia.cameras import VideoFile
-    from laetitia.envs.registration import make
     from laetitia.errors import CameraError
-    from laetitia.live_window import LiveWindow
     from laetitia.meter import HappinessMeter
     from laetitia.viewers.live import LiveViewer
+    from laetitia.viewers.live_window import LiveWindow
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=Path("../shared/fixtures/single_face.mp4"))
@@ -51,7 +51,7 @@ def main() -> None:
         nondeterministic=False,
         window=window,
     )
-    env = make("laetitia/Smile-v0", viewer=viewer, step_size=0.1, max_episode_steps=50)
+    env = gym.make("laetitia/Smile-v0", viewer=viewer, step_size=0.1, max_episode_steps=50)
     agent = agent_class("hill-climb")(env, seed=0)
     try:
         agent.learn(args.steps)

@@ -1,6 +1,6 @@
 """The pipeline benchmark's figures: structure and accuracy columns (no timing assertions)."""
 
-from laetitia.bench_pipeline import PipelineSetting, format_table, run_pipeline_bench
+from laetitia.app.bench_pipeline import PipelineSetting, format_table, run_pipeline_bench
 
 
 def test_pipeline_bench_reports_fps_and_agreement_per_setting(fixtures_dir):

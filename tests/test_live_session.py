@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from laetitia.agents.training import TrainConfig, resume, train
+from laetitia.app.training import TrainConfig, resume, train
 from laetitia.cli import main
 from laetitia.labels import EMOTIONS
 from laetitia.sessions import FRAMES_FILE, load_session
@@ -106,7 +106,7 @@ def test_a_killed_live_session_keeps_every_step_and_resume_continues_it(fixtures
     assert session.n_steps == killed.n_steps + 2
     np.testing.assert_array_equal(session.steps["step"], np.arange(session.n_steps))
     _check_frames_on_disk(session, video)  # the video went on from the next unread frame
-    assert session.meta["resumed"][-1]["at_step"] == killed.n_steps
+    assert session.meta.resumed[-1].at_step == killed.n_steps
     assert np.all(np.diff(session.time_s) >= 0)
 
 
@@ -116,7 +116,7 @@ def test_no_frames_writes_no_image_of_the_person(fixtures_dir, tmp_path):
     args += ["--steps", "2", "--settle", "0", "--frames", "2", "--detector", "haar", "--no-frames"]
     assert main(args) == 0
     session = load_session(out)
-    assert session.n_steps == 2 and session.meta["config"]["keep_frames"] is False
+    assert session.n_steps == 2 and session.meta.config["keep_frames"] is False
     assert session.frame_index.has_face.all()  # probabilities and boxes are still recorded
     assert np.isfinite(session.frame_index.boxes).all()
     # The two figures a run draws are the emoticon and a plot, not camera images.
@@ -178,7 +178,7 @@ def test_q_in_the_live_window_ends_the_session_and_keeps_the_steps(
 ):
     import pygame
 
-    from laetitia.live_window import LiveWindow
+    from laetitia.viewers.live_window import LiveWindow
 
     shown = LiveWindow.show_reaction
 

@@ -1,3 +1,4 @@
+import math
 import threading
 
 import numpy as np
@@ -7,7 +8,8 @@ from laetitia.emoticon import PARAM_SPACE
 from laetitia.emoticon.render import render
 from laetitia.errors import SessionEndedByUser
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.live_window import (
+from laetitia.types import Reaction
+from laetitia.viewers.live_window import (
     CURVE,
     CURVE_LINE,
     FACE_BOX,
@@ -19,7 +21,6 @@ from laetitia.live_window import (
     LiveWindow,
     draw_live,
 )
-from laetitia.viewers import Reaction
 
 pygame = pytest.importorskip("pygame")
 
@@ -61,13 +62,17 @@ def test_the_curve_and_the_face_box_are_drawn_from_the_steps():
     assert not _has(empty, CURVE, CURVE_LINE) and not _has(empty, PREVIEW, FACE_BOX)
     for happy in (0.2, 0.6, 0.4):
         window.show_reaction(_reaction(happy, [True, True]))
+        assert window.state.happiness == pytest.approx(happy)  # the gauge: this reading
+        window.show_reward(happy, True)
     pixels = _draw(window.state)
     assert _has(pixels, CURVE, CURVE_LINE) and _has(pixels, PREVIEW, FACE_BOX)
     assert window.state.step == 3 and window.state.rewards == pytest.approx([0.2, 0.6, 0.4])
-    # The face leaves: no box, the step is unscored and carries the reward, never a zero.
+    # The face leaves: no box and no gauge; the curve takes the reward the env gives.
     window.show_reaction(_reaction(0.0, [False, False]))
-    assert not _has(_draw(window.state), PREVIEW, FACE_BOX)
-    assert window.state.scored[-1] is False and window.state.rewards[-1] == pytest.approx(0.4)
+    assert not _has(_draw(window.state), PREVIEW, FACE_BOX) and math.isnan(window.state.happiness)
+    assert len(window.state.rewards) == 3  # nothing on the curve until the env says
+    window.show_reward(0.0, False)  # e.g. the first step of a new episode carries 0.0
+    assert window.state.scored[-1] is False and window.state.rewards[-1] == 0.0
     window.close()
 
 

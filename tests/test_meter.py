@@ -97,7 +97,7 @@ def test_describe_names_the_detector_and_the_model():
 def test_viewers_calibration_and_fer_predict_all_read_with_the_live_meter(
     detector, tmp_path, monkeypatch
 ):
-    from laetitia.calibration import open_meter
+    from laetitia.app.calibration import open_meter
     from laetitia.cli import main
     from laetitia.viewers.spec import make_viewer
 
@@ -110,7 +110,7 @@ def test_viewers_calibration_and_fer_predict_all_read_with_the_live_meter(
     assert open_meter(detector).describe() == live
     read = []
     monkeypatch.setattr(
-        "laetitia.predict.predict_source",
+        "laetitia.app.predict.predict_source",
         lambda path, meter, progress: read.append(meter.describe()) or _NoResult(),
     )
     assert main(["fer", "predict", str(clip), "--detector", detector]) == 0

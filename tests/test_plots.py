@@ -8,15 +8,23 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.image import AxesImage
 
-from laetitia import plots
 from laetitia.agents import AGENTS
-from laetitia.agents.training import TrainConfig, train
+from laetitia.app import plots
+from laetitia.app.training import TrainConfig, train
 from laetitia.cli import main
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.sessions import FRAMES_FILE, SessionRecorder, load_session
-from laetitia.viewers.base import Reaction
+from laetitia.files import save_figure
+from laetitia.sessions import (
+    FRAMES_FILE,
+    SessionRecorder,
+    load_session,
+    load_sessions,
+    new_meta,
+    sessions_dir,
+)
+from laetitia.types import Reaction
 from laetitia.viewers.simulated import SimulatedViewer
 
 STEPS = 40
@@ -55,7 +63,7 @@ def blinking(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("blinking") / "session"
     viewer = SimulatedViewer(seed=2, frames=FRAMES)
     rng = np.random.default_rng(0)
-    with SessionRecorder(folder, {"agent": "random", "viewer": viewer.describe()}) as recorder:
+    with SessionRecorder(folder, new_meta(agent="random", viewer=viewer.describe())) as recorder:
         for step in range(30):
             params = PARAM_SPACE.denormalize(rng.uniform(-1, 1, len(PARAM_SPACE)))
             reaction = viewer.react(None, params)
@@ -80,22 +88,13 @@ def blinking_without_frames(blinking: Path, tmp_path_factory: pytest.TempPathFac
     return folder
 
 
-def test_t_quantile_matches_published_tables() -> None:
-    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 9: 2.262, 29: 2.045, 120: 1.980}
-    for df, expected in table.items():
-        assert plots.t_quantile(0.975, df) == pytest.approx(expected, abs=1e-3)
-    assert plots.t_quantile(0.95, 10) == pytest.approx(1.812, abs=1e-3)
-    with pytest.raises(ValueError):
-        plots.t_quantile(0.975, 0)
-
-
 def test_mean_band_is_the_t_interval_of_the_mean_over_the_curves_present() -> None:
     band = plots.mean_band([np.array([1.0, 2.0, 3.0]), np.array([3.0, 4.0, np.nan, 9.0])])
     np.testing.assert_allclose(band.mean, [2.0, 3.0, 3.0, 9.0])
     np.testing.assert_array_equal(band.count, [2, 2, 1, 1])
     # two curves: sd = √2, sem = 1, so the half-width is t(0.975, 1)
-    np.testing.assert_allclose(band.high[:2] - band.mean[:2], plots.t_quantile(0.975, 1))
-    np.testing.assert_allclose(band.mean[:2] - band.low[:2], plots.t_quantile(0.975, 1))
+    np.testing.assert_allclose(band.high[:2] - band.mean[:2], 12.706204736)  # t(0.975, 1)
+    np.testing.assert_allclose(band.mean[:2] - band.low[:2], 12.706204736)
     assert np.isnan(band.low[2:]).all() and np.isnan(band.high[2:]).all()
 
 
@@ -112,9 +111,9 @@ def test_no_face_runs_are_half_open_ranges() -> None:
 
 
 def test_load_sessions_finds_every_session_under_a_parent(runs: Path) -> None:
-    sessions = plots.load_sessions(runs)
+    sessions = load_sessions(runs)
     assert [s.folder.name for s in sessions] == ["hc-0", "hc-1", "hc-2", "rm-0", "rm-1"]
-    assert [s.folder for s in plots.load_sessions([runs / "hc-1", runs / "second"])] == [
+    assert [s.folder for s in load_sessions([runs / "hc-1", runs / "second"])] == [
         runs / "hc-1",
         runs / "second" / "rm-0",
         runs / "second" / "rm-1",
@@ -124,29 +123,29 @@ def test_load_sessions_finds_every_session_under_a_parent(runs: Path) -> None:
 
 def test_load_sessions_explains_what_is_not_a_session(tmp_path: Path, runs: Path) -> None:
     with pytest.raises(SessionError, match="no session folder given"):
-        plots.load_sessions([])
+        load_sessions([])
     with pytest.raises(SessionError, match="does not exist"):
-        plots.load_sessions(tmp_path / "missing")
+        load_sessions(tmp_path / "missing")
     with pytest.raises(SessionError, match="holds none"):
-        plots.load_sessions(tmp_path)
+        load_sessions(tmp_path)
     with pytest.raises(SessionError, match="not a session folder"):
-        plots.load_sessions(runs / "hc-0" / "agent")
+        load_sessions(runs / "hc-0" / "agent")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "meta.json").write_text("{}")
     with pytest.raises(SessionError, match="needs meta.json and steps.csv"):
-        plots.load_sessions(broken)
+        load_sessions(broken)
 
 
 def test_sessions_dir_prefers_the_variable_then_the_repo_runs(tmp_path: Path) -> None:
-    assert plots.sessions_dir({"LAETITIA_SESSIONS": str(tmp_path)}) == tmp_path
+    assert sessions_dir({"LAETITIA_SESSIONS": str(tmp_path)}) == tmp_path
     repo = tmp_path / "repo"
     (repo / "laetitia").mkdir(parents=True)
     (repo / "notebooks").mkdir()
     (repo / "pyproject.toml").write_text("")
-    from_notebooks = plots.sessions_dir({}, start=repo / "notebooks")
+    from_notebooks = sessions_dir({}, start=repo / "notebooks")
     assert from_notebooks.resolve() == (repo / "runs").resolve()
-    assert plots.sessions_dir({}, start=repo).resolve() == (repo / "runs").resolve()
+    assert sessions_dir({}, start=repo).resolve() == (repo / "runs").resolve()
 
 
 def test_learning_curve_labels_units_and_legend(runs: Path) -> None:
@@ -162,7 +161,7 @@ def test_learning_curve_labels_units_and_legend(runs: Path) -> None:
 
 
 def test_agents_figure_draws_one_line_and_one_band_per_agent(runs: Path) -> None:
-    fig = plots.agents_figure(plots.load_sessions(runs))
+    fig = plots.agents_figure(load_sessions(runs))
     (ax,) = fig.axes
     lines = ax.get_lines()
     assert len(lines) == 2
@@ -191,7 +190,7 @@ def _rgb(color: str) -> tuple[float, float, float]:
 
 
 def test_agents_figure_band_matches_mean_band(runs: Path) -> None:
-    group = plots.load_sessions(runs)[:3]
+    group = load_sessions(runs)[:3]
     fig = plots.agents_figure(group, metric="best")
     expected = plots.mean_band([plots.session_curve(s, "best") for s in group])
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), expected.mean)
@@ -291,7 +290,7 @@ def test_overview_has_curve_emoticon_parameters_and_emotions(runs: Path) -> None
 
 def test_a_session_without_any_face_still_draws(tmp_path: Path) -> None:
     folder = tmp_path / "nobody"
-    with SessionRecorder(folder, {"agent": "random", "viewer": {"kind": "webcam"}}) as recorder:
+    with SessionRecorder(folder, new_meta(agent="random", viewer={"kind": "webcam"})) as recorder:
         for _ in range(3):
             empty = Reaction(probs=np.full((2, 7), np.nan), has_face=np.zeros(2, dtype=bool))
             recorder.record(0, 0.0, PARAM_SPACE.defaults, empty)
@@ -302,7 +301,7 @@ def test_a_session_without_any_face_still_draws(tmp_path: Path) -> None:
 
 
 def test_sessions_figure_puts_each_best_emoticon_beside_its_curve(runs: Path) -> None:
-    sessions = plots.load_sessions(runs)[:3]
+    sessions = load_sessions(runs)[:3]
     fig = plots.sessions_figure(sessions)
     assert len(fig.axes) == 2 * len(sessions)
     for i, session in enumerate(sessions):
@@ -315,11 +314,11 @@ def test_sessions_figure_puts_each_best_emoticon_beside_its_curve(runs: Path) ->
 
 def test_save_figure_writes_a_png_that_decodes(tmp_path: Path, runs: Path) -> None:
     fig = plots.curve_figure(load_session(runs / "hc-0"))
-    path = plots.save_figure(fig, tmp_path / "deep" / "curve.png", dpi=50)
+    path = save_figure(fig, tmp_path / "deep" / "curve.png", dpi=50)
     image = matplotlib.image.imread(path)
     assert image.shape[0] > 100 and image.shape[1] > 300
     with pytest.raises(ConfigError, match="end the file name"):
-        plots.save_figure(fig, tmp_path / "curve.docx")
+        save_figure(fig, tmp_path / "curve.docx")
 
 
 def test_cli_plot_writes_each_kind(tmp_path: Path, runs: Path, capsys) -> None:

@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 
+from laetitia.app.replay import RECORDED_REWARD, SUMMARY_FILE, replay_session, summarize
 from laetitia.cli import main
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.errors import SessionError
-from laetitia.replay import RECORDED_REWARD, SUMMARY_FILE, replay_session, summarize
 from laetitia.reward import reward_from
-from laetitia.sessions import SessionRecorder, load_session
+from laetitia.sessions import SessionRecorder, load_session, new_meta
 
 
 def _frames(path, picks):
@@ -29,7 +29,7 @@ def recorded(fixtures_dir, tmp_path_factory):
     empty = _frames(fixtures_dir / "no_face.mp4", [10, 11])
     folder = tmp_path_factory.mktemp("rec") / "session"
     rewards = {}  # the last reward of each episode; a new episode starts from 0.0
-    meta = {"viewer": {"kind": "video", "meter": meter.describe()}, "seed": 0}
+    meta = new_meta(viewer={"kind": "video", "meter": meter.describe()}, seed=0)
     with SessionRecorder(folder, meta) as recorder:
         for episode, frames in ((0, face[:2]), (0, empty), (1, face[2:])):
             reaction = meter.read(frames)
@@ -69,12 +69,14 @@ def test_another_detector_shows_how_the_rewards_differ(recorded, tmp_path, capsy
 
 
 def test_a_no_frames_session_cannot_be_re_scored(tmp_path, capsys):
-    from laetitia.viewers import SimulatedViewer
+    from laetitia.viewers.simulated import SimulatedViewer
 
     viewer = SimulatedViewer(frames=2)
-    with SessionRecorder(tmp_path / "s", {"viewer": viewer.describe()}, keep_frames=False) as r:
+    with SessionRecorder(
+        tmp_path / "s", new_meta(viewer=viewer.describe(), keep_frames=False)
+    ) as r:
         r.record(0, 0.5, PARAM_SPACE.defaults, viewer.react(None, PARAM_SPACE.defaults))
-    with pytest.raises(SessionError, match="--no-frames"):
+    with pytest.raises(SessionError, match="recorded without frames"):
         replay_session(tmp_path / "s", tmp_path / "out", progress=False)
     assert main(["replay", str(tmp_path / "s"), "--out", str(tmp_path / "out")]) == 2
     assert "cannot be re-scored" in capsys.readouterr().err
@@ -102,6 +104,6 @@ def test_a_session_scored_with_an_unknown_model_asks_for_its_file(recorded, tmp_
     meta = json.loads((copy / "meta.json").read_text())
     meta["viewer"]["meter"]["model"]["identity"] = "0" * 64
     (copy / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(SessionError, match="--model PATH"):
+    with pytest.raises(SessionError, match="model_path"):
         replay_session(copy, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()  # refused before anything was written

@@ -3,7 +3,7 @@ import pytest
 
 from laetitia.labels import EMOTIONS, INDEX
 from laetitia.reward import reward_from
-from laetitia.viewers import Reaction
+from laetitia.types import Reaction
 
 
 def _reaction(happy, has_face):

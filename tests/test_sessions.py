@@ -6,13 +6,14 @@ import pytest
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.errors import SessionError
 from laetitia.labels import EMOTIONS
-from laetitia.sessions import STEPS_FILE, SessionRecorder, load_session, step_columns
-from laetitia.viewers import Reaction, SimulatedViewer
+from laetitia.sessions import STEPS_FILE, SessionRecorder, load_session, new_meta, step_columns
+from laetitia.types import Reaction
+from laetitia.viewers.simulated import SimulatedViewer
 
 
 def _record(folder, n, viewer=None):
     viewer = viewer or SimulatedViewer(seed=0, frames=3)
-    with SessionRecorder(folder, {"agent": "test", "viewer": viewer.describe()}) as recorder:
+    with SessionRecorder(folder, new_meta(agent="test", viewer=viewer.describe())) as recorder:
         for i in range(n):
             params = PARAM_SPACE.defaults + 0.01 * i
             reaction = viewer.react(None, params)
@@ -43,7 +44,7 @@ def test_meta_records_space_classes_and_versions(tmp_path):
 
 def test_each_step_is_on_disk_before_the_next_one(tmp_path):
     viewer = SimulatedViewer(seed=0, frames=2)
-    recorder = SessionRecorder(tmp_path / "s", {"agent": "test", "viewer": viewer.describe()})
+    recorder = SessionRecorder(tmp_path / "s", new_meta(agent="test", viewer=viewer.describe()))
     for i in range(3):
         recorder.record(0, 0.5, PARAM_SPACE.defaults, viewer.react(None, PARAM_SPACE.defaults))
         assert load_session(tmp_path / "s").n_steps == i + 1  # readable without close()
@@ -56,7 +57,7 @@ def test_a_row_torn_by_a_crash_is_ignored_and_resume_appends_cleanly(tmp_path):
         handle.write("3,0,0.1,0.4")  # a crash in the middle of a row
     assert load_session(folder).n_steps == 3
     viewer = SimulatedViewer(seed=0, frames=2)
-    with SessionRecorder(folder, {}, resume=True) as recorder:
+    with SessionRecorder.resume(folder) as recorder:
         step = recorder.record(
             1, 0.7, PARAM_SPACE.defaults, viewer.react(None, PARAM_SPACE.defaults)
         )
@@ -68,7 +69,9 @@ def test_a_row_torn_by_a_crash_is_ignored_and_resume_appends_cleanly(tmp_path):
 def test_faceless_steps_have_empty_class_columns(tmp_path):
     probs = np.full((2, len(EMOTIONS)), np.nan, dtype=np.float32)
     reaction = Reaction(probs=probs, has_face=np.zeros(2, dtype=bool))
-    with SessionRecorder(tmp_path / "s", {"agent": "test"}) as recorder:
+    with SessionRecorder(
+        tmp_path / "s", new_meta(agent="test", viewer={"kind": "test"})
+    ) as recorder:
         recorder.record(0, 0.0, PARAM_SPACE.defaults, reaction)
     session = load_session(tmp_path / "s")
     assert session.steps["faces"][0] == 0
@@ -79,7 +82,7 @@ def test_faceless_steps_have_empty_class_columns(tmp_path):
 
 def test_an_existing_session_is_never_overwritten(tmp_path):
     folder = _record(tmp_path / "s", 2)
-    with pytest.raises(SessionError, match="--resume"):
+    with pytest.raises(SessionError, match="already holds a session"):
         _record(folder, 1)
     assert load_session(folder).n_steps == 2
 
@@ -121,11 +124,13 @@ def test_frames_are_kept_losslessly_with_their_index(tmp_path):
 
     rng = np.random.default_rng(0)
     reactions = [_camera_reaction(rng), _camera_reaction(rng, faces=[True, False, True])]
-    with SessionRecorder(tmp_path / "s", {"agent": "test"}) as recorder:
+    with SessionRecorder(
+        tmp_path / "s", new_meta(agent="test", viewer={"kind": "test"})
+    ) as recorder:
         for r in reactions:
             recorder.record(0, 0.5, PARAM_SPACE.defaults, r)
     session = load_session(tmp_path / "s")
-    assert session.frames_kept and session.meta["recording"]["frames"] == "png"
+    assert session.frames_kept and session.meta.recording.frames == "png"
     header = (tmp_path / "s" / FRAMES_FILE).read_text().splitlines()[0].split(",")
     assert header == ["step", "frame", "t", "file", "face", "x", "y", "w", "h", *EMOTIONS]
     index = session.frame_index
@@ -144,13 +149,15 @@ def test_frames_are_kept_losslessly_with_their_index(tmp_path):
 def test_no_frames_keeps_probabilities_and_boxes_but_no_image(tmp_path):
     rng = np.random.default_rng(1)
     reaction = _camera_reaction(rng)
-    with SessionRecorder(tmp_path / "s", {"agent": "test"}, keep_frames=False) as recorder:
+    with SessionRecorder(
+        tmp_path / "s", new_meta(agent="test", viewer={"kind": "test"}, keep_frames=False)
+    ) as recorder:
         recorder.record(0, 0.5, PARAM_SPACE.defaults, reaction)
     session = load_session(tmp_path / "s")
     assert not session.frames_kept and not (tmp_path / "s" / "frames").exists()
     np.testing.assert_array_equal(session.reaction(0).probs, reaction.probs)
     np.testing.assert_array_equal(session.reaction(0).boxes, reaction.boxes)
-    with pytest.raises(SessionError, match="no-frames"):
+    with pytest.raises(SessionError, match="frames turned off"):
         session.read_frames(0)
 
 
@@ -159,14 +166,14 @@ def test_resume_drops_frames_of_a_step_the_crash_interrupted_and_numbers_on(tmp_
 
     rng = np.random.default_rng(2)
     folder = tmp_path / "s"
-    with SessionRecorder(folder, {"agent": "test"}) as recorder:
+    with SessionRecorder(folder, new_meta(agent="test", viewer={"kind": "test"})) as recorder:
         recorder.record(0, 0.5, PARAM_SPACE.defaults, _camera_reaction(rng))
     # A crash after step 1's frames and index rows, before its steps.csv row:
     (folder / "frames" / "00000003.png").write_bytes(b"\x89PNG half")
     with open(folder / FRAMES_FILE, "a") as handle:
         handle.write("1,3,0.5,frames/00000003.png,1,1,1,1,1" + ",0.1" * 7 + "\n1,4,0.")
     assert load_session(folder).frame_index.n_frames == 3  # ignored on read
-    with SessionRecorder(folder, {}, resume=True) as recorder:
+    with SessionRecorder.resume(folder) as recorder:
         assert recorder.keep_frames
         recorder.record(0, 0.6, PARAM_SPACE.defaults, _camera_reaction(rng, n=2))
     session = load_session(folder)
@@ -182,7 +189,9 @@ def test_step_times_and_the_eye_angle_t_are_both_read_back(tmp_path):
     # steps.csv has a time column `t` and an emoticon parameter `t`: neither hides the other.
     viewer = SimulatedViewer(seed=0, frames=2)
     params = PARAM_SPACE.defaults
-    with SessionRecorder(tmp_path / "s", {"agent": "test"}) as recorder:
+    with SessionRecorder(
+        tmp_path / "s", new_meta(agent="test", viewer={"kind": "test"})
+    ) as recorder:
         for i in range(3):
             recorder.record(0, 0.5, params, viewer.react(None, params), t=5.0 + i)
     session = load_session(tmp_path / "s")

@@ -1,9 +1,15 @@
-"""The `laetitia` command line: one subcommand per module listed in COMMAND_MODULES."""
+"""The `laetitia` command line: one subcommand per module listed in COMMAND_MODULES.
+
+The CLI maps flags to the application's typed configs and nothing more. An option's `dest` is
+the config field it sets (`--settle` sets `settle_s`), so an error the library raises about a
+field (`ConfigError.field`) is shown with the flag that sets it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -31,7 +37,53 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"laetitia.cli.{name}").add_parser(subparsers)
+    _mark_commands(parser)
     return parser
+
+
+def _mark_commands(parser: argparse.ArgumentParser) -> None:
+    """Let each command's parser be found from its parsed arguments (`args.command_parser`)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _mark_commands(sub)
+    if parser.get_default("func") is not None:
+        parser.set_defaults(command_parser=parser)
+
+
+def flag_for(parser: argparse.ArgumentParser, field: str) -> str | None:
+    """The option of a command that sets config field `field` (its `dest`), if there is one."""
+    for action in parser._actions:
+        if action.dest == field and action.option_strings:
+            return max(action.option_strings, key=len)
+    return None
+
+
+SETTING = re.compile(r"(?:setting )?`(\w+)`")
+"""How a library message refers to a config field: "setting `model_path`", or "`model_path`"."""
+
+
+def error_line(error: LaetitiaError, parser: argparse.ArgumentParser | None) -> str:
+    """An error's message with flags for the config fields it names, where the command has them.
+
+    The field at fault (`error.field`) starts the message; other fields appear in backquotes
+    ("setting `model_path`"). Each becomes the option of `parser` that sets it ("--model").
+    """
+    message = str(error)
+    if parser is None:
+        return message
+
+    def flag(match: re.Match[str]) -> str:
+        return flag_for(parser, match.group(1)) or match.group(0)
+
+    message = SETTING.sub(flag, message)
+    field = error.field
+    option = None if field is None else flag_for(parser, field)
+    if field is None or option is None:
+        return message
+    if message.startswith(field):
+        return option + message[len(field) :]
+    return f"{option}: {message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (LaetitiaError, FileNotFoundError) as error:
+    except LaetitiaError as error:
+        line = error_line(error, getattr(args, "command_parser", None))
+        print(f"laetitia {args.command}: error: {line}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
         print(f"laetitia {args.command}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:

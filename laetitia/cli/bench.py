@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
@@ -64,7 +63,8 @@ def _add_agents(commands: argparse._SubParsersAction) -> None:
 def run_agents(args: argparse.Namespace) -> int:
     """Run `laetitia bench agents`."""
     from laetitia.agents import AGENTS
-    from laetitia.agents.benchmark import BenchConfig, format_table, run_bench, summarize
+    from laetitia.app.bench_agents import BenchConfig, format_table, run_bench, summarize
+    from laetitia.files import write_json_atomic
 
     chosen = {"viewers": args.viewers, "seeds": args.seeds, "steps": args.steps}
     base = QUICK if args.quick else {}
@@ -78,7 +78,7 @@ def run_agents(args: argparse.Namespace) -> int:
     )
     document = summarize(run_bench(config), config)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    write_json_atomic(args.json, document, indent=1, sort_keys=False)
     print(format_table(document))
     print(f"results: {args.json}")
     return 0
@@ -119,8 +119,9 @@ def _add_pipeline(commands: argparse._SubParsersAction) -> None:
 
 def run_pipeline(args: argparse.Namespace) -> int:
     """Run `laetitia bench pipeline`."""
-    from laetitia.bench_pipeline import format_table, run_pipeline_bench
+    from laetitia.app.bench_pipeline import format_table, run_pipeline_bench
     from laetitia.errors import ConfigError
+    from laetitia.files import write_json_atomic
 
     if not args.video.is_file():
         raise ConfigError(f"--video {args.video} is not a file; give the path of a video.")
@@ -128,7 +129,7 @@ def run_pipeline(args: argparse.Namespace) -> int:
         args.video, repeats=args.repeats, frames_per_call=args.frames, model_path=args.model
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    write_json_atomic(args.json, figures, indent=1, sort_keys=False)
     print(format_table(figures))
     print(f"results: {args.json}")
     return 0

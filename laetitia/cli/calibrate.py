@@ -8,7 +8,7 @@ from pathlib import Path
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `laetitia calibrate`."""
-    from laetitia.calibration import L2_DEFAULT
+    from laetitia.app.calibration import L2_DEFAULT
     from laetitia.faces import DETECTOR_NAMES
 
     parser = subparsers.add_parser(
@@ -80,7 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia calibrate`."""
-    from laetitia.calibration import (
+    from laetitia.app.calibration import (
         CalibrationConfig,
         calibrate_live,
         calibrate_video,

@@ -8,9 +8,6 @@ from pathlib import Path
 
 from laetitia.cli.train import add_common_run_arguments, report
 
-DEFAULT_RUNS = Path("runs")
-"""Where `make demo` and `laetitia demo` write sessions (the notebook's default folder)."""
-
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `laetitia demo`."""
@@ -29,7 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia demo`."""
-    from laetitia.agents.training import TrainConfig, train
+    from laetitia.app.training import TrainConfig, train
+    from laetitia.sessions import DEFAULT_RUNS
 
     out = args.out or DEFAULT_RUNS / time.strftime("demo-%Y%m%d-%H%M%S")
     config = TrainConfig(

@@ -42,11 +42,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the viewer's noise (0)")
     parser.add_argument(
-        "--stochastic", action="store_true", help="sample actions as in training instead"
+        "--stochastic",
+        dest="deterministic",
+        action="store_false",
+        help="sample actions as in training instead",
     )
     parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
     parser.add_argument(
-        "--settle", type=float, default=0.5, help="seconds to wait after a change (0.5)"
+        "--settle",
+        dest="settle_s",
+        type=float,
+        default=0.5,
+        help="seconds to wait after a change (0.5)",
     )
     parser.add_argument(
         "--step-size",
@@ -63,7 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia evaluate`."""
-    from laetitia.agents.evaluation import EVALUATION_FILE, EvaluationConfig, evaluate_saved
+    from laetitia.app.evaluation import EVALUATION_FILE, EvaluationConfig, evaluate_saved
 
     config = EvaluationConfig(
         agent_path=args.agent_path,
@@ -71,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
         episodes=args.episodes,
         steps_per_episode=args.steps_per_episode,
         seed=args.seed,
-        deterministic=not args.stochastic,
+        deterministic=args.deterministic,
         frames=args.frames,
-        settle_s=args.settle,
+        settle_s=args.settle_s,
         step_size=args.step_size,
         out=args.out,
         detector=args.detector,

@@ -63,20 +63,19 @@ def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Predict, print the summary, write the requested files."""
-    from laetitia.calibration import calibrated
+    from laetitia.app.calibration import calibrated
+    from laetitia.app.predict import predict_source
     from laetitia.errors import ConfigError
+    from laetitia.files import check_figure_path, check_output_file
     from laetitia.meter import HappinessMeter
-    from laetitia.outputs import check_output_file
-    from laetitia.plots import check_figure_path
-    from laetitia.predict import predict_source
 
     if args.detect_every is not None and args.detect_every < 1:
         raise ConfigError(f"--detect-every must be at least 1, got {args.detect_every}.")
     # Refuse unwritable outputs before a long video is read, not after.
     if args.csv is not None:
-        check_output_file(args.csv, "--csv")
+        check_output_file(args.csv, "csv")
     if args.plot is not None:
-        check_output_file(check_figure_path(args.plot), "--plot")
+        check_output_file(check_figure_path(args.plot, "plot"), "plot")
     meter = HappinessMeter.live(
         args.detector, args.model, detect_every=args.detect_every, tracker=args.tracker
     )

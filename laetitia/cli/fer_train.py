@@ -54,6 +54,7 @@ def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test-fraction", type=float, help="test share when carved (0.1)")
     parser.add_argument(
         "--weight",
+        dest="sampling_weights",
         action="append",
         metavar="CLASS=W",
         help="sampling weight: draw CLASS's images W times as often (repeatable; on --resume "
@@ -61,6 +62,7 @@ def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--loss-weight",
+        dest="loss_weights",
         action="append",
         metavar="CLASS=W",
         help="weight of CLASS in the cross-entropy (repeatable)",
@@ -154,8 +156,10 @@ def run_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "val_fraction": args.val_fraction,
         "test_fraction": args.test_fraction,
-        "sampling_weights": parse_class_weights(args.weight) if args.weight else None,
-        "loss_weights": parse_class_weights(args.loss_weight) if args.loss_weight else None,
+        "sampling_weights": (
+            parse_class_weights(args.sampling_weights) if args.sampling_weights else None
+        ),
+        "loss_weights": parse_class_weights(args.loss_weights) if args.loss_weights else None,
         "balanced_loss": args.balanced_loss,
         "augment": args.augment,
         "init": args.init,

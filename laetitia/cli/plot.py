@@ -10,7 +10,7 @@ KINDS = ("overview", "curve", "params", "emotions")
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `laetitia plot`."""
-    from laetitia.plots import CURVE_METRICS, ROLLING_WINDOW
+    from laetitia.app.plots import CURVE_METRICS, ROLLING_WINDOW
 
     parser = subparsers.add_parser(
         "plot",
@@ -61,15 +61,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia plot`."""
-    from laetitia import plots
+    from laetitia.app import plots
     from laetitia.errors import ConfigError
+    from laetitia.files import check_figure_path, save_figure
+    from laetitia.sessions import load_sessions
 
     if args.window < 1:
         raise ConfigError(f"--window must be at least 1 step, got {args.window}.")
     if args.dpi < 10:
         raise ConfigError(f"--dpi must be at least 10, got {args.dpi}.")
-    plots.check_figure_path(args.out)
-    sessions = plots.load_sessions(args.sessions)
+    check_figure_path(args.out)
+    sessions = load_sessions(args.sessions)
     if args.by == "agent":
         if args.kind not in ("overview", "curve"):
             raise ConfigError(
@@ -87,6 +89,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         kind = "curve" if args.kind == "overview" else args.kind
         fig = plots.sessions_figure(sessions, kind, args.window)
-    path = plots.save_figure(fig, args.out, args.dpi)
+    path = save_figure(fig, args.out, args.dpi)
     print(f"{len(sessions)} session{'s' if len(sessions) > 1 else ''} drawn: {path}")
     return 0

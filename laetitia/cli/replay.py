@@ -20,6 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
     parser.add_argument(
         "--model",
+        dest="model_path",
         type=Path,
         default=None,
         metavar="PATH",
@@ -36,9 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia replay`."""
-    from laetitia.replay import SUMMARY_FILE, replay_session
+    from laetitia.app.replay import SUMMARY_FILE, replay_session
 
-    result = replay_session(args.session, args.out, model_path=args.model, detector=args.detector)
+    result = replay_session(
+        args.session, args.out, model_path=args.model_path, detector=args.detector
+    )
     print(result.summary.text())
     print(f"re-scored session: {result.folder} (steps.csv, meta.json, {SUMMARY_FILE})")
     return 0

@@ -73,7 +73,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_common_run_arguments(parser, steps=200)
     parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
     parser.add_argument(
-        "--settle", type=float, default=0.5, help="seconds to wait after a change (0.5)"
+        "--settle",
+        dest="settle_s",
+        type=float,
+        default=0.5,
+        help="seconds to wait after a change (0.5)",
     )
     parser.add_argument(
         "--step-size",
@@ -84,7 +88,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--episode-steps", type=int, default=50, help="steps per episode (50)")
     parser.add_argument(
         "--no-frames",
-        action="store_true",
+        dest="keep_frames",
+        action="store_false",
         help="keep no camera image in the session, only per-frame probabilities and face boxes",
     )
     add_face_pipeline_arguments(parser)
@@ -95,6 +100,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--agent-arg",
+        dest="agent_args",
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -112,7 +118,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia train`."""
-    from laetitia.agents.training import TrainConfig, parse_agent_args, resume, train
+    from laetitia.app.training import TrainConfig, parse_agent_args, resume, train
 
     if args.resume is not None:
         report(resume(args.resume, steps=args.steps))
@@ -124,15 +130,15 @@ def run(args: argparse.Namespace) -> int:
         steps=args.default_steps if args.steps is None else args.steps,
         seed=args.seed,
         frames=args.frames,
-        settle_s=args.settle,
+        settle_s=args.settle_s,
         step_size=args.step_size,
         episode_steps=args.episode_steps,
-        keep_frames=not args.no_frames,
+        keep_frames=args.keep_frames,
         detector=args.detector,
         model=args.model,
         profile=args.profile,
         window=not args.no_window or args.viewer.startswith("webcam"),
-        agent_args=parse_agent_args(args.agent_arg),
+        agent_args=parse_agent_args(args.agent_args),
         tensorboard=args.tensorboard,
     )
     report(train(config))

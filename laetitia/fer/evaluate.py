@@ -163,7 +163,7 @@ def check_subset(model_classes: Sequence[str], classes: Sequence[str]) -> None:
     if unknown:
         raise LabelMismatchError(
             f"the model has classes {list(model_classes)}, not {unknown}; evaluate it on its "
-            "own classes or a subset of them (--classes)."
+            "own classes or a subset of them (setting `classes`)."
         )
 
 
@@ -360,7 +360,8 @@ def evaluate_model(
         missing = [c for c, n in faces.counts().items() if n == 0]
         if missing:
             raise SplitError(
-                f"{loaded.path} has no images of {missing}; evaluate without them (--classes)."
+                f"{loaded.path} has no images of {missing}; evaluate without them (setting "
+                "`classes`)."
             )
     else:
         splits.require([config.split])
@@ -423,7 +424,7 @@ def report(
         The metrics written to metrics.json.
     """
     from laetitia.fer.figures import confusion_figure, roc_figure
-    from laetitia.plots import save_figure
+    from laetitia.files import save_figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

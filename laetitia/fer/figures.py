@@ -1,7 +1,7 @@
 """Figures of FER training and evaluation: history, confusion matrix, happiness ROC curve.
 
-Built as `matplotlib.figure.Figure` objects without pyplot (as `laetitia.plots` does) and
-written with `laetitia.plots.save_figure`.
+Built as `matplotlib.figure.Figure` objects without pyplot (as `laetitia.app.plots` does) and
+written with `laetitia.app.plots.save_figure`.
 """
 
 from __future__ import annotations

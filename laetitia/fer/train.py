@@ -203,10 +203,12 @@ class TrainConfig:
         classes = select_classes(self.classes)
         object.__setattr__(self, "classes", classes)
         object.__setattr__(
-            self, "sampling_weights", _class_weights(self.sampling_weights, classes, "--weight")
+            self,
+            "sampling_weights",
+            _class_weights(self.sampling_weights, classes, "sampling_weights"),
         )
         object.__setattr__(
-            self, "loss_weights", _class_weights(self.loss_weights, classes, "--loss-weight")
+            self, "loss_weights", _class_weights(self.loss_weights, classes, "loss_weights")
         )
         problems = []
         if self.arch not in ARCHS:
@@ -287,11 +289,12 @@ def _class_weights(
     if unused:
         raise ConfigError(
             f"{flag} names {unused}, which the run does not train on (classes {list(classes)}); "
-            "drop the weight or add the class with --classes."
+            "drop the weight or add the class to setting `classes`.",
+            field=flag,
         )
     bad = {name: w for name, w in weights.items() if not (math.isfinite(w) and w > 0)}
     if bad:
-        raise ConfigError(f"{flag} weights must be positive numbers, got {bad}.")
+        raise ConfigError(f"{flag} weights must be positive numbers, got {bad}.", field=flag)
     return {name: float(weights.get(name, 1.0)) for name in classes}
 
 
@@ -506,8 +509,8 @@ def _refuse_overwrite(out: Path, record: Mapping[str, Any]) -> None:
         return
     if not record:
         raise ConfigError(
-            f"{out} already holds a training run; resume it with --resume {out} or choose "
-            "another --out."
+            f"out {out} already holds a training run; resume it, or choose another output folder.",
+            field="out",
         )
     try:
         existing = json.loads(last.read_text())["progress"]
@@ -516,12 +519,15 @@ def _refuse_overwrite(out: Path, record: Mapping[str, Any]) -> None:
     progress = record["progress"]
     if existing is None or existing["events"][:1] != progress["events"][:1]:
         raise ConfigError(
-            f"{out} holds another training run; resume into its own folder or a new --out."
+            f"out {out} holds another training run; resume into its own folder or a new one.",
+            field="out",
         )
     if existing["epoch"] > progress["epoch"]:
         raise ConfigError(
             f"resuming from epoch {progress['epoch']} into {out} would overwrite its last "
-            f"checkpoint (epoch {existing['epoch']}); pass a new --out to branch off there."
+            f"checkpoint (epoch {existing['epoch']}); give a new output folder to branch off "
+            "there.",
+            field="out",
         )
 
 
@@ -604,20 +610,23 @@ def _init_weights(
     source = load_model(None if config.init == "default" else config.init, expected_classes=None)
     if source.card.arch != config.arch:
         raise ConfigError(
-            f"--init model is a {source.card.arch!r}, the run trains {config.arch!r}."
+            f"init model is a {source.card.arch!r}, the run trains {config.arch!r}.",
+            field="init",
         )
     scaling = ("grayscale", "mean", "std")
     if any(getattr(source.card, k) != getattr(card, k) for k in scaling):
         raise ConfigError(
-            f"--init model scales its inputs differently "
+            f"init model scales its inputs differently "
             f"({[getattr(source.card, k) for k in scaling]} vs "
-            f"{[getattr(card, k) for k in scaling]}); start from scratch instead."
+            f"{[getattr(card, k) for k in scaling]}); start from scratch instead.",
+            field="init",
         )
     missing = [c for c in config.classes if c not in source.class_names]
     if missing:
         raise LabelMismatchError(
-            f"--init model has classes {list(source.class_names)}, not {missing}; fine-tune on "
-            "a subset of its classes or start from scratch."
+            f"init model has classes {list(source.class_names)}, not {missing}; fine-tune on "
+            "a subset of its classes or start from scratch.",
+            field="init",
         )
     rows = torch.tensor([source.class_names.index(c) for c in config.classes])
     heads = len(source.class_names)
@@ -632,8 +641,9 @@ def _init_weights(
             state[name] = tensor[rows]
         else:
             raise ConfigError(
-                f"--init model's {name} {tuple(tensor.shape)} does not fit "
-                f"{tuple(target[name].shape)}."
+                f"init model's {name} {tuple(tensor.shape)} does not fit "
+                f"{tuple(target[name].shape)}.",
+                field="init",
             )
     model.load_state_dict(state, strict=True)
     log(
@@ -874,6 +884,6 @@ def _write_history(
 
 def _plot_history(out: Path, history: Sequence[Mapping[str, Any]]) -> None:
     from laetitia.fer.figures import history_figure
-    from laetitia.plots import save_figure
+    from laetitia.files import save_figure
 
     save_figure(history_figure(history), out / "history.png")

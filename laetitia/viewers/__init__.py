@@ -1,15 +1,14 @@
-"""Viewers: what reacts to a shown emoticon (a person at a webcam, a video, a recording)."""
+"""Viewers: what reacts to a shown emoticon (a person, a video, a recording, a simulation).
 
-from laetitia.viewers.base import Reaction, Viewer
-from laetitia.viewers.simulated import SimulatedViewer
-from laetitia.viewers.spec import SPEC_FORMS, ViewerSpec, make_viewer, parse_viewer_spec
+| module | what it holds |
+|---|---|
+| `spec` | viewer spec strings (`sim`, `webcam:INDEX`, `video:PATH`, ...) and `make_viewer` |
+| `simulated` | `SimulatedViewer`: a hidden favourite emoticon read through noisy frames |
+| `people` | `PersonViewer` and the benchmark suite of simulated people |
+| `session` | `SessionReplayViewer`: a recorded session answering with real reactions |
+| `live` | `LiveViewer`: a person at a webcam, or a video standing in for one |
+| `live_window` | the pygame window a person sees during a live session |
 
-__all__ = [
-    "SPEC_FORMS",
-    "Reaction",
-    "SimulatedViewer",
-    "Viewer",
-    "ViewerSpec",
-    "make_viewer",
-    "parse_viewer_spec",
-]
+The `Viewer` protocol and the `Reaction` it returns live in `laetitia.types`. Importing this
+package runs nothing: import the module you need.
+"""

@@ -4,7 +4,7 @@
     viewer = LiveViewer.from_video("clip.mp4")                      # --viewer video:clip.mp4
     reaction = viewer.react(image, params)
 
-Each `react` shows the emoticon (in the live window, `laetitia.live_window`, for a webcam),
+Each `react` shows the emoticon (in the live window, `laetitia.viewers.live_window`, for a webcam),
 lets `settle_s` pass so the person can react, then reads `frames` frames and puts them through
 the happiness meter (`laetitia.meter`): per-frame emotion probabilities, face boxes, and the
 frames themselves for a recorder to keep. The window shows the camera preview with the face box,
@@ -31,10 +31,10 @@ import numpy as np
 from laetitia.cameras import Camera, VideoFile, Webcam
 from laetitia.errors import VideoEndedError
 from laetitia.meter import HappinessMeter
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 if TYPE_CHECKING:
-    from laetitia.live_window import LiveWindow
+    from laetitia.viewers.live_window import LiveWindow
 
 
 class LiveViewer:
@@ -56,7 +56,7 @@ class LiveViewer:
         source: Plain-data description of the camera for `describe` (default: the camera's
             own, which opens it).
         nondeterministic: Whether reactions cannot be reproduced (a person).
-        window: The live window to show in (`laetitia.live_window.LiveWindow`); None makes
+        window: The live window to show in (`laetitia.viewers.live_window.LiveWindow`); None makes
             one on the first `react` when `show` is True.
     """
 
@@ -154,11 +154,11 @@ class LiveViewer:
     def reset(self, seed: int | None = None) -> None:
         """A new episode. A person, or a recording, carries on: nothing is rewound."""
 
-    def react(self, image: np.ndarray, params: np.ndarray) -> Reaction:
+    def react(self, image: np.ndarray | None, params: np.ndarray) -> Reaction:
         """Show the emoticon, let `settle_s` pass, read `frames` frames and measure them.
 
         Args:
-            image: The emoticon, RGB uint8 (H, W, 3).
+            image: The emoticon, RGB uint8 (H, W, 3); a live viewer always needs it.
             params: The raw parameters it was drawn from (unused: the camera sees the image).
 
         Returns:
@@ -168,6 +168,8 @@ class LiveViewer:
             CameraError: If the camera cannot be opened or fails.
             VideoEndedError: If a video has too few frames left for this step.
         """
+        if image is None:
+            raise ValueError("a live viewer shows the emoticon: react needs its image.")
         camera = self._open()  # first: a missing camera fails before any model loads
         meter = self.meter
         window = self._show(image) if self.show else None
@@ -190,6 +192,11 @@ class LiveViewer:
         if window is not None:
             window.show_reaction(reaction)
         return reaction
+
+    def show_reward(self, reward: float, scored: bool) -> None:
+        """Add the env's reward for the last reaction to the window's curve."""
+        if self._window is not None:
+            self._window.show_reward(reward, scored)
 
     def continue_after(
         self, steps: int, rewards: Sequence[float] = (), scored: Sequence[bool] = ()
@@ -230,7 +237,7 @@ class LiveViewer:
 
     def _live_window(self) -> LiveWindow:
         if self._window is None:
-            from laetitia.live_window import LiveWindow
+            from laetitia.viewers.live_window import LiveWindow
 
             self._window = LiveWindow("laetitia: look at the face")
         return self._window

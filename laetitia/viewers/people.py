@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 from laetitia.viewers.simulated import frame_probs
 
 SUITE_VERSION = "people-v1"
@@ -249,6 +249,9 @@ class PersonViewer:
         keep = self._seen_weight * self._recovery > 1e-3
         self._seen = np.vstack([self._seen[keep], unit])
         self._seen_weight = np.append(self._seen_weight[keep] * self._recovery, 1.0)
+
+    def show_reward(self, reward: float, scored: bool) -> None:
+        """Nothing to show: the viewer has no window."""
 
     def describe(self) -> dict[str, object]:
         """The viewer's settings for meta.json (the taste included: it is simulated)."""

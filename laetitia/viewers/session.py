@@ -26,7 +26,7 @@ import numpy as np
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.errors import SessionError
 from laetitia.sessions import Session, load_session
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 
 class SessionReplayViewer:
@@ -54,14 +54,11 @@ class SessionReplayViewer:
         self.frames = frames
         self.space = space
         session = load_session(self.path)
-        recorded = session.meta.get("parameter_space", space.describe())
-        if [(p["name"], p["low"], p["high"]) for p in recorded] != [
-            (p.name, p.low, p.high) for p in space.params
-        ]:
+        recorded = session.meta.space()
+        if not recorded.same_bounds(space):
             raise SessionError(
                 f"session {self.path} was recorded over another parameter space "
-                f"({[p['name'] for p in recorded]}); replay it with the laetitia version "
-                "that recorded it."
+                f"({list(recorded.names)}); replay it with the laetitia version that recorded it."
             )
         self.class_names = session.class_names
         scored = np.flatnonzero(session.steps["faces"] > 0)
@@ -110,9 +107,12 @@ class SessionReplayViewer:
             extras={"source_step": float(step), "distance": distance},
         )
 
+    def show_reward(self, reward: float, scored: bool) -> None:
+        """Nothing to show: the viewer has no window."""
+
     def describe(self) -> dict[str, object]:
         """The session replayed, and the model and detector that scored it."""
-        viewer = self._meta.get("viewer", {})
+        viewer = self._meta.viewer
         return {
             "kind": "session",
             "path": str(self.path),

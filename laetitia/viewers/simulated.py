@@ -14,7 +14,7 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,9 @@ class SimulatedViewer:
             has_face=np.ones(self.frames, dtype=bool),
             extras={"true_happiness": happiness},
         )
+
+    def show_reward(self, reward: float, scored: bool) -> None:
+        """Nothing to show: the viewer has no window."""
 
     def describe(self) -> dict[str, object]:
         """The viewer's settings for meta.json (the taste stays hidden; the seed names it)."""

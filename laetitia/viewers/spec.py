@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from laetitia.errors import ConfigError, ViewerSpecError
-from laetitia.viewers.base import Viewer
+from laetitia.types import Viewer
 
 SPEC_FORMS = (
     "sim",
@@ -140,35 +139,6 @@ def make_viewer(
     return SessionReplayViewer(path, frames=frames)
 
 
-class ViewerSettings(Protocol):
-    """What a run's config says about its viewer (`TrainConfig`, `EvaluationConfig`)."""
-
-    viewer: str
-    frames: int
-    settle_s: float
-    detector: str | None
-    model: Path | None
-    profile: Path | None
-    window: bool | None
-
-
-def viewer_from(settings: ViewerSettings) -> Viewer:
-    """The viewer a run's config names, reading faces with its detector, model and profile.
-
-    Raises:
-        ViewerSpecError, ConfigError, ProfileError: As `make_viewer`.
-    """
-    return make_viewer(
-        settings.viewer,
-        frames=settings.frames,
-        settle_s=settings.settle_s,
-        detector=settings.detector,
-        model=settings.model,
-        window=settings.window,
-        profile=settings.profile,
-    )
-
-
 def check_face_pipeline(
     viewer: str | ViewerSpec,
     detector: str,
@@ -197,16 +167,17 @@ def check_face_pipeline(
     if model is not None:
         model = Path(model).resolve()
         if not model.is_file():
-            raise ConfigError(f"--model {model}: no such FER model file.")
+            raise ConfigError(f"model {model}: no such FER model file.", field="model")
     if profile is not None:
-        from laetitia.calibration import load_profile_for
+        from laetitia.profile import load_profile_for
 
         profile = Path(profile).resolve()
         parsed = parse_viewer_spec(viewer) if isinstance(viewer, str) else viewer
         if parsed.kind not in FACE_KINDS:
             raise ConfigError(
-                f"--profile calibrates a face read by the FER model: use it with a webcam "
-                f"or video viewer, not {str(parsed)!r}."
+                f"profile calibrates a face read by the FER model: use it with a webcam "
+                f"or video viewer, not {str(parsed)!r}.",
+                field="profile",
             )
         load_profile_for(profile, model)
     return model, profile
@@ -229,13 +200,13 @@ def _meter(
 
     calibration = None
     if profile is not None:
-        from laetitia.calibration import load_profile_for
+        from laetitia.profile import load_profile_for
 
         calibration = load_profile_for(profile, model)
 
     def build() -> object:
-        from laetitia.calibration import calibrated
         from laetitia.meter import HappinessMeter
+        from laetitia.profile import calibrated
 
         return calibrated(HappinessMeter.live(name, model), calibration)
 

@@ -1,11 +1,11 @@
 """A wrongly typed or refused `--agent-arg` is one clear line naming the setting."""
 
+import gymnasium as gym
 import pytest
 
 from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.base import setting_type_error
 from laetitia.cli import main
-from laetitia.envs import make
 from laetitia.errors import ConfigError
 
 
@@ -55,7 +55,7 @@ def test_a_setting_takes_its_defaults_type(value, default, ok):
 @pytest.mark.parametrize("name", sorted(AGENTS))
 def test_every_agent_takes_its_own_defaults_given_explicitly(name):
     cls = agent_class(name)
-    env = make(AGENTS[name].env_id, viewer="sim", frames=1, step_size=cls.preferred_step_size)
+    env = gym.make(AGENTS[name].env_id, viewer="sim", frames=1, step_size=cls.preferred_step_size)
     assert cls(env, seed=0, **cls.defaults).settings == cls.defaults
 
 

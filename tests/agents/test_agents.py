@@ -3,16 +3,16 @@
 import dataclasses
 import json
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class, load_agent
-from laetitia.agents.evaluation import EvaluationConfig, evaluate, evaluate_saved
-from laetitia.agents.training import AGENT_DIR, TrainConfig, resume, train
+from laetitia.app.evaluation import EvaluationConfig, evaluate, evaluate_saved
+from laetitia.app.training import AGENT_DIR, TrainConfig, resume, train
 from laetitia.cli import main
 from laetitia.emoticon import PARAM_SPACE
-from laetitia.envs import make
 from laetitia.errors import ConfigError, SessionError
 from laetitia.sessions import load_session
 
@@ -20,7 +20,7 @@ NAMES = sorted(AGENTS)
 
 
 def make_env(name, seed=0, frames=2, episode_steps=50):
-    return make(
+    return gym.make(
         AGENTS[name].env_id,
         viewer=f"sim:{seed}",
         frames=frames,
@@ -104,7 +104,7 @@ def test_train_then_resume_from_the_command_line_continues_the_step_count(name, 
 @pytest.mark.expensive
 @pytest.mark.parametrize("name", NAMES)
 def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(name, tmp_path, monkeypatch):
-    import laetitia.agents.training as training
+    import laetitia.app.training as training
 
     class DiesBeforeStep70(training.SessionCallback):
         """Stands in for SIGKILL: the process dies before recording step 70."""
@@ -191,7 +191,7 @@ def test_the_hill_climber_is_evaluated_from_its_best_emoticon():
 @pytest.mark.parametrize("name", sorted(AGENTS))
 def test_a_run_killed_after_a_few_steps_resumes(name, tmp_path, monkeypatch):
     """Killed before any save the agent makes as it learns (PPO's first rollout is 64 steps)."""
-    from laetitia.agents.training import TrainConfig, resume, train
+    from laetitia.app.training import TrainConfig, resume, train
     from laetitia.sessions import load_session
     from laetitia.viewers.simulated import SimulatedViewer
 

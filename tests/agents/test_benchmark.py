@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from laetitia.agents.benchmark import BenchConfig, run_bench, run_metrics, summarize
+from laetitia.app.bench_agents import BenchConfig, run_bench, run_metrics, summarize
 from laetitia.cli import main
 from laetitia.errors import ConfigError
 from laetitia.viewers.people import SUITE_VERSION, suite_viewer

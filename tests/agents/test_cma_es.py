@@ -3,13 +3,14 @@ import pytest
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.benchmark import BenchConfig, run_once
 from laetitia.agents.cma_es import CmaEs
+from laetitia.app.bench_agents import BenchConfig, run_once
 from laetitia.emoticon import PARAM_SPACE
-from laetitia.envs import SmileDiscreteEnv, SmileEnv
+from laetitia.envs.smile import SmileEnv
+from laetitia.envs.smile_discrete import SmileDiscreteEnv
 from laetitia.errors import ConfigError
-from laetitia.viewers import SimulatedViewer
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
+from laetitia.viewers.simulated import SimulatedViewer
 
 
 class Shown(BaseCallback):
@@ -58,6 +59,9 @@ class NoFace:
 
     def react(self, image, params):
         return Reaction(probs=np.full((3, 7), np.nan, np.float32), has_face=np.zeros(3, bool))
+
+    def show_reward(self, reward, scored):
+        pass
 
     def describe(self):
         return {"kind": "no-face"}

@@ -13,7 +13,7 @@ FAST = ["--frames", "2", "--settle", "0"]
 @pytest.fixture(scope="module")
 def trained(fixtures_dir, tmp_path_factory):
     """A hill-climber trained on single_face.mp4 with Haar and a profile of that face."""
-    from laetitia.calibration import CalibrationConfig, calibrate_video
+    from laetitia.app.calibration import CalibrationConfig, calibrate_video
 
     video = fixtures_dir / "single_face.mp4"
     folder = tmp_path_factory.mktemp("trained")

@@ -3,9 +3,10 @@ import pytest
 
 from laetitia.agents.hill_climb import HillClimber
 from laetitia.emoticon import PARAM_SPACE
-from laetitia.envs import SmileDiscreteEnv, SmileEnv
+from laetitia.envs.smile import SmileEnv
+from laetitia.envs.smile_discrete import SmileDiscreteEnv
 from laetitia.errors import ConfigError
-from laetitia.viewers import SimulatedViewer
+from laetitia.viewers.simulated import SimulatedViewer
 
 
 class RewardLog:

@@ -1,20 +1,20 @@
 import json
 import shutil
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
 from laetitia.agents.q_learning import QLearning
-from laetitia.agents.training import TrainConfig, train
+from laetitia.app.training import TrainConfig, train
 from laetitia.emoticon import PARAM_SPACE
-from laetitia.envs import make
 from laetitia.errors import ConfigError, SessionError
 from laetitia.sessions import load_session
 
 
 def discrete_env(seed=0, episode_steps=50):
-    return make(
+    return gym.make(
         "laetitia/SmileDiscrete-v0", viewer=f"sim:{seed}", frames=2, max_episode_steps=episode_steps
     )
 
@@ -115,4 +115,4 @@ def test_out_of_range_settings_are_refused(setting):
 
 def test_q_learning_needs_discrete_moves():
     with pytest.raises(ConfigError, match="SmileDiscrete-v0"):
-        QLearning(make("laetitia/Smile-v0"))
+        QLearning(gym.make("laetitia/Smile-v0"))

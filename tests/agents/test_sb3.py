@@ -1,6 +1,7 @@
 import importlib.util
 import json
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
@@ -8,17 +9,16 @@ from safetensors.numpy import load_file
 from laetitia.agents.callbacks import AgentCheckpoint
 from laetitia.agents.dqn import DQNAgent
 from laetitia.agents.ppo import PPOAgent
-from laetitia.agents.training import TrainConfig, train
-from laetitia.envs import make
+from laetitia.app.training import TrainConfig, train
 from laetitia.errors import ConfigError
 
 
 def continuous_env(seed=0):
-    return make("laetitia/Smile-v0", viewer=f"sim:{seed}", frames=2)
+    return gym.make("laetitia/Smile-v0", viewer=f"sim:{seed}", frames=2)
 
 
 def discrete_env(seed=0):
-    return make("laetitia/SmileDiscrete-v0", viewer=f"sim:{seed}", frames=2)
+    return gym.make("laetitia/SmileDiscrete-v0", viewer=f"sim:{seed}", frames=2)
 
 
 def test_the_saved_folder_is_json_and_safetensors_not_a_pickle(tmp_path):
@@ -92,7 +92,9 @@ def test_tensorboard_is_offered_to_the_sb3_agents_only(tmp_path):
         TrainConfig(out=tmp_path / "x", agent="hill-climb", viewer="sim", tensorboard=tmp_path)
     if importlib.util.find_spec("tensorboard") is None:
         with pytest.raises(ConfigError, match=r"laetitia\[tensorboard\]"):
-            TrainConfig(out=tmp_path / "x", agent="ppo", viewer="sim", tensorboard=tmp_path)
+            TrainConfig(
+                out=tmp_path / "x", agent="ppo", viewer="sim", tensorboard=tmp_path
+            ).checked()
         return
     logs = tmp_path / "tb"
     config = TrainConfig(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from laetitia.cli import COMMAND_MODULES, build_parser, main
-from laetitia.sessions import load_session
+from laetitia.sessions import Resumption, load_session
 
 
 def test_help_lists_every_command(capsys):
@@ -37,7 +37,7 @@ def test_train_then_resume_continues_the_step_count(tmp_path):
     assert main(["train", "--resume", str(out), "--steps", "8"]) == 0
     session = load_session(out)
     np.testing.assert_array_equal(session.steps["step"], np.arange(20))
-    assert session.meta["resumed"] == [{"at_step": 12, "steps": 8}]
+    assert session.meta.resumed == (Resumption(at_step=12, steps=8),)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_resume_of_a_finished_run_says_how_to_add_steps(tmp_path, capsys):
     out = tmp_path / "run"
     main(["train", "--viewer", "sim", "--out", str(out), "--steps", "5"])
     assert main(["train", "--resume", str(out)]) == 2
-    assert "--steps N" in capsys.readouterr().err
+    assert "(--steps)" in capsys.readouterr().err
 
 
 def test_the_webcam_is_the_default_viewer_for_train():

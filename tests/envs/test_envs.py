@@ -8,7 +8,8 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import laetitia
 from laetitia.emoticon import PARAM_SPACE
-from laetitia.envs import SmileDiscreteEnv, SmileEnv, make
+from laetitia.envs.smile import SmileEnv
+from laetitia.envs.smile_discrete import SmileDiscreteEnv
 from laetitia.errors import ConfigError
 
 ENV_IDS = ["laetitia/Smile-v0", "laetitia/SmileDiscrete-v0"]
@@ -140,6 +141,39 @@ def test_make_marks_person_viewers_nondeterministic():
         nondeterministic = True
         needs_image = False
 
-    env = make("laetitia/Smile-v0", viewer=Person())
+    env = gym.make("laetitia/Smile-v0", viewer=Person())
     assert env.spec.nondeterministic
-    assert not make("laetitia/Smile-v0", viewer="sim").spec.nondeterministic
+    assert not gym.make("laetitia/Smile-v0", viewer="sim").spec.nondeterministic
+    # A live viewer named by its spec string, as a user writes it: nothing opens yet.
+    assert gym.make("laetitia/Smile-v0", viewer="webcam").spec.nondeterministic
+    assert gym.make("laetitia/Smile-v0", viewer="webcam:1").unwrapped.spec.nondeterministic
+
+
+def test_the_viewer_hears_the_reward_the_env_gives():
+    """A live window draws the env's reward, not one of its own (the carry resets per episode)."""
+    from laetitia.viewers.simulated import SimulatedViewer
+
+    class Listening(SimulatedViewer):
+        heard: list[tuple[float, bool]] = []
+
+        def react(self, image, params):
+            reaction = super().react(image, params)
+            if len(self.heard) in (2, 3):  # two faceless steps, the second after a reset
+                reaction.has_face[:] = False
+                reaction.probs[:] = np.nan
+            return reaction
+
+        def show_reward(self, reward, scored):
+            self.heard.append((reward, scored))
+
+    env = gym.make("laetitia/Smile-v0", viewer=Listening(frames=2), max_episode_steps=3)
+    env.reset(seed=0)
+    given = []
+    for _ in range(3):
+        _, reward, _, _, info = env.step(env.action_space.sample())
+        given.append((reward, info["scored"]))
+    env.reset()
+    _, reward, _, _, info = env.step(env.action_space.sample())
+    given.append((reward, info["scored"]))
+    assert Listening.heard == given
+    assert given[2] == (given[1][0], False) and given[3] == (0.0, False)

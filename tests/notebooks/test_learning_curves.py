@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from laetitia.agents.training import TrainConfig, train
+from laetitia.app.training import TrainConfig, train
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

@@ -6,8 +6,9 @@ import pytest
 from laetitia.errors import CameraError, VideoEndedError
 from laetitia.meter import HappinessMeter
 from laetitia.reward import reward_from
-from laetitia.viewers import Viewer, make_viewer
+from laetitia.types import Viewer
 from laetitia.viewers.live import LiveViewer
+from laetitia.viewers.spec import make_viewer
 
 IMAGE = np.zeros((32, 32, 3), np.uint8)
 PARAMS = np.zeros(8)

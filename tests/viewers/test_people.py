@@ -3,8 +3,7 @@ import pytest
 
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ViewerSpecError
-from laetitia.viewers import make_viewer, parse_viewer_spec
-from laetitia.viewers.base import Viewer
+from laetitia.types import Viewer
 from laetitia.viewers.people import (
     SHAPES,
     SUITE,
@@ -14,6 +13,7 @@ from laetitia.viewers.people import (
     random_taste,
     suite_viewer,
 )
+from laetitia.viewers.spec import make_viewer, parse_viewer_spec
 
 CALM = {"away_rate": 0.0, "mood_sd": 0.0, "noise": 0.0, "habituation_depth": 0.0}
 

@@ -5,9 +5,10 @@ from laetitia.emoticon import PARAM_SPACE
 from laetitia.errors import SessionError
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.reward import reward_from
-from laetitia.sessions import SessionRecorder
-from laetitia.viewers import Reaction, make_viewer
+from laetitia.sessions import SessionRecorder, new_meta
+from laetitia.types import Reaction
 from laetitia.viewers.session import SessionReplayViewer
+from laetitia.viewers.spec import make_viewer
 
 HAPPY_COL = EMOTIONS.index(HAPPY)
 
@@ -33,7 +34,9 @@ def session(tmp_path):
         (_unit([0.8] * 8), _reaction(0.9)),
         (_unit([0.1] * 8), _reaction(0.0, faces=(False, False, False))),
     ]
-    with SessionRecorder(tmp_path / "rec", {"agent": "test"}) as recorder:
+    with SessionRecorder(
+        tmp_path / "rec", new_meta(agent="test", viewer={"kind": "test"})
+    ) as recorder:
         for params, reaction in shown:
             recorder.record(0, reward_from(reaction).reward, params, reaction)
     return tmp_path / "rec"
@@ -72,7 +75,9 @@ def test_means_are_repeated_when_the_session_has_no_frame_index(session):
 
 
 def test_a_session_without_faces_is_refused(tmp_path):
-    with SessionRecorder(tmp_path / "rec", {"agent": "test"}) as recorder:
+    with SessionRecorder(
+        tmp_path / "rec", new_meta(agent="test", viewer={"kind": "test"})
+    ) as recorder:
         recorder.record(0, 0.0, PARAM_SPACE.defaults, _reaction(0.0, faces=(False,)))
     with pytest.raises(SessionError, match="no step with a face"):
         SessionReplayViewer(tmp_path / "rec")

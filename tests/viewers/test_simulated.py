@@ -2,7 +2,7 @@ import numpy as np
 
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.labels import EMOTIONS
-from laetitia.viewers import SimulatedViewer
+from laetitia.viewers.simulated import SimulatedViewer
 
 
 def test_same_seed_same_person_and_same_noise():

@@ -1,7 +1,8 @@
 import pytest
 
 from laetitia.errors import ViewerSpecError
-from laetitia.viewers import SimulatedViewer, make_viewer, parse_viewer_spec
+from laetitia.viewers.simulated import SimulatedViewer
+from laetitia.viewers.spec import make_viewer, parse_viewer_spec
 
 
 @pytest.mark.parametrize(

@@ -30,11 +30,21 @@ The modules, in the order the data flows through them:
 | `run` | one calibration end to end (`calibrate`, `calibrate_video`, `calibrate_live`) |
 """
 
-from laetitia.calibration.files import CalibrationResult
-from laetitia.calibration.fit import L2_DEFAULT
-from laetitia.calibration.frames import CalibrationFrames
-from laetitia.calibration.live import Prompt, default_prompts, record_prompted
-from laetitia.calibration.profile import (
+from laetitia.app.calibration.files import CalibrationResult
+from laetitia.app.calibration.fit import L2_DEFAULT
+from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.app.calibration.live import Prompt, default_prompts, record_prompted
+from laetitia.app.calibration.report import CalibrationReport
+from laetitia.app.calibration.run import (
+    CalibrationConfig,
+    calibrate,
+    calibrate_live,
+    calibrate_video,
+    open_meter,
+)
+from laetitia.app.calibration.spans import NEUTRAL, SMILE, Span, check_spans, parse_span
+from laetitia.app.calibration.video import read_video_spans
+from laetitia.profile import (
     CalibratedMeter,
     Profile,
     calibrated,
@@ -42,16 +52,6 @@ from laetitia.calibration.profile import (
     load_profile_for,
     save_profile,
 )
-from laetitia.calibration.report import CalibrationReport
-from laetitia.calibration.run import (
-    CalibrationConfig,
-    calibrate,
-    calibrate_live,
-    calibrate_video,
-    open_meter,
-)
-from laetitia.calibration.spans import NEUTRAL, SMILE, Span, check_spans, parse_span
-from laetitia.calibration.video import read_video_spans
 
 __all__ = [
     "L2_DEFAULT",

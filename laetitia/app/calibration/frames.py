@@ -1,6 +1,6 @@
 """The frames of a calibration as the happiness meter read them, whatever recorded them.
 
-A video (`laetitia.calibration.video`) and a live camera (`laetitia.calibration.live`) both
+A video (`laetitia.app.calibration.video`) and a live camera (`laetitia.app.calibration.live`) both
 hand their frames to a `FramePipeline` (the happiness meter: face detector and FER model) a
 chunk at a time with `read_chunk`, and stack the reactions into one `CalibrationFrames` with
 `stack_reactions`: one row per frame, labelled by the span it belongs to.
@@ -15,10 +15,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from laetitia.calibration.spans import LABEL, Span
+from laetitia.app.calibration.spans import LABEL, Span
 from laetitia.errors import CalibrationError
 from laetitia.labels import HAPPY
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 
 class FramePipeline(Protocol):

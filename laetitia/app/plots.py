@@ -12,26 +12,23 @@ a face carry no happiness: every figure draws them as gaps, shaded grey, never a
 
 from __future__ import annotations
 
-import math
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from laetitia.emoticon.params import PARAM_SPACE, Param, ParamSpace
-from laetitia.errors import ConfigError, SessionError
+from laetitia.emoticon.params import ParamSpace
+from laetitia.errors import ConfigError
+from laetitia.files import save_figure
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.sessions import META_FILE, STEPS_FILE, Session, load_session
+from laetitia.sessions import Session
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-SESSIONS_ENV = "LAETITIA_SESSIONS"
-"""Environment variable naming the folder the notebook reads sessions from."""
 ROLLING_WINDOW = 10
 """Steps in the trailing window of the rolling mean."""
 CONFIDENCE = 0.95
@@ -55,74 +52,6 @@ NO_FACE_STYLE = {"color": "0.85", "alpha": 0.6, "hatch": "//", "linewidth": 0}
 STEP_LABEL = "step (one emoticon shown)"
 
 
-# ---------------------------------------------------------------------------------------------
-# Finding and loading sessions
-
-
-def find_session_dirs(parent: Path | str) -> list[Path]:
-    """Session folders at or under `parent` (any depth), sorted by path."""
-    parent = Path(parent)
-    found = {
-        steps.parent for steps in parent.rglob(STEPS_FILE) if (steps.parent / META_FILE).is_file()
-    }
-    return sorted(found)
-
-
-def load_sessions(paths: Path | str | Iterable[Path | str]) -> list[Session]:
-    """Load sessions from session folders, or from every session under parent folders.
-
-    Args:
-        paths: One path or several; each is a session folder or a folder holding sessions at
-            any depth (like `runs/`).
-
-    Returns:
-        The sessions, in the order given; those found under a parent are sorted by path.
-
-    Raises:
-        SessionError: If no path is given, a path does not exist, a folder is neither a session
-            nor holds one, or a session's files are corrupt.
-    """
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise SessionError("no session folder given; name one or more session folders.")
-    sessions: list[Session] = []
-    for path in paths:
-        if not path.exists():
-            raise SessionError(f"{path} does not exist; name a session folder or a folder of them.")
-        if (path / META_FILE).exists() or (path / STEPS_FILE).exists() or not path.is_dir():
-            sessions.append(load_session(path))
-            continue
-        folders = find_session_dirs(path)
-        if not folders:
-            raise SessionError(
-                f"{path} is not a session folder (it needs {META_FILE} and {STEPS_FILE}) and "
-                "holds none; make one with `laetitia demo` or `laetitia train --out DIR`."
-            )
-        sessions.extend(load_session(folder) for folder in folders)
-    return sessions
-
-
-def sessions_dir(environ: Mapping[str, str] | None = None, start: Path | None = None) -> Path:
-    """The folder the notebook reads: `$LAETITIA_SESSIONS`, else the folder `make demo` fills.
-
-    `make demo` writes to `runs/` at the repository root. The root is found by walking up from
-    `start` (default: the working directory) to the folder holding `pyproject.toml` and
-    `laetitia/`, so the answer is the same from the root and from `notebooks/`.
-    """
-    from laetitia.cli.demo import DEFAULT_RUNS
-
-    environ = os.environ if environ is None else environ
-    if environ.get(SESSIONS_ENV):
-        return Path(environ[SESSIONS_ENV]).expanduser()
-    start = Path.cwd() if start is None else Path(start)
-    for folder in (start, *start.resolve().parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "laetitia").is_dir():
-            return folder / DEFAULT_RUNS
-    return start / DEFAULT_RUNS
-
-
 def summarize(sessions: Sequence[Session]) -> str:
     """One line per session: folder, agent, viewer, seed, steps and best happiness."""
     lines = []
@@ -131,29 +60,30 @@ def summarize(sessions: Sequence[Session]) -> str:
         best = f"{np.nanmax(scored):.3f}" if np.isfinite(scored).any() else "no face seen"
         lines.append(
             f"{session.folder.name}: {agent_name(session)}, {viewer_name(session)}, "
-            f"seed {session.meta.get('seed', '?')}, {session.n_steps} steps, best P(happy) {best}"
+            f"seed {_seed(session)}, {session.n_steps} steps, best P(happy) {best}"
         )
     return "\n".join(lines)
 
 
+def _seed(session: Session) -> str:
+    return "?" if session.meta.seed is None else str(session.meta.seed)
+
+
 def agent_name(session: Session) -> str:
     """The agent that made a session, as `meta.json` names it."""
-    return str(session.meta.get("agent", "unknown agent"))
+    return session.meta.agent or "unknown agent"
 
 
 def viewer_name(session: Session) -> str:
     """The viewer of a session in words, e.g. `sim viewer (seed 1)`."""
-    viewer = session.meta.get("viewer") or {}
+    viewer = session.meta.viewer
     kind = str(viewer.get("kind", "unknown"))
     return f"{kind} viewer (seed {viewer['seed']})" if "seed" in viewer else f"{kind} viewer"
 
 
 def param_space(session: Session) -> ParamSpace:
-    """The parameter space a session was recorded in (from its meta.json, else the current one)."""
-    described = session.meta.get("parameter_space")
-    if not described:
-        return PARAM_SPACE
-    return ParamSpace(tuple(Param(**entry) for entry in described))
+    """The parameter space a session was recorded in."""
+    return session.meta.space()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,41 +133,6 @@ def session_curve(
     return values
 
 
-def t_quantile(p: float, df: int) -> float:
-    """Quantile `p` (in (0.5, 1)) of Student's t distribution with an integer `df` >= 1.
-
-    Inverts the exact closed-form CDF for integer degrees of freedom (Abramowitz & Stegun
-    26.7.3-4) by bisection on the angle θ = atan(t / √df); accurate to ~1e-12.
-    """
-    if not 0.5 < p < 1.0 or df < 1:
-        raise ValueError(f"t_quantile needs 0.5 < p < 1 and df >= 1, got p={p}, df={df}.")
-    target = 2.0 * p - 1.0  # P(|T| < t)
-    low, high = 0.0, math.pi / 2
-    for _ in range(60):
-        theta = 0.5 * (low + high)
-        if _t_central_mass(theta, df) < target:
-            low = theta
-        else:
-            high = theta
-    return math.sqrt(df) * math.tan(0.5 * (low + high))
-
-
-def _t_central_mass(theta: float, df: int) -> float:
-    """P(|T| < √df · tan θ) for Student's t with integer `df`."""
-    sin, cos2 = math.sin(theta), math.cos(theta) ** 2
-    if df % 2 == 1:
-        term, total = math.cos(theta), 0.0
-        for k in range(1, (df - 1) // 2 + 1):
-            total += term
-            term *= cos2 * (2 * k) / (2 * k + 1)
-        return 2.0 / math.pi * (theta + sin * total)
-    term, total = 1.0, 0.0
-    for k in range(1, df // 2 + 1):
-        total += term
-        term *= cos2 * (2 * k - 1) / (2 * k)
-    return sin * total
-
-
 @dataclass(frozen=True)
 class Band:
     """Mean of several curves per step, with a Student-t confidence interval of that mean."""
@@ -275,9 +170,11 @@ def mean_band(curves: Sequence[np.ndarray], confidence: float = CONFIDENCE) -> B
         mean = np.where(finite, table, 0.0).sum(axis=0) / count
         squares = np.where(finite, (table - mean) ** 2, 0.0).sum(axis=0)
         sem = np.sqrt(squares / (count - 1) / count)
-    quantile = np.full(length, np.nan)
-    for n in np.unique(count[count >= 2]):
-        quantile[count == n] = t_quantile(0.5 + confidence / 2, int(n) - 1)
+    from scipy.stats import t as student_t
+
+    quantile = np.where(
+        count >= 2, student_t.ppf(0.5 + confidence / 2, np.maximum(count - 1, 1)), np.nan
+    )
     half = np.where(count >= 2, quantile * sem, np.nan)
     mean = np.where(count > 0, mean, np.nan)
     return Band(mean=mean, low=mean - half, high=mean + half, count=count)
@@ -583,7 +480,7 @@ def overview_figure(session: Session, window: int = ROLLING_WINDOW) -> Figure:
         _move_legend(ax, fig.add_subplot(grid[row, 1]))
     fig.suptitle(
         f"{session.folder.name}: {agent_name(session)}, {viewer_name(session)}, "
-        f"seed {session.meta.get('seed', '?')}, {session.n_steps} steps",
+        f"seed {_seed(session)}, {session.n_steps} steps",
         fontweight="bold",
     )
     return fig
@@ -634,41 +531,6 @@ def agents_figure(
     fig = _figure((10, 5.5))
     plot_agents(sessions, fig.subplots(), metric, window, confidence)
     return fig
-
-
-def check_figure_path(path: Path | str) -> Path:
-    """`path` as a Path, if its suffix names an image format matplotlib writes.
-
-    Raises:
-        ConfigError: If it does not.
-    """
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    path = Path(path)
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if path.suffix.lower().lstrip(".") not in formats:
-        raise ConfigError(
-            f"cannot save a figure as {path.name!r}: end the file name with one of "
-            f"{', '.join('.' + f for f in sorted(formats))}."
-        )
-    return path
-
-
-def save_figure(fig: Figure, path: Path | str, dpi: int = 110) -> Path:
-    """Write a figure to `path` (format from its suffix: png, pdf, svg, ...), creating folders.
-
-    Raises:
-        ConfigError: If the suffix is not a format matplotlib writes, or the file cannot be written.
-    """
-    path = check_figure_path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi)
-    except OSError as error:
-        raise ConfigError(
-            f"cannot write {path}: {error.strerror or error}; choose a file you can write."
-        ) from error
-    return path
 
 
 def save_learning_curve(session: Session, path: Path) -> Path:

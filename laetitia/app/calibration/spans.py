@@ -89,8 +89,9 @@ def check_spans(spans: Sequence[Span], duration_s: float | None = None) -> None:
     for kind in (NEUTRAL, SMILE):
         if not any(span.kind == kind for span in spans):
             raise CalibrationError(
-                f"no --{kind} span: calibration needs at least one neutral and one smiling "
-                "span, e.g. --neutral 0-1.5 --smile 2-3.5."
+                f"{kind} has no span: calibration needs at least one neutral and one smiling "
+                "span of the recording, e.g. neutral 0-1.5 and smile 2-3.5 (seconds).",
+                field=kind,
             )
     if duration_s is not None:
         for span in spans:
@@ -103,6 +104,7 @@ def check_spans(spans: Sequence[Span], duration_s: float | None = None) -> None:
         for b in spans:
             if a.kind == NEUTRAL and b.kind == SMILE and a.overlaps(b):
                 raise CalibrationError(
-                    f"--neutral {a} overlaps --smile {b}: a frame cannot be both; make the "
-                    "ranges disjoint (leave out the moments in between)."
+                    f"{NEUTRAL} span {a} overlaps smile span {b}: a frame cannot be both; make "
+                    "the ranges disjoint (leave out the moments in between).",
+                    field=NEUTRAL,
                 )

@@ -29,11 +29,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.envs.registration import make
 from laetitia.errors import ConfigError
 from laetitia.viewers.people import (
     SUITE_SIZE,
@@ -110,7 +110,9 @@ class BenchConfig:
         if unknown or not self.agents:
             raise ConfigError(f"unknown agents {unknown}; choose from {sorted(AGENTS)}.")
         if not 1 <= self.viewers <= SUITE_SIZE:
-            raise ConfigError(f"--viewers must be between 1 and {SUITE_SIZE}, got {self.viewers}.")
+            raise ConfigError(
+                f"viewers must be between 1 and {SUITE_SIZE}, got {self.viewers}.", field="viewers"
+            )
         for name in ("seeds", "steps", "frames", "episode_steps", "workers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
@@ -171,7 +173,7 @@ def run_once(
         settings: Agent settings other than its defaults (for experiments).
     """
     viewer = suite_viewer(viewer_index, seed=seed, frames=config.frames)
-    env = make(
+    env = gym.make(
         AGENTS[agent].env_id,
         viewer=viewer,
         step_size=step_size_for(agent, config),

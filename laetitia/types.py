@@ -1,4 +1,8 @@
-"""The viewer interface: something that looks at a shown emoticon and reacts with emotions."""
+"""Data types several layers share: a viewer's `Reaction` and the `Viewer` protocol.
+
+This module is a leaf: it imports nothing of the package but the label map, so importing a
+type never builds a viewer, opens a camera or loads a model.
+"""
 
 from __future__ import annotations
 
@@ -98,6 +102,12 @@ class Viewer(Protocol):
 
     def react(self, image: np.ndarray | None, params: np.ndarray) -> Reaction:
         """Show `image` (RGB uint8, None if `needs_image` is False) drawn from raw `params`."""
+
+    def show_reward(self, reward: float, scored: bool) -> None:
+        """Hear the reward the env gave the last reaction; a live window draws it.
+
+        `scored` is False when no frame had a face and the reward was carried over.
+        """
 
     def describe(self) -> dict[str, object]:
         """Plain-data description of the viewer for a session's meta.json."""

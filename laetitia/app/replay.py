@@ -27,13 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from laetitia.errors import SessionError
+from laetitia.files import write_json_atomic
 from laetitia.reward import reward_from
-from laetitia.sessions import (
-    Session,
-    SessionRecorder,
-    load_session,
-    write_json_atomic,
-)
+from laetitia.sessions import Session, SessionMeta, SessionRecorder, load_session, new_meta
 
 if TYPE_CHECKING:
     from laetitia.faces import FaceDetector
@@ -177,28 +173,25 @@ def replay_session(
     meter, same_model, same_detector = build_meter(
         session.meta, model_path=model_path, detector=detector
     )
-    meta = {
-        "replay": {
+    meta = new_meta(
+        space=session.meta.space(),
+        class_names=session.class_names,
+        keep_frames=False,
+        replay={
             "source": str(Path(source).resolve()),
-            "source_viewer": session.meta.get("viewer"),
+            "source_viewer": session.meta.viewer,
             "same_model": same_model,
             "same_detector": same_detector,
         },
-        "viewer": meter.describe(),
-        "seed": session.meta.get("seed"),
-    }
+        viewer=meter.describe(),
+        seed=session.meta.seed,
+    )
     steps = session.steps
     params = session.params()
     replayed = np.empty(session.n_steps)
     scored = np.zeros(session.n_steps, dtype=bool)
     bar = _progress(session.n_steps, progress)
-    recorder = SessionRecorder(
-        Path(out),
-        meta,
-        class_names=session.class_names,
-        keep_frames=False,
-        extra_columns=(RECORDED_REWARD,),
-    )
+    recorder = SessionRecorder(Path(out), meta, extra_columns=(RECORDED_REWARD,))
     with recorder:
         previous, episode = 0.0, None
         for step in range(session.n_steps):
@@ -243,29 +236,8 @@ def recorded_meter(viewer: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def detector_from(description: dict[str, Any]) -> FaceDetector:
-    """Rebuild a face detector, with its settings, from its `describe()` output."""
-    from laetitia.faces import BoxMapping, FaceTracker, make_detector
-
-    tracking = ("detect_every", "tracker", "min_score")
-    options = {k: v for k, v in description.items() if k != "name" and k not in tracking}
-    if "mapping" in options:
-        options["mapping"] = BoxMapping(**options["mapping"])
-    if "thresholds" in options:
-        options["thresholds"] = tuple(options["thresholds"])
-    detector = make_detector(description["name"], **options)
-    if description.get("detect_every", 1) > 1:
-        detector = FaceTracker(
-            detector,
-            detect_every=description["detect_every"],
-            tracker=description.get("tracker", "template"),
-            min_score=description.get("min_score", 0.6),
-        )
-    return detector
-
-
 def build_meter(
-    meta: dict[str, Any], model_path: Path | str | None = None, detector: str | None = None
+    meta: SessionMeta, model_path: Path | str | None = None, detector: str | None = None
 ) -> tuple[Any, bool, bool]:
     """The meter that re-scores a session: the recorded one, or another model or detector.
 
@@ -288,8 +260,8 @@ def build_meter(
     from laetitia.fer import load_model, model_identity
     from laetitia.meter import HappinessMeter
 
-    recorded = recorded_meter(meta.get("viewer", {}))
-    config = meta.get("config", {})
+    recorded = recorded_meter(meta.viewer)
+    config = meta.config or {}
     identity = recorded["model"].get("identity")
     if model_path is None:
         model_path = config.get("model")
@@ -297,7 +269,7 @@ def build_meter(
             raise SessionError(
                 f"the session was scored with FER model {recorded['model'].get('name')} "
                 f"(sha256 {str(identity)[:12]}...), which is neither the shipped one nor a "
-                "file its config names; pass that model's file with --model PATH."
+                "file its config names; name that model's file (setting `model_path`)."
             )
     model = load_model(model_path if _is_file(model_path) else None)
     same_model = model.identity == identity
@@ -315,20 +287,23 @@ def _is_file(path: object) -> bool:
 
 def _detector(recorded: dict[str, Any], name: str | None) -> FaceDetector:
     """The recorded detector, or another by name with the recorded tracking settings."""
+    from laetitia.faces import TRACKING_OPTIONS, detector_from_description
+
     if name is None or name == recorded["name"]:
-        return detector_from(recorded)
-    tracking = ("detect_every", "tracker", "min_score")
-    return detector_from({"name": name, **{k: v for k, v in recorded.items() if k in tracking}})
+        return detector_from_description(recorded)
+    tracking = {k: v for k, v in recorded.items() if k in TRACKING_OPTIONS}
+    return detector_from_description({"name": name, **tracking})
 
 
 def _with_profile(meter: Any, path: object) -> Any:
     """The meter with the calibration profile the session was scored through."""
-    from laetitia.calibration import calibrated
+    from laetitia.profile import calibrated
 
     if not _is_file(path):
         raise SessionError(
             f"the session was scored through a calibration profile ({path}) that is not "
-            "there any more; restore the file to re-score with it, or pass --model to "
+            "there any more; restore the file to re-score with it, or name a model (setting "
+            "`model_path`) to "
             "re-score without it."
         )
     return calibrated(meter, Path(str(path)))
@@ -337,9 +312,9 @@ def _with_profile(meter: Any, path: object) -> Any:
 def _require_frames(session: Session) -> None:
     if not session.frames_kept:
         raise SessionError(
-            f"session {session.folder} was recorded with --no-frames: it keeps no image of the "
+            f"session {session.folder} was recorded without frames: it keeps no image of the "
             "person, so it cannot be re-scored. Its per-frame probabilities are in frames.csv; "
-            "to re-score future sessions, record them without --no-frames."
+            "to re-score future sessions, record them with their frames."
         )
     if session.n_steps == 0:
         raise SessionError(f"session {session.folder} has no completed step to re-score.")

@@ -4,7 +4,7 @@
     window.show(frame_bgr, box, "Now smile!", seconds_left=2.4)   # raises if the person quits
     window.close()
 
-It is the `PromptDisplay` that `laetitia.calibration.live.record_prompted` shows prompts on.
+It is the `PromptDisplay` that `laetitia.app.calibration.live.record_prompted` shows prompts on.
 `draw_prompt` draws on any pygame surface (a window, or an off-screen surface in tests);
 `CalibrationWindow` owns the display and turns `q`, Escape or closing the window into a
 `CalibrationError` (nothing has been written by then). The window never writes an image.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from laetitia.errors import CalibrationError
-from laetitia.live_window import BACKGROUND, DIM, FACE_BOX, NO_FACE, PANEL, key_action
+from laetitia.viewers.live_window import BACKGROUND, DIM, FACE_BOX, NO_FACE, PANEL, key_action
 
 WINDOW_SIZE = (800, 600)
 """(width, height) of the window in pixels."""

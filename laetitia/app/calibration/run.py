@@ -6,7 +6,7 @@
 
 `calibrate_video` and `calibrate_live` are what `laetitia calibrate` runs: they check the
 output path and the spans before anything is loaded, open the happiness meter (`open_meter`),
-read the frames (`laetitia.calibration.video` or `.live`) and hand them to `calibrate`.
+read the frames (`laetitia.app.calibration.video` or `.live`) and hand them to `calibrate`.
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from laetitia.calibration.files import CalibrationResult, check_out, write_calibration
-from laetitia.calibration.fit import L2_DEFAULT, fit_mapping, fitted_frames, split_blocks
-from laetitia.calibration.frames import CalibrationFrames
-from laetitia.calibration.live import (
+from laetitia.app.calibration.files import CalibrationResult, check_out, write_calibration
+from laetitia.app.calibration.fit import L2_DEFAULT, fit_mapping, fitted_frames, split_blocks
+from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.app.calibration.live import (
     Prompt,
     PromptDisplay,
     default_prompts,
     prompt_spans,
     record_prompted,
 )
-from laetitia.calibration.profile import FEATURES, Profile
-from laetitia.calibration.report import evaluate
-from laetitia.calibration.spans import NEUTRAL, SMILE, check_spans, parse_span
-from laetitia.calibration.video import read_video_spans
+from laetitia.app.calibration.report import evaluate
+from laetitia.app.calibration.spans import NEUTRAL, SMILE, check_spans, parse_span
+from laetitia.app.calibration.video import read_video_spans
 from laetitia.errors import CalibrationError, CameraError
+from laetitia.profile import FEATURES, Profile
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class CalibrationConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         if not self.l2 > 0:
-            raise CalibrationError(f"--l2 must be positive, got {self.l2}.")
+            raise CalibrationError(f"l2 must be positive, got {self.l2}.", field="l2")
 
 
 def calibrate(
@@ -187,7 +187,7 @@ def calibrate_live(
             stopping the calibration from the window.
         CameraError: If the camera cannot be opened.
     """
-    from laetitia.calibration.window import CalibrationWindow
+    from laetitia.app.calibration.window import CalibrationWindow
     from laetitia.cameras import open_camera
 
     prompt_spans(prompts, ready_s, settle_s)  # refuse prompts too short before opening anything
@@ -199,9 +199,10 @@ def calibrate_live(
         if not str(camera).isdigit():
             raise
         raise CameraError(
-            f"no webcam could be opened at --camera {camera} (is one connected, and free for "
-            "this program to use?). Try another --camera INDEX, or calibrate from a recording "
-            "of yourself with --video PATH --neutral START-END --smile START-END."
+            f"camera {camera}: no webcam could be opened there (is one connected, and free for "
+            "this program to use?). Try another camera index, or calibrate from a recording "
+            "of yourself (`video`) with its `neutral` and `smile` spans.",
+            field="camera",
         ) from err
     window = CalibrationWindow() if display is None else None
     try:

@@ -8,11 +8,11 @@ contiguous blocks of near-equal size; blocks 1 and 3 are fitted on (each is one 
 cross-validation), blocks 2 and 4 are held out. Neighbouring frames are nearly identical, so
 holding out whole blocks rather than every other frame keeps the held-out frames honest, and
 alternating keeps both parts spread over the span (a face changes within a span). The report
-(`laetitia.calibration.report`) is computed on the held-out frames only, which neither the fit
+(`laetitia.app.calibration.report`) is computed on the held-out frames only, which neither the fit
 nor the choice of penalty saw.
 
-**Fit.** L2-regularised logistic regression (`laetitia.calibration.logistic`), neutral = 0,
-smile = 1, on the profile's features (`laetitia.calibration.profile.profile_features`). The
+**Fit.** L2-regularised logistic regression (`laetitia.logistic`), neutral = 0,
+smile = 1, on the profile's features (`laetitia.profile.profile_features`). The
 log-odds weight gets a small penalty (`L2_DEFAULT`): one person's frames are often separable,
 the penalty keeps the weight finite, and a heavier one would pull the resting value up towards
 0.5. The seven centred-logit weights get a penalty chosen by cross-validation from
@@ -33,12 +33,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from laetitia.calibration.frames import CalibrationFrames
-from laetitia.calibration.logistic import LogisticFit, fit_logistic, rescale
-from laetitia.calibration.profile import profile_features
-from laetitia.calibration.spans import LABEL
+from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.app.calibration.spans import LABEL
 from laetitia.errors import CalibrationError
 from laetitia.labels import HAPPY
+from laetitia.logistic import LogisticFit, fit_logistic, rescale
+from laetitia.profile import profile_features
 
 BLOCKS_PER_SPAN = 4
 """Contiguous blocks each span is cut into: blocks 0 and 2 are fitted on, 1 and 3 held out."""
@@ -71,7 +71,7 @@ def split_blocks(frames: CalibrationFrames) -> np.ndarray:
             raise CalibrationError(
                 f"no face was found in the {span.kind} span {span} s ({len(in_span)} frames): "
                 "check the times, and that the face is visible and lit there; or try another "
-                "--detector."
+                "face detector."
             )
         if len(faces) < BLOCKS_PER_SPAN:
             raise CalibrationError(

@@ -4,7 +4,7 @@
     print(report.summary())                  # ROC AUC and mean of each signal, and warnings
     report_figure(frames, calibrated, fit_mask).savefig("me.report.png")
 
-Every figure is computed on the held-out frames only (`laetitia.calibration.fit.split_blocks`):
+Every figure is computed on the held-out frames only (`laetitia.app.calibration.fit.split_blocks`):
 the model's raw P(happy) against the calibrated P(smile), each by its ROC AUC over neutral and
 smiling frames and its mean on each. A calibration whose figures suggest it went wrong says so
 (`CalibrationReport.warnings`).
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from laetitia.calibration.fit import BLOCKS_PER_SPAN, auc
-from laetitia.calibration.frames import CalibrationFrames
-from laetitia.calibration.profile import Profile
+from laetitia.app.calibration.fit import BLOCKS_PER_SPAN, auc
+from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.profile import Profile
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -116,7 +116,7 @@ def evaluate(
     Args:
         frames: The calibration frames.
         profile: The fitted profile.
-        fit_mask: True for frames that were fitted on (`laetitia.calibration.fit.fitted_frames`).
+        fit_mask: True for frames that were fitted on (`fit.fitted_frames`).
         cv_auc: The cross-validated AUC of each candidate penalty, for the record.
     """
     calibrated = profile.smile_probability(frames.probs)

@@ -17,13 +17,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from laetitia.calibration.frames import (
+from laetitia.app.calibration.frames import (
     CalibrationFrames,
     FramePipeline,
     read_chunk,
     stack_reactions,
 )
-from laetitia.calibration.spans import NEUTRAL, SMILE, Span
+from laetitia.app.calibration.spans import NEUTRAL, SMILE, Span
 from laetitia.errors import CalibrationError
 
 
@@ -70,7 +70,7 @@ def prompt_spans(prompts: Sequence[Prompt], ready_s: float, settle_s: float) -> 
 
 
 class PromptDisplay(Protocol):
-    """What `record_prompted` shows the person (`laetitia.calibration.window`)."""
+    """What `record_prompted` shows the person (`laetitia.app.calibration.window`)."""
 
     def show(
         self, frame_bgr: np.ndarray, box: np.ndarray | None, text: str, seconds_left: float
@@ -154,7 +154,7 @@ def _timed_frames(camera: Any, end_s: float) -> Iterator[tuple[float, np.ndarray
         if frame is None:
             raise CalibrationError(
                 f"the camera ran out of frames at {t:.1f} s, before the calibration's end "
-                f"({end_s:.1f} s); use a longer recording, or shorter prompts (--hold)."
+                f"({end_s:.1f} s); use a longer recording, or shorter prompts."
             )
         n += 1
         yield t, frame

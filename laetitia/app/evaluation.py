@@ -27,27 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
-from laetitia.envs.registration import MAX_EPISODE_STEPS, make
+from laetitia.app.training import pipeline_options, resume_config
+from laetitia.envs.registration import MAX_EPISODE_STEPS
 from laetitia.errors import ConfigError, ProfileError
 from laetitia.faces import DETECTOR_NAMES
+from laetitia.files import write_json_atomic
 from laetitia.seeding import seed_everything
-from laetitia.sessions import (
-    META_FILE,
-    SessionRecorder,
-    load_session,
-    prepare_folder,
-    write_json_atomic,
-)
-from laetitia.viewers.spec import (
-    FACE_KINDS,
-    check_face_pipeline,
-    parse_viewer_spec,
-    viewer_from,
-)
+from laetitia.sessions import META_FILE, SessionRecorder, load_session, new_meta, prepare_folder
+from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
 
 EVALUATION_FILE = "evaluation.json"
 PIPELINE = ("detector", "model", "profile")
@@ -121,13 +113,16 @@ class EvaluationConfig:
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, Path(getattr(self, name)))
         if self.episodes < 1:
-            raise ConfigError(f"--episodes must be at least 1, got {self.episodes}.")
+            raise ConfigError(
+                f"episodes must be at least 1, got {self.episodes}.", field="episodes"
+            )
         if self.steps_per_episode is not None and self.steps_per_episode < 1:
             raise ConfigError(
-                f"--steps-per-episode must be at least 1, got {self.steps_per_episode}."
+                f"steps_per_episode must be at least 1, got {self.steps_per_episode}.",
+                field="steps_per_episode",
             )
         if self.frames < 1:
-            raise ConfigError(f"--frames must be at least 1, got {self.frames}.")
+            raise ConfigError(f"frames must be at least 1, got {self.frames}.", field="frames")
         parse_viewer_spec(self.viewer)
 
     def to_json(self) -> dict[str, Any]:
@@ -197,7 +192,7 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
             raise
         raise type(error)(
             f"{error} (the {', '.join(taken)} came from the training session's {meta}; "
-            "pass --detector, --model or --profile to score with others)"
+            "name another `detector`, `model` or `profile` to score with others)"
         ) from error
     return ScoringPipeline(detector, model, profile, taken)
 
@@ -207,21 +202,18 @@ def _training_pipeline(meta: Path) -> dict[str, Any] | None:
 
     None when there is no such session, it was not written by `laetitia train`, or its viewer
     read no face.
+
+    Raises:
+        SessionError: If the training session's files are corrupt.
     """
     if not meta.is_file():
         return None
-    trained = load_session(meta.parent).meta.get("config")
-    if not isinstance(trained, dict) or "viewer" not in trained:
+    if load_session(meta.parent).meta.config is None:
         return None
-    if parse_viewer_spec(trained["viewer"]).kind not in FACE_KINDS:
+    _, trained = resume_config(meta.parent)
+    if parse_viewer_spec(trained.viewer).kind not in FACE_KINDS:
         return None
-    # Sessions from before --detector, --model or --profile existed ran with the defaults.
-    model, profile = trained.get("model"), trained.get("profile")
-    return {
-        "detector": trained.get("detector", DETECTOR_NAMES[0]),
-        "model": None if model is None else Path(model),
-        "profile": None if profile is None else Path(profile),
-    }
+    return {"detector": trained.detector, "model": trained.model, "profile": trained.profile}
 
 
 def evaluate(
@@ -252,7 +244,7 @@ def evaluate(
     horizon = env.spec.max_episode_steps if env.spec is not None else None
     if horizon is None:
         raise ConfigError(
-            "evaluate needs an env with a time limit (make(..., max_episode_steps=N))."
+            "evaluate needs an env with a time limit (gym.make(..., max_episode_steps=N))."
         )
     bar = tqdm(
         total=episodes * horizon,
@@ -314,32 +306,36 @@ def evaluate_saved(
     if config.out is not None:
         prepare_folder(config.out)
     seed_everything(config.seed)
-    viewer = viewer_from(config)
     if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
         log(pipeline.describe())
-    env = make(
+    env = gym.make(
         trained_env.get("id") or AGENTS[name].env_id,
-        viewer=viewer,
+        viewer=config.viewer,
+        frames=config.frames,
+        settle_s=config.settle_s,
         step_size=config.step_size
         or trained_env.get("step_size")
         or agent_class(name).preferred_step_size,
         max_episode_steps=config.steps_per_episode
         or trained_env.get("max_episode_steps")
         or MAX_EPISODE_STEPS,
+        **pipeline_options(
+            config.viewer, config.detector, config.model, config.profile, config.window
+        ),
     )
     recorder = None
     try:
         agent = load_agent(config.agent_path, env=env)
         if config.out is not None:
-            meta = {
-                "evaluation": config.to_json(),
-                "pipeline_from_training": list(pipeline.from_training),
-                "agent": name,
-                "env_id": env.spec.id,
-                "seed": config.seed,
-                "viewer": viewer.describe(),
-                "command": sys.argv,
-            }
+            meta = new_meta(
+                evaluation=config.to_json(),
+                pipeline_from_training=pipeline.from_training,
+                agent=name,
+                env_id=env.spec.id if env.spec is not None else None,
+                seed=config.seed,
+                viewer=env.unwrapped.viewer.describe(),  # type: ignore[attr-defined]
+                command=tuple(sys.argv),
+            )
             recorder = SessionRecorder(config.out, meta)
         result = evaluate(
             agent,

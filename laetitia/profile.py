@@ -8,7 +8,7 @@
     calibrated_reaction = profile.calibrate(raw_reaction)
 
 A profile is a small JSON file (never a pickle) written by `laetitia calibrate`
-(`laetitia.calibration`). It holds a logistic regression on eight numbers per frame
+(`laetitia.app.calibration`). It holds a logistic regression on eight numbers per frame
 (`profile_features`): the model's own evidence for "happy", its log-odds
 log P(happy) - log(1 - P(happy)), and the *centred logits*, the logits minus their mean over the
 classes. The softmax ignores a common shift of the logits, so the centred logits carry
@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from laetitia.calibration.logistic import LogisticFit
 from laetitia.errors import LabelMismatchError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY, check_labels
-from laetitia.viewers.base import Reaction
+from laetitia.logistic import LogisticFit
+from laetitia.types import Reaction
 
 PROFILE_FORMAT = "laetitia-calibration/1"
 """Value of a profile file's `format` key."""
@@ -142,7 +142,8 @@ class Profile:
                 f"this calibration profile was fitted on FER model {self.model_identity} "
                 f"({self.model_name}), but the model in use is {identity}. A profile maps one "
                 "model's outputs and means nothing for another: run `laetitia calibrate` again "
-                "with this model, or pass the model the profile was made for with --model."
+                "with this model, or score with the model the profile was made for (setting "
+                "`model`)."
             )
         check_labels(self.class_names, class_names, source="calibration profile")
 
@@ -279,7 +280,7 @@ def save_profile(profile: Profile, path: Path | str) -> Path:
     Raises:
         ProfileError: If the file cannot be written.
     """
-    from laetitia.sessions import write_json_atomic
+    from laetitia.files import write_json_atomic
 
     path = Path(path)
     try:
@@ -287,7 +288,7 @@ def save_profile(profile: Profile, path: Path | str) -> Path:
         write_json_atomic(path, profile.to_dict())
     except OSError as err:
         raise ProfileError(
-            f"cannot write the calibration profile {path}: {err}. Choose a writable --out."
+            f"cannot write the calibration profile {path}: {err}. Choose a writable path."
         ) from err
     return path
 
@@ -301,8 +302,7 @@ def load_profile(path: Path | str) -> Profile:
     path = Path(path)
     if not path.is_file():
         raise ProfileError(
-            f"calibration profile not found: {path}. Make one with `laetitia calibrate --out "
-            f"{path}`."
+            f"calibration profile not found: {path}. Make one with `laetitia calibrate`."
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

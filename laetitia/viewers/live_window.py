@@ -3,7 +3,8 @@
     window = LiveWindow()
     window.wait(0.5)                      # settle time; holds while paused; q / close end it
     window.show_emoticon(image_rgb)       # the emoticon, large
-    window.show_reaction(reaction)        # camera preview with the face box, gauge, curve
+    window.show_reaction(reaction)        # camera preview with the face box, the gauge
+    window.show_reward(reward, scored)    # the env's reward, added to the curve
 
 Drawing is apart from the logic: `LiveState` is what the window shows, `draw_live` draws a
 state on any pygame surface (a window, or an off-screen surface in tests), and `LiveWindow`
@@ -29,8 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.errors import ConfigError, SessionEndedByUser
-from laetitia.reward import reward_from
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 WINDOW_SIZE = (960, 600)
 """(width, height) of the window in pixels; the layout below is in these pixels."""
@@ -282,7 +282,11 @@ class LiveWindow:
         self.poll()
 
     def show_reaction(self, reaction: Reaction) -> None:
-        """Show a step's result: last frame and face box, the gauge, the curve; count the step."""
+        """Show a step's reading: the last frame and face box, the gauge; count the step.
+
+        The gauge is the mean P(happy) over the frames with a face (NaN: none had one). The
+        reward the env gives the step comes after, with `show_reward`.
+        """
         state = self.state
         if reaction.frames:
             state.preview = reaction.frames[-1]
@@ -290,15 +294,18 @@ class LiveWindow:
         state.box = (
             reaction.boxes[last] if reaction.boxes is not None and reaction.has_face[last] else None
         )
-        previous = state.rewards[-1] if state.rewards else 0.0
-        terms = reward_from(reaction, previous_reward=previous)
-        state.happiness = terms.happiness
+        happy = reaction.happiness()[reaction.has_face]
+        state.happiness = float(np.mean(happy, dtype=np.float64)) if happy.size else math.nan
         state.frame_happiness = tuple(float(p) for p in reaction.happiness())
-        state.rewards.append(terms.reward)
-        state.scored.append(terms.scored)
         state.step += 1
         # A q pressed now ends the session before the next emoticon, after this step is saved.
         self._handle_events()
+        self._redraw()
+
+    def show_reward(self, reward: float, scored: bool) -> None:
+        """Add the env's reward for the step just shown to the curve."""
+        self.state.rewards.append(float(reward))
+        self.state.scored.append(bool(scored))
         self._redraw()
 
     def wait(self, seconds: float) -> None:
@@ -332,7 +339,7 @@ class LiveWindow:
         if self.state.ending:
             raise SessionEndedByUser(
                 f"the session was ended from the live window at step {self.state.step}; "
-                "every completed step is saved (continue it with laetitia train --resume)."
+                "every completed step is saved, and the session can be resumed."
             )
 
     def _handle_events(self) -> None:

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
-from laetitia.calibration.frames import (
+from laetitia.app.calibration.frames import (
     CalibrationFrames,
     FramePipeline,
     read_chunk,
     stack_reactions,
 )
-from laetitia.calibration.spans import Span, check_spans
+from laetitia.app.calibration.spans import Span, check_spans
 from laetitia.errors import CalibrationError
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 
 CHUNK_FRAMES = 32
 """Frames handed to the pipeline at once when reading a video."""

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from laetitia.calibration.frames import CalibrationFrames
-from laetitia.calibration.profile import Profile, save_profile
-from laetitia.calibration.report import CalibrationReport, report_figure
+from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.app.calibration.report import CalibrationReport, report_figure
 from laetitia.errors import CalibrationError
+from laetitia.profile import Profile, save_profile
 
 FRAMES_SUFFIX = ".frames"
 REPORT_SUFFIX = ".report"
@@ -56,10 +56,13 @@ def check_out(out: Path) -> None:
             in a folder that cannot be written.
     """
     if out.is_dir():
-        raise CalibrationError(f"--out {out} is a folder; give a file name, e.g. {out}/me.json.")
+        raise CalibrationError(
+            f"out {out} is a folder; give a file name, e.g. {out}/me.json.", field="out"
+        )
     if out.suffix.lower() != ".json":
         raise CalibrationError(
-            f"--out {out}: a profile is a JSON file; end its name with .json (e.g. me.json)."
+            f"out {out}: a profile is a JSON file; end its name with .json (e.g. me.json).",
+            field="out",
         )
     outputs = [out] + [
         sidecar(out, suffix)
@@ -68,12 +71,15 @@ def check_out(out: Path) -> None:
     existing = [str(p) for p in (*outputs, sidecar(out, FRAMES_SUFFIX)) if p.exists()]
     if existing:
         raise CalibrationError(
-            f"--out {out} would overwrite an earlier calibration ({', '.join(existing)}); "
-            "choose another --out, or move those files away first."
+            f"out {out} would overwrite an earlier calibration ({', '.join(existing)}); "
+            "choose another profile path, or move those files away first.",
+            field="out",
         )
     parent = out.parent if str(out.parent) else Path(".")
     if parent.exists() and not os.access(parent, os.W_OK):
-        raise CalibrationError(f"cannot write into {parent}; choose a writable --out.")
+        raise CalibrationError(
+            f"out {out}: cannot write into {parent}; choose a writable path.", field="out"
+        )
 
 
 def write_calibration(
@@ -96,8 +102,8 @@ def write_calibration(
         out: The profile file.
         keep_frames: Write the frames' images (False with `--no-frames`).
     """
-    from laetitia.plots import save_figure
-    from laetitia.sessions import encode_frame, write_json_atomic
+    from laetitia.files import save_figure, write_json_atomic
+    from laetitia.sessions import encode_frame
 
     out.parent.mkdir(parents=True, exist_ok=True)
     frames_dir = sidecar(out, FRAMES_SUFFIX) if keep_frames else None

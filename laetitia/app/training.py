@@ -1,0 +1,377 @@
+"""One way to train any agent: a config in, a session folder out.
+
+    result = train(TrainConfig(out=Path("runs/me"), agent="cma-es", viewer="webcam"))
+    result = resume(Path("runs/me"), steps=100)        # carries on where it stopped
+
+The environment is built the way a user builds it from Python: `gymnasium.make(env_id,
+viewer=SPEC, frames=..., detector=..., model=..., profile=...)`, so the CLI and a notebook get
+the same env. Every step is recorded into the session folder as it completes
+(`SessionCallback`), and the agent is saved as it learns (`AgentCheckpoint`), so a run killed
+at any moment resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from laetitia.agents import AGENTS, agent_class
+from laetitia.agents.base import BaseAgent
+from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
+from laetitia.agents.sb3 import require_tensorboard
+from laetitia.emoticon.render import render
+from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
+from laetitia.records import from_dict
+from laetitia.seeding import seed_everything
+from laetitia.sessions import (
+    META_FILE,
+    Session,
+    SessionRecorder,
+    load_session,
+    new_meta,
+)
+from laetitia.types import Viewer
+from laetitia.viewers.live import LiveViewer
+from laetitia.viewers.spec import check_face_pipeline, parse_viewer_spec
+
+AGENT_DIR = "agent"
+BEST_PNG = "best_emoticon.png"
+CURVE_PNG = "learning_curve.png"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run; written whole into the session's meta.json."""
+
+    out: Path
+    """The session folder to write."""
+    agent: str = "hill-climb"
+    """Name of the agent (see `laetitia.agents.AGENTS`)."""
+    viewer: str = "sim"
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    steps: int = 200
+    """Steps to take (one shown emoticon each)."""
+    seed: int = 0
+    """Seeds the agent, the environment and torch."""
+    frames: int = 10
+    """Frames read per shown emoticon."""
+    settle_s: float = 0.5
+    """Seconds a live viewer waits after a change before reading frames."""
+    step_size: float | None = None
+    """Largest change of a parameter per step, as a fraction of its range; None: the agent's
+    `preferred_step_size` (0.1 for most, 1.0 for cma-es, which jumps to the emoticon it picks)."""
+    episode_steps: int = 50
+    """Steps per episode (the env's horizon)."""
+    keep_frames: bool = True
+    """Keep the camera frames as lossless PNGs in the session (False: none, only the per-frame
+    probabilities and face boxes; no image of the person is written)."""
+    detector: str = "mtcnn"
+    """Face detector of a webcam or video viewer: mtcnn, haar, none."""
+    model: Path | None = None
+    """FER model file of a webcam or video viewer; None for the shipped one."""
+    window: bool = True
+    """Show the live window for a webcam or video viewer (a webcam always shows one)."""
+    profile: Path | None = None
+    """A person's calibration profile for a webcam or video viewer (made by `laetitia
+    calibrate`): the reward is their calibrated P(smile). None: the model's P(happy)."""
+    agent_args: dict[str, Any] = field(default_factory=dict)
+    """Algorithm settings passed to the agent."""
+    tensorboard: Path | None = None
+    """Folder for TensorBoard logs of the stable-baselines3 agents."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        for name in ("steps", "frames", "episode_steps"):
+            value = getattr(self, name)
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}.", field=name)
+        if not math.isfinite(self.settle_s) or self.settle_s < 0:
+            raise ConfigError(
+                f"settle_s must be a finite number of seconds, 0 or more, got {self.settle_s}.",
+                field="settle_s",
+            )
+        if self.seed < 0:
+            raise ConfigError(f"seed must be 0 or more, got {self.seed}.", field="seed")
+        chosen = agent_class(self.agent)  # refuses an unknown name
+        if self.step_size is None:
+            object.__setattr__(self, "step_size", chosen.preferred_step_size)
+        spec = parse_viewer_spec(self.viewer)
+        if spec.kind in ("video", "session"):
+            # Absolute, so a resume finds the recording from any working folder.
+            object.__setattr__(self, "viewer", f"{spec.kind}:{Path(spec.arg or '').resolve()}")
+        if self.tensorboard is not None:
+            object.__setattr__(self, "tensorboard", Path(self.tensorboard))
+            if not chosen.logs_tensorboard:
+                raise ConfigError(
+                    f"tensorboard: agent {self.agent!r} does not log to TensorBoard; only "
+                    f"{sorted(n for n in AGENTS if agent_class(n).logs_tensorboard)} do.",
+                    field="tensorboard",
+                )
+
+    def checked(self) -> TrainConfig:
+        """The config with its files checked, before anything opens or loads.
+
+        Returns:
+            The same config with the model and profile paths absolute (a run resumed from
+            another folder finds them).
+
+        Raises:
+            ConfigError: For an unknown detector, a missing model file, a profile with a viewer
+                that reads no face, or TensorBoard logging without the tensorboard package.
+            ProfileError: For a profile that is unreadable or made for another model.
+        """
+        model, profile = check_face_pipeline(self.viewer, self.detector, self.model, self.profile)
+        if self.tensorboard is not None:
+            require_tensorboard()
+        return dataclasses.replace(self, model=model, profile=profile)
+
+    def to_json(self) -> dict[str, Any]:
+        """The config as plain data."""
+        data = dataclasses.asdict(self)
+        for name in ("out", "model", "profile", "tensorboard"):
+            data[name] = None if data[name] is None else str(data[name])
+        return data
+
+    def make_env(self) -> gym.Env:
+        """The agent's environment with this config's viewer, as `gymnasium.make` builds it."""
+        return gym.make(
+            AGENTS[self.agent].env_id,
+            viewer=self.viewer,
+            frames=self.frames,
+            settle_s=self.settle_s,
+            step_size=self.step_size,
+            max_episode_steps=self.episode_steps,
+            **pipeline_options(self.viewer, self.detector, self.model, self.profile, self.window),
+        )
+
+
+def pipeline_options(
+    viewer: str, detector: str | None, model: Path | None, profile: Path | None, window: bool | None
+) -> dict[str, Any]:
+    """The env's face-pipeline arguments for a viewer spec: none for a viewer that reads no face."""
+    from laetitia.viewers.spec import FACE_KINDS
+
+    if parse_viewer_spec(viewer).kind not in FACE_KINDS:
+        return {}
+    return {"detector": detector, "model": model, "profile": profile, "window": window}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run leaves behind."""
+
+    folder: Path
+    session: Session
+    best_png: Path | None
+    curve_png: Path | None
+    stopped_early: str | None
+    """Why the run ended before its step count (the camera ran out, the person ended it)."""
+
+
+def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
+    """Turn `KEY=VALUE` strings into settings; values are read as JSON when they parse.
+
+    Raises:
+        ConfigError: If a pair has no `=`.
+    """
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"agent_args takes KEY=VALUE, got {pair!r}.", field="agent_args")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
+class SessionCallback(BaseCallback):
+    """Appends every completed step to a session folder (stable-baselines3's callback contract).
+
+    Reads what the training loop exposes in `self.locals`, `infos` and `dones` (one entry per
+    environment), so the same callback records a PPO run and a hill-climbing run.
+
+    Args:
+        recorder: The session being written.
+        episode: Number of the first episode (non-zero when a session is resumed).
+    """
+
+    def __init__(self, recorder: SessionRecorder, episode: int = 0) -> None:
+        super().__init__()
+        self.recorder = recorder
+        self.episode = episode
+
+    def _on_step(self) -> bool:
+        dones = np.atleast_1d(self.locals["dones"])
+        for info, done in zip(self.locals["infos"], dones, strict=True):
+            self.recorder.record(self.episode, info["reward"], info["params"], info["reaction"])
+            if done:
+                self.episode += 1
+        return True
+
+
+def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+    """Train an agent against a viewer, recording every step into a session folder.
+
+    The agent is saved as it learns (every step, or after each policy update for PPO), so a
+    session killed at any moment can be resumed with `resume`. A camera that stops delivering
+    frames, or the person ending the session from the live window, ends the run cleanly: every
+    completed step is on disk and the agent is saved.
+    """
+    config = config.checked()
+    seed_everything(config.seed)
+    env = config.make_env()
+    viewer = _viewer(env)
+    # The env and agent are built first: a bad setting must not leave a half-made session.
+    agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
+    meta = new_meta(
+        keep_frames=config.keep_frames,
+        config=config.to_json(),
+        agent=config.agent,
+        env_id=AGENTS[config.agent].env_id,
+        seed=config.seed,
+        viewer=viewer.describe(),
+        command=tuple(sys.argv),
+    )
+    created = not config.out.exists()
+    recorder = SessionRecorder(config.out, meta)
+    agent.save(config.out / AGENT_DIR)  # resumable from the start, whatever the agent saves after
+    if config.tensorboard is not None:
+        agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
+    try:
+        return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
+    except CameraError:
+        # The camera failed before the first step: nothing was recorded, so nothing is kept.
+        recorder.discard()
+        shutil.rmtree(config.out / AGENT_DIR, ignore_errors=True)
+        if created and not any(config.out.iterdir()):
+            config.out.rmdir()
+        raise
+
+
+def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
+    """A training session and its config, read back strictly.
+
+    Raises:
+        SessionError: If the folder holds no training session, or its config is not one this
+            laetitia reads (the message names the key and the file).
+    """
+    session = load_session(folder)
+    if session.meta.config is None:
+        raise SessionError(
+            f"{folder} is a {session.meta.kind} session, not one written by `laetitia train`; "
+            "it cannot be resumed."
+        )
+    saved = {**session.meta.config, "out": str(folder)}
+    config = from_dict(TrainConfig, saved, f"{Path(folder) / META_FILE}: config", SessionError)
+    return session, config
+
+
+def resume(folder: Path, steps: int | None = None, progress: bool = True) -> TrainResult:
+    """Continue a session that ended, cleanly or not: the agent and the step count carry on.
+
+    Args:
+        folder: The session folder to continue.
+        steps: Steps to add; by default, what the session's config still had to run.
+        progress: Show a progress bar.
+
+    Raises:
+        SessionError: If the folder holds no resumable session, or nothing is left to run.
+    """
+    folder = Path(folder)
+    session, config = resume_config(folder)
+    config = config.checked()
+    remaining = config.steps - session.n_steps if steps is None else steps
+    if remaining < 1:
+        raise SessionError(
+            f"{folder} already has {session.n_steps} steps, as many as its run asked for "
+            f"({config.steps}); ask for more steps (setting `steps`) to add them."
+        )
+    if not (folder / AGENT_DIR).exists():
+        raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
+    seed_everything(config.seed + session.n_steps)
+    env = config.make_env()
+    _continue_viewer(_viewer(env), session)
+    agent = agent_class(config.agent).load(folder / AGENT_DIR, env=env)
+    if config.tensorboard is not None:
+        agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
+    meta = session.meta.with_resumption(session.n_steps, remaining)
+    recorder = SessionRecorder.resume(folder, meta)
+    episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
+    return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
+
+
+def _viewer(env: gym.Env) -> Viewer:
+    viewer: Viewer = env.unwrapped.viewer  # type: ignore[attr-defined]
+    return viewer
+
+
+def _continue_viewer(viewer: Viewer, session: Session) -> None:
+    """A live viewer goes on after the recorded steps (a video from the next unread frame)."""
+    if isinstance(viewer, LiveViewer):
+        viewer.continue_after(
+            session.n_steps, rewards=session.steps["reward"], scored=session.scored()
+        )
+
+
+def _run(
+    config: TrainConfig,
+    agent: BaseAgent,
+    env: gym.Env,
+    recorder: SessionRecorder,
+    steps: int,
+    first_episode: int,
+    progress: bool,
+) -> TrainResult:
+    callbacks: list[BaseCallback] = [
+        SessionCallback(recorder, episode=first_episode),
+        AgentCheckpoint(config.out / AGENT_DIR, every=agent.checkpoint_every),
+    ]
+    if progress:
+        callbacks.append(ProgressCallback(recorder.next_step + steps, initial=recorder.next_step))
+    stopped_early = None
+    first_step = recorder.next_step
+    try:
+        agent.learn(steps, callback=callbacks)
+    except (CameraError, SessionEndedByUser) as error:
+        if isinstance(error, CameraError) and recorder.next_step == first_step:
+            raise  # the camera never delivered: an error to report, not a session that ended
+        stopped_early = str(error)
+    finally:
+        recorder.close()
+        env.close()
+    agent.save(config.out / AGENT_DIR)
+    return _finish(config.out, stopped_early)
+
+
+def _finish(folder: Path, stopped_early: str | None) -> TrainResult:
+    from laetitia.app.plots import save_learning_curve
+
+    session = load_session(folder)
+    best_png = curve_png = None
+    if session.n_steps and session.scored().any():
+        best = session.params()[session.best_step()]
+        best_png = folder / BEST_PNG
+        _save_png(render(best, 256), best_png)
+        curve_png = save_learning_curve(session, folder / CURVE_PNG)
+    return TrainResult(folder, session, best_png, curve_png, stopped_early)
+
+
+def _save_png(image: np.ndarray, path: Path) -> None:
+    import matplotlib.image
+
+    from laetitia.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        matplotlib.image.imsave(tmp, image, format="png")

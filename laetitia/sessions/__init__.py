@@ -1,0 +1,92 @@
+"""Session folders: every step of a run on disk, written so that a crash loses no completed step.
+
+A session folder holds
+- `meta.json`: the typed, versioned record of the run (`SessionMeta`: its config, versions,
+  viewer with its model identity and face detector, parameter space, class names, seed, how
+  frames are recorded), written atomically;
+- `steps.csv`: one row per step, `step, episode, t, reward, faces, <parameters>, <classes>`
+  (the classes' mean probabilities over the frames with a face);
+- `frames.csv`: one row per frame the viewer read, `step, frame, t, file, face, x, y, w, h,
+  <classes>`: the step it belongs to, its number in the session, its time on the session clock,
+  its image file (empty when no image was kept), whether a face was found, the face box in frame
+  pixels and the class probabilities (empty where there was no face);
+- `frames/NNNNNNNN.png`: the camera frames, lossless (BGR as the camera gave them, so re-scoring
+  them reproduces the rewards exactly), unless the session was recorded with `--no-frames`.
+
+| module | what it holds |
+|---|---|
+| `layout` | file names and table columns |
+| `meta` | `SessionMeta`, the record in `meta.json`, and its strict loader |
+| `recorder` | `SessionRecorder`: appending steps durably; resuming; `repair_session` |
+| `reader` | `Session` and `load_session`: reading a folder back, checking its steps |
+| `folders` | where runs go, and finding every session under a folder |
+"""
+
+from laetitia.sessions.folders import (
+    DEFAULT_RUNS,
+    SESSIONS_ENV,
+    find_session_dirs,
+    load_sessions,
+    sessions_dir,
+)
+from laetitia.sessions.layout import (
+    FIXED_COLUMNS,
+    FRAME_FIXED_COLUMNS,
+    FRAMES_DIR,
+    FRAMES_FILE,
+    META_FILE,
+    STEPS_FILE,
+    frame_columns,
+    step_columns,
+)
+from laetitia.sessions.meta import (
+    FORMAT_VERSION,
+    Recording,
+    Resumption,
+    SessionMeta,
+    package_versions,
+    read_meta,
+    write_meta,
+)
+from laetitia.sessions.reader import FrameIndex, Session, decode_frame, load_session
+from laetitia.sessions.recorder import (
+    Repair,
+    SessionRecorder,
+    encode_frame,
+    new_meta,
+    prepare_folder,
+    repair_session,
+)
+
+__all__ = [
+    "DEFAULT_RUNS",
+    "FIXED_COLUMNS",
+    "FORMAT_VERSION",
+    "FRAMES_DIR",
+    "FRAMES_FILE",
+    "FRAME_FIXED_COLUMNS",
+    "META_FILE",
+    "SESSIONS_ENV",
+    "STEPS_FILE",
+    "FrameIndex",
+    "Recording",
+    "Repair",
+    "Resumption",
+    "Session",
+    "SessionMeta",
+    "SessionRecorder",
+    "decode_frame",
+    "encode_frame",
+    "find_session_dirs",
+    "frame_columns",
+    "load_session",
+    "load_sessions",
+    "new_meta",
+    "package_versions",
+    "prepare_folder",
+    "read_meta",
+    "repair_session",
+    "sessions_dir",
+    "step_columns",
+    "write_meta",
+]

@@ -1,0 +1,41 @@
+"""What a session folder holds: its file names and the columns of its tables."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
+from laetitia.labels import EMOTIONS
+
+META_FILE = "meta.json"
+STEPS_FILE = "steps.csv"
+FRAMES_FILE = "frames.csv"
+FRAMES_DIR = "frames"
+FIXED_COLUMNS = ("step", "episode", "t", "reward", "faces")
+"""Columns before the parameter and class columns of `steps.csv`."""
+FRAME_FIXED_COLUMNS = ("step", "frame", "t", "file", "face", "x", "y", "w", "h")
+"""Columns before the class columns of `frames.csv`."""
+FRAME_FORMAT = "png"
+"""How frame images are stored: lossless PNG, one file per frame."""
+PNG_COMPRESSION = 1
+"""zlib level of the frame PNGs: 1 is ~10% larger than 3 and twice as fast to write."""
+FRAME_NAME = re.compile(r"^(\d{8})\.png$")
+"""The name the recorder gives a frame image; it never touches a file named otherwise."""
+
+
+def frame_file(number: int) -> str:
+    """The path of frame `number`'s image, relative to the session folder."""
+    return f"{FRAMES_DIR}/{number:08d}.{FRAME_FORMAT}"
+
+
+def step_columns(
+    space: ParamSpace = PARAM_SPACE, class_names: Sequence[str] = EMOTIONS
+) -> list[str]:
+    """The header of `steps.csv` for a parameter space and a set of classes."""
+    return [*FIXED_COLUMNS, *space.names, *class_names]
+
+
+def frame_columns(class_names: Sequence[str] = EMOTIONS) -> list[str]:
+    """The header of `frames.csv` for a set of classes."""
+    return [*FRAME_FIXED_COLUMNS, *class_names]
