@@ -14,8 +14,8 @@ from laetitia.app.training import TrainConfig, train
 from laetitia.cli import main
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
-from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.files import save_figure
+from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.sessions import (
     FRAMES_FILE,
     SessionRecorder,

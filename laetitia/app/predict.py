@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.cameras import Camera, ImageFolder, open_camera
+from laetitia.files import atomic_open, save_figure
 from laetitia.meter import HappinessMeter
 
 CHUNK_FRAMES = 32
@@ -84,7 +85,7 @@ class Prediction:
         path.parent.mkdir(parents=True, exist_ok=True)
         header = ["frame"] + (["file"] if self.files is not None else [])
         header += ["t", "face", "x", "y", "w", "h", *self.class_names]
-        with path.open("w", newline="") as handle:
+        with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
             for i in range(self.n_frames):
@@ -126,8 +127,7 @@ class Prediction:
         faces = int(self.has_face.sum())
         axes.set_title(f"{Path(self.source).name}: {faces} of {self.n_frames} with a face")
         axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        figure.savefig(path, dpi=100)
-        return path
+        return save_figure(figure, path, dpi=100, field="plot")
 
 
 def _cell(value: float, form: str) -> str:

@@ -95,3 +95,42 @@ def test_bad_settings_leave_no_folder_behind(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--viewer", "sim", "--out", str(out), "--agent-arg", "step=5"]) == 2
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (lambda meta: meta["config"].update(no_such_setting=1), "'no_such_setting'"),
+        (lambda meta: meta.update(surprise=True), "'surprise'"),
+        (lambda meta: meta["config"].update(steps="many"), "'steps'"),
+        (lambda meta: meta.pop("viewer"), "'viewer'"),
+        (lambda meta: meta.update(format_version=99), "format version 99"),
+    ],
+)
+def test_resume_of_a_meta_json_it_cannot_read_is_one_line_naming_the_key(
+    tmp_path, capsys, edit, named
+):
+    out = tmp_path / "run"
+    args = ["train", "--viewer", "sim", "--out", str(out), "--steps", "2", "--frames", "2"]
+    assert main(args) == 0
+    capsys.readouterr()
+    meta = json.loads((out / "meta.json").read_text())
+    edit(meta)
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert main(["train", "--resume", str(out), "--steps", "1"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("laetitia train: error:") and "\n" not in error
+    assert named in error and "meta.json" in error
+    assert json.loads((out / "meta.json").read_text()) == meta
+
+
+def test_a_library_error_names_the_field_and_the_cli_names_the_flag(tmp_path, capsys):
+    from laetitia.app.training import TrainConfig
+    from laetitia.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^settle_s must be a finite number") as raised:
+        TrainConfig(out=tmp_path / "x", settle_s=float("nan"))
+    assert raised.value.field == "settle_s"
+    assert main(["train", "--viewer", "sim", "--out", str(tmp_path / "y"), "--settle", "nan"]) == 2
+    assert "error: --settle must be a finite number" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()

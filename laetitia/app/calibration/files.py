@@ -102,7 +102,7 @@ def write_calibration(
         out: The profile file.
         keep_frames: Write the frames' images (False with `--no-frames`).
     """
-    from laetitia.files import save_figure, write_json_atomic
+    from laetitia.files import save_figure, write_bytes_atomic, write_json_atomic
     from laetitia.sessions import encode_frame
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def write_calibration(
         frames_dir.mkdir(parents=True, exist_ok=True)
         for i, image in enumerate(frames.images):
             files[i] = f"{frames_dir.name}/{i:06d}.png"
-            (out.parent / files[i]).write_bytes(encode_frame(image))
+            write_bytes_atomic(out.parent / files[i], encode_frame(image))
     else:
         frames_dir = None
     frames_csv = sidecar(out, FRAMES_SUFFIX + ".csv")
@@ -144,8 +144,9 @@ def _write_frames_csv(
     columns = ["frame", "t", "span", "kind", "part", "face", "x", "y", "w", "h"]
     columns += ["raw_happy", "calibrated", "file"]
     raw = frames.raw_happiness
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+    from laetitia.files import atomic_open
+
+    with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for i in range(frames.n_frames):
@@ -166,7 +167,6 @@ def _write_frames_csv(
                     files[i],
                 ]
             )
-    os.replace(tmp, path)
 
 
 def _num(value: float) -> str:
