@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import numbers
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -28,26 +29,87 @@ from stable_baselines3.common.logger import Logger
 
 from laetitia.errors import ConfigError, SessionError
 from laetitia.files import atomic_path, write_json_atomic
+from laetitia.records import from_dict
 
 AGENT_FILE = "agent.json"
 
 
-def read_agent_document(path: str | Path) -> dict[str, Any]:
-    """The `agent.json` of a saved agent folder.
+@dataclass(frozen=True)
+class AgentDocument:
+    """The contents of a saved agent's `agent.json`."""
+
+    agent: str
+    """The agent's name (`laetitia.agents.AGENTS`)."""
+    settings: dict[str, Any]
+    """Every setting, defaults included."""
+    seed: int | None
+    """The seed it was built with."""
+    num_timesteps: int
+    """Environment steps it has learned from."""
+    episode: int
+    """Episodes it has started."""
+    env: dict[str, Any]
+    """The environment it was saved with: id, step size, episode length."""
+    rng: dict[str, Any]
+    """Its random generator's state (numpy's `bit_generator.state`)."""
+    state: dict[str, Any]
+    """What the algorithm learned, as JSON (`_state`)."""
+    tensors: str | None
+    """The safetensors file beside it holding the algorithm's arrays, if any."""
+
+
+def read_agent_document(path: str | Path) -> AgentDocument:
+    """The `agent.json` of a saved agent folder, read strictly.
 
     Raises:
-        SessionError: If the folder holds no saved agent or its `agent.json` is corrupt.
+        SessionError: If the folder holds no saved agent, or its `agent.json` is corrupt or
+            not an agent's.
     """
     folder = Path(path)
     try:
-        return json.loads((folder / AGENT_FILE).read_text(encoding="utf-8"))
+        data = json.loads((folder / AGENT_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError as error:
         raise SessionError(
-            f"no saved agent in {folder}: {AGENT_FILE} is missing. Pass the agent folder a "
+            f"no saved agent in {folder}: {AGENT_FILE} is missing. Give the agent folder a "
             "training run wrote (SESSION/agent)."
         ) from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SessionError(f"{folder / AGENT_FILE} is corrupt: {error}.") from error
+    return from_dict(AgentDocument, data, str(folder / AGENT_FILE), SessionError)
+
+
+@dataclass(frozen=True)
+class RecordedSteps:
+    """Steps a session recorded, for an agent to learn from after a resume (`catch_up`)."""
+
+    params: np.ndarray
+    """float64 (n, n_params): raw parameters shown at each step."""
+    rewards: np.ndarray
+    """float64 (n,): the reward each step was given."""
+    scored: np.ndarray
+    """bool (n,): whether the step saw a face."""
+    episodes: np.ndarray
+    """int (n,): the episode each step belongs to."""
+
+    @property
+    def n_steps(self) -> int:
+        """Number of steps recorded."""
+        return int(self.rewards.shape[0])
+
+    def starts_episode(self, step: int) -> bool:
+        """Whether `step` is the first of its episode."""
+        return step == 0 or bool(self.episodes[step] != self.episodes[step - 1])
+
+    def info(self, step: int) -> dict[str, Any]:
+        """The `info` the env gave at `step`, as far as an agent reads it."""
+        scored = bool(self.scored[step])
+        reward = float(self.rewards[step])
+        return {
+            "params": self.params[step],
+            "reward": reward,
+            "happiness": reward if scored else float("nan"),
+            "scored": scored,
+        }
 
 
 def later_seed(seed: int | None, num_timesteps: int) -> int | None:
@@ -173,6 +235,33 @@ class BaseAgent:
         """Options for `env.reset` at the start of an episode (where the agent starts)."""
         return None
 
+    def catch_up(self, recorded: RecordedSteps) -> int:
+        """Learn from the recorded steps after the agent's own count, as if it had taken them.
+
+        A session is on disk step by step and the agent is saved after each step: a process
+        killed between the two leaves the agent behind the session. On resume the agent takes
+        in the steps it missed, so the two agree again.
+
+        Returns:
+            How many steps it caught up on (0 when it is not behind).
+
+        Raises:
+            SessionError: If the agent cannot learn from recorded steps, or is ahead of them.
+        """
+        missing = recorded.n_steps - self.num_timesteps
+        if missing < 0:
+            raise SessionError(
+                f"agent {self.name!r} has learned from {self.num_timesteps} steps but the "
+                f"session records {recorded.n_steps}; the agent's save is from a later point "
+                "than the session (a session repaired back to fewer steps, or a mixed-up copy)."
+            )
+        if missing:
+            raise SessionError(
+                f"agent {self.name!r} was saved {missing} step(s) behind the session and cannot "
+                "learn from recorded steps."
+            )
+        return 0
+
     def log_to_tensorboard(self, folder: Path, run: str | None = None) -> None:
         """Write training statistics for TensorBoard under `folder`, as the run `run`.
 
@@ -198,28 +287,43 @@ class BaseAgent:
         from safetensors.numpy import save_file
 
         folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
         data, arrays = self._state()
-        tensors = f"tensors-{self.num_timesteps}.safetensors" if arrays else None
-        document = {
-            "agent": self.name,
-            "settings": self.settings,
-            "seed": self.seed,
-            "num_timesteps": self.num_timesteps,
-            "episode": self.episode,
-            "env": self._env_config(),
-            "rng": self.rng.bit_generator.state,
-            "state": data,
-            "tensors": tensors,
-        }
-        if tensors is not None:
-            # On disk before agent.json names it: a power cut must not leave a dangling name.
-            with atomic_path(folder / tensors) as tmp:
-                save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
-        write_json_atomic(folder / AGENT_FILE, document)
+        steps = self.saved_timesteps()
+        tensors = f"tensors-{steps}.safetensors" if arrays else None
+        document = AgentDocument(
+            agent=self.name,
+            settings=self.settings,
+            seed=self.seed,
+            num_timesteps=steps,
+            episode=self.episode,
+            env=self._env_config(),
+            rng=self.rng.bit_generator.state,
+            state=data,
+            tensors=tensors,
+        )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if tensors is not None:
+                # On disk before agent.json names it: a power cut must not leave a dangling name.
+                with atomic_path(folder / tensors) as tmp:
+                    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
+            write_json_atomic(folder / AGENT_FILE, asdict(document))
+        except OSError as error:
+            raise SessionError(
+                f"cannot save the agent to {folder}: {error.strerror or error}. The previous "
+                "save is still complete there; make room and resume the session."
+            ) from error
         for stale in folder.glob("tensors-*.safetensors"):
             if stale.name != tensors:
                 stale.unlink()
+
+    def saved_timesteps(self) -> int:
+        """The step count a save records: every step taken.
+
+        An algorithm that learns from some steps only later (PPO's rollout in progress)
+        records fewer, and a resume takes those steps back in from the session (`catch_up`).
+        """
+        return self.num_timesteps
 
     def _env_config(self) -> dict[str, Any]:
         if self.env is None:
@@ -239,22 +343,32 @@ class BaseAgent:
         Raises:
             SessionError: If the folder holds no agent, or an agent of another kind.
         """
+        from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
         folder = Path(path)
         document = read_agent_document(folder)
-        if document.get("agent") != cls.name:
-            raise SessionError(
-                f"{folder} holds a {document.get('agent')!r} agent, not {cls.name!r}."
-            )
-        agent = cls(env, seed=document["seed"], **document["settings"])
-        agent.num_timesteps = document["num_timesteps"]
-        agent.episode = document["episode"]
-        agent.env_config = document.get("env") or {}
-        agent.rng.bit_generator.state = document["rng"]
-        tensors = document["tensors"]
-        agent._set_state(document["state"], load_file(folder / tensors) if tensors else {})
+        if document.agent != cls.name:
+            raise SessionError(f"{folder} holds a {document.agent!r} agent, not {cls.name!r}.")
+        agent = cls(env, seed=document.seed, **document.settings)
+        agent.num_timesteps = document.num_timesteps
+        agent.episode = document.episode
+        agent.env_config = document.env
+        try:
+            agent.rng.bit_generator.state = document.rng
+            arrays = load_file(folder / document.tensors) if document.tensors else {}
+            agent._set_state(document.state, arrays)
+        except (OSError, ValueError, KeyError, TypeError, IndexError, SafetensorError) as error:
+            raise _corrupt(folder, error) from error
         return agent
+
+
+def _corrupt(folder: Path, error: BaseException) -> SessionError:
+    return SessionError(
+        f"the saved agent in {folder} cannot be restored ({type(error).__name__}: {error}); its "
+        "files are damaged or from another version of laetitia. Restore the folder from a copy, "
+        "or start a new session."
+    )
 
 
 class Agent(BaseAgent):
@@ -284,6 +398,52 @@ class Agent(BaseAgent):
     def _policy(self, obs: np.ndarray) -> Any:
         """The greedy action (what `predict(deterministic=True)` returns)."""
         raise NotImplementedError
+
+    def catch_up(self, recorded: RecordedSteps) -> int:
+        """Learn from the recorded steps the agent missed (see `BaseAgent.catch_up`).
+
+        Each missed step is chosen again with `_act` from the agent's own state (its random
+        generator included, so it proposes what it proposed then), checked against the
+        emoticon the session recorded, and learned from with `_observe`.
+
+        Raises:
+            SessionError: If the agent is ahead of the session, the env starts episodes at
+                random, or a step it chooses again is not the emoticon the session recorded.
+        """
+        start = self.num_timesteps
+        if recorded.n_steps <= start:
+            return super().catch_up(recorded)
+        if self.env is None:
+            raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
+        env = self.env.unwrapped
+        space = env.space  # type: ignore[attr-defined]
+        if not recorded.starts_episode(start):  # the emoticon on show when the agent stopped
+            shown = space.normalize(space.clip(recorded.params[start - 1]))
+            obs = np.append(shown, recorded.rewards[start - 1]).astype(np.float32)
+        for step in range(start, recorded.n_steps):
+            if recorded.starts_episode(step):
+                unit = env.starting_unit(self.reset_options())  # type: ignore[attr-defined]
+                if unit is None:
+                    raise SessionError(
+                        "the env starts episodes from random emoticons: the agent cannot "
+                        "catch up on recorded steps."
+                    )
+                obs = np.append(unit, 0.0).astype(np.float32)
+            action = self._act(obs)
+            shown = space.normalize(space.clip(recorded.params[step]))
+            if not np.allclose(env.moved(obs[:-1], action), shown, atol=1e-6):  # type: ignore[attr-defined]
+                raise SessionError(
+                    f"step {step} of the session is not the emoticon agent {self.name!r} chooses "
+                    "from its saved state: the session and the agent do not belong together."
+                )
+            next_obs = np.append(shown, recorded.rewards[step]).astype(np.float32)
+            self.num_timesteps += 1
+            self._observe(obs, action, float(recorded.rewards[step]), next_obs, recorded.info(step))
+            if step + 1 < recorded.n_steps and recorded.starts_episode(step + 1):
+                self.episode += 1
+            obs = next_obs
+        self._obs = None  # a resumed run starts a new episode
+        return recorded.n_steps - start
 
     def _move(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The `laetitia/Smile-v0` action from normalised parameters `current` to `target`.

@@ -27,11 +27,38 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3 import DQN
+from stable_baselines3.common.buffers import ReplayBuffer
 
-from laetitia.agents.sb3 import SB3Agent
+from laetitia.agents.sb3 import SB3Agent, Transition
 
 REPLAY_PREFIX = "replay/"
 REPLAY_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+class CountingDQN(DQN):
+    """stable-baselines3's DQN, counting the transitions it has stored in its replay buffer.
+
+    SB3 stores a step's transition after the step's callbacks ran, so a save made during a
+    step (every step, by `AgentCheckpoint`) holds one transition less than the steps taken;
+    the count says which steps the save has learned from.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stored = 0
+        """Steps whose transition is in the replay buffer."""
+
+    def _store_transition(
+        self,
+        replay_buffer: ReplayBuffer,
+        buffer_action: np.ndarray,
+        new_obs: Any,
+        reward: np.ndarray,
+        dones: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        super()._store_transition(replay_buffer, buffer_action, new_obs, reward, dones, infos)
+        self.stored += len(dones)
 
 
 class DQNAgent(SB3Agent):
@@ -42,7 +69,7 @@ class DQNAgent(SB3Agent):
     """
 
     name = "dqn"
-    algorithm = DQN
+    algorithm = CountingDQN
     fixed = {"train_freq": 1}
     action_spaces = (gym.spaces.Discrete,)
     defaults = {
@@ -74,6 +101,24 @@ class DQNAgent(SB3Agent):
         )
         return data, arrays
 
+    def saved_timesteps(self) -> int:
+        """The steps whose transitions the save holds (the step in progress is not stored yet)."""
+        return int(self.model.stored)
+
+    def _take_in(self, transitions: list[Transition]) -> None:
+        """Add the recorded transitions to the replay buffer, as DQN adds its own."""
+        buffer = self.model.replay_buffer
+        self.model.stored += len(transitions)
+        for t in transitions:
+            buffer.add(
+                t.obs[None],
+                t.next_obs[None],
+                t.action.reshape(1, 1),
+                np.array([t.reward], dtype=np.float32),
+                np.array([t.episode_end]),
+                [{"TimeLimit.truncated": t.episode_end}],  # a time limit, not a termination
+            )
+
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._set_state(data, arrays)
         buffer = self.model.replay_buffer
@@ -83,3 +128,4 @@ class DQNAgent(SB3Agent):
         buffer.pos, buffer.full = int(data["replay"]["pos"]), bool(data["replay"]["full"])
         self.model.exploration_rate = float(data["exploration_rate"])
         self.model._n_calls = int(data["n_calls"])
+        self.model.stored = self.num_timesteps

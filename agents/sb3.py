@@ -24,6 +24,7 @@ What differs from plain SB3:
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -33,8 +34,26 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from laetitia.agents.base import BaseAgent, later_seed
+from laetitia.agents.base import BaseAgent, RecordedSteps, later_seed
 from laetitia.errors import ConfigError, SessionError
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One recorded step as stable-baselines3 stores it, for an agent catching up."""
+
+    obs: np.ndarray
+    """float32 (obs_dim,): the observation the step was chosen from."""
+    action: np.ndarray
+    """The action that moves `obs`'s emoticon to the one shown (the env's action space)."""
+    reward: float
+    next_obs: np.ndarray
+    """float32 (obs_dim,): the observation after the step."""
+    episode_start: bool
+    """Whether the step is the first of its episode."""
+    episode_end: bool
+    """Whether the step is the last of its episode (a time limit, never a termination)."""
+
 
 POLICY_PREFIX = "policy/"
 OPTIMIZER_PREFIX = "optimizer/"
@@ -164,6 +183,67 @@ class SB3Agent(BaseAgent):
             # SB3 returns before taking in the step it was stopped on; the env has moved on.
             self.model._last_obs, self.model._last_episode_starts = stop.last
         return self
+
+    def catch_up(self, recorded: RecordedSteps) -> int:
+        """Take in the recorded steps the agent missed (see `BaseAgent.catch_up`).
+
+        The steps become transitions as the algorithm would have stored them (each action
+        worked out from the emoticons before and after it, `action_between`) and the
+        algorithm takes them in (`_take_in`); the step count goes on from the session's, and
+        the random streams are reseeded so the agent does not replay its first choices.
+
+        Raises:
+            SessionError: If the agent is ahead of the session, or a recorded step is not a
+                move the env can make.
+        """
+        start = self.num_timesteps
+        if recorded.n_steps <= start:
+            return super().catch_up(recorded)
+        transitions = self._transitions(recorded, start)
+        self._take_in(transitions)
+        self.num_timesteps = recorded.n_steps
+        self.episode += sum(recorded.starts_episode(s) for s in range(start + 1, recorded.n_steps))
+        self.model.set_random_seed(later_seed(self.seed, self.num_timesteps))
+        self.model._last_obs = None  # a resumed run starts a new episode
+        return len(transitions)
+
+    def _transitions(self, recorded: RecordedSteps, start: int) -> list[Transition]:
+        if self.env is None:
+            raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
+        env = self.env.unwrapped
+        space = env.space  # type: ignore[attr-defined]
+        units = np.stack([space.normalize(space.clip(p)) for p in recorded.params])
+        transitions = []
+        for step in range(start, recorded.n_steps):
+            begins = recorded.starts_episode(step)
+            if begins:
+                before = env.starting_unit(None)  # type: ignore[attr-defined]
+                reward_before = 0.0
+            else:
+                before, reward_before = units[step - 1], float(recorded.rewards[step - 1])
+            action = None if before is None else env.action_between(before, units[step])  # type: ignore[attr-defined]
+            if action is None:
+                raise SessionError(
+                    f"step {step} of the session is not a move agent {self.name!r}'s env makes; "
+                    "the session and the agent do not belong together."
+                )
+            # The last recorded step ends its episode too: a resumed run starts a new one.
+            ends = step + 1 == recorded.n_steps or recorded.starts_episode(step + 1)
+            transitions.append(
+                Transition(
+                    obs=np.append(before, reward_before).astype(np.float32),
+                    action=np.asarray(action),
+                    reward=float(recorded.rewards[step]),
+                    next_obs=np.append(units[step], recorded.rewards[step]).astype(np.float32),
+                    episode_start=begins,
+                    episode_end=ends,
+                )
+            )
+        return transitions
+
+    def _take_in(self, transitions: list[Transition]) -> None:
+        """Store recorded transitions as the algorithm stores its own (subclasses say how)."""
+        raise SessionError(f"agent {self.name!r} cannot learn from recorded steps.")
 
     def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:
         """Whether the step SB3 is reporting (its `locals`) completes a rollout."""

@@ -117,18 +117,31 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         """
         super().reset(seed=seed)
         self.viewer.reset(seed=int(self.np_random.integers(2**31 - 1)))
-        if options and "params" in options:
-            self._unit = self.space.normalize(self.space.clip(options["params"]))
-        elif self.start == "random":
-            self._unit = self.np_random.uniform(-1.0, 1.0, size=len(self.space))
-        else:
-            self._unit = self.space.normalize(self.space.defaults)
+        start = self.starting_unit(options)
+        if start is None:
+            start = self.np_random.uniform(-1.0, 1.0, size=len(self.space))
+        self._unit = start
         self._last_reward = 0.0
         return self._observation(), {"params": self.params}
 
+    def starting_unit(self, options: dict[str, Any] | None = None) -> np.ndarray | None:
+        """Normalised parameters an episode starts from with these reset options.
+
+        None when the env starts from random parameters (drawn at `reset`).
+        """
+        if options and "params" in options:
+            return self.space.normalize(self.space.clip(options["params"]))
+        if self.start == "random":
+            return None
+        return self.space.normalize(self.space.defaults)
+
+    def moved(self, unit: np.ndarray, action: Any) -> np.ndarray:
+        """Normalised parameters after `action` from `unit`, as `step` moves them."""
+        return np.clip(unit + self._delta(action), -1.0, 1.0)
+
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Move the parameters, show the emoticon, and reward the viewer's happiness."""
-        self._unit = np.clip(self._unit + self._delta(action), -1.0, 1.0)
+        self._unit = self.moved(self._unit, action)
         params = self.params
         image = self._draw() if self.viewer.needs_image or self.render_mode == "human" else None
         if self.render_mode == "human":

@@ -84,6 +84,11 @@ class SmileEnv(EmoticonEnv):
         step = (np.asarray(target, np.float64) - current) / (2.0 * self.step_size)
         return np.clip(step, -1.0, 1.0).astype(np.float32)
 
+    def action_between(self, unit: np.ndarray, shown: np.ndarray) -> np.ndarray | None:
+        """An action that moves normalised parameters `unit` to `shown`; None if none does."""
+        action = self.action_towards(unit, shown)
+        return action if np.allclose(self.moved(unit, action), shown, atol=1e-6) else None
+
     def _delta(self, action: Any) -> np.ndarray:
         step = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1.0, 1.0)
         if step.shape != (len(self.space),):

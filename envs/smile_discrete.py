@@ -64,6 +64,16 @@ class SmileDiscreteEnv(EmoticonEnv):
         super().__init__(**kwargs)
         self.action_space = gym.spaces.Discrete(1 + 2 * len(self.space))
 
+    def action_between(self, unit: np.ndarray, shown: np.ndarray) -> int | None:
+        """An action that moves normalised parameters `unit` to `shown`; None if none does.
+
+        A move into a bound changes nothing, as keeping does; keeping (0) is preferred then.
+        """
+        for action in range(int(self.action_space.n)):
+            if np.allclose(self.moved(unit, action), shown, atol=1e-6):
+                return action
+        return None
+
     def _delta(self, action: Any) -> np.ndarray:
         index = int(action)
         if not 0 <= index < self.action_space.n:

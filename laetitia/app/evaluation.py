@@ -295,8 +295,8 @@ def evaluate_saved(
         ProfileError: For a profile that is unreadable or made for another model.
     """
     document = read_agent_document(config.agent_path)
-    trained_env = document.get("env") or {}
-    name = document.get("agent")
+    trained_env = document.env
+    name = document.agent
     if name not in AGENTS:
         raise ConfigError(f"{config.agent_path} holds an unknown agent {name!r}.")
     pipeline = scoring_pipeline(config)

@@ -17,6 +17,7 @@ import json
 import math
 import shutil
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.base import BaseAgent
+from laetitia.agents.base import BaseAgent, RecordedSteps
 from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
 from laetitia.agents.sb3 import require_tensorboard
 from laetitia.emoticon.render import render
@@ -39,6 +40,8 @@ from laetitia.sessions import (
     SessionRecorder,
     load_session,
     new_meta,
+    prepare_folder,
+    repair_session,
 )
 from laetitia.types import Viewer
 from laetitia.viewers.live import LiveViewer
@@ -245,19 +248,30 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         command=tuple(sys.argv),
     )
     created = not config.out.exists()
-    recorder = SessionRecorder(config.out, meta)
-    agent.save(config.out / AGENT_DIR)  # resumable from the start, whatever the agent saves after
-    if config.tensorboard is not None:
-        agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
+    prepare_folder(config.out)  # an existing session is refused before anything is written
+    recorder = None
     try:
+        # The agent first: a session on disk always has an agent to resume with.
+        agent.save(config.out / AGENT_DIR)
+        recorder = SessionRecorder(config.out, meta)
+        if config.tensorboard is not None:
+            agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
         return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
-    except CameraError:
-        # The camera failed before the first step: nothing was recorded, so nothing is kept.
-        recorder.discard()
-        shutil.rmtree(config.out / AGENT_DIR, ignore_errors=True)
-        if created and not any(config.out.iterdir()):
-            config.out.rmdir()
+    except BaseException:
+        if recorder is None or recorder.next_step == 0:
+            # Nothing was recorded (the camera never delivered, a setting failed, the disk is
+            # full, the person interrupted): nothing is kept, and the folder can be used again.
+            _remove_new_session(config.out, recorder, created)
         raise
+
+
+def _remove_new_session(folder: Path, recorder: SessionRecorder | None, created: bool) -> None:
+    """Remove what a training wrote before its first step; anything else in the folder stays."""
+    if recorder is not None:
+        recorder.discard()
+    shutil.rmtree(folder / AGENT_DIR, ignore_errors=True)
+    if created and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
@@ -278,19 +292,74 @@ def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
     return session, config
 
 
-def resume(folder: Path, steps: int | None = None, progress: bool = True) -> TrainResult:
+RESUME_CHANGES = ("steps",)
+"""The only settings a resume may set: how many steps to add."""
+
+
+def check_resume_settings(config: TrainConfig, asked: Mapping[str, Any]) -> None:
+    """Refuse settings asked of a resume that differ from the session's own.
+
+    A session's settings are part of what it records (its frames kept or not, its viewer,
+    agent and pipeline): a resume carries them on, it never changes them silently.
+
+    Raises:
+        ConfigError: Naming the first setting asked that differs, with both values.
+    """
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    for name, value in asked.items():
+        if name in RESUME_CHANGES:
+            continue
+        if name not in fields:
+            raise ConfigError(f"{name} is not a setting of a training run.", field=name)
+        wanted = getattr(dataclasses.replace(config, **{name: value}), name)
+        if wanted != getattr(config, name):
+            raise ConfigError(
+                f"{name} is {getattr(config, name)!r} in this session, and {wanted!r} was "
+                "asked: a resume carries on the session's own settings, which are part of what "
+                "it records. Start a new session to change it.",
+                field=name,
+            )
+
+
+def resume(
+    folder: Path,
+    steps: int | None = None,
+    progress: bool = True,
+    repair: bool = False,
+    asked: Mapping[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
     """Continue a session that ended, cleanly or not: the agent and the step count carry on.
+
+    An agent saved behind the session (a kill between a step's row and the agent's save)
+    first takes in the steps it missed from `steps.csv` (`BaseAgent.catch_up`).
 
     Args:
         folder: The session folder to continue.
         steps: Steps to add; by default, what the session's config still had to run.
         progress: Show a progress bar.
+        repair: A damaged session (a torn row in the middle, a step number that skips or
+            repeats) keeps its steps before the damage and drops the rest, said in `log`;
+            without it such a session is refused.
+        asked: Settings the caller asked for; each must be the session's own (or `steps`).
+        log: Where to say what the resume did beyond carrying on.
 
     Raises:
-        SessionError: If the folder holds no resumable session, or nothing is left to run.
+        SessionError: If the folder holds no resumable session, is damaged (and `repair` is
+            not set), or nothing is left to run.
+        ConfigError: If `asked` differs from the session's settings.
     """
     folder = Path(folder)
+    if repair:
+        done = repair_session(folder)
+        if done.steps_dropped or done.frame_rows_dropped or done.images_removed:
+            log(
+                f"repaired {folder}: kept {done.steps_kept} steps; dropped {done.steps_dropped} "
+                f"step(s), {done.frame_rows_dropped} frame row(s) and {done.images_removed} "
+                "frame image(s) after the damage"
+            )
     session, config = resume_config(folder)
+    check_resume_settings(config, asked or {})
     config = config.checked()
     remaining = config.steps - session.n_steps if steps is None else steps
     if remaining < 1:
@@ -304,12 +373,26 @@ def resume(folder: Path, steps: int | None = None, progress: bool = True) -> Tra
     env = config.make_env()
     _continue_viewer(_viewer(env), session)
     agent = agent_class(config.agent).load(folder / AGENT_DIR, env=env)
+    caught = agent.catch_up(recorded_steps(session))
+    if caught:
+        agent.save(folder / AGENT_DIR)
+        log(f"the agent took in {caught} recorded step(s) it had not learned from")
     if config.tensorboard is not None:
         agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
     meta = session.meta.with_resumption(session.n_steps, remaining)
     recorder = SessionRecorder.resume(folder, meta)
     episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
     return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
+
+
+def recorded_steps(session: Session) -> RecordedSteps:
+    """A session's steps as an agent catches up on them."""
+    return RecordedSteps(
+        params=session.params(),
+        rewards=session.steps["reward"],
+        scored=session.scored(),
+        episodes=session.steps["episode"].astype(np.int64),
+    )
 
 
 def _viewer(env: gym.Env) -> Viewer:

@@ -86,9 +86,30 @@ def error_line(error: LaetitiaError, parser: argparse.ArgumentParser | None) -> 
     return f"{option}: {message}"
 
 
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, object]:
+    """The options of one command that `argv` (its arguments) sets explicitly, by `dest`.
+
+    A value equal to the default counts as given when it was typed.
+    """
+    saved = {action: action.default for action in parser._actions}
+    defaults = dict(parser._defaults)
+    try:
+        for action in parser._actions:
+            action.default = argparse.SUPPRESS
+        parser._defaults.clear()
+        given, _ = parser.parse_known_args(list(argv))
+    finally:
+        for action, default in saved.items():
+            action.default = default
+        parser._defaults.update(defaults)
+    return vars(given)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; errors laetitia raises on purpose print as one line, exit code 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         return int(args.func(args))
     except LaetitiaError as error:

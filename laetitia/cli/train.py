@@ -68,7 +68,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--resume",
         type=Path,
         metavar="DIR",
-        help="continue the session in DIR (its own settings; --steps adds that many steps)",
+        help="continue the session in DIR with its own settings (--steps adds that many steps)",
+    )
+    parser.add_argument(
+        "--repair",
+        action="store_true",
+        help="with --resume: keep a damaged session's steps before the damage, drop the rest",
     )
     add_common_run_arguments(parser, steps=200)
     parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
@@ -119,10 +124,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia train`."""
     from laetitia.app.training import TrainConfig, parse_agent_args, resume, train
+    from laetitia.cli import given_options
+    from laetitia.errors import ConfigError
 
     if args.resume is not None:
-        report(resume(args.resume, steps=args.steps))
+        asked = given_options(args.command_parser, args.argv[1:])
+        for name in ("resume", "repair", "steps"):
+            asked.pop(name, None)
+        if "agent_args" in asked:
+            asked["agent_args"] = parse_agent_args(args.agent_args)
+        if "no_window" in asked:
+            asked = {k: v for k, v in asked.items() if k != "no_window"}
+        report(resume(args.resume, steps=args.steps, repair=args.repair, asked=asked))
         return 0
+    if args.repair:
+        raise ConfigError("repair applies to a session being resumed (setting `resume`).")
     config = TrainConfig(
         out=args.out,
         agent=args.agent,

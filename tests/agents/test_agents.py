@@ -9,8 +9,9 @@ import pytest
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class, load_agent
+from laetitia.agents.base import Agent
 from laetitia.app.evaluation import EvaluationConfig, evaluate, evaluate_saved
-from laetitia.app.training import AGENT_DIR, TrainConfig, resume, train
+from laetitia.app.training import AGENT_DIR, TrainConfig, recorded_steps, resume, train
 from laetitia.cli import main
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
@@ -98,7 +99,15 @@ def test_train_then_resume_from_the_command_line_continues_the_step_count(name, 
     assert session.steps["episode"][-1] == 2  # 32 steps of 15: the third episode
     assert not np.isnan(session.probs()).any()  # each step's reaction was recorded
     saved = json.loads((out / AGENT_DIR / "agent.json").read_text())
-    assert saved["agent"] == name and saved["num_timesteps"] == 32
+    assert saved["agent"] == name
+    # The agent as saved, with the steps it takes back in from the session, has seen all 32.
+    assert _caught_up(name, out).num_timesteps == 32
+
+
+def _caught_up(name, out):
+    agent = load_agent(out / AGENT_DIR, env=make_env(name))
+    agent.catch_up(recorded_steps(load_session(out)))
+    return agent
 
 
 @pytest.mark.expensive
@@ -121,13 +130,14 @@ def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(name, tmp_path, m
         train(config, progress=False)
     monkeypatch.undo()
     saved = json.loads((out / AGENT_DIR / "agent.json").read_text())["num_timesteps"]
-    # Saved at the last step, or (PPO) after the last policy update.
-    assert saved == 70 if agent_class(name).checkpoint_every == 1 else 0 < saved < 70
+    # Saved at the last step (DQN: the transitions it has stored, one step behind), or (PPO)
+    # as its last rollout began; a resume takes the rest back in from the session.
+    assert 0 < saved <= 70 and (saved >= 69 or agent_class(name).checkpoint_every == 0)
     assert load_session(out).n_steps == 70
     result = resume(out, progress=False)
     assert result.session.n_steps == 80
     np.testing.assert_array_equal(result.session.steps["step"], np.arange(80))
-    assert load_agent(out / AGENT_DIR).num_timesteps == saved + 10
+    assert _caught_up(name, out).num_timesteps == 80
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -251,3 +261,67 @@ def test_a_run_killed_after_a_few_steps_resumes(name, tmp_path, monkeypatch):
     monkeypatch.setattr(SimulatedViewer, "react", react)
     result = resume(out, steps=6, progress=False)
     np.testing.assert_array_equal(result.session.steps["step"], np.arange(10))
+
+
+class SavesEveryStep(BaseCallback):
+    """Keeps a save of the agent after every step, as a run killed at any step would leave."""
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+
+    def _on_step(self):
+        self.model.save(self.folder / str(self.model.num_timesteps))
+        return True
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if issubclass(agent_class(n), Agent)])
+def test_an_agent_saved_behind_its_session_catches_up_exactly(name, tmp_path):
+    """A kill between a step's row and the agent's save leaves the agent behind; on resume it
+    takes the missed steps in and is the agent that never stopped."""
+    out = tmp_path / "run"
+    saves = tmp_path / "saves"
+    config = TrainConfig(out=out, agent=name, viewer="sim:3", steps=30, frames=2)
+    import laetitia.app.training as training
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "AgentCheckpoint", lambda path, every: SavesEveryStep(saves))
+        train(config, progress=False)
+    behind = load_agent(saves / "26", env=make_env(name))
+    assert behind.catch_up(recorded_steps(load_session(out))) == 4
+    never_stopped = load_agent(saves / "30", env=make_env(name))
+    assert behind.num_timesteps == never_stopped.num_timesteps == 30
+    state, arrays = behind._state()
+    expected_state, expected_arrays = never_stopped._state()
+    assert json.dumps(state, sort_keys=True) == json.dumps(expected_state, sort_keys=True)
+    assert arrays.keys() == expected_arrays.keys()
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(value, expected_arrays[key])
+    assert behind.rng.bit_generator.state == never_stopped.rng.bit_generator.state
+
+
+def test_an_agent_ahead_of_its_session_is_refused(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, agent="hill-climb", viewer="sim", steps=5, frames=2), False)
+    agent = load_agent(out / AGENT_DIR, env=make_env("hill-climb"))
+    session = load_session(out)
+    shorter = recorded_steps(session)
+    shorter = dataclasses.replace(
+        shorter,
+        params=shorter.params[:3],
+        rewards=shorter.rewards[:3],
+        scored=shorter.scored[:3],
+        episodes=shorter.episodes[:3],
+    )
+    with pytest.raises(SessionError, match="later point than the session"):
+        agent.catch_up(shorter)
+
+
+def test_a_session_that_is_not_the_agents_is_refused_on_catch_up(tmp_path):
+    out = tmp_path / "run"
+    train(TrainConfig(out=out, agent="cma-es", viewer="sim", steps=6, frames=2), False)
+    first = load_agent(out / AGENT_DIR, env=make_env("cma-es"))
+    other = agent_class("cma-es")(make_env("cma-es"), seed=99)  # another agent, 0 steps
+    with pytest.raises(SessionError, match="do not belong together"):
+        other.catch_up(recorded_steps(load_session(out)))
+    assert first.catch_up(recorded_steps(load_session(out))) == 0

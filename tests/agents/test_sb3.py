@@ -10,6 +10,7 @@ from laetitia.agents.callbacks import AgentCheckpoint
 from laetitia.agents.dqn import DQNAgent
 from laetitia.agents.ppo import PPOAgent
 from laetitia.app.training import TrainConfig, train
+from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError
 
 
@@ -102,3 +103,82 @@ def test_tensorboard_is_offered_to_the_sb3_agents_only(tmp_path):
     )
     train(config, progress=False)
     assert list((logs / "run_0").glob("events.out.tfevents.*"))
+
+
+def _run_and_keep_saves(name, tmp_path, steps):
+    from laetitia.agents.callbacks import AgentCheckpoint
+    from laetitia.app import training
+
+    saves = tmp_path / "saves"
+
+    class Keeps(AgentCheckpoint):
+        def _on_step(self):
+            super()._on_step()
+            self.model.save(saves / str(self.model.num_timesteps))
+            return True
+
+    out = tmp_path / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "AgentCheckpoint", Keeps)
+        train(TrainConfig(out=out, agent=name, viewer="sim:2", steps=steps, frames=2), False)
+    return out, saves
+
+
+def test_dqn_behind_its_session_takes_the_missed_steps_into_its_replay_buffer(tmp_path):
+    from laetitia.agents import load_agent
+    from laetitia.app.training import recorded_steps
+    from laetitia.sessions import load_session
+
+    out, saves = _run_and_keep_saves("dqn", tmp_path, 20)
+    env = gym.make("laetitia/SmileDiscrete-v0", viewer="sim:2", frames=2)
+    behind = load_agent(saves / "17", env=env)
+    never_stopped = load_agent(saves / "20", env=env)
+    assert behind.num_timesteps == 16  # saved during step 17: its transition not stored yet
+    assert behind.catch_up(recorded_steps(load_session(out))) == 4
+    mine, theirs = behind.model.replay_buffer, never_stopped.model.replay_buffer
+    assert mine.pos == 20 and theirs.pos == 19  # a save holds the steps before the current one
+    for field in ("observations", "next_observations", "actions", "rewards"):
+        np.testing.assert_allclose(getattr(mine, field)[:19], getattr(theirs, field)[:19])
+
+
+def test_ppo_resumed_part_way_through_a_rollout_learns_from_the_recorded_steps(tmp_path):
+    from laetitia.agents import load_agent
+    from laetitia.app.training import recorded_steps
+    from laetitia.sessions import load_session
+
+    out, _ = _run_and_keep_saves("ppo", tmp_path, 70)  # one rollout of 64, then 6 steps
+    session = load_session(out)
+    env = gym.make("laetitia/Smile-v0", viewer="sim:2", frames=2, step_size=0.1)
+    agent = load_agent(out / "agent", env=env)
+    assert agent.num_timesteps == 64  # the save holds the policy as the rollout began
+    assert agent.catch_up(recorded_steps(session)) == 6 and agent.num_timesteps == 70
+    agent.learn(10)
+    buffer = agent.model.rollout_buffer
+    # The 6 recorded steps, then the new ones (SB3 keeps the step it stops on for the next).
+    assert buffer.pos == 6 + 9
+    units = np.stack([PARAM_SPACE.normalize(p) for p in session.params()])
+    np.testing.assert_allclose(buffer.observations[1:6, 0, :-1], units[64:69], atol=1e-6)
+    np.testing.assert_allclose(buffer.rewards[:5, 0], session.steps["reward"][64:69], atol=1e-6)
+
+
+def test_ppo_killed_before_its_first_update_resumes_without_replaying_its_first_moves(tmp_path):
+    from laetitia.app import training
+    from laetitia.app.training import resume
+    from laetitia.sessions import load_session
+
+    class DiesAtStep10(training.SessionCallback):
+        def _on_step(self):
+            if self.recorder.next_step == 10:
+                raise KeyboardInterrupt  # stands in for SIGKILL
+            return super()._on_step()
+
+    out = tmp_path / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "SessionCallback", DiesAtStep10)
+        with pytest.raises(KeyboardInterrupt):
+            train(TrainConfig(out=out, agent="ppo", viewer="sim:2", steps=30, frames=2), False)
+    resume(out, steps=10, progress=False)
+    params = load_session(out).params()
+    assert params.shape[0] == 20
+    # Each episode starts from the original emoticon; the moves after it must be new ones.
+    assert not np.allclose(params[10:20], params[:10])
