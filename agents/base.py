@@ -27,7 +27,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 
-from laetitia.errors import ConfigError, SessionError
+from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.files import atomic_path, write_json_atomic
 from laetitia.records import from_dict
 
@@ -481,6 +481,8 @@ class Agent(BaseAgent):
             obs = self._obs
             action = self._act(obs)
             next_obs, reward, terminated, truncated, info = self.env.step(action)
+            if info.get("recording_over"):
+                raise VideoEndedError(info["recording_over"])  # nothing was shown: no step
             self.num_timesteps += 1
             self._observe(obs, action, float(reward), next_obs, info)
             done = terminated or truncated

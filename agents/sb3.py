@@ -35,7 +35,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from laetitia.agents.base import BaseAgent, RecordedSteps, later_seed
-from laetitia.errors import ConfigError, SessionError
+from laetitia.errors import ConfigError, SessionError, VideoEndedError
+from laetitia.threads import ensure_threads
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ class SB3Agent(BaseAgent):
 
     def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
         super().__init__(env, seed, **settings)
+        ensure_threads()  # torch's default spins on a busy small machine (laetitia.threads)
         policy = {k: v for k, v in self.settings.items() if k in self.policy_settings}
         algorithm = {k: v for k, v in self.settings.items() if k not in self.policy_settings}
         model_env = env if env is not None else _SpacesOnly(self.name)
@@ -174,7 +176,7 @@ class SB3Agent(BaseAgent):
         stop = _StopAt(self.num_timesteps + total_timesteps, self._completes_rollout)
         self.model.learn(
             total_timesteps,
-            callback=_BoundCallbacks(self, [*callbacks, stop]),
+            callback=_BoundCallbacks(self, [_NothingShown(), *callbacks, stop]),
             reset_num_timesteps=False,
             log_interval=1,
             tb_log_name=self._tensorboard_run,
@@ -319,6 +321,17 @@ class _BoundCallbacks(CallbackList):
     def init_callback(self, model: Any) -> None:
         """Bind to the agent, whatever SB3 passes."""
         super().init_callback(self.agent)
+
+
+class _NothingShown(BaseCallback):
+    """Ends learning when a recording ran out: that step showed nothing and does not count."""
+
+    def _on_step(self) -> bool:
+        for info in self.locals["infos"]:
+            if info.get("recording_over"):
+                self.model.num_timesteps -= 1
+                raise VideoEndedError(info["recording_over"])
+        return True
 
 
 class _StopAt(BaseCallback):

@@ -13,7 +13,7 @@ from gymnasium.envs.registration import EnvSpec
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.emoticon.render import render
 from laetitia.emoticon.window import EmoticonWindow
-from laetitia.errors import ConfigError
+from laetitia.errors import ConfigError, VideoEndedError
 from laetitia.reward import reward_from
 from laetitia.types import Viewer
 from laetitia.viewers.spec import make_viewer
@@ -86,6 +86,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         )
         self._unit = np.zeros(n)
         self._last_reward = 0.0
+        self._recording_over: str | None = None
         self._window: EmoticonWindow | None = None
 
     @property
@@ -115,6 +116,11 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
 
         `options={"params": raw_vector}` starts from the given emoticon instead.
         """
+        if self._recording_over is not None:
+            raise VideoEndedError(
+                f"the recording is over: {self._recording_over} Make a new env with a longer "
+                "recording (or another viewer) to go on."
+            )
         super().reset(seed=seed)
         self.viewer.reset(seed=int(self.np_random.integers(2**31 - 1)))
         start = self.starting_unit(options)
@@ -146,12 +152,36 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         image = self._draw() if self.viewer.needs_image or self.render_mode == "human" else None
         if self.render_mode == "human":
             self._show(image)
-        reaction = self.viewer.react(image, params)
+        try:
+            reaction = self.viewer.react(image, params)
+        except VideoEndedError as ended:
+            return self._end_of_recording(params, str(ended))
         terms = reward_from(reaction, previous_reward=self._last_reward)
         self._last_reward = terms.reward
         self.viewer.show_reward(terms.reward, terms.scored)
         info = {"params": params, "reaction": reaction, **terms.as_info()}
         return self._observation(), terms.reward, False, False, info
+
+    def _end_of_recording(
+        self, params: np.ndarray, reason: str
+    ) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """A recording standing in for a camera ran out: the episode is truncated, unshown.
+
+        Nothing was read for `params`: the step is unscored, `info["reaction"]` is None and
+        `info["recording_over"]` says why; the next `reset` says the recording is over.
+        """
+        self._recording_over = reason
+        info = {
+            "params": params,
+            "reaction": None,
+            "reward": self._last_reward,
+            "happiness": float("nan"),
+            "frames": 0,
+            "faces": 0,
+            "scored": False,
+            "recording_over": reason,
+        }
+        return self._observation(), self._last_reward, False, True, info
 
     def render(self) -> np.ndarray | None:
         """The emoticon on show as RGB (`rgb_array`), or drawn in a window (`human`)."""

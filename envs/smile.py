@@ -53,7 +53,10 @@ class SmileEnv(EmoticonEnv):
     starts at 0.0.
 
     ## Episode End
-    Never terminates; truncated after `max_episode_steps` (50 by default).
+    Never terminates; truncated after `max_episode_steps` (50 by default), or when a recorded
+    video standing in for the camera runs out: that step shows nothing (`info["reaction"]` is
+    None, `info["recording_over"]` says why, the reward is carried over, unscored), and the
+    next `reset()` raises `VideoEndedError`: the recording is over.
 
     ## Arguments
     ```python

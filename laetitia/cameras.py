@@ -154,6 +154,11 @@ class Webcam(Camera):
         return {"kind": "webcam", "index": self.index}
 
 
+SHORT_OF_HEADER = 0.05
+"""How far short of its header's frame count (a fraction; containers estimate the count) a video
+may stop decoding and still count as ended, not damaged."""
+
+
 class VideoFile(Camera):
     """A recorded video, decoded one frame per `read`.
 
@@ -205,12 +210,24 @@ class VideoFile(Camera):
         return int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
 
     def read(self) -> np.ndarray | None:
-        """The next frame in file order, or None at the end of the video."""
+        """The next frame in file order, or None at the end of the video.
+
+        Raises:
+            CameraError: If the video stops decoding well before the frame count its header
+                gives: the file is damaged there, which is not the end of the recording.
+        """
         if self._pending is not None:
             frame, self._pending = self._pending, None
         else:
             ok, frame = self._capture.read()
             if not ok or frame is None:
+                stated = self.frame_count
+                if stated > 0 and self.frames_read < stated * (1 - SHORT_OF_HEADER) - 2:
+                    raise CameraError(
+                        f"video {self.path} cannot be decoded after frame {self.frames_read}, "
+                        f"though its header says it has {stated}: the file is damaged there. "
+                        "Everything before it was read; repair or re-encode the video."
+                    )
                 return None
         self.frames_read += 1
         return frame

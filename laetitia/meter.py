@@ -19,10 +19,11 @@ import cv2
 import numpy as np
 import torch
 
-from laetitia.errors import LabelMismatchError
+from laetitia.errors import CheckpointError, LabelMismatchError
 from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, FaceDetector, make_detector
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.labels import HAPPY
+from laetitia.threads import ensure_threads
 from laetitia.types import Reaction
 
 
@@ -33,17 +34,17 @@ class HappinessMeter:
         detector: Finds the face in each frame (see `laetitia.faces.make_detector`).
         model: The FER model (see `laetitia.fer.load_model`); its classes must include "happy".
         torch_threads: Torch intra-op threads, set process-wide when the meter is built; None
-            leaves torch's setting alone. One thread is the default because it is the robust
-            choice for small networks on few cores: on a quiet two-core machine two threads
-            were 25 % faster, but with other processes running they spun against them and
-            made the pipeline 2-11 times slower (benchmarks/pipeline.py; see BENCHMARKS.md).
+            for the process's choice (`laetitia.threads`: one thread on a machine of up to four
+            cores, the robust choice for small networks: on a quiet two-core machine two
+            threads were 25 % faster, but with other processes running they spun against them
+            and made the pipeline 2-11 times slower; see BENCHMARKS.md).
 
     Raises:
         LabelMismatchError: If the model has no "happy" class.
     """
 
     def __init__(
-        self, detector: FaceDetector, model: FerModel, torch_threads: int | None = 1
+        self, detector: FaceDetector, model: FerModel, torch_threads: int | None = None
     ) -> None:
         if HAPPY not in model.class_names:
             raise LabelMismatchError(
@@ -53,7 +54,9 @@ class HappinessMeter:
         self.detector = detector
         self.model = model
         self._size = model.card.input_size
-        if torch_threads is not None and torch.get_num_threads() != torch_threads:
+        if torch_threads is None:
+            ensure_threads()
+        elif torch.get_num_threads() != torch_threads:
             torch.set_num_threads(torch_threads)
 
     @classmethod
@@ -135,7 +138,15 @@ class HappinessMeter:
             has_face[i] = True
             boxes[i] = box
         if found:
-            probs[has_face] = self.model.predict_proba(crops[:found])
+            read = self.model.predict_proba(crops[:found])
+            if not np.isfinite(read).all():
+                card = self.model.card
+                raise CheckpointError(
+                    f"the FER model {card.name} (sha256 {self.model.identity[:12]}...) gives "
+                    "probabilities that are not finite numbers (NaN or infinite) for a face: "
+                    "its weights are damaged or were trained wrongly. Score with another model."
+                )
+            probs[has_face] = read
         return Reaction(
             probs=probs,
             has_face=has_face,

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
         "laetitia.files",
         "laetitia.records",
         "laetitia.seeding",
+        "laetitia.threads",
     ),
     # 2. the emoticon, and the smile signal
     (

@@ -34,7 +34,7 @@ from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
 from laetitia.app.training import pipeline_options, resume_config
 from laetitia.envs.registration import MAX_EPISODE_STEPS
-from laetitia.errors import ConfigError, ProfileError
+from laetitia.errors import ConfigError, ProfileError, VideoEndedError
 from laetitia.faces import DETECTOR_NAMES
 from laetitia.files import write_json_atomic
 from laetitia.seeding import seed_everything
@@ -106,6 +106,10 @@ class EvaluationConfig:
     session's (none when there is none)."""
     window: bool | None = None
     """Show the live window; None: the viewer's default (shown for a webcam, not a video)."""
+    keep_frames: bool | None = None
+    """Keep the camera frames in the recorded session; None: as the agent's training session
+    did (a session recorded without frames gives an evaluation without them), else keep them.
+    An evaluation never keeps frames its training session did not."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agent_path", Path(self.agent_path))
@@ -197,6 +201,24 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
     return ScoringPipeline(detector, model, profile, taken)
 
 
+def keeps_frames(config: EvaluationConfig) -> bool:
+    """Whether an evaluation keeps the camera frames: never when its training session did not.
+
+    Raises:
+        ConfigError: If the config asks for frames a training session without them refused.
+        SessionError: If the training session's files are corrupt.
+    """
+    meta = config.agent_path.resolve().parent / META_FILE
+    trained = load_session(meta.parent).meta.frames_kept if meta.is_file() else True
+    if config.keep_frames and not trained:
+        raise ConfigError(
+            f"keep_frames: the agent's training session {meta.parent} kept no image of the "
+            "person; its evaluation keeps none either.",
+            field="keep_frames",
+        )
+    return trained if config.keep_frames is None else config.keep_frames
+
+
 def _training_pipeline(meta: Path) -> dict[str, Any] | None:
     """The detector, model and profile of the training session whose meta.json is `meta`.
 
@@ -261,6 +283,8 @@ def evaluate(
         while not done:
             action, _ = agent.predict(obs, deterministic=deterministic)
             obs, _, terminated, truncated, info = env.step(action)
+            if info.get("recording_over"):
+                raise VideoEndedError(info["recording_over"])  # nothing was shown
             done = terminated or truncated
             steps += 1
             if info["scored"]:
@@ -303,8 +327,10 @@ def evaluate_saved(
     config = dataclasses.replace(
         config, detector=pipeline.detector, model=pipeline.model, profile=pipeline.profile
     )
-    if config.out is not None:
-        prepare_folder(config.out)
+    keep_frames = keeps_frames(config)
+    created = config.out is not None and not config.out.exists()
+    if config.out is not None and config.out.exists():
+        prepare_folder(config.out)  # an existing session is refused before anything runs
     seed_everything(config.seed)
     if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
         log(pipeline.describe())
@@ -327,7 +353,9 @@ def evaluate_saved(
     try:
         agent = load_agent(config.agent_path, env=env)
         if config.out is not None:
+            prepare_folder(config.out)
             meta = new_meta(
+                keep_frames=keep_frames,
                 evaluation=config.to_json(),
                 pipeline_from_training=pipeline.from_training,
                 agent=name,
@@ -346,6 +374,10 @@ def evaluate_saved(
             recorder=recorder,
             progress=progress,
         )
+    except BaseException:
+        if config.out is not None and (recorder is None or recorder.next_step == 0):
+            _remove_new_evaluation(config.out, recorder, created)  # nothing half-written stays
+        raise
     finally:
         if recorder is not None:
             recorder.close()
@@ -353,6 +385,13 @@ def evaluate_saved(
     if config.out is not None:
         write_json_atomic(config.out / EVALUATION_FILE, result.to_json())
     return result
+
+
+def _remove_new_evaluation(folder: Path, recorder: SessionRecorder | None, created: bool) -> None:
+    if recorder is not None:
+        recorder.discard()
+    if created and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def _mean(values: list[float]) -> float:

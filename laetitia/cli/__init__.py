@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from laetitia.errors import LaetitiaError
+from laetitia.threads import use_threads
 
 COMMAND_MODULES: tuple[str, ...] = (
     "demo",
@@ -30,10 +31,13 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand registered."""
+    from laetitia import __version__
+
     parser = argparse.ArgumentParser(
         prog="laetitia",
         description="An RL research environment that learns to make a person smile.",
     )
+    parser.add_argument("--version", action="version", version=f"laetitia {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"laetitia.cli.{name}").add_parser(subparsers)
@@ -49,6 +53,13 @@ def _mark_commands(parser: argparse.ArgumentParser) -> None:
                 _mark_commands(sub)
     if parser.get_default("func") is not None:
         parser.set_defaults(command_parser=parser)
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            metavar="N",
+            help="threads torch computes with (default: 1 on up to 4 cores, else half the cores)",
+        )
 
 
 def flag_for(parser: argparse.ArgumentParser, field: str) -> str | None:
@@ -111,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
+        use_threads(args.threads)
         return int(args.func(args))
     except LaetitiaError as error:
         line = error_line(error, getattr(args, "command_parser", None))

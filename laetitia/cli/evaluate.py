@@ -65,6 +65,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=None, help="record the evaluation as a session in this folder"
     )
     add_face_pipeline_arguments(parser, from_training=True)
+    parser.add_argument(
+        "--no-frames",
+        dest="keep_frames",
+        action="store_false",
+        default=None,
+        help="with --out: keep no camera image, only per-frame probabilities and face boxes "
+        "(default: as the training session; a session without frames gives none)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         detector=args.detector,
         model=args.model,
         profile=args.profile,
+        keep_frames=args.keep_frames,
     )
     result = evaluate_saved(config)
     actions = "deterministic" if result.deterministic else "stochastic"

@@ -30,7 +30,7 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.errors import SessionError
-from laetitia.files import append_durably, atomic_open, fsync_dir
+from laetitia.files import TMP_SUFFIX, append_durably, atomic_open, fsync_dir
 from laetitia.labels import EMOTIONS
 from laetitia.sessions.layout import (
     FRAME_NAME,
@@ -46,6 +46,10 @@ from laetitia.sessions.layout import (
 from laetitia.sessions.meta import Recording, SessionMeta, write_meta
 from laetitia.sessions.reader import Table, Tables, scan_tables
 from laetitia.types import Reaction
+
+LEFTOVERS = (META_FILE, STEPS_FILE, FRAMES_FILE, "*.png", "agent/*")
+"""Files of a session written whole through `laetitia.files`: a kill during such a write leaves
+its temporary file (`NAME.tmp`), which a resume removes (the file itself is whole)."""
 
 
 def csv_line(row: Sequence[object]) -> str:
@@ -131,6 +135,9 @@ def _end_cleanly(folder: Path, tables: Tables, keep_steps: int) -> Repair:
         frame_rows_dropped = _frame_lines(folder / FRAMES_FILE) - len(kept)
         if frame_rows_dropped:
             _rewrite(folder / FRAMES_FILE, frames.header, kept)
+    for name in LEFTOVERS:  # temporary files of writes a kill interrupted
+        for tmp in folder.glob(name + TMP_SUFFIX):
+            tmp.unlink()
     removed = 0
     frames_dir = folder / FRAMES_DIR
     if frames_dir.is_dir():
