@@ -45,6 +45,7 @@ from laetitia.fer.data import (
     write_input_stats,
 )
 from laetitia.fer.train_state import STATE_FORMAT
+from laetitia.files import atomic_open, save_figure, write_json_atomic
 from laetitia.labels import HAPPY, check_labels
 
 BEST_MODEL = "best_model.safetensors"
@@ -198,9 +199,7 @@ def write_model_notes(model_path: str | Path, notes: Mapping[str, Any]) -> Path:
     """Write the notes of a trained model beside it, tied to the file by its sha256."""
     path = model_notes_path(model_path)
     record = {"format": NOTES_FORMAT, "model_sha256": model_identity(model_path), **notes}
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
-    partial.replace(path)
+    write_json_atomic(path, record, indent=1, sort_keys=False, allow_nan=False)
     return path
 
 
@@ -424,7 +423,6 @@ def report(
         The metrics written to metrics.json.
     """
     from laetitia.fer.figures import confusion_figure, roc_figure
-    from laetitia.files import save_figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -447,7 +445,7 @@ def report(
             metrics["happy_auc"] = roc_auc(fpr, tpr)
             save_figure(roc_figure(fpr, tpr, metrics["happy_auc"], HAPPY), out / "roc_happy.png")
     _write_predictions(out / "predictions.csv", faces, proba, classes)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    write_json_atomic(out / "metrics.json", metrics, sort_keys=False, allow_nan=False)
     log(summary(metrics))
     log(f"report written to {out}/")
     return metrics
@@ -510,7 +508,7 @@ def _write_predictions(
     path: Path, faces: FaceSet, proba: np.ndarray, classes: Sequence[str]
 ) -> None:
     predicted = proba.argmax(axis=1)
-    with open(path, "w", newline="") as f:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["source", "true", "predicted", "correct", *(f"p_{c}" for c in classes)])
         for i, source in enumerate(faces.sources):

@@ -33,7 +33,6 @@ import csv
 import dataclasses
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +80,7 @@ from laetitia.fer.train_state import (
     MODEL_PREFIX,
     OPTIM_PREFIX,
     RNG_PREFIX,
+    copy_file,
     copy_state,
     load_module_state,
     load_optimizer_state,
@@ -92,6 +92,7 @@ from laetitia.fer.train_state import (
     split_prefix,
     state_paths,
 )
+from laetitia.files import atomic_open, save_figure, write_json_atomic
 from laetitia.labels import EMOTIONS, check_labels, indices_of
 from laetitia.seeding import seed_everything
 
@@ -539,7 +540,7 @@ def _carry_best(state: Path, out: Path) -> None:
     for name in (BEST_MODEL, model_notes_path(BEST_MODEL).name):
         if (source / name).exists() and not (out / name).exists():
             out.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / name, out / name)
+            copy_file(source / name, out / name)
     best = source / CHECKPOINTS / "best"
     if state_paths(best)[1].exists() and not state_paths(out / CHECKPOINTS / "best")[1].exists():
         copy_state(best, out / CHECKPOINTS / "best")
@@ -875,15 +876,14 @@ class _Run:
 def _write_history(
     out: Path, history: Sequence[Mapping[str, Any]], events: Sequence[Mapping[str, Any]]
 ) -> None:
-    with open(out / "history.csv", "w", newline="") as f:
+    with atomic_open(out / "history.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows({k: row[k] for k in HISTORY_FIELDS} for row in history)
-    (out / "events.json").write_text(json.dumps(list(events), indent=1) + "\n")
+    write_json_atomic(out / "events.json", list(events), indent=1, sort_keys=False)
 
 
 def _plot_history(out: Path, history: Sequence[Mapping[str, Any]]) -> None:
     from laetitia.fer.figures import history_figure
-    from laetitia.files import save_figure
 
     save_figure(history_figure(history), out / "history.png")
