@@ -159,9 +159,9 @@ def read_card(path: PathLike | None = None) -> ModelCard:
             f"{FORMAT!r}. Use the laetitia version that wrote it, or re-create the file."
         )
     try:
-        card = ModelCard.from_json(metadata[CARD_KEY])
+        card = ModelCard.from_json(metadata[CARD_KEY], source=f"the model card in {path}")
     except ConfigError as err:
-        raise CheckpointError(f"{path} carries an unusable model card: {err}") from err
+        raise CheckpointError(str(err)) from err
     if card.arch not in ARCHS:
         raise CheckpointError(
             f"{path} needs architecture {card.arch!r}; this version of laetitia builds "
