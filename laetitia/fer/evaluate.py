@@ -221,7 +221,7 @@ def read_model_notes(model_path: str | Path) -> dict[str, Any] | None:
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device a `--device` value names ("auto": CUDA when available, else the CPU).
+    """The torch device a `device` setting names ("auto": CUDA when available, else the CPU).
 
     Raises:
         ConfigError: If CUDA is asked for and torch sees no GPU.
@@ -229,17 +229,21 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu.")
+        raise ConfigError(
+            f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu.", field="device"
+        )
     try:
         return torch.device(name)
     except RuntimeError as err:
-        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N.") from err
+        raise ConfigError(
+            f"device {name!r} is unknown: use auto, cpu, cuda or cuda:N.", field="device"
+        ) from err
 
 
 def open_model(
     spec: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[FerModel, Path | None]:
-    """Load the model `fer eval --model` names: "default", a model file or a run folder.
+    """Load the model a `model` setting names: "default", a model file or a run folder.
 
     Returns:
         (the model, its file, or None for the shipped default).
@@ -338,7 +342,9 @@ def evaluate_model(
         NormalizationMismatchError: If the evaluated inputs differ from the reference's.
     """
     if config.split not in (*SPLITS, "all"):
-        raise ValueError(f"split must be one of {[*SPLITS, 'all']}, got {config.split!r}.")
+        raise ConfigError(
+            f"split must be one of {[*SPLITS, 'all']}, got {config.split!r}.", field="split"
+        )
     out = Path(config.out)
     model, model_path = open_model(config.model, device=resolve_device(config.device))
     notes = read_model_notes(model_path) if model_path is not None else None
@@ -354,26 +360,12 @@ def evaluate_model(
     log("label distribution:\n" + splits.table())
     out.mkdir(parents=True, exist_ok=True)
     splits.write(out)
-    if config.split == "all":
-        faces = FaceSet.concat(list(splits.sets.values()))
-        missing = [c for c, n in faces.counts().items() if n == 0]
-        if missing:
-            raise SplitError(
-                f"{loaded.path} has no images of {missing}; evaluate without them (setting "
-                "`classes`)."
-            )
-    else:
-        splits.require([config.split])
-        faces = splits.sets[config.split]
-
+    faces = _evaluated_set(splits, config.split, loaded.path)
     stats = _input_stats_columns(model, notes, splits, config.split, faces)
     log("model inputs:\n" + stats_table(stats))
     write_input_stats(out, stats)
-    evaluated = f"{config.split} (evaluated)"
-    references = [k for k in stats if k != evaluated]
-    if references and not config.allow_stats_mismatch:
-        check_input_stats(references[0], stats[references[0]], {evaluated: stats[evaluated]})
-
+    if not config.allow_stats_mismatch:
+        _check_against_reference(stats, f"{config.split} (evaluated)")
     metrics = report(
         model,
         faces,
@@ -449,6 +441,31 @@ def report(
     log(summary(metrics))
     log(f"report written to {out}/")
     return metrics
+
+
+def _evaluated_set(splits: Splits, split: str, path: Path) -> FaceSet:
+    """The faces of `split` ("all": every split together), each class present.
+
+    Raises:
+        SplitError: If a class has no images there.
+    """
+    if split != "all":
+        splits.require([split])
+        return splits.sets[split]
+    faces = FaceSet.concat(list(splits.sets.values()))
+    missing = [c for c, n in faces.counts().items() if n == 0]
+    if missing:
+        raise SplitError(
+            f"{path} has no images of {missing}; evaluate without them (setting `classes`)."
+        )
+    return faces
+
+
+def _check_against_reference(stats: Mapping[str, InputStats], evaluated: str) -> None:
+    """Check the evaluated set's inputs against the first reference column, if there is one."""
+    references = [k for k in stats if k != evaluated]
+    if references:
+        check_input_stats(references[0], stats[references[0]], {evaluated: stats[evaluated]})
 
 
 def _split_spec(config: EvalConfig, notes: Mapping[str, Any] | None) -> SplitSpec:
