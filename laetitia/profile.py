@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from laetitia.errors import LabelMismatchError, ProfileError
+from laetitia.errors import ProfileError
 from laetitia.labels import EMOTIONS, HAPPY, check_labels
 from laetitia.logistic import LogisticFit
+from laetitia.records import from_dict
 from laetitia.types import Reaction
 
 PROFILE_FORMAT = "laetitia-calibration/1"
@@ -220,33 +221,14 @@ class Profile:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "profile") -> Profile:
-        """Build a profile from `to_dict` output.
+    def from_dict(cls, data: object, source: str = "profile") -> Profile:
+        """Build a profile from `to_dict` output, strictly (`laetitia.records.from_dict`).
 
         Raises:
-            ProfileError: On unknown or missing keys, or invalid values.
+            ProfileError: On unknown or missing keys, values of the wrong type or invalid
+                values; the message names the key and `source`.
         """
-        if not isinstance(data, dict):
-            raise ProfileError(f"{source} must hold a JSON object, got {type(data).__name__}.")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        required = [
-            name
-            for name, f in fields.items()
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        ]
-        unknown = sorted(set(data) - set(fields))
-        missing = [name for name in required if name not in data]
-        if unknown or missing:
-            raise ProfileError(
-                f"{source} is not a calibration profile: unknown keys {unknown}, missing keys "
-                f"{missing}. Re-create it with `laetitia calibrate`."
-            )
-        try:
-            return cls(**data)
-        except (TypeError, ValueError) as err:
-            if isinstance(err, ProfileError | LabelMismatchError):
-                raise
-            raise ProfileError(f"{source} holds unusable values: {err}.") from err
+        return from_dict(cls, data, source, ProfileError)
 
     def _check_width(self, values: np.ndarray) -> None:
         if values.ndim != 2 or values.shape[1] != len(self.class_names):

@@ -164,7 +164,13 @@ def test_unreadable_profiles_are_clear_errors(tmp_path):
         load_profile(bad)
     data = fit(person(), tmp_path / "me.json").profile.to_dict()
     bad.write_text(json.dumps({**data, "surprise_key": 1}))
-    with pytest.raises(ProfileError, match="surprise_key"):
+    with pytest.raises(ProfileError, match=f"{bad}: unknown key\\(s\\) 'surprise_key'"):
+        load_profile(bad)
+    bad.write_text(json.dumps({**data, "bias": "high"}))
+    with pytest.raises(ProfileError, match=f"{bad}: 'bias' should be float, found 'high'"):
+        load_profile(bad)
+    bad.write_text(json.dumps({k: v for k, v in data.items() if k != "created"}))
+    with pytest.raises(ProfileError, match=f"{bad}: the key 'created' of Profile is missing"):
         load_profile(bad)
     bad.write_text(json.dumps({**data, "weights": [1.0, 2.0]}))
     with pytest.raises(ProfileError, match="weights"):

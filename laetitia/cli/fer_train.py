@@ -35,6 +35,26 @@ def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--data", help="FER2013 CSV file or class-folder dataset")
     parser.add_argument("--out", help="run folder to write (on --resume: the run's own)")
+    _add_model_options(parser)
+    _add_training_options(parser)
+    parser.add_argument("--device", help="auto (default: a GPU if any), cpu, cuda, cuda:N")
+    parser.add_argument(
+        "--resume",
+        metavar="CKPT",
+        help="continue a run: its folder, or checkpoints/last.json or best.json",
+    )
+    parser.add_argument(
+        "--allow-stats-mismatch",
+        action="store_true",
+        default=None,
+        help="train even if val/test inputs are scaled unlike the training inputs",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run_train)
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """What the model is: its classes, architecture and input size."""
     parser.add_argument(
         "--classes",
         nargs="+",
@@ -43,6 +63,10 @@ def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--arch", help="architecture (default mini_xception)")
     parser.add_argument("--input-size", type=int, help="crop side in pixels (default 64)")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """How the model is trained: schedule, splits, sampling, loss, augmentation, first weights."""
     parser.add_argument("--epochs", type=int, help="most epochs; the cosine's length (60)")
     parser.add_argument("--batch-size", type=int, help="images per step (64)")
     parser.add_argument("--lr", type=float, help="AdamW learning rate at the start (1e-3)")
@@ -82,20 +106,6 @@ def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--init", help="initial weights: scratch (default), default (the shipped model), or a file"
     )
-    parser.add_argument("--device", help="auto (default: a GPU if any), cpu, cuda, cuda:N")
-    parser.add_argument(
-        "--resume",
-        metavar="CKPT",
-        help="continue a run: its folder, or checkpoints/last.json or best.json",
-    )
-    parser.add_argument(
-        "--allow-stats-mismatch",
-        action="store_true",
-        default=None,
-        help="train even if val/test inputs are scaled unlike the training inputs",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.set_defaults(func=run_train)
 
 
 def _add_eval_parser(fer_subparsers: argparse._SubParsersAction) -> None:
@@ -139,7 +149,7 @@ def _add_eval_parser(fer_subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Run `laetitia fer train`."""
     from laetitia.errors import ConfigError
-    from laetitia.fer.train import TrainConfig, parse_class_weights, resume_config, train
+    from laetitia.fer.train import TrainConfig, parse_class_weights, resume, train
 
     settings = {
         "data": args.data,
@@ -167,12 +177,12 @@ def run_train(args: argparse.Namespace) -> int:
         "allow_stats_mismatch": args.allow_stats_mismatch,
     }
     if args.resume:
-        config = resume_config(args.resume, **settings)
+        result = resume(args.resume, progress=not args.no_progress, **settings)
     else:
         if not args.data or not args.out:
             raise ConfigError("a new run needs --data and --out (or --resume CKPT to continue).")
         config = TrainConfig(**{k: v for k, v in settings.items() if v is not None})
-    result = train(config, resume=args.resume, progress=not args.no_progress)
+        result = train(config, progress=not args.no_progress)
     print(
         f"best epoch {result.best_epoch} of {result.epochs_done}: val UAR "
         f"{result.best_val_uar:.3f}; model {result.best_model}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from laetitia.errors import ConfigError
+from laetitia.records import from_dict
 
 
 @dataclass(frozen=True)
@@ -87,26 +88,17 @@ class ModelCard:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
-        """Build a card from `to_dict` output.
+    def from_dict(cls, data: object, source: str = "model card") -> ModelCard:
+        """Build a card from `to_dict` output, strictly (`laetitia.records.from_dict`).
 
         Raises:
-            ConfigError: On unknown or missing keys, or invalid values.
+            ConfigError: On unknown or missing keys, values of the wrong type or invalid
+                values; the message names the key and `source` (a file, and where in it).
         """
-        if not isinstance(data, dict):
-            raise ConfigError(f"a model card must be a JSON object, got {type(data).__name__}.")
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(data) - set(names))
-        missing = [name for name in names if name not in data]
-        if unknown or missing:
-            raise ConfigError(
-                f"invalid model card: unknown keys {unknown}, missing keys {missing}; "
-                f"a card has exactly {names}."
-            )
-        return cls(**data)
+        return from_dict(cls, data, source)
 
     @classmethod
-    def from_json(cls, text: str) -> ModelCard:
+    def from_json(cls, text: str, source: str = "model card") -> ModelCard:
         """Parse a card written by `to_json`.
 
         Raises:
@@ -115,8 +107,8 @@ class ModelCard:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ConfigError(f"a model card must be JSON: {err}.") from err
-        return cls.from_dict(data)
+            raise ConfigError(f"{source}: a model card must be JSON: {err}.") from err
+        return cls.from_dict(data, source)
 
 
 def _plain(value: Any) -> Any:

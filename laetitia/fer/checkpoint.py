@@ -23,6 +23,7 @@ from laetitia.fer.card import ModelCard
 from laetitia.fer.classifier import FerModel
 from laetitia.fer.model import ARCHS
 from laetitia.fer.preprocess import crop_rule
+from laetitia.files import write_bytes_atomic
 from laetitia.labels import EMOTIONS, check_labels
 
 FORMAT = "fer-model/1"
@@ -49,7 +50,7 @@ def default_model_path() -> Path:
 
 
 def save_model(model: nn.Module, card: ModelCard, path: PathLike) -> Path:
-    """Write a model and its card to one `.safetensors` file (atomically).
+    """Write a model and its card to one `.safetensors` file (atomically, durably).
 
     Args:
         model: A module of the architecture the card names, unfused (see
@@ -76,10 +77,8 @@ def save_model(model: nn.Module, card: ModelCard, path: PathLike) -> Path:
         "Pass an unfused module of the architecture the card names.",
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
     data = save(state, metadata={FORMAT_KEY: FORMAT, CARD_KEY: card.to_json()})
-    partial.write_bytes(_sorted_header(data))
-    os.replace(partial, path)
+    write_bytes_atomic(path, _sorted_header(data))
     return path
 
 
@@ -160,9 +159,9 @@ def read_card(path: PathLike | None = None) -> ModelCard:
             f"{FORMAT!r}. Use the laetitia version that wrote it, or re-create the file."
         )
     try:
-        card = ModelCard.from_json(metadata[CARD_KEY])
+        card = ModelCard.from_json(metadata[CARD_KEY], source=f"the model card in {path}")
     except ConfigError as err:
-        raise CheckpointError(f"{path} carries an unusable model card: {err}") from err
+        raise CheckpointError(str(err)) from err
     if card.arch not in ARCHS:
         raise CheckpointError(
             f"{path} needs architecture {card.arch!r}; this version of laetitia builds "

@@ -44,6 +44,7 @@ import numpy as np
 from laetitia.errors import DatasetError, NormalizationMismatchError, SplitError
 from laetitia.fer.card import ModelCard
 from laetitia.fer.preprocess import normalize
+from laetitia.files import atomic_open, write_json_atomic
 from laetitia.labels import EMOTIONS, indices_of
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -492,8 +493,8 @@ class Splits:
         """Write `splits.json` (all of `to_dict`) and `splits.csv` (split, class, count)."""
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "splits.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-        with open(out_dir / "splits.csv", "w", newline="") as f:
+        write_json_atomic(out_dir / "splits.json", self.to_dict(), sort_keys=False)
+        with atomic_open(out_dir / "splits.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["split", "class", "count"])
             for split, counts in self.counts().items():
@@ -657,8 +658,7 @@ def stats_dict(columns: Mapping[str, InputStats]) -> dict[str, dict[str, float]]
 
 def write_input_stats(out_dir: str | Path, columns: Mapping[str, InputStats]) -> None:
     """Write `input_stats.json` (`stats_dict` of the columns) into `out_dir`."""
-    text = json.dumps(stats_dict(columns), indent=2) + "\n"
-    (Path(out_dir) / "input_stats.json").write_text(text)
+    write_json_atomic(Path(out_dir) / "input_stats.json", stats_dict(columns), sort_keys=False)
 
 
 def check_input_stats(

@@ -45,6 +45,7 @@ from laetitia.fer.data import (
     write_input_stats,
 )
 from laetitia.fer.train_state import STATE_FORMAT
+from laetitia.files import atomic_open, save_figure, write_json_atomic
 from laetitia.labels import HAPPY, check_labels
 
 BEST_MODEL = "best_model.safetensors"
@@ -198,9 +199,7 @@ def write_model_notes(model_path: str | Path, notes: Mapping[str, Any]) -> Path:
     """Write the notes of a trained model beside it, tied to the file by its sha256."""
     path = model_notes_path(model_path)
     record = {"format": NOTES_FORMAT, "model_sha256": model_identity(model_path), **notes}
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
-    partial.replace(path)
+    write_json_atomic(path, record, indent=1, sort_keys=False, allow_nan=False)
     return path
 
 
@@ -222,7 +221,7 @@ def read_model_notes(model_path: str | Path) -> dict[str, Any] | None:
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device a `--device` value names ("auto": CUDA when available, else the CPU).
+    """The torch device a `device` setting names ("auto": CUDA when available, else the CPU).
 
     Raises:
         ConfigError: If CUDA is asked for and torch sees no GPU.
@@ -230,17 +229,21 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu.")
+        raise ConfigError(
+            f"device {name!r} asked for, but torch sees no CUDA GPU; use cpu.", field="device"
+        )
     try:
         return torch.device(name)
     except RuntimeError as err:
-        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or cuda:N.") from err
+        raise ConfigError(
+            f"device {name!r} is unknown: use auto, cpu, cuda or cuda:N.", field="device"
+        ) from err
 
 
 def open_model(
     spec: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[FerModel, Path | None]:
-    """Load the model `fer eval --model` names: "default", a model file or a run folder.
+    """Load the model a `model` setting names: "default", a model file or a run folder.
 
     Returns:
         (the model, its file, or None for the shipped default).
@@ -339,7 +342,9 @@ def evaluate_model(
         NormalizationMismatchError: If the evaluated inputs differ from the reference's.
     """
     if config.split not in (*SPLITS, "all"):
-        raise ValueError(f"split must be one of {[*SPLITS, 'all']}, got {config.split!r}.")
+        raise ConfigError(
+            f"split must be one of {[*SPLITS, 'all']}, got {config.split!r}.", field="split"
+        )
     out = Path(config.out)
     model, model_path = open_model(config.model, device=resolve_device(config.device))
     notes = read_model_notes(model_path) if model_path is not None else None
@@ -355,26 +360,12 @@ def evaluate_model(
     log("label distribution:\n" + splits.table())
     out.mkdir(parents=True, exist_ok=True)
     splits.write(out)
-    if config.split == "all":
-        faces = FaceSet.concat(list(splits.sets.values()))
-        missing = [c for c, n in faces.counts().items() if n == 0]
-        if missing:
-            raise SplitError(
-                f"{loaded.path} has no images of {missing}; evaluate without them (setting "
-                "`classes`)."
-            )
-    else:
-        splits.require([config.split])
-        faces = splits.sets[config.split]
-
+    faces = _evaluated_set(splits, config.split, loaded.path)
     stats = _input_stats_columns(model, notes, splits, config.split, faces)
     log("model inputs:\n" + stats_table(stats))
     write_input_stats(out, stats)
-    evaluated = f"{config.split} (evaluated)"
-    references = [k for k in stats if k != evaluated]
-    if references and not config.allow_stats_mismatch:
-        check_input_stats(references[0], stats[references[0]], {evaluated: stats[evaluated]})
-
+    if not config.allow_stats_mismatch:
+        _check_against_reference(stats, f"{config.split} (evaluated)")
     metrics = report(
         model,
         faces,
@@ -424,7 +415,6 @@ def report(
         The metrics written to metrics.json.
     """
     from laetitia.fer.figures import confusion_figure, roc_figure
-    from laetitia.files import save_figure
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -447,10 +437,35 @@ def report(
             metrics["happy_auc"] = roc_auc(fpr, tpr)
             save_figure(roc_figure(fpr, tpr, metrics["happy_auc"], HAPPY), out / "roc_happy.png")
     _write_predictions(out / "predictions.csv", faces, proba, classes)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    write_json_atomic(out / "metrics.json", metrics, sort_keys=False, allow_nan=False)
     log(summary(metrics))
     log(f"report written to {out}/")
     return metrics
+
+
+def _evaluated_set(splits: Splits, split: str, path: Path) -> FaceSet:
+    """The faces of `split` ("all": every split together), each class present.
+
+    Raises:
+        SplitError: If a class has no images there.
+    """
+    if split != "all":
+        splits.require([split])
+        return splits.sets[split]
+    faces = FaceSet.concat(list(splits.sets.values()))
+    missing = [c for c, n in faces.counts().items() if n == 0]
+    if missing:
+        raise SplitError(
+            f"{path} has no images of {missing}; evaluate without them (setting `classes`)."
+        )
+    return faces
+
+
+def _check_against_reference(stats: Mapping[str, InputStats], evaluated: str) -> None:
+    """Check the evaluated set's inputs against the first reference column, if there is one."""
+    references = [k for k in stats if k != evaluated]
+    if references:
+        check_input_stats(references[0], stats[references[0]], {evaluated: stats[evaluated]})
 
 
 def _split_spec(config: EvalConfig, notes: Mapping[str, Any] | None) -> SplitSpec:
@@ -510,7 +525,7 @@ def _write_predictions(
     path: Path, faces: FaceSet, proba: np.ndarray, classes: Sequence[str]
 ) -> None:
     predicted = proba.argmax(axis=1)
-    with open(path, "w", newline="") as f:
+    with atomic_open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["source", "true", "predicted", "correct", *(f"p_{c}" for c in classes)])
         for i, source in enumerate(faces.sources):

@@ -4,13 +4,13 @@ The tensor file holds the model (`model.*`), the optimiser's per-parameter state
 (`optim.<param>.<key>`) and the random generators (`rng.<name>`); the JSON file holds
 everything else (config, epoch, history, card, statistics, the optimiser's hyper-parameters)
 plus the sha256 of the tensor file, so a pair from two different epochs is refused. Both are
-written atomically, the tensors first: the JSON is the commit point. Nothing is pickled.
+written atomically and durably (`laetitia.files`), the tensors first: the JSON is the commit
+point. Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +23,7 @@ from torch import nn
 
 from laetitia.errors import CheckpointError
 from laetitia.fer.checkpoint import model_identity
+from laetitia.files import atomic_path, write_json_atomic
 
 STATE_FORMAT = "laetitia-fer-train-state/1"
 """Value of the JSON's "format" key for files this module writes."""
@@ -53,23 +54,25 @@ def save_state(
     tensor_path, json_path = state_paths(path)
     tensor_path.parent.mkdir(parents=True, exist_ok=True)
     plain = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
-    partial = tensor_path.with_name(tensor_path.name + ".partial")
-    save_file(plain, str(partial))
-    os.replace(partial, tensor_path)
+    with atomic_path(tensor_path) as tmp:
+        save_file(plain, str(tmp))
     record = {"format": STATE_FORMAT, "tensors_sha256": model_identity(tensor_path), **meta}
-    partial = json_path.with_name(json_path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=1, allow_nan=False) + "\n")
-    os.replace(partial, json_path)
+    write_json_atomic(json_path, record, indent=1, sort_keys=False, allow_nan=False)
     return json_path
 
 
 def copy_state(source: str | Path, target: str | Path) -> None:
     """Copy a state pair (tensors first, each atomically)."""
     for src, dst in zip(state_paths(source), state_paths(target), strict=True):
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        partial = dst.with_name(dst.name + ".partial")
-        shutil.copyfile(src, partial)
-        os.replace(partial, dst)
+        copy_file(src, dst)
+
+
+def copy_file(source: str | Path, target: str | Path) -> None:
+    """Copy a file atomically and durably (its folder is created if needed)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
 
 
 def load_state(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

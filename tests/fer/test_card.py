@@ -24,14 +24,16 @@ def test_json_round_trip_is_exact(card):
 
 def test_unknown_and_missing_keys_are_errors(card):
     data = json.loads(card.to_json())
-    with pytest.raises(ConfigError, match="unknown keys \\['input_szie'\\]"):
-        ModelCard.from_dict({**data, "input_szie": 48})
+    with pytest.raises(ConfigError, match="card.json: unknown key\\(s\\) 'input_szie'"):
+        ModelCard.from_dict({**data, "input_szie": 48}, source="card.json")
+    with pytest.raises(ConfigError, match="'input_size' should be int, found '64'"):
+        ModelCard.from_dict({**data, "input_size": "64"})
     del data["crop"]
-    with pytest.raises(ConfigError, match="missing keys \\['crop'\\]"):
-        ModelCard.from_dict(data)
+    with pytest.raises(ConfigError, match="card.json: the key 'crop' of ModelCard is missing"):
+        ModelCard.from_dict(data, source="card.json")
     with pytest.raises(ConfigError, match="JSON"):
         ModelCard.from_json("{not json")
-    with pytest.raises(ConfigError, match="JSON object"):
+    with pytest.raises(ConfigError, match="expected an object"):
         ModelCard.from_json("[1, 2]")
 
 

@@ -7,13 +7,19 @@ import numpy as np
 import pytest
 from conftest import FOUR, SHAPES, fer_cli, write_fer2013_csv, write_folders
 
-from laetitia.errors import CheckpointError, LabelMismatchError, NormalizationMismatchError
+from laetitia.errors import (
+    CheckpointError,
+    ConfigError,
+    LabelMismatchError,
+    NormalizationMismatchError,
+)
 from laetitia.fer import MiniXception, read_card, save_model
 from laetitia.fer.evaluate import (
     EvalConfig,
     class_probabilities,
     classification_metrics,
     evaluate_model,
+    resolve_device,
     roc_auc,
     roc_curve,
 )
@@ -147,3 +153,13 @@ def test_eval_refuses_models_whose_classes_disagree_with_the_label_map(tmp_path,
     default = EvalConfig(data=str(fer_csv), model="default", out=str(tmp_path), classes=("x",))
     with pytest.raises(LabelMismatchError, match="'x'"):
         evaluate_model(default, log=lambda line: None, progress=False)
+
+
+def test_unknown_split_or_device_is_an_error_naming_its_field(tmp_path, fer_csv):
+    config = EvalConfig(data=str(fer_csv), model="default", out=str(tmp_path), split="tset")
+    with pytest.raises(ConfigError, match="split must be one of") as error:
+        evaluate_model(config)
+    assert error.value.field == "split"
+    with pytest.raises(ConfigError, match="device 'tpu' is unknown") as error:
+        resolve_device("tpu")
+    assert error.value.field == "device"

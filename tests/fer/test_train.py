@@ -14,13 +14,8 @@ from laetitia.errors import (
     NormalizationMismatchError,
 )
 from laetitia.fer import load_model
-from laetitia.fer.train import (
-    TrainConfig,
-    cosine_lr,
-    parse_class_weights,
-    resume_config,
-    train,
-)
+from laetitia.fer.schedule import cosine_lr
+from laetitia.fer.train import TrainConfig, parse_class_weights, resume, train
 from laetitia.fer.train_state import load_state
 
 SILENT = dict(progress=False, log=lambda line: None)
@@ -78,9 +73,7 @@ def test_resume_continues_exactly_and_logs_changed_weights(tmp_path):
     assert stopped.epochs_done == 2 and stopped.test_metrics is None
     shutil.copytree(tmp_path / "cut", tmp_path / "reweighted")
     lines = []
-    resumed = train(
-        resume_config(tmp_path / "cut"), resume=tmp_path / "cut", progress=False, log=lines.append
-    )
+    resumed = resume(tmp_path / "cut", progress=False, log=lines.append)
     assert _history(resumed) == _history(whole)  # same history, same next-epoch loss
     a, _ = load_state(tmp_path / "whole" / "checkpoints" / "last")
     b, _ = load_state(tmp_path / "cut" / "checkpoints" / "last")
@@ -89,7 +82,7 @@ def test_resume_continues_exactly_and_logs_changed_weights(tmp_path):
     # Resuming an earlier state into the folder would overwrite later epochs: refused.
     earlier = tmp_path / "reweighted"
     with pytest.raises(ConfigError, match="would overwrite its last checkpoint"):
-        train(resume_config(earlier, out=str(tmp_path / "cut")), resume=earlier, **SILENT)
+        resume(earlier, out=str(tmp_path / "cut"), **SILENT)
 
     # Resuming with new sampling weights (through the CLI) is allowed and logged; into a new
     # folder, the run's best model so far comes along.
@@ -107,16 +100,12 @@ def test_resume_continues_exactly_and_logs_changed_weights(tmp_path):
 
 
 def test_resume_refuses_changed_fixed_settings(trained_run):
-    with pytest.raises(ConfigError, match="lr: 0.005 -> 0.1"):
-        train(resume_config(trained_run.out, lr=0.1), resume=trained_run.out, **SILENT)
-    with pytest.raises(ConfigError, match="classes"):
-        train(
-            resume_config(trained_run.out, classes=("happy", "sad")),
-            resume=trained_run.out,
-            **SILENT,
-        )
+    with pytest.raises(ConfigError, match="`lr`: 0.005 -> 0.1"):
+        resume(trained_run.out, lr=0.1, **SILENT)
+    with pytest.raises(ConfigError, match="`classes`: "):
+        resume(trained_run.out, classes=("happy", "sad"), **SILENT)
     # A finished run resumed as is has nothing left to do.
-    again = train(resume_config(trained_run.out), resume=trained_run.out, **SILENT)
+    again = resume(trained_run.out, **SILENT)
     assert _history(again) == _history(trained_run)
 
 
