@@ -98,6 +98,11 @@ class Webcam(Camera):
     def __init__(self, index: int = 0, timeout_s: float = 2.0) -> None:
         self.index = int(index)
         self.timeout_s = float(timeout_s)
+        if not 0 <= self.index <= MAX_CAMERA_INDEX:
+            raise CameraError(
+                f"no webcam can be at index {self.index}: camera indices are 0 to "
+                f"{MAX_CAMERA_INDEX} (0 is the first camera). {ALTERNATIVES}"
+            )
         self._capture = cv2.VideoCapture(self.index)
         if not self._capture.isOpened():
             self._capture.release()
@@ -157,6 +162,10 @@ class Webcam(Camera):
 SHORT_OF_HEADER = 0.05
 """How far short of its header's frame count (a fraction; containers estimate the count) a video
 may stop decoding and still count as ended, not damaged."""
+
+
+MAX_CAMERA_INDEX = 9999
+"""The largest camera index a webcam may have (OpenCV takes backend-coded indices below 10000)."""
 
 
 class VideoFile(Camera):

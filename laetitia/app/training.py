@@ -373,7 +373,15 @@ def resume(
     env = config.make_env()
     _continue_viewer(_viewer(env), session)
     agent = agent_class(config.agent).load(folder / AGENT_DIR, env=env)
-    caught = agent.catch_up(recorded_steps(session))
+    if repair and agent.saved_timesteps() > session.n_steps:
+        # The repair dropped steps the agent had learned from: it keeps what it learned.
+        log(
+            f"the agent had learned from {agent.saved_timesteps() - session.n_steps} step(s) "
+            "the repair dropped; it keeps what it learned from them"
+        )
+        caught = 0
+    else:
+        caught = agent.catch_up(recorded_steps(session))
     if caught:
         agent.save(folder / AGENT_DIR)
         log(f"the agent took in {caught} recorded step(s) it had not learned from")

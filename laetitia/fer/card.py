@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from laetitia.errors import ConfigError
 from laetitia.records import from_dict
+
+MAX_INPUT_SIZE = 512
+"""The largest crop side a card may ask for: a face crop, not a photograph (FER models take 48-
+to 224-pixel crops); a larger one is a damaged card, refused before any buffer is allocated."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,10 @@ class ModelCard:
             problems.append(f"class_names must be a non-empty list of strings: {self.class_names}")
         if isinstance(self.input_size, bool) or not isinstance(self.input_size, int):
             problems.append(f"input_size must be an integer: {self.input_size!r}")
-        elif self.input_size < 8:
-            problems.append(f"input_size must be at least 8 pixels: {self.input_size}")
+        elif not 8 <= self.input_size <= MAX_INPUT_SIZE:
+            problems.append(
+                f"input_size must be between 8 and {MAX_INPUT_SIZE} pixels: {self.input_size}"
+            )
         if not isinstance(self.grayscale, bool):
             problems.append(f"grayscale must be true or false: {self.grayscale!r}")
         if len(self.mean) != self.channels or len(self.std) != self.channels:
@@ -69,8 +76,10 @@ class ModelCard:
                 f"mean {self.mean} and std {self.std} need one value per input channel "
                 f"({self.channels})"
             )
-        if any(s <= 0 for s in self.std):
-            problems.append(f"std values must be positive: {self.std}")
+        if any(not (math.isfinite(s) and s > 0) for s in self.std):
+            problems.append(f"std values must be positive numbers: {self.std}")
+        if any(not math.isfinite(m) for m in self.mean):
+            problems.append(f"mean values must be finite numbers: {self.mean}")
         if problems:
             raise ConfigError("invalid model card: " + "; ".join(problems) + ".")
 

@@ -33,7 +33,7 @@ import hashlib
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,42 +224,82 @@ def load_faces(path: str | Path, classes: Sequence[str], size: int) -> LoadedFac
 
 def _read_fer2013_csv(path: Path, classes: tuple[str, ...], size: int) -> LoadedFaces:
     keep = dict(zip(indices_of(classes), range(len(classes)), strict=True))
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        try:
+            return _read_fer2013_rows(path, reader, keep, classes, size)
+        except UnicodeDecodeError as error:
+            raise DatasetError(
+                f"{path.name} line {_first_bad_line(path)}: not UTF-8 text (binary or damaged "
+                "content); a FER2013 CSV is plain text. Restore the file or remove the damaged "
+                "rows."
+            ) from error
+        except csv.Error as error:
+            raise DatasetError(
+                f"{path.name} line {reader.line_num}: not a well-formed CSV row ({error}); "
+                "restore the file or remove the damaged row."
+            ) from error
+
+
+def _first_bad_line(path: Path) -> int:
+    """The line (from 1) holding a file's first byte that is not UTF-8.
+
+    The decoder reads ahead in blocks, so the CSV reader's own line count is past it.
+    """
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return data[: error.start].count(b"\n") + 1
+    return 1
+
+
+def _read_fer2013_rows(
+    path: Path,
+    reader: Iterator[list[str]],
+    keep: dict[int, int],
+    classes: tuple[str, ...],
+    size: int,
+) -> LoadedFaces:
     images: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[int]] = {}
     sources: dict[str, list[str]] = {}
     skipped = 0
     side = None
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
-        header = [name.strip().lower() for name in next(reader, [])]
-        if "emotion" not in header or "pixels" not in header:
+    header = [name.strip().lower() for name in next(reader, [])]
+    if "emotion" not in header or "pixels" not in header:
+        raise DatasetError(
+            f"{path} has columns {header}; a FER2013 CSV needs 'emotion' and 'pixels' "
+            "(and optionally 'Usage'). Unlabelled files (Kaggle's test.csv) cannot be used."
+        )
+    col_emotion, col_pixels = header.index("emotion"), header.index("pixels")
+    col_usage = header.index("usage") if "usage" in header else None
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        where = f"{path.name} line {line}"
+        if len(row) != len(header):
             raise DatasetError(
-                f"{path} has columns {header}; a FER2013 CSV needs 'emotion' and 'pixels' "
-                "(and optionally 'Usage'). Unlabelled files (Kaggle's test.csv) cannot be used."
+                f"{where}: {len(row)} fields where the header has {len(header)} "
+                f"({', '.join(header)}); the row is cut short or garbled."
             )
-        col_emotion, col_pixels = header.index("emotion"), header.index("pixels")
-        col_usage = header.index("usage") if "usage" in header else None
-        for line, row in enumerate(reader, start=2):
-            if not row:
-                continue
-            where = f"{path.name} line {line}"
-            label = _parse_emotion(row[col_emotion], where)
-            if label not in keep:
-                skipped += 1
-                continue
-            group = POOL if col_usage is None else _parse_usage(row[col_usage], where)
-            pixels = _parse_pixels(row[col_pixels], where)
-            if side is None:
-                side = math.isqrt(pixels.size)
-            if pixels.size != side * side:
-                raise DatasetError(
-                    f"{where}: {pixels.size} pixel values, but the first row had {side * side} "
-                    f"({side}x{side}); every face in a FER2013 CSV has the same size."
-                )
-            face = resize_face(pixels.astype(np.uint8).reshape(side, side), size)
-            images.setdefault(group, []).append(face)
-            labels.setdefault(group, []).append(keep[label])
-            sources.setdefault(group, []).append(where)
+        label = _parse_emotion(row[col_emotion], where)
+        if label not in keep:
+            skipped += 1
+            continue
+        group = POOL if col_usage is None else _parse_usage(row[col_usage], where)
+        pixels = _parse_pixels(row[col_pixels], where)
+        if side is None:
+            side = math.isqrt(pixels.size)
+        if pixels.size != side * side:
+            raise DatasetError(
+                f"{where}: {pixels.size} pixel values, but the first row had {side * side} "
+                f"({side}x{side}); every face in a FER2013 CSV has the same size."
+            )
+        face = resize_face(pixels.astype(np.uint8).reshape(side, side), size)
+        images.setdefault(group, []).append(face)
+        labels.setdefault(group, []).append(keep[label])
+        sources.setdefault(group, []).append(where)
     groups = {
         g: FaceSet(np.stack(images[g]), np.asarray(labels[g], np.int64), classes, tuple(sources[g]))
         for g in images
@@ -383,7 +423,11 @@ def _visible_dirs(folder: Path) -> list[Path]:
 
 def _read_gray(file: Path) -> np.ndarray:
     # imdecode of the bytes, not imread, so that any path the OS accepts works.
-    gray = cv2.imdecode(np.fromfile(file, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
+    data = np.fromfile(file, dtype=np.uint8)
+    try:
+        gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+    except cv2.error:
+        gray = None
     if gray is None:
         raise DatasetError(f"cannot read {file} as an image; remove it or re-save it as PNG.")
     if gray.shape[0] != gray.shape[1]:
