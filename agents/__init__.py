@@ -53,14 +53,23 @@ AGENTS: dict[str, AgentEntry] = {
 """Every agent `laetitia train --agent NAME` knows, by name."""
 
 
+def check_agent_name(name: str) -> None:
+    """Refuse a name no agent has, without importing any agent.
+
+    Raises:
+        ConfigError: If no agent has that name.
+    """
+    if name not in AGENTS:
+        raise ConfigError(f"agent {name!r} is unknown; choose one of {sorted(AGENTS)}.", "agent")
+
+
 def agent_class(name: str) -> Any:
     """The class of a named agent.
 
     Raises:
         ConfigError: If no agent has that name.
     """
-    if name not in AGENTS:
-        raise ConfigError(f"unknown agent {name!r}; choose one of {sorted(AGENTS)}.")
+    check_agent_name(name)
     module, _, cls = AGENTS[name].entry_point.partition(":")
     return getattr(importlib.import_module(module), cls)
 
@@ -77,4 +86,4 @@ def load_agent(path: str | Path, env: Any = None) -> Any:
     return agent_class(read_agent_document(path).agent).load(path, env=env)
 
 
-__all__ = ["AGENTS", "AgentEntry", "agent_class", "load_agent"]
+__all__ = ["AGENTS", "AgentEntry", "agent_class", "check_agent_name", "load_agent"]

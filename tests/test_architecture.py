@@ -191,6 +191,38 @@ def test_importing_laetitia_loads_no_heavy_library():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["train", "--viewer", "sim", "--out", "unused", "--steps", "0"],
+        ["train", "--agent", "no-such-agent", "--out", "unused"],
+        ["demo", "--steps", "-3"],
+    ],
+)
+def test_help_version_and_argument_errors_load_no_heavy_library(argv, tmp_path):
+    """`laetitia --help`, `--version` and a wrong argument answer before torch or Ray load."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from laetitia.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = {'torch', 'stable_baselines3', 'ray', 'matplotlib', 'pygame'}\n"
+        "print(sorted(heavy & set(sys.modules)), file=sys.stderr)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert out.stderr.strip().splitlines()[-1] == "[]"
+    assert not (tmp_path / "unused").exists()
+
+
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 
 

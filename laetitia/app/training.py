@@ -20,20 +20,11 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gymnasium as gym
-import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
-
-from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.base import BaseAgent, RecordedSteps
-from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
-from laetitia.agents.sb3 import require_tensorboard
-from laetitia.emoticon.render import render
+from laetitia.agents import AGENTS, check_agent_name
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
 from laetitia.records import from_dict
-from laetitia.seeding import seed_everything
 from laetitia.sessions import (
     META_FILE,
     Session,
@@ -43,9 +34,15 @@ from laetitia.sessions import (
     prepare_folder,
     repair_session,
 )
-from laetitia.types import Viewer
-from laetitia.viewers.live import LiveViewer
-from laetitia.viewers.spec import check_face_pipeline, parse_viewer_spec
+from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+    import numpy as np
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from laetitia.agents.base import BaseAgent
+    from laetitia.types import Viewer
 
 AGENT_DIR = "agent"
 BEST_PNG = "best_emoticon.png"
@@ -105,38 +102,46 @@ class TrainConfig:
             )
         if self.seed < 0:
             raise ConfigError(f"seed must be 0 or more, got {self.seed}.", field="seed")
-        chosen = agent_class(self.agent)  # refuses an unknown name
-        if self.step_size is None:
-            object.__setattr__(self, "step_size", chosen.preferred_step_size)
+        check_agent_name(self.agent)
+        if self.step_size is not None and not 0.0 < self.step_size <= 1.0:
+            raise ConfigError(
+                f"step_size is a fraction of each range in (0, 1], got {self.step_size}.",
+                field="step_size",
+            )
         spec = parse_viewer_spec(self.viewer)
         if spec.kind in ("video", "session"):
             # Absolute, so a resume finds the recording from any working folder.
             object.__setattr__(self, "viewer", f"{spec.kind}:{Path(spec.arg or '').resolve()}")
         if self.tensorboard is not None:
             object.__setattr__(self, "tensorboard", Path(self.tensorboard))
-            if not chosen.logs_tensorboard:
-                raise ConfigError(
-                    f"tensorboard: agent {self.agent!r} does not log to TensorBoard; only "
-                    f"{sorted(n for n in AGENTS if agent_class(n).logs_tensorboard)} do.",
-                    field="tensorboard",
-                )
 
     def checked(self) -> TrainConfig:
         """The config with its files checked, before anything opens or loads.
 
         Returns:
             The same config with the model and profile paths absolute (a run resumed from
-            another folder finds them).
+            another folder finds them) and the agent's preferred step size where none was given.
 
         Raises:
             ConfigError: For an unknown detector, a missing model file, a profile with a viewer
-                that reads no face, or TensorBoard logging without the tensorboard package.
+                that reads no face, or TensorBoard logging an agent or the machine cannot do.
             ProfileError: For a profile that is unreadable or made for another model.
         """
+        from laetitia.agents import agent_class
+        from laetitia.agents.sb3 import require_tensorboard
+
+        chosen = agent_class(self.agent)
         model, profile = check_face_pipeline(self.viewer, self.detector, self.model, self.profile)
         if self.tensorboard is not None:
+            if not chosen.logs_tensorboard:
+                raise ConfigError(
+                    f"tensorboard: agent {self.agent!r} does not log to TensorBoard; only "
+                    f"{sorted(n for n in AGENTS if agent_class(n).logs_tensorboard)} do.",
+                    field="tensorboard",
+                )
             require_tensorboard()
-        return dataclasses.replace(self, model=model, profile=profile)
+        step_size = chosen.preferred_step_size if self.step_size is None else self.step_size
+        return dataclasses.replace(self, model=model, profile=profile, step_size=step_size)
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
@@ -147,6 +152,8 @@ class TrainConfig:
 
     def make_env(self) -> gym.Env:
         """The agent's environment with this config's viewer, as `gymnasium.make` builds it."""
+        import gymnasium as gym
+
         return gym.make(
             AGENTS[self.agent].env_id,
             viewer=self.viewer,
@@ -162,8 +169,6 @@ def pipeline_options(
     viewer: str, detector: str | None, model: Path | None, profile: Path | None, window: bool | None
 ) -> dict[str, Any]:
     """The env's face-pipeline arguments for a viewer spec: none for a viewer that reads no face."""
-    from laetitia.viewers.spec import FACE_KINDS
-
     if parse_viewer_spec(viewer).kind not in FACE_KINDS:
         return {}
     return {"detector": detector, "model": model, "profile": profile, "window": window}
@@ -199,31 +204,6 @@ def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
     return settings
 
 
-class SessionCallback(BaseCallback):
-    """Appends every completed step to a session folder (stable-baselines3's callback contract).
-
-    Reads what the training loop exposes in `self.locals`, `infos` and `dones` (one entry per
-    environment), so the same callback records a PPO run and a hill-climbing run.
-
-    Args:
-        recorder: The session being written.
-        episode: Number of the first episode (non-zero when a session is resumed).
-    """
-
-    def __init__(self, recorder: SessionRecorder, episode: int = 0) -> None:
-        super().__init__()
-        self.recorder = recorder
-        self.episode = episode
-
-    def _on_step(self) -> bool:
-        dones = np.atleast_1d(self.locals["dones"])
-        for info, done in zip(self.locals["infos"], dones, strict=True):
-            self.recorder.record(self.episode, info["reward"], info["params"], info["reaction"])
-            if done:
-                self.episode += 1
-        return True
-
-
 def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     """Train an agent against a viewer, recording every step into a session folder.
 
@@ -232,6 +212,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     frames, or the person ending the session from the live window, ends the run cleanly: every
     completed step is on disk and the agent is saved.
     """
+    from laetitia.agents import agent_class
+    from laetitia.seeding import seed_everything
+
     config = config.checked()
     seed_everything(config.seed)
     env = config.make_env()
@@ -369,6 +352,10 @@ def resume(
         )
     if not (folder / AGENT_DIR).exists():
         raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
+    from laetitia.agents import agent_class
+    from laetitia.app.recording import recorded_steps
+    from laetitia.seeding import seed_everything
+
     seed_everything(config.seed + session.n_steps)
     env = config.make_env()
     _continue_viewer(_viewer(env), session)
@@ -393,16 +380,6 @@ def resume(
     return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
 
 
-def recorded_steps(session: Session) -> RecordedSteps:
-    """A session's steps as an agent catches up on them."""
-    return RecordedSteps(
-        params=session.params(),
-        rewards=session.steps["reward"],
-        scored=session.scored(),
-        episodes=session.steps["episode"].astype(np.int64),
-    )
-
-
 def _viewer(env: gym.Env) -> Viewer:
     viewer: Viewer = env.unwrapped.viewer  # type: ignore[attr-defined]
     return viewer
@@ -410,6 +387,8 @@ def _viewer(env: gym.Env) -> Viewer:
 
 def _continue_viewer(viewer: Viewer, session: Session) -> None:
     """A live viewer goes on after the recorded steps (a video from the next unread frame)."""
+    from laetitia.viewers.live import LiveViewer
+
     if isinstance(viewer, LiveViewer):
         viewer.continue_after(
             session.n_steps, rewards=session.steps["reward"], scored=session.scored()
@@ -425,6 +404,9 @@ def _run(
     first_episode: int,
     progress: bool,
 ) -> TrainResult:
+    from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
+    from laetitia.app.recording import SessionCallback
+
     callbacks: list[BaseCallback] = [
         SessionCallback(recorder, episode=first_episode),
         AgentCheckpoint(config.out / AGENT_DIR, every=agent.checkpoint_every),
@@ -448,6 +430,7 @@ def _run(
 
 def _finish(folder: Path, stopped_early: str | None) -> TrainResult:
     from laetitia.app.plots import save_learning_curve
+    from laetitia.emoticon.render import render
 
     session = load_session(folder)
     best_png = curve_png = None

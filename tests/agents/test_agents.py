@@ -11,7 +11,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import Agent
 from laetitia.app.evaluation import EvaluationConfig, evaluate, evaluate_saved
-from laetitia.app.training import AGENT_DIR, TrainConfig, recorded_steps, resume, train
+from laetitia.app.recording import recorded_steps
+from laetitia.app.training import AGENT_DIR, TrainConfig, resume, train
 from laetitia.cli import main
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
@@ -113,9 +114,9 @@ def _caught_up(name, out):
 @pytest.mark.expensive
 @pytest.mark.parametrize("name", NAMES)
 def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(name, tmp_path, monkeypatch):
-    import laetitia.app.training as training
+    import laetitia.app.recording as recording
 
-    class DiesBeforeStep70(training.SessionCallback):
+    class DiesBeforeStep70(recording.SessionCallback):
         """Stands in for SIGKILL: the process dies before recording step 70."""
 
         def _on_step(self):
@@ -125,7 +126,7 @@ def test_a_run_killed_mid_way_resumes_from_its_last_checkpoint(name, tmp_path, m
 
     out = tmp_path / "run"
     config = TrainConfig(out=out, agent=name, viewer="sim:2", steps=80, frames=2)
-    monkeypatch.setattr(training, "SessionCallback", DiesBeforeStep70)
+    monkeypatch.setattr(recording, "SessionCallback", DiesBeforeStep70)
     with pytest.raises(KeyboardInterrupt):
         train(config, progress=False)
     monkeypatch.undo()
@@ -282,10 +283,10 @@ def test_an_agent_saved_behind_its_session_catches_up_exactly(name, tmp_path):
     out = tmp_path / "run"
     saves = tmp_path / "saves"
     config = TrainConfig(out=out, agent=name, viewer="sim:3", steps=30, frames=2)
-    import laetitia.app.training as training
+    import laetitia.agents.callbacks as callbacks
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training, "AgentCheckpoint", lambda path, every: SavesEveryStep(saves))
+        patch.setattr(callbacks, "AgentCheckpoint", lambda path, every: SavesEveryStep(saves))
         train(config, progress=False)
     behind = load_agent(saves / "26", env=make_env(name))
     assert behind.catch_up(recorded_steps(load_session(out))) == 4

@@ -90,7 +90,9 @@ def test_each_sb3_agent_refuses_an_env_it_cannot_drive():
 
 def test_tensorboard_is_offered_to_the_sb3_agents_only(tmp_path):
     with pytest.raises(ConfigError, match="does not log to TensorBoard"):
-        TrainConfig(out=tmp_path / "x", agent="hill-climb", viewer="sim", tensorboard=tmp_path)
+        TrainConfig(
+            out=tmp_path / "x", agent="hill-climb", viewer="sim", tensorboard=tmp_path
+        ).checked()
     if importlib.util.find_spec("tensorboard") is None:
         with pytest.raises(ConfigError, match=r"laetitia\[tensorboard\]"):
             TrainConfig(
@@ -106,8 +108,8 @@ def test_tensorboard_is_offered_to_the_sb3_agents_only(tmp_path):
 
 
 def _run_and_keep_saves(name, tmp_path, steps):
+    import laetitia.agents.callbacks as callbacks
     from laetitia.agents.callbacks import AgentCheckpoint
-    from laetitia.app import training
 
     saves = tmp_path / "saves"
 
@@ -119,14 +121,14 @@ def _run_and_keep_saves(name, tmp_path, steps):
 
     out = tmp_path / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training, "AgentCheckpoint", Keeps)
+        patch.setattr(callbacks, "AgentCheckpoint", Keeps)
         train(TrainConfig(out=out, agent=name, viewer="sim:2", steps=steps, frames=2), False)
     return out, saves
 
 
 def test_dqn_behind_its_session_takes_the_missed_steps_into_its_replay_buffer(tmp_path):
     from laetitia.agents import load_agent
-    from laetitia.app.training import recorded_steps
+    from laetitia.app.recording import recorded_steps
     from laetitia.sessions import load_session
 
     out, saves = _run_and_keep_saves("dqn", tmp_path, 20)
@@ -143,7 +145,7 @@ def test_dqn_behind_its_session_takes_the_missed_steps_into_its_replay_buffer(tm
 
 def test_ppo_resumed_part_way_through_a_rollout_learns_from_the_recorded_steps(tmp_path):
     from laetitia.agents import load_agent
-    from laetitia.app.training import recorded_steps
+    from laetitia.app.recording import recorded_steps
     from laetitia.sessions import load_session
 
     out, _ = _run_and_keep_saves("ppo", tmp_path, 70)  # one rollout of 64, then 6 steps
@@ -162,11 +164,11 @@ def test_ppo_resumed_part_way_through_a_rollout_learns_from_the_recorded_steps(t
 
 
 def test_ppo_killed_before_its_first_update_resumes_without_replaying_its_first_moves(tmp_path):
-    from laetitia.app import training
+    import laetitia.app.recording as recording
     from laetitia.app.training import resume
     from laetitia.sessions import load_session
 
-    class DiesAtStep10(training.SessionCallback):
+    class DiesAtStep10(recording.SessionCallback):
         def _on_step(self):
             if self.recorder.next_step == 10:
                 raise KeyboardInterrupt  # stands in for SIGKILL
@@ -174,7 +176,7 @@ def test_ppo_killed_before_its_first_update_resumes_without_replaying_its_first_
 
     out = tmp_path / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training, "SessionCallback", DiesAtStep10)
+        patch.setattr(recording, "SessionCallback", DiesAtStep10)
         with pytest.raises(KeyboardInterrupt):
             train(TrainConfig(out=out, agent="ppo", viewer="sim:2", steps=30, frames=2), False)
     resume(out, steps=10, progress=False)
