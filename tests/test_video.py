@@ -133,7 +133,7 @@ def _curve_drawn(image):
 def _box_drawn(image):
     """Whether the preview has the face box: green, thinned to a pixel, told by its greenness."""
     region = image[_rect(PREVIEW)].astype(int)
-    return (region[..., 1] - np.maximum(region[..., 0], region[..., 2]) > 50).sum() > 30
+    return (region[..., 1] - np.maximum(region[..., 0], region[..., 2]) > 30).sum() > 50
 
 
 def _face_in_window():
