@@ -15,7 +15,9 @@ from laetitia.viewers.live_window import (
     FACE_BOX,
     GAUGE,
     GAUGE_FILL,
+    NO_FACE,
     PREVIEW,
+    PROB_BAR,
     WINDOW_SIZE,
     LiveState,
     LiveWindow,
@@ -110,3 +112,16 @@ def test_q_escape_or_closing_ends_the_session(event):
     with pytest.raises(SessionEndedByUser, match="step 7"):
         window.wait(5.0)
     window.close()
+
+
+def test_the_probabilities_take_the_place_of_a_frame_not_kept():
+    probs = np.full(len(EMOTIONS), 0.05)
+    probs[EMOTIONS.index(HAPPY)] = 0.7
+    pixels = _draw(LiveState(probs=probs, probs_title="frame 3: no image kept"))
+    assert _has(pixels, PREVIEW, GAUGE_FILL) and _has(pixels, PREVIEW, PROB_BAR)
+    x, y, w, h = PREVIEW
+    gold = np.all(pixels[y : y + h, x : x + w] == GAUGE_FILL, axis=-1).any(axis=0)
+    assert np.flatnonzero(gold).size == round((w - 80 - 48) * 0.7)  # as long as P(happy)
+    no_face = _draw(LiveState(probs=np.full(len(EMOTIONS), np.nan)))
+    assert not _has(no_face, PREVIEW, GAUGE_FILL) and _has(no_face, PREVIEW, NO_FACE)
+    assert not _has(_draw(LiveState()), PREVIEW, PROB_BAR)  # no probabilities: "no camera image"

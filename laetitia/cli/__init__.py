@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calibrate",
     "bench",
     "evaluate",
+    "video",
 )
 """Modules of `laetitia.cli` that each add one subcommand with `add_parser(subparsers)`."""
 

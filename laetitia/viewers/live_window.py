@@ -17,6 +17,9 @@ is shown, that step completes and the session ends before the next emoticon), an
 train` saves what was recorded and stops.
 
 The window opens on first use; it never writes an image anywhere unless `screenshot` is called.
+Where a frame's image was not kept (`--no-frames`) or the viewer has no camera, `draw_live`
+shows the class probabilities (`LiveState.probs`) in place of the preview; `laetitia video`
+draws recorded sessions that way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.errors import ConfigError, SessionEndedByUser
+from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.types import Reaction
 
 WINDOW_SIZE = (960, 600)
@@ -58,6 +62,10 @@ GAUGE_FILL = (250, 190, 40)
 CURVE_LINE = (250, 190, 40)
 UNSCORED = (110, 110, 120)
 PAUSED = (90, 160, 250)
+PROB_BAR = (120, 150, 200)
+"""Bars of the classes other than happy (happy's is `GAUGE_FILL`) in the probabilities panel."""
+KEYS_HELP = "space: pause    q: end and save"
+"""The footer of the live window: its keys."""
 
 CURVE_STEPS = 200
 """The curve shows the last this many steps."""
@@ -89,6 +97,16 @@ class LiveState:
     """Whether the person paused the session."""
     ending: bool = False
     """Whether the person asked to end the session (q, Escape, closing the window)."""
+    probs: np.ndarray | None = None
+    """Class probabilities to show where the preview would be, float (n_classes,), when there
+    is no image (`preview` is None): a frame whose image was not kept, or a viewer without a
+    camera. NaN where no face was found; None shows "no camera image"."""
+    probs_title: str = "P(class)"
+    """The heading of the probabilities panel: what `probs` are of."""
+    class_names: tuple[str, ...] = EMOTIONS
+    """The classes of `probs`, in order."""
+    footer: str = KEYS_HELP
+    """The line at the bottom: the keys of the live window, or a caption (a recorded video)."""
 
 
 def key_action(event: object) -> str | None:
@@ -123,7 +141,7 @@ def draw_live(surface: object, state: LiveState) -> None:
         STEP_TEXT,
     )
     _draw_curve(surface, state, small)
-    surface.blit(small.render("space: pause    q: end and save", True, DIM), KEYS_TEXT)
+    surface.blit(small.render(state.footer, True, DIM), KEYS_TEXT)
     if state.paused:
         pygame.draw.rect(surface, PAUSED, (0, 0, *surface.get_size()), 4)
 
@@ -164,7 +182,12 @@ def _draw_preview(surface: object, state: LiveState, font: object) -> None:
 
     pygame.draw.rect(surface, PANEL, PREVIEW)
     if state.preview is None:
-        surface.blit(font.render("no camera image", True, DIM), (PREVIEW[0] + 8, PREVIEW[1] + 8))
+        if state.probs is None:
+            surface.blit(
+                font.render("no camera image", True, DIM), (PREVIEW[0] + 8, PREVIEW[1] + 8)
+            )
+        else:
+            _draw_probs(surface, state, font)
         return
     frame = state.preview
     rgb = frame[:, :, ::-1] if frame.ndim == 3 else np.repeat(frame[:, :, None], 3, axis=2)
@@ -178,6 +201,28 @@ def _draw_preview(surface: object, state: LiveState, font: object) -> None:
     else:
         label = font.render("no face in view: not scored", True, NO_FACE)
         surface.blit(label, (PREVIEW[0] + 8, PREVIEW[1] + PREVIEW[3] - 22))
+
+
+def _draw_probs(surface: object, state: LiveState, font: object) -> None:
+    """One bar per class, from the left in proportion to its probability; happy's in gold."""
+    import pygame
+
+    assert state.probs is not None and len(state.probs) == len(state.class_names)
+    x, y, w, h = PREVIEW
+    surface.blit(font.render(state.probs_title, True, DIM), (x + 8, y + 6))
+    if not np.isfinite(state.probs).any():
+        label = font.render("no face in view: not scored", True, NO_FACE)
+        surface.blit(label, (x + 8, y + h - 22))
+        return
+    top, row = y + 26, (h - 30) / len(state.class_names)
+    left, right = x + 80, x + w - 48  # names before the bars, values after
+    for i, (name, p) in enumerate(zip(state.class_names, state.probs, strict=True)):
+        row_y = round(top + i * row)
+        surface.blit(font.render(name, True, TEXT), (x + 8, row_y + 2))
+        value = min(max(float(p), 0.0), 1.0)
+        colour = GAUGE_FILL if name == HAPPY else PROB_BAR
+        pygame.draw.rect(surface, colour, (left, row_y + 2, round((right - left) * value), row - 5))
+        surface.blit(font.render(f"{value:.2f}", True, TEXT), (right + 6, row_y + 2))
 
 
 def _draw_gauge(surface: object, state: LiveState, font: object) -> None:
