@@ -35,8 +35,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# -rs prints the reason of every skipped test (the real-face media, strace).
 test: lint
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 -rs
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -14,12 +14,20 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES_ENV = "LAETITIA_FIXTURES"
+"""Names the folder of the real-face media; by default ../shared/fixtures beside the checkout."""
+FIXTURES = Path(
+    os.environ.get(FIXTURES_ENV) or Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+)
 
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    """The shared real-face media (../shared/fixtures); skips when this checkout has none."""
-    if not FIXTURES.is_dir():
-        pytest.skip(f"shared face fixtures not found at {FIXTURES}")
+    """The real-face media (single_face.mp4, ...); skips, saying where to put them, without."""
+    if not (FIXTURES / "single_face.mp4").is_file():
+        pytest.skip(
+            f"needs the real-face media (single_face.mp4 and the others of the fixtures README), "
+            f"not found in {FIXTURES}: put them there, or name their folder with "
+            f"{FIXTURES_ENV}=/path/to/fixtures"
+        )
     return FIXTURES
