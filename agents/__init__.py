@@ -74,7 +74,7 @@ def load_agent(path: str | Path, env: Any = None) -> Any:
     """
     from laetitia.agents.base import read_agent_document
 
-    return agent_class(read_agent_document(path).get("agent")).load(path, env=env)
+    return agent_class(str(read_agent_document(path).get("agent"))).load(path, env=env)
 
 
 __all__ = ["AGENTS", "AgentEntry", "agent_class", "load_agent"]

@@ -27,6 +27,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3 import DQN
+from stable_baselines3.common.buffers import ReplayBuffer
 
 from laetitia.agents.sb3 import SB3Agent
 
@@ -43,6 +44,8 @@ class DQNAgent(SB3Agent):
 
     name = "dqn"
     algorithm = DQN
+    model: DQN
+    """The SB3 model; its replay buffer and exploration rate are saved with the agent."""
     fixed = {"train_freq": 1}
     action_spaces = (gym.spaces.Discrete,)
     defaults = {
@@ -62,9 +65,14 @@ class DQNAgent(SB3Agent):
         "device": "cpu",
     }
 
+    def _replay_buffer(self) -> ReplayBuffer:
+        buffer = self.model.replay_buffer
+        assert buffer is not None, "DQN builds its replay buffer with the model"
+        return buffer
+
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         data, arrays = super()._state()
-        buffer = self.model.replay_buffer
+        buffer = self._replay_buffer()
         filled = buffer.buffer_size if buffer.full else buffer.pos
         arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_FIELDS})
         data.update(
@@ -76,7 +84,7 @@ class DQNAgent(SB3Agent):
 
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._set_state(data, arrays)
-        buffer = self.model.replay_buffer
+        buffer = self._replay_buffer()
         for field in REPLAY_FIELDS:
             saved = arrays[REPLAY_PREFIX + field]
             getattr(buffer, field)[: len(saved)] = saved
