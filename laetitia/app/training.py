@@ -30,6 +30,7 @@ from laetitia.agents.base import BaseAgent
 from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
 from laetitia.agents.sb3 import require_tensorboard
 from laetitia.emoticon.render import render
+from laetitia.envs.base import EmoticonEnv
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
 from laetitia.records import from_dict
 from laetitia.seeding import seed_everything
@@ -313,8 +314,9 @@ def resume(folder: Path, steps: int | None = None, progress: bool = True) -> Tra
 
 
 def _viewer(env: gym.Env) -> Viewer:
-    viewer: Viewer = env.unwrapped.viewer  # type: ignore[attr-defined]
-    return viewer
+    emoticon_env = env.unwrapped
+    assert isinstance(emoticon_env, EmoticonEnv), "TrainConfig.make_env makes an emoticon env"
+    return emoticon_env.viewer
 
 
 def _continue_viewer(viewer: Viewer, session: Session) -> None:
