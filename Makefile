@@ -19,7 +19,7 @@ export SDL_VIDEODRIVER ?= dummy
 export MPLBACKEND ?= Agg
 endif
 
-.PHONY: demo test lint format clean
+.PHONY: demo test lint typecheck format clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,20 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(BIN)/laetitia demo
 
-lint: $(STAMP)
+lint: $(STAMP) typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy cannot follow the editable install's package-dir mapping (emoticon/, envs/ and agents/
+# install as laetitia.emoticon, .envs, .agents), so it reads a tree of links laid out as the
+# package installs. The tree is laid anew each time, so a new module is always seen; mypy's
+# cache beside it is kept.
+TYPECHECK := build/typecheck
+typecheck: $(STAMP)
+	rm -rf $(TYPECHECK)/laetitia
+	mkdir -p $(TYPECHECK)/laetitia
+	for entry in laetitia/* emoticon envs agents; do ln -s "$(CURDIR)/$$entry" $(TYPECHECK)/laetitia/; done
+	cd $(TYPECHECK) && $(abspath $(BIN))/python -m mypy --config-file $(CURDIR)/pyproject.toml
 
 # -rs prints the reason of every skipped test (the real-face media, strace).
 test: lint

@@ -20,7 +20,7 @@ import json
 import numbers
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -31,7 +31,44 @@ from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.files import atomic_path, write_json_atomic
 from laetitia.records import from_dict
 
+if TYPE_CHECKING:
+    from laetitia.emoticon.params import ParamSpace
+
 AGENT_FILE = "agent.json"
+StepInfo = dict[str, Any]
+"""The `info` a step of the env returns (the reward's terms, the parameters, the reaction)."""
+
+
+@runtime_checkable
+class EmoticonMoves(Protocol):
+    """What the agents that choose emoticons need of `laetitia/Smile-v0` (its unwrapped env).
+
+    `laetitia.envs.smile.SmileEnv` answers it; the agents read it through `emoticon_env`.
+    """
+
+    space: ParamSpace
+    """The emoticon's parameter space."""
+    step_size: float
+    """How far one step moves each parameter, as a fraction of its range."""
+
+    def action_towards(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The action that moves normalised parameters `current` towards `target`."""
+        ...
+
+
+def emoticon_env(env: gym.Env) -> EmoticonMoves:
+    """The emoticon env inside `env` (below its wrappers), which moves to chosen emoticons.
+
+    Raises:
+        ConfigError: If `env` is not an emoticon env with continuous moves.
+    """
+    unwrapped = env.unwrapped
+    if not isinstance(unwrapped, EmoticonMoves):
+        raise ConfigError(
+            f"{type(unwrapped).__name__} is not laetitia/Smile-v0: it has no parameter space, "
+            "step size or action_towards to move to a chosen emoticon."
+        )
+    return unwrapped
 
 
 @dataclass(frozen=True)
@@ -220,8 +257,8 @@ class BaseAgent:
         """The action for an observation: greedy when deterministic, exploring otherwise."""
         raise NotImplementedError
 
-    def _check_learn(self, total_timesteps: int) -> None:
-        """Refuse a `learn` call that cannot run.
+    def _check_learn(self, total_timesteps: int) -> gym.Env:
+        """Refuse a `learn` call that cannot run; the env to learn on.
 
         Raises:
             ConfigError: If `total_timesteps` is not positive or the agent has no env.
@@ -230,6 +267,7 @@ class BaseAgent:
             raise ConfigError(f"the number of steps must be at least 1, got {total_timesteps}.")
         if self.env is None:
             raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
+        return self.env
 
     def reset_options(self) -> dict[str, Any] | None:
         """Options for `env.reset` at the start of an episode (where the agent starts)."""
@@ -297,7 +335,7 @@ class BaseAgent:
             num_timesteps=steps,
             episode=self.episode,
             env=self._env_config(),
-            rng=self.rng.bit_generator.state,
+            rng=dict(self.rng.bit_generator.state),
             state=data,
             tensors=tensors,
         )
@@ -391,7 +429,7 @@ class Agent(BaseAgent):
         raise NotImplementedError
 
     def _observe(
-        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: dict
+        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: StepInfo
     ) -> None:
         """Learn from one transition."""
 
@@ -456,7 +494,7 @@ class Agent(BaseAgent):
                 f"agent {self.name!r} needs its env to turn an emoticon into an action; "
                 "load it with env=..."
             )
-        return self.env.unwrapped.action_towards(current, target)
+        return emoticon_env(self.env).action_towards(current, target)
 
     # ----- the stable-baselines3-shaped interface --------------------------------------------
     def learn(
@@ -469,18 +507,18 @@ class Agent(BaseAgent):
         Raises:
             ConfigError: If `total_timesteps` is not positive or the agent has no env.
         """
-        self._check_learn(total_timesteps)
+        env = self._check_learn(total_timesteps)
         callback = self._init_callback(callback)
         callback.on_training_start(locals(), globals())
         if self._obs is None:
             seed = (
                 self.seed if self.num_timesteps == 0 else later_seed(self.seed, self.num_timesteps)
             )
-            self._obs, _ = self.env.reset(seed=seed, options=self.reset_options())
+            self._obs, _ = env.reset(seed=seed, options=self.reset_options())
         for _ in range(total_timesteps):
             obs = self._obs
             action = self._act(obs)
-            next_obs, reward, terminated, truncated, info = self.env.step(action)
+            next_obs, reward, terminated, truncated, info = env.step(action)
             if info.get("recording_over"):
                 raise VideoEndedError(info["recording_over"])  # nothing was shown: no step
             self.num_timesteps += 1
@@ -492,7 +530,7 @@ class Agent(BaseAgent):
             self._obs = next_obs
             if done:
                 self.episode += 1
-                self._obs, _ = self.env.reset(options=self.reset_options())
+                self._obs, _ = env.reset(options=self.reset_options())
             if not callback.on_step():
                 break
         callback.on_training_end()

@@ -8,9 +8,13 @@ one that records a session is the application's (`laetitia.app.training.SessionC
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class ProgressCallback(BaseCallback):
@@ -26,7 +30,7 @@ class ProgressCallback(BaseCallback):
         self.total = total
         self.initial = initial
         self.best = float("nan")
-        self._bar = None
+        self._bar: tqdm[Any] | None = None
 
     def _on_training_start(self) -> None:
         from tqdm.auto import tqdm
@@ -36,6 +40,7 @@ class ProgressCallback(BaseCallback):
         )
 
     def _on_step(self) -> bool:
+        assert self._bar is not None, "SB3 starts the training before its first step"
         for info in self.locals["infos"]:
             if info["scored"]:
                 self.best = float(np.fmax(self.best, info["happiness"]))  # fmax skips the NaN

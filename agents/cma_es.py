@@ -29,7 +29,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from laetitia.agents.base import Agent
+from laetitia.agents.base import Agent, StepInfo, emoticon_env
 from laetitia.errors import ConfigError
 
 
@@ -76,7 +76,7 @@ class CmaEs(Agent):
                 "cma-es moves to chosen emoticons by continuous steps: use laetitia/Smile-v0, "
                 f"not an env with a {type(env.action_space).__name__} action space."
             )
-        step_size = float(env.unwrapped.step_size)
+        step_size = float(emoticon_env(env).step_size)
         if step_size < self.preferred_step_size:
             warnings.warn(
                 f"cma-es reaches the emoticon it chose in one step only with step_size "
@@ -91,7 +91,7 @@ class CmaEs(Agent):
             from laetitia.emoticon.params import PARAM_SPACE
 
             return len(PARAM_SPACE)
-        return len(self.env.unwrapped.space)
+        return len(emoticon_env(self.env).space)
 
     # ----- the hooks ------------------------------------------------------------------------
     def _act(self, obs: np.ndarray) -> np.ndarray:
@@ -106,7 +106,7 @@ class CmaEs(Agent):
         return self._move(current, self.target)
 
     def _observe(
-        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: dict
+        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: StepInfo
     ) -> None:
         if not info["scored"] or self.target is None:
             return  # no face: nothing measured; the same emoticon is shown again
@@ -162,7 +162,7 @@ class CmaEs(Agent):
         best = self.best_point()
         if best is None or self.env is None:
             return None
-        return self.env.unwrapped.space.denormalize(best)
+        return emoticon_env(self.env).space.denormalize(best)
 
     # ----- persistence -------------------------------------------------------------------------
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

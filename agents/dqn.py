@@ -70,6 +70,8 @@ class DQNAgent(SB3Agent):
 
     name = "dqn"
     algorithm = CountingDQN
+    model: CountingDQN
+    """The SB3 model; its replay buffer and exploration rate are saved with the agent."""
     fixed = {"train_freq": 1}
     action_spaces = (gym.spaces.Discrete,)
     defaults = {
@@ -89,9 +91,14 @@ class DQNAgent(SB3Agent):
         "device": "cpu",
     }
 
+    def _replay_buffer(self) -> ReplayBuffer:
+        buffer = self.model.replay_buffer
+        assert buffer is not None, "DQN builds its replay buffer with the model"
+        return buffer
+
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         data, arrays = super()._state()
-        buffer = self.model.replay_buffer
+        buffer = self._replay_buffer()
         filled = buffer.buffer_size if buffer.full else buffer.pos
         arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_FIELDS})
         data.update(
@@ -108,6 +115,7 @@ class DQNAgent(SB3Agent):
     def _take_in(self, transitions: list[Transition]) -> None:
         """Add the recorded transitions to the replay buffer, as DQN adds its own."""
         buffer = self.model.replay_buffer
+        assert buffer is not None, "DQN builds its replay buffer with the model"
         self.model.stored += len(transitions)
         for t in transitions:
             buffer.add(
@@ -121,7 +129,7 @@ class DQNAgent(SB3Agent):
 
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._set_state(data, arrays)
-        buffer = self.model.replay_buffer
+        buffer = self._replay_buffer()
         for field in REPLAY_FIELDS:
             saved = arrays[REPLAY_PREFIX + field]
             getattr(buffer, field)[: len(saved)] = saved

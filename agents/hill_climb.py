@@ -19,7 +19,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from laetitia.agents.base import Agent
+from laetitia.agents.base import Agent, StepInfo, emoticon_env
 from laetitia.errors import ConfigError
 
 
@@ -78,7 +78,7 @@ class HillClimber(Agent):
         return candidate
 
     def _observe(
-        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: dict
+        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: StepInfo
     ) -> None:
         if not info["scored"]:
             return  # no face: nothing was measured, the incumbent stands
@@ -96,7 +96,7 @@ class HillClimber(Agent):
     def _step_size(self) -> float:
         if self.env is None:
             raise ConfigError("the hill-climber needs its env to turn moves into actions.")
-        return float(self.env.unwrapped.step_size)
+        return float(emoticon_env(self.env).step_size)
 
     def reset_options(self) -> dict[str, Any] | None:
         """Start each episode at the incumbent, once there is one."""
@@ -107,7 +107,7 @@ class HillClimber(Agent):
         """Raw parameters of the incumbent, or None before the first reading."""
         if self.incumbent is None or self.env is None:
             return None
-        return self.env.unwrapped.space.denormalize(self.incumbent)
+        return emoticon_env(self.env).space.denormalize(self.incumbent)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         data = {"best_reward": self.best_reward, "readings": self.readings}

@@ -87,7 +87,8 @@ class ResumablePPO(PPO):
             reward = np.array([t.reward], dtype=np.float32)
             if t.episode_end:  # a time limit, bootstrapped as SB3 bootstraps its own
                 next_value = self.policy.predict_values(self.policy.obs_to_tensor(t.next_obs)[0])
-                reward = reward + self.gamma * next_value.cpu().numpy().reshape(1)
+                bootstrap = self.gamma * next_value.cpu().numpy().reshape(1)
+                reward = (reward + bootstrap).astype(np.float32)
         rollout_buffer.add(
             t.obs[None],
             action.cpu().numpy().reshape(1, -1),
@@ -108,6 +109,8 @@ class PPOAgent(SB3Agent):
 
     name = "ppo"
     algorithm = ResumablePPO
+    model: ResumablePPO
+    """The SB3 model, with the rollout it is collecting."""
     policy_settings = ("net_arch", "log_std_init")
     action_spaces = (gym.spaces.Box, gym.spaces.Discrete)
     checkpoint_every = 0  # the policy changes only between rollouts

@@ -40,7 +40,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from laetitia.agents.base import Agent
+from laetitia.agents.base import Agent, StepInfo
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError
 
@@ -110,20 +110,25 @@ class QLearning(Agent):
         fraction = min(1.0, self.num_timesteps / max(s["epsilon_decay_steps"], 1))
         return s["epsilon_start"] + fraction * (s["epsilon_end"] - s["epsilon_start"])
 
-    def _act(self, obs: np.ndarray) -> int:
+    def _n_moves(self) -> int:
+        """The env's number of discrete moves (`_check_env` made sure they are discrete)."""
         assert self.env is not None
+        space = self.env.action_space
+        assert isinstance(space, gym.spaces.Discrete)
+        return int(space.n)
+
+    def _act(self, obs: np.ndarray) -> int:
         values = self.table.get(self.cell(obs))
         if values is None or self.rng.random() < self.epsilon():
-            return int(self.rng.integers(self.env.action_space.n))
+            return int(self.rng.integers(self._n_moves()))
         return int(self.rng.choice(np.flatnonzero(values == values.max())))
 
     def _observe(
-        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: dict
+        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: StepInfo
     ) -> None:
         if not info["scored"]:
             return
-        assert self.env is not None
-        n, discount = self.env.action_space.n, self.settings["discount"]
+        n, discount = self._n_moves(), self.settings["discount"]
         values = self.table.setdefault(self.cell(obs), np.zeros(n))
         # A cell first measured now starts every move at the value of staying there forever.
         following = self.table.setdefault(self.cell(next_obs), np.full(n, reward / (1 - discount)))

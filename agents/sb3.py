@@ -94,7 +94,7 @@ class SB3Agent(BaseAgent):
     """Settings that go to the policy (SB3's `policy_kwargs`) rather than to the algorithm."""
     fixed: ClassVar[dict[str, Any]] = {}
     """SB3 arguments the agent fixes rather than exposes as settings."""
-    action_spaces: ClassVar[tuple[type[gym.Space], ...]]
+    action_spaces: ClassVar[tuple[type[gym.Space[Any]], ...]]
     """The action spaces the algorithm drives."""
     logs_tensorboard = True
 
@@ -135,7 +135,7 @@ class SB3Agent(BaseAgent):
             )
 
     @property
-    def num_timesteps(self) -> int:  # type: ignore[override]
+    def num_timesteps(self) -> int:
         """Environment steps taken so far (the SB3 model's count)."""
         return int(self.model.num_timesteps)
 
@@ -173,7 +173,7 @@ class SB3Agent(BaseAgent):
         callbacks = [] if callback is None else callback
         if isinstance(callbacks, BaseCallback):
             callbacks = [callbacks]
-        stop = _StopAt(self.num_timesteps + total_timesteps, self._completes_rollout)
+        stop = _StopAt(self, self.num_timesteps + total_timesteps)
         self.model.learn(
             total_timesteps,
             callback=_BoundCallbacks(self, [_NothingShown(), *callbacks, stop]),
@@ -302,7 +302,7 @@ class _SpacesOnly(gym.Env):
         self.action_space = probe.action_space
         probe.close()
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> Any:
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         """Refuse: this stand-in has no viewer."""
         raise ConfigError(f"agent {self.agent_name!r} has no environment; load it with env=...")
 
@@ -320,7 +320,8 @@ class _BoundCallbacks(CallbackList):
 
     def init_callback(self, model: Any) -> None:
         """Bind to the agent, whatever SB3 passes."""
-        super().init_callback(self.agent)
+        # The agent is no BaseAlgorithm, but answers what callbacks read of their model.
+        super().init_callback(self.agent)  # type: ignore[arg-type]
 
 
 class _NothingShown(BaseCallback):
@@ -341,16 +342,16 @@ class _StopAt(BaseCallback):
     earlier when the target falls inside a rollout, and counts the agent's episodes.
     """
 
-    def __init__(self, target: int, completes_rollout: Any) -> None:
+    def __init__(self, agent: SB3Agent, target: int) -> None:
         super().__init__()
+        self.agent = agent
         self.target = target
-        self.completes_rollout = completes_rollout
         self.last: tuple[np.ndarray, np.ndarray] | None = None
 
     def _on_step(self) -> bool:
         dones = self.locals["dones"]
-        self.model.episode += int(np.sum(dones))
-        if self.num_timesteps >= self.target and not self.completes_rollout(self.locals):
+        self.agent.episode += int(np.sum(dones))
+        if self.num_timesteps >= self.target and not self.agent._completes_rollout(self.locals):
             self.last = (self.locals["new_obs"], dones)
             return False
         return True

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
+
+if TYPE_CHECKING:
+    from pygame import Surface
 
 FACE_YELLOW = (255, 205, 40)
 OUTLINE = (120, 80, 0)
@@ -60,7 +64,7 @@ def render(
     return np.ascontiguousarray(pygame.surfarray.array3d(small).transpose(1, 0, 2))
 
 
-def _draw_face(surface: object, v: dict[str, float], side: int) -> None:
+def _draw_face(surface: Surface, v: dict[str, float], side: int) -> None:
     import pygame
 
     cx = cy = side / 2.0

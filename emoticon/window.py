@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from pygame import Surface
 
 
 class EmoticonWindow:
@@ -10,7 +15,7 @@ class EmoticonWindow:
 
     def __init__(self, title: str = "laetitia") -> None:
         self.title = title
-        self._screen: object | None = None
+        self._screen: Surface | None = None
 
     def show(self, image: np.ndarray) -> None:
         """Display an RGB uint8 (H, W, 3) image and process window events."""

@@ -90,7 +90,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         self._window: EmoticonWindow | None = None
 
     @property
-    def spec(self) -> EnvSpec | None:  # type: ignore[override]
+    def spec(self) -> EnvSpec | None:
         """The env's spec; marked nondeterministic when the viewer is a person, however made."""
         return self._spec
 

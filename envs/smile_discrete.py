@@ -60,6 +60,8 @@ class SmileDiscreteEnv(EmoticonEnv):
     * v0: initial version.
     """
 
+    action_space: gym.spaces.Discrete
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.action_space = gym.spaces.Discrete(1 + 2 * len(self.space))

@@ -17,6 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import cv2
 import numpy as np
@@ -67,7 +68,7 @@ class Camera(ABC):
     def describe(self) -> dict[str, object]:
         """Plain-data description of the source for a session's meta.json."""
 
-    def __enter__(self) -> Camera:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

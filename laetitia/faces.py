@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import cv2
+import cv2.data
 import numpy as np
 
 from laetitia.errors import ConfigError
@@ -369,7 +370,7 @@ class FaceTracker:
         self._since = 1
         self.detections += 1
         if self.tracker == "template" and self._box is not None:
-            self._remember(gray, self._box)
+            self._remember(_gray(frame_bgr, gray), self._box)  # gray is already set here
         return self._box
 
     def _remember(self, gray: np.ndarray, box: np.ndarray) -> None:

@@ -14,17 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 import torch
 
 from laetitia.errors import CheckpointError, LabelMismatchError
-from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, FaceDetector, make_detector
+from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, TRACKERS, FaceDetector, make_detector
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.labels import HAPPY
 from laetitia.threads import ensure_threads
 from laetitia.types import Reaction
+
+
+@runtime_checkable
+class Meter(Protocol):
+    """What reads happiness off camera frames: a `HappinessMeter`, or one wrapped around it.
+
+    A person's profile wraps a meter the same way (`laetitia.profile.CalibratedMeter`); a live
+    viewer reads through either.
+    """
+
+    def read(self, frames: Sequence[np.ndarray]) -> Reaction:
+        """Emotion probabilities, face flags and boxes of each frame."""
+        ...
+
+    def describe(self) -> dict[str, object]:
+        """Plain-data description (detector, model) for a session's meta.json."""
+        ...
 
 
 class HappinessMeter:
@@ -64,6 +82,8 @@ class HappinessMeter:
         cls,
         detector: str = DETECTOR_NAMES[0],
         model_path: str | Path | None = None,
+        detect_every: int = 1,
+        tracker: str = TRACKERS[0],
         **detector_options: object,
     ) -> HappinessMeter:
         """The meter with a detector by name and a model from a path.
@@ -71,9 +91,12 @@ class HappinessMeter:
         Args:
             detector: "mtcnn" (the default), "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
-            **detector_options: Passed to `make_detector` (e.g. `detect_every=1`).
+            detect_every: Frames from one detection to the next (see `make_detector`).
+            tracker: How the face is followed between detections (see `make_detector`).
+            **detector_options: Passed to the detector class (see `make_detector`).
         """
-        return cls(make_detector(detector, **detector_options), load_model(model_path))
+        face_detector = make_detector(detector, detect_every, tracker, **detector_options)
+        return cls(face_detector, load_model(model_path))
 
     @classmethod
     def live(
@@ -81,6 +104,7 @@ class HappinessMeter:
         detector: str = DETECTOR_NAMES[0],
         model_path: str | Path | None = None,
         detect_every: int | None = None,
+        tracker: str = TRACKERS[0],
         **detector_options: object,
     ) -> HappinessMeter:
         """The live pipeline's meter: what viewers, `fer predict` and calibration read with.
@@ -95,11 +119,12 @@ class HappinessMeter:
             model_path: A FER weights file; None for the shipped default.
             detect_every: Frames from one detection to the next; None for the detector's
                 `DETECT_EVERY` (an unknown detector name is `make_detector`'s error).
-            **detector_options: Passed to `make_detector` (e.g. `tracker="hold"`).
+            tracker: How the face is followed between detections (see `make_detector`).
+            **detector_options: Passed to the detector class (see `make_detector`).
         """
         if detect_every is None:
             detect_every = DETECT_EVERY.get(detector, 1)
-        return cls.default(detector, model_path, detect_every=detect_every, **detector_options)
+        return cls.default(detector, model_path, detect_every, tracker, **detector_options)
 
     def read(
         self, frames: Sequence[np.ndarray], continues: bool = False, related: bool = True

@@ -185,7 +185,9 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
     meta = config.agent_path.resolve().parent / META_FILE
     trained = _training_pipeline(meta)
     taken = () if trained is None else tuple(n for n in PIPELINE if given[n] is None)
-    chosen = {name: trained[name] if name in taken else given[name] for name in PIPELINE}
+    chosen = dict(given)
+    if trained is not None:
+        chosen.update({name: trained[name] for name in taken})
     detector = chosen["detector"] or DETECTOR_NAMES[0]
     try:
         model, profile = check_face_pipeline(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -48,7 +48,18 @@ EMOTION_COLORS: dict[str, str] = dict(
     )
 )
 """One colour per class of the label map, the same in every figure."""
-NO_FACE_STYLE = {"color": "0.85", "alpha": 0.6, "hatch": "//", "linewidth": 0}
+
+
+class _SpanStyle(TypedDict):
+    """Keyword arguments of `Axes.axvspan` that draw a shaded span."""
+
+    color: str
+    alpha: float
+    hatch: str
+    linewidth: float
+
+
+NO_FACE_STYLE = _SpanStyle(color="0.85", alpha=0.6, hatch="//", linewidth=0)
 STEP_LABEL = "step (one emoticon shown)"
 
 
@@ -205,7 +216,9 @@ def _new_axes(figsize: tuple[float, float]) -> Axes:
     return Figure(figsize=figsize, layout="constrained").subplots()
 
 
-def _shade_no_face(ax: Axes, x: np.ndarray, faces: np.ndarray, half_width: object = 0.5) -> None:
+def _shade_no_face(
+    ax: Axes, x: np.ndarray, faces: np.ndarray, half_width: float | np.ndarray = 0.5
+) -> None:
     """Shade the entries without a face, so a gap reads as 'nobody looked', not as zero.
 
     Entry i covers [x[i] − half_width[i], x[i] + half_width[i]] (a scalar serves all).
@@ -489,8 +502,10 @@ def overview_figure(session: Session, window: int = ROLLING_WINDOW) -> Figure:
 def _move_legend(source: Axes, target: Axes) -> None:
     """Draw `source`'s legend in the otherwise empty axes `target`, so columns stay aligned."""
     legend = source.get_legend()
+    assert legend is not None, "the figures draw a legend on each axes they move"
     labels = [text.get_text() for text in legend.get_texts()]
-    handles = legend.legend_handles
+    # An artist matplotlib has no legend handler for has a None handle and no text.
+    handles = [handle for handle in legend.legend_handles if handle is not None]
     legend.remove()
     target.axis("off")
     target.legend(handles, labels, loc="center left", fontsize="small")

@@ -171,6 +171,7 @@ def predict_source(
                 # chunks; images are unrelated and each is searched afresh.
                 reaction = meter.read(chunk, continues=continues, related=not images)
                 continues = not images
+                assert reaction.boxes is not None, "a meter's reaction always has its boxes"
                 probs.append(reaction.probs)
                 has_face.append(reaction.has_face)
                 boxes.append(reaction.boxes)
@@ -196,7 +197,7 @@ def predict_source(
 
 def _next_chunk(camera: Camera, files: list[str] | None) -> list[np.ndarray]:
     """Up to CHUNK_FRAMES next frames (fewer at the end); their file names go to `files`."""
-    chunk = []
+    chunk: list[np.ndarray] = []
     while len(chunk) < CHUNK_FRAMES and (frame := camera.read()) is not None:
         chunk.append(frame)
         if files is not None and isinstance(camera, ImageFolder):

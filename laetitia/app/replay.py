@@ -193,10 +193,11 @@ def replay_session(
     bar = _progress(session.n_steps, progress)
     recorder = SessionRecorder(Path(out), meta, extra_columns=(RECORDED_REWARD,))
     with recorder:
-        previous, episode = 0.0, None
+        previous, last_episode = 0.0, None
         for step in range(session.n_steps):
-            if steps["episode"][step] != episode:  # the env resets the carried reward
-                episode = steps["episode"][step]
+            episode = int(steps["episode"][step])
+            if episode != last_episode:  # the env resets the carried reward
+                last_episode = episode
                 previous = 0.0
             # One call per step, as during the session: the detector starts afresh on the step's
             # first frame, and the step's crops are classified in one batch.
@@ -205,7 +206,7 @@ def replay_session(
             previous = terms.reward
             replayed[step], scored[step] = terms.reward, terms.scored
             recorder.record(
-                int(episode),
+                episode,
                 terms.reward,
                 params[step],
                 reaction,

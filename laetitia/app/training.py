@@ -381,8 +381,11 @@ def resume(
 
 
 def _viewer(env: gym.Env) -> Viewer:
-    viewer: Viewer = env.unwrapped.viewer  # type: ignore[attr-defined]
-    return viewer
+    from laetitia.envs.base import EmoticonEnv
+
+    emoticon_env = env.unwrapped
+    assert isinstance(emoticon_env, EmoticonEnv), "TrainConfig.make_env makes an emoticon env"
+    return emoticon_env.viewer
 
 
 def _continue_viewer(viewer: Viewer, session: Session) -> None:

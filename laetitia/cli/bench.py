@@ -9,7 +9,7 @@ QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
 """What `--quick` runs: under five minutes on two cores with every agent."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia bench` and its subcommands."""
     parser = subparsers.add_parser("bench", help="benchmark the agents or the face pipeline")
     commands = parser.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_pipeline(commands)
 
 
-def _add_agents(commands: argparse._SubParsersAction) -> None:
+def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from laetitia.agents import AGENTS
     from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION
 
@@ -99,7 +99,7 @@ def _step_sizes(pairs: list[str]) -> dict[str, float]:
     return sizes
 
 
-def _add_pipeline(commands: argparse._SubParsersAction) -> None:
+def _add_pipeline(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pipeline = commands.add_parser(
         "pipeline",
         help="frames per second of the face pipeline for each detector setting",

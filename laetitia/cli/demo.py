@@ -9,7 +9,7 @@ from pathlib import Path
 from laetitia.cli.train import add_common_run_arguments, report
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia demo`."""
     parser = subparsers.add_parser(
         "demo",

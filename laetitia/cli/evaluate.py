@@ -10,7 +10,7 @@ from laetitia.cli.train import add_face_pipeline_arguments
 from laetitia.viewers.spec import SPEC_FORMS
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia evaluate`."""
     parser = subparsers.add_parser(
         "evaluate",

@@ -9,7 +9,7 @@ FER_COMMAND_MODULES: tuple[str, ...] = ("fer_predict", "fer_train")
 """Modules of `laetitia.cli` that each add one `fer` subcommand with `add_parser(subparsers)`."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia fer` and its subcommands."""
     parser = subparsers.add_parser(
         "fer", help="the facial expression model: predict, train, evaluate"

@@ -8,7 +8,7 @@ from pathlib import Path
 from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, TRACKERS
 
 
-def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia fer predict`."""
     parser = fer_subparsers.add_parser(
         "predict",

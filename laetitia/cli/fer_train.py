@@ -14,13 +14,13 @@ from laetitia.labels import EMOTIONS
 SPLIT_CHOICES = ("train", "val", "test", "all")
 
 
-def add_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia fer train` and `laetitia fer eval`."""
     _add_train_parser(fer_subparsers)
     _add_eval_parser(fer_subparsers)
 
 
-def _add_train_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+def _add_train_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = fer_subparsers.add_parser(
         "train",
         help="train a FER model on a FER2013 CSV or class folders (resumable)",
@@ -108,7 +108,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_eval_parser(fer_subparsers: argparse._SubParsersAction) -> None:
+def _add_eval_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = fer_subparsers.add_parser(
         "eval",
         help="evaluate a FER model on a labelled dataset: metrics, figures, predictions",

@@ -8,7 +8,7 @@ from pathlib import Path
 KINDS = ("overview", "curve", "params", "emotions")
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia plot`."""
     from laetitia.app.plots import CURVE_METRICS, ROLLING_WINDOW
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from laetitia.viewers.spec import SPEC_FORMS
+
+if TYPE_CHECKING:
+    from laetitia.app.training import TrainResult
 
 
 def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> None:
@@ -48,7 +52,7 @@ def add_face_pipeline_arguments(
     )
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia train`."""
     from laetitia.agents import AGENTS
 
@@ -161,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report(result: object) -> None:
+def report(result: TrainResult) -> None:
     """Print where a finished run wrote its session and figures."""
     session = result.session
     print(f"session: {result.folder}  ({session.n_steps} steps)")

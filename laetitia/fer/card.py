@@ -63,14 +63,10 @@ class ModelCard:
         problems = []
         if not self.class_names or not all(isinstance(c, str) for c in self.class_names):
             problems.append(f"class_names must be a non-empty list of strings: {self.class_names}")
-        if isinstance(self.input_size, bool) or not isinstance(self.input_size, int):
-            problems.append(f"input_size must be an integer: {self.input_size!r}")
-        elif not 8 <= self.input_size <= MAX_INPUT_SIZE:
+        if not 8 <= self.input_size <= MAX_INPUT_SIZE:
             problems.append(
                 f"input_size must be between 8 and {MAX_INPUT_SIZE} pixels: {self.input_size}"
             )
-        if not isinstance(self.grayscale, bool):
-            problems.append(f"grayscale must be true or false: {self.grayscale!r}")
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             problems.append(
                 f"mean {self.mean} and std {self.std} need one value per input channel "

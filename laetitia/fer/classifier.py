@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from laetitia.fer.card import ModelCard
+from laetitia.fer.model import MiniXception
 from laetitia.fer.preprocess import normalize
 
 DEFAULT_BATCH_SIZE = 64
@@ -47,7 +48,7 @@ class FerModel:
         self._device = torch.device(device)
         self._batch_size = batch_size
         inference = copy.deepcopy(module)
-        if hasattr(inference, "fuse_batchnorm"):
+        if isinstance(inference, MiniXception):  # the one architecture with a fusion
             inference.fuse_batchnorm()
         # Channels-last runs the depthwise convs and max pools several times faster on CPU.
         self._inference = inference.to(memory_format=torch.channels_last)

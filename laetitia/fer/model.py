@@ -150,6 +150,7 @@ class MiniXception(nn.Module):
             (self, "conv2", self, "bn2"),
         ]
         for block in self.blocks:
+            assert isinstance(block, ResidualBlock)
             pairs += [
                 (block, "shortcut", block, "shortcut_bn"),
                 (block.sep1, "pointwise", block, "bn1"),

@@ -29,7 +29,9 @@ FER_FRAME_PAD_PX = 40
 FER_BOX_MARGIN_PX = 10
 """Margin the `fer` package adds on each side of the squared face box."""
 
-CropRule = Callable[[np.ndarray, tuple[int, int, int, int], int], np.ndarray]
+Box = Sequence[float] | np.ndarray
+"""A face box (x, y, w, h) in frame pixels: a sequence, or a float32 array as detectors give."""
+CropRule = Callable[[np.ndarray, Box, int], np.ndarray]
 """(grayscale frame, box x/y/w/h, output side S) -> uint8 crop (S, S)."""
 
 
@@ -64,7 +66,7 @@ def to_gray(frame_bgr: np.ndarray) -> np.ndarray:
     )
 
 
-def crop_fer_square_pad10(gray: np.ndarray, box_xywh: Sequence[int], size: int) -> np.ndarray:
+def crop_fer_square_pad10(gray: np.ndarray, box_xywh: Box, size: int) -> np.ndarray:
     """The `fer` package's face crop, output identical to its pad-then-slice code.
 
     Only the window is padded, not the whole frame: the padded frame is constant outside the
@@ -115,7 +117,7 @@ CROP_RULES: dict[str, CropRule] = {"fer_square_pad10": crop_fer_square_pad10}
 """Crop rules by the name a `ModelCard.crop` gives."""
 
 
-def crop_face(gray: np.ndarray, box_xywh: Sequence[int], card: ModelCard) -> np.ndarray:
+def crop_face(gray: np.ndarray, box_xywh: Box, card: ModelCard) -> np.ndarray:
     """Cut one face out of a grayscale frame the way the card's model was trained.
 
     Nothing here handles "no face": call it only for boxes a detector returned.
@@ -199,7 +201,7 @@ def _scale_table(card: ModelCard) -> np.ndarray:
     return table
 
 
-def _square_box(box_xywh: Sequence[int]) -> tuple[int, int, int, int]:
+def _square_box(box_xywh: Box) -> tuple[int, int, int, int]:
     """The `fer` package's `tosquare`: grow the shorter side, centred with integer halves."""
     if len(box_xywh) != 4:
         raise ValueError(f"a face box is (x, y, w, h), got {box_xywh!r}.")

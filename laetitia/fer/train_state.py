@@ -122,7 +122,9 @@ def split_prefix(tensors: Mapping[str, torch.Tensor], prefix: str) -> dict[str, 
     return {name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)}
 
 
-def optimizer_state(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+def optimizer_state(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """An optimiser's state dict flattened into named tensors and JSON values.
 
     Returns:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from laetitia.cameras import Camera, VideoFile, Webcam
 from laetitia.errors import VideoEndedError
-from laetitia.meter import HappinessMeter
+from laetitia.meter import HappinessMeter, Meter
 from laetitia.types import Reaction
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class LiveViewer:
     def __init__(
         self,
         camera: Camera | Callable[[], Camera],
-        meter: HappinessMeter | Callable[[], HappinessMeter] | None = None,
+        meter: Meter | Callable[[], Meter] | None = None,
         frames: int = 10,
         settle_s: float = 0.5,
         show: bool = True,
@@ -88,7 +88,7 @@ class LiveViewer:
         self.source = source
         self.nondeterministic = nondeterministic
         self._camera: Camera | None = camera if isinstance(camera, Camera) else None
-        self._meter: HappinessMeter | None = meter if isinstance(meter, HappinessMeter) else None
+        self._meter: Meter | None = meter if isinstance(meter, Meter) else None
         self._window = window
         self._skip = 0
         self._clock_start: float | None = None
@@ -104,7 +104,7 @@ class LiveViewer:
         frames: int = 10,
         settle_s: float = 0.5,
         show: bool = True,
-        meter: HappinessMeter | Callable[[], HappinessMeter] | None = None,
+        meter: Meter | Callable[[], Meter] | None = None,
     ) -> LiveViewer:
         """A person at webcam `index`, shown each emoticon in a window (`--viewer webcam:INDEX`).
 
@@ -128,7 +128,7 @@ class LiveViewer:
         frames: int = 10,
         settle_s: float = 0.5,
         show: bool = False,
-        meter: HappinessMeter | Callable[[], HappinessMeter] | None = None,
+        meter: Meter | Callable[[], Meter] | None = None,
     ) -> LiveViewer:
         """A recorded video read in order as if live (`--viewer video:PATH`); see the module."""
         path = Path(path)
@@ -144,11 +144,11 @@ class LiveViewer:
         )
 
     @property
-    def meter(self) -> HappinessMeter:
+    def meter(self) -> Meter:
         """The happiness meter (built on first use)."""
         if self._meter is None:
             source = self._meter_source
-            self._meter = source if isinstance(source, HappinessMeter) else source()
+            self._meter = source if isinstance(source, Meter) else source()
         return self._meter
 
     def reset(self, seed: int | None = None) -> None:
@@ -199,7 +199,7 @@ class LiveViewer:
             self._window.show_reward(reward, scored)
 
     def continue_after(
-        self, steps: int, rewards: Sequence[float] = (), scored: Sequence[bool] = ()
+        self, steps: int, rewards: Iterable[float] = (), scored: Iterable[bool] = ()
     ) -> None:
         """Continue a session that already has `steps` steps (`laetitia train --resume`).
 

@@ -26,15 +26,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from laetitia.errors import ConfigError, SessionEndedByUser
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.types import Reaction
+
+if TYPE_CHECKING:
+    from pygame import Surface
+    from pygame.font import Font
 
 WINDOW_SIZE = (960, 600)
 """(width, height) of the window in pixels; the layout below is in these pixels."""
@@ -125,7 +130,7 @@ def key_action(event: object) -> str | None:
     return None
 
 
-def draw_live(surface: object, state: LiveState) -> None:
+def draw_live(surface: Surface, state: LiveState) -> None:
     """Draw a state on a pygame surface of `WINDOW_SIZE`."""
     import pygame
 
@@ -146,7 +151,7 @@ def draw_live(surface: object, state: LiveState) -> None:
         pygame.draw.rect(surface, PAUSED, (0, 0, *surface.get_size()), 4)
 
 
-def _font(size: int) -> object:
+def _font(size: int) -> Font:
     import pygame
 
     if not pygame.font.get_init():
@@ -154,7 +159,7 @@ def _font(size: int) -> object:
     return pygame.font.Font(None, size)
 
 
-def _blit_array(surface: object, rgb: np.ndarray, rect: tuple[int, int, int, int]) -> float:
+def _blit_array(surface: Surface, rgb: np.ndarray, rect: tuple[int, int, int, int]) -> float:
     """Fit an RGB array inside `rect`, centred, keeping its shape; returns the scale used."""
     import pygame
 
@@ -167,7 +172,7 @@ def _blit_array(surface: object, rgb: np.ndarray, rect: tuple[int, int, int, int
     return scale
 
 
-def _draw_emoticon(surface: object, emoticon: np.ndarray | None) -> None:
+def _draw_emoticon(surface: Surface, emoticon: np.ndarray | None) -> None:
     import pygame
 
     rect = (MARGIN, MARGIN, EMOTICON_SIDE, EMOTICON_SIDE)
@@ -177,7 +182,7 @@ def _draw_emoticon(surface: object, emoticon: np.ndarray | None) -> None:
     _blit_array(surface, emoticon, rect)
 
 
-def _draw_preview(surface: object, state: LiveState, font: object) -> None:
+def _draw_preview(surface: Surface, state: LiveState, font: Font) -> None:
     import pygame
 
     pygame.draw.rect(surface, PANEL, PREVIEW)
@@ -203,7 +208,7 @@ def _draw_preview(surface: object, state: LiveState, font: object) -> None:
         surface.blit(label, (PREVIEW[0] + 8, PREVIEW[1] + PREVIEW[3] - 22))
 
 
-def _draw_probs(surface: object, state: LiveState, font: object) -> None:
+def _draw_probs(surface: Surface, state: LiveState, font: Font) -> None:
     """One bar per class, from the left in proportion to its probability; happy's in gold."""
     import pygame
 
@@ -225,7 +230,7 @@ def _draw_probs(surface: object, state: LiveState, font: object) -> None:
         surface.blit(font.render(f"{value:.2f}", True, TEXT), (right + 6, row_y + 2))
 
 
-def _draw_gauge(surface: object, state: LiveState, font: object) -> None:
+def _draw_gauge(surface: Surface, state: LiveState, font: Font) -> None:
     import pygame
 
     x, y, w, h = GAUGE
@@ -245,7 +250,7 @@ def _draw_gauge(surface: object, state: LiveState, font: object) -> None:
     pygame.draw.rect(surface, DIM, GAUGE, 1)
 
 
-def _draw_curve(surface: object, state: LiveState, font: object) -> None:
+def _draw_curve(surface: Surface, state: LiveState, font: Font) -> None:
     import pygame
 
     x, y, w, h = CURVE
@@ -278,7 +283,7 @@ def _draw_curve(surface: object, state: LiveState, font: object) -> None:
     surface.blit(label, (x + w - label.get_width() - 6, y + 4))
 
 
-def _polyline(surface: object, points: list[tuple[float, float]]) -> None:
+def _polyline(surface: Surface, points: list[tuple[float, float]]) -> None:
     import pygame
 
     if len(points) == 1:
@@ -306,9 +311,9 @@ class LiveWindow:
     ) -> None:
         self.title = title
         self.state = LiveState(step=first_step, rewards=list(rewards), scored=list(scored))
-        self._screen: object | None = None
+        self._screen: Surface | None = None
 
-    def resume_from(self, rewards: Sequence[float], scored: Sequence[bool]) -> None:
+    def resume_from(self, rewards: Iterable[float], scored: Iterable[bool]) -> None:
         """Continue the step count and curve of a resumed session."""
         self.state.rewards = [float(r) for r in rewards]
         self.state.scored = [bool(s) for s in scored]
@@ -422,7 +427,7 @@ class LiveWindow:
             pygame.display.quit()
             self._screen = None
 
-    def _open(self) -> object:
+    def _open(self) -> Surface:
         if self._screen is None:
             import pygame
 

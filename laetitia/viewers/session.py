@@ -75,8 +75,7 @@ class SessionReplayViewer:
     def _recorded(self, session: Session, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-frame probabilities, face flags and boxes of a step, cycled to `frames` rows."""
         index = session.frame_index
-        rows = index.rows(step) if index is not None else np.array([], dtype=np.int64)
-        if rows.size:
+        if index is not None and (rows := index.rows(step)).size:
             probs, faces, boxes = index.probs[rows], index.has_face[rows], index.boxes[rows]
         else:  # no frame index: the step's means, repeated
             probs = session.probs()[step][None].astype(np.float32)

@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from laetitia.errors import ConfigError, ViewerSpecError
 from laetitia.types import Viewer
+
+if TYPE_CHECKING:
+    from laetitia.meter import Meter
 
 SPEC_FORMS = (
     "sim",
@@ -185,7 +189,7 @@ def check_face_pipeline(
 
 def _meter(
     detector: str | None, model: str | Path | None, profile: str | Path | None = None
-) -> Callable[[], object] | None:
+) -> Callable[[], Meter] | None:
     """A builder of the live viewer's meter with another detector, model or a profile.
 
     None when all three are the defaults. A profile is read and checked against the model now,
@@ -204,7 +208,7 @@ def _meter(
 
         calibration = load_profile_for(profile, model)
 
-    def build() -> object:
+    def build() -> Meter:
         from laetitia.meter import HappinessMeter
         from laetitia.profile import calibrated
 

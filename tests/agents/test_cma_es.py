@@ -1,3 +1,4 @@
+import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3.common.callbacks import BaseCallback
@@ -110,6 +111,13 @@ def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
         CmaEs(SmileEnv(viewer="sim", step_size=1.0), sigma=0.0)
     with pytest.raises(ConfigError, match="no setting"):
         CmaEs(SmileEnv(viewer="sim", step_size=1.0), popsize=6)
+
+
+def test_it_refuses_a_continuous_env_that_is_no_emoticon() -> None:
+    env = gym.make("Pendulum-v1")
+    with pytest.raises(ConfigError, match="PendulumEnv is not laetitia/Smile-v0"):
+        CmaEs(env)
+    env.close()
 
 
 def test_it_finds_happier_emoticons_than_the_hill_climber_on_simulated_people() -> None:

@@ -40,17 +40,24 @@ def test_unknown_and_missing_keys_are_errors(card):
 @pytest.mark.parametrize(
     "change",
     [
-        {"input_size": "64"},
         {"input_size": 4},
+        {"input_size": 100_000},
         {"class_names": ()},
         {"mean": (0.5, 0.5, 0.5)},
         {"std": (0.0,)},
-        {"grayscale": "yes"},
     ],
 )
 def test_invalid_values_are_errors(card, change):
     with pytest.raises(ConfigError, match="invalid model card"):
         dataclasses.replace(card, **change)
+
+
+@pytest.mark.parametrize(
+    ("change", "key"), [({"input_size": "64"}, "input_size"), ({"grayscale": "yes"}, "grayscale")]
+)
+def test_a_card_of_the_wrong_types_is_refused_naming_the_key(card, change, key):
+    with pytest.raises(ConfigError, match=f"'{key}' should be"):
+        ModelCard.from_dict({**card.to_dict(), **change})
 
 
 def test_card_is_frozen(card):

@@ -13,10 +13,15 @@ Headless machines run it with `SDL_VIDEODRIVER=dummy`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from laetitia.errors import CalibrationError
 from laetitia.viewers.live_window import BACKGROUND, DIM, FACE_BOX, NO_FACE, PANEL, key_action
+
+if TYPE_CHECKING:
+    from pygame import Surface
 
 WINDOW_SIZE = (800, 600)
 """(width, height) of the window in pixels."""
@@ -29,7 +34,7 @@ TEXT = (240, 240, 240)
 
 
 def draw_prompt(
-    surface: object,
+    surface: Surface,
     frame_bgr: np.ndarray | None,
     box: np.ndarray | None,
     text: str,
@@ -72,7 +77,7 @@ class CalibrationWindow:
 
     def __init__(self, title: str = "laetitia calibrate") -> None:
         self.title = title
-        self._screen: object | None = None
+        self._screen: Surface | None = None
 
     def show(
         self, frame_bgr: np.ndarray | None, box: np.ndarray | None, text: str, seconds_left: float
