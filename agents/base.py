@@ -273,6 +273,14 @@ class BaseAgent:
         """Options for `env.reset` at the start of an episode (where the agent starts)."""
         return None
 
+    def best_params(self) -> np.ndarray | None:
+        """Raw parameters of the emoticon the agent thinks best so far; None if it has no view.
+
+        An agent's own estimate (an incumbent, a search mean, a model's prediction), never
+        simply the emoticon of its luckiest reading.
+        """
+        return None
+
     def catch_up(self, recorded: RecordedSteps) -> int:
         """Learn from the recorded steps after the agent's own count, as if it had taken them.
 

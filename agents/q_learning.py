@@ -42,7 +42,7 @@ import numpy as np
 
 from laetitia.agents.base import Agent, StepInfo
 from laetitia.emoticon.params import PARAM_SPACE
-from laetitia.errors import ConfigError
+from laetitia.errors import ConfigError, SessionError
 
 EDGE_TOLERANCE = 1e-4
 """In cell widths: a value this close below a cell edge counts as on it. Parameters reached by
@@ -170,6 +170,7 @@ def _start_params(start: Any) -> np.ndarray:
         ParameterError: If the list does not hold one finite value per parameter.
     """
     from laetitia.sessions import load_session
+    from laetitia.sessions.best import session_best
 
     if isinstance(start, list):
         return PARAM_SPACE.clip(start)
@@ -179,5 +180,7 @@ def _start_params(start: Any) -> np.ndarray:
             f"values, got {start!r}."
         )
     folder = Path(start)
-    session = load_session(folder)
-    return PARAM_SPACE.clip(session.params()[session.best_step()])
+    best = session_best(load_session(folder))
+    if best is None:
+        raise SessionError(f"session {folder} has no step with a face in view: no best emoticon.")
+    return PARAM_SPACE.clip(np.array(best.params))

@@ -118,7 +118,7 @@ def test_load_sessions_finds_every_session_under_a_parent(runs: Path) -> None:
         runs / "second" / "rm-0",
         runs / "second" / "rm-1",
     ]
-    assert list(plots.group_by_agent(sessions)) == ["hill-climb", SECOND_AGENT]
+    assert list(plots.group_by_agent(sessions)) == ["hill-climb on sim", f"{SECOND_AGENT} on sim"]
 
 
 def test_load_sessions_explains_what_is_not_a_session(tmp_path: Path, runs: Path) -> None:
@@ -155,9 +155,19 @@ def test_learning_curve_labels_units_and_legend(runs: Path) -> None:
     assert "P(happy)" in ax.get_ylabel()
     assert "hill-climb" in ax.get_title()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["happiness of the step", "rolling mean (10 steps)", "running best"]
-    best = ax.get_lines()[2].get_ydata()
-    assert np.all(np.diff(best) >= 0) and best[-1] == pytest.approx(session.steps["reward"].max())
+    assert labels == [
+        "happiness of the step",
+        "rolling mean (10 steps)",
+        "noise-free happiness",  # a simulated viewer: what the readings are noisy readings of
+        "best noise-free so far",
+    ]
+    truth = SimulatedViewer(seed=1)
+    expected = [truth.true_happiness(p) for p in session.params()]
+    np.testing.assert_allclose(ax.get_lines()[2].get_ydata(), expected)
+    best = ax.get_lines()[3].get_ydata()
+    assert np.all(np.diff(best) >= 0) and best[-1] == pytest.approx(max(expected))
+    # Never the best of the noisy readings: those run above what the viewer felt.
+    assert session.steps["reward"].max() > best[-1]
 
 
 def test_agents_figure_draws_one_line_and_one_band_per_agent(runs: Path) -> None:
@@ -175,8 +185,8 @@ def test_agents_figure_draws_one_line_and_one_band_per_agent(runs: Path) -> None
         np.testing.assert_allclose(band.get_facecolor()[0][:3], _rgb(line.get_color()))
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == [
-        "hill-climb (3 sessions)",
-        f"{SECOND_AGENT} (2 sessions)",
+        "hill-climb on sim (3 sessions)",
+        f"{SECOND_AGENT} on sim (2 sessions)",
         "95% t-interval of the mean",
     ]
     assert ax.get_xlabel() == plots.STEP_LABEL and "rolling mean" in ax.get_ylabel()
@@ -194,7 +204,7 @@ def test_agents_figure_band_matches_mean_band(runs: Path) -> None:
     fig = plots.agents_figure(group, metric="best")
     expected = plots.mean_band([plots.session_curve(s, "best") for s in group])
     np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), expected.mean)
-    assert "running best" in fig.axes[0].get_ylabel()
+    assert "best so far" in fig.axes[0].get_ylabel()
 
 
 def test_params_figure_draws_each_parameter_normalised(runs: Path) -> None:
@@ -283,8 +293,8 @@ def test_overview_has_curve_emoticon_parameters_and_emotions(runs: Path) -> None
     assert any(t.startswith("Emotions") for t in titles)
     images = [im for ax in fig.axes for im in ax.get_images() if isinstance(im, AxesImage)]
     assert len(images) == 1 and images[0].get_array().shape == (256, 256, 3)
-    best = session.best_step()
-    assert f"step {best}" in next(t for t in titles if t.startswith("best emoticon"))
+    said = next(t for t in titles if t.startswith("best emoticon"))
+    assert "reading" in said and "noise-free" in said and "agent's best guess" in said
     assert "hc-1" in fig.get_suptitle()
 
 
@@ -356,3 +366,36 @@ def test_t_band_shrinks_with_more_sessions() -> None:
     many = plots.mean_band([rng.normal(size=50) for _ in range(30)])
     assert math.isfinite(float(np.mean(few.high - few.low)))
     assert np.mean(many.high - many.low) < np.mean(few.high - few.low)
+
+
+def test_by_agent_pools_training_sessions_of_one_viewer_kind_over_common_steps(
+    runs: Path, tmp_path: Path
+) -> None:
+    """Evaluations and replays are not runs of an agent learning; viewers are never mixed."""
+    from laetitia.app.evaluation import EvaluationConfig, evaluate_saved
+
+    pool = tmp_path / "pool"
+    shutil.copytree(runs / "hc-0", pool / "hc-0")
+    shutil.copytree(runs / "hc-1", pool / "hc-1")
+    short = TrainConfig(out=pool / "hc-short", viewer="sim:1", steps=15, seed=5)
+    train(short, progress=False)
+    other = TrainConfig(out=pool / "hc-person", viewer="person:2", steps=STEPS, seed=0)
+    train(other, progress=False)
+    evaluate_saved(
+        EvaluationConfig(
+            agent_path=pool / "hc-0" / "agent", viewer="sim:1", episodes=1, out=pool / "evaluation"
+        ),
+        progress=False,
+    )
+    groups = plots.group_by_agent(load_sessions(pool))
+    assert {k: len(v) for k, v in groups.items()} == {
+        "hill-climb on sim": 3,
+        "hill-climb on person": 1,
+    }
+    ax = plots.plot_agents(load_sessions(pool))
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # The mean over the three sim sessions stops where the shortest one does: no jump.
+    assert lines["hill-climb on sim (3 sessions)"].get_xdata().size == 15
+    assert lines["hill-climb on person (1 session)"].get_xdata().size == STEPS
+    with pytest.raises(SessionError, match="training session"):
+        plots.plot_agents(load_sessions(pool / "evaluation"))

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
+from laetitia.app.best import session_best, true_happiness
 from laetitia.emoticon.params import ParamSpace
-from laetitia.errors import ConfigError
+from laetitia.errors import ConfigError, SessionError
 from laetitia.files import save_figure
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.sessions import Session
@@ -35,7 +36,7 @@ CONFIDENCE = 0.95
 """Coverage of the band around a mean over sessions."""
 CURVE_METRICS: dict[str, str] = {
     "rolling": "P(happy), rolling mean over {window} steps",
-    "best": "P(happy), running best",
+    "best": "P(happy), best so far (noise-free, or of the rolling mean)",
     "happiness": "P(happy) of the step",
 }
 """What a curve over sessions can average, with its y-axis label."""
@@ -89,6 +90,8 @@ def viewer_name(session: Session) -> str:
     """The viewer of a session in words, e.g. `sim viewer (seed 1)`."""
     viewer = session.meta.viewer
     kind = str(viewer.get("kind", "unknown"))
+    if kind == "person" and "name" in viewer:
+        return f"simulated person {viewer['name']}"
     return f"{kind} viewer (seed {viewer['seed']})" if "seed" in viewer else f"{kind} viewer"
 
 
@@ -140,7 +143,11 @@ def session_curve(
     if metric == "rolling":
         return rolling_mean(values, window)
     if metric == "best":
-        return running_best(values, np.isfinite(values))
+        # Never the best of single noisy readings: for a simulated viewer the best noise-free
+        # happiness shown so far, for a person the best of the rolling mean.
+        truth = true_happiness(session)
+        smooth = truth if truth is not None else rolling_mean(values, window)
+        return running_best(smooth, np.isfinite(smooth))
     return values
 
 
@@ -192,10 +199,19 @@ def mean_band(curves: Sequence[np.ndarray], confidence: float = CONFIDENCE) -> B
 
 
 def group_by_agent(sessions: Iterable[Session]) -> dict[str, list[Session]]:
-    """Sessions grouped by `meta["agent"]`, agents in order of first appearance."""
+    """Training sessions grouped by agent and viewer, in order of first appearance.
+
+    Only sessions `laetitia train` (or `demo`) wrote count, each with at least one step:
+    an evaluation or a re-scoring is not a run of its agent learning. Sessions of different
+    kinds of viewer (simulated, video, webcam, ...) are never pooled: the key is
+    "AGENT on VIEWER KIND".
+    """
     groups: dict[str, list[Session]] = {}
     for session in sessions:
-        groups.setdefault(agent_name(session), []).append(session)
+        if session.meta.kind != "train" or session.n_steps == 0:
+            continue
+        kind = str(session.meta.viewer.get("kind", "unknown"))
+        groups.setdefault(f"{agent_name(session)} on {kind}", []).append(session)
     return groups
 
 
@@ -243,7 +259,6 @@ def plot_learning_curve(
     ax = _new_axes((8, 4.5)) if ax is None else ax
     steps = session.steps["step"]
     values = happiness(session)
-    scored = np.isfinite(values)
     ax.plot(steps, values, ".", color=HAPPY_COLOR, alpha=0.45, label="happiness of the step")
     ax.plot(
         steps,
@@ -251,7 +266,11 @@ def plot_learning_curve(
         color=HAPPY_COLOR,
         label=f"rolling mean ({window} steps)",
     )
-    ax.plot(steps, running_best(values, scored), color="tab:green", lw=2, label="running best")
+    truth = true_happiness(session)
+    if truth is not None:  # a simulated viewer: what the readings were noisy readings of
+        ax.plot(steps, truth, color="tab:blue", lw=1, alpha=0.8, label="noise-free happiness")
+        best = running_best(truth, np.isfinite(truth))
+        ax.plot(steps, best, color="tab:green", lw=2, label="best noise-free so far")
     _shade_no_face(ax, steps, session.steps["faces"])
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("P(happy), mean over frames")
@@ -273,8 +292,14 @@ def plot_mean_band(
     window: int = ROLLING_WINDOW,
     confidence: float = CONFIDENCE,
 ) -> Axes:
-    """The mean curve of `sessions` as a line, with its confidence band shaded around it."""
-    band = mean_band([session_curve(s, metric, window) for s in sessions], confidence)
+    """The mean curve of `sessions` as a line, with its confidence band shaded around it.
+
+    The mean is drawn only over the steps every session reached, so it never jumps where a
+    shorter session ends.
+    """
+    common = min(s.n_steps for s in sessions)
+    curves = [session_curve(s, metric, window)[:common] for s in sessions]
+    band = mean_band(curves, confidence)
     steps = np.arange(band.mean.size)
     count = f"{len(sessions)} session{'s' if len(sessions) != 1 else ''}"
     (line,) = ax.plot(steps, band.mean, color=color, lw=2, label=f"{label} ({count})")
@@ -289,15 +314,26 @@ def plot_agents(
     window: int = ROLLING_WINDOW,
     confidence: float = CONFIDENCE,
 ) -> Axes:
-    """Agents side by side: per agent, the mean curve over its sessions and a Student-t band.
+    """Agents side by side: per agent and viewer, the mean curve over its training sessions.
 
-    One colour and one line per agent (`meta["agent"]`). The band is mean ± t(n−1)·sd/√n over
-    the agent's sessions at each step; it is absent where fewer than two sessions count.
+    One colour and one line per group (`group_by_agent`: training sessions only, never pooling
+    viewers of different kinds), drawn over the steps all its sessions reached, with the number
+    of sessions in the legend. The band is mean ± t(n−1)·sd/√n over the group's sessions at each
+    step; it is absent where fewer than two sessions count.
+
+    Raises:
+        SessionError: If none of `sessions` is a training session with a step.
     """
     from matplotlib.patches import Patch
 
     ax = _new_axes((9, 5)) if ax is None else ax
-    for i, (agent, group) in enumerate(group_by_agent(sessions).items()):
+    groups = group_by_agent(sessions)
+    if not groups:
+        raise SessionError(
+            "none of the sessions given is a training session with a step (evaluations and "
+            "re-scorings are not runs of an agent learning); give training sessions."
+        )
+    for i, (agent, group) in enumerate(groups.items()):
         plot_mean_band(group, ax, agent, f"C{i}", metric, window, confidence)
     handles, labels = ax.get_legend_handles_labels()
     percent = f"{confidence:.0%}"
@@ -331,7 +367,9 @@ def plot_params(session: Session, ax: Axes | None = None) -> Axes:
             label=f"{param.name}: {_short(param.meaning)}",
         )
     if (session.steps["faces"] > 0).any():
-        ax.axvline(session.best_step(), color="k", ls="--", lw=1, label="best step")
+        best = session_best(session)
+        if best is not None and best.first_step is not None:
+            ax.axvline(best.first_step, color="k", ls="--", lw=1, label="best emoticon shown")
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("parameter, normalised\n(−1 = lower bound, +1 = upper)")
     ax.set_ylim(-1.05, 1.05)
@@ -435,16 +473,17 @@ def _class_color(names: Sequence[str], index: int) -> str:
 
 
 def plot_best_emoticon(session: Session, ax: Axes, size: int = 256) -> Axes:
-    """The emoticon of the session's best step, titled with its step and happiness."""
+    """The session's best emoticon (`laetitia.app.best`), titled with what its readings say."""
     from laetitia.emoticon.render import render
 
     ax.axis("off")
-    if not (session.steps["faces"] > 0).any():
+    best = session_best(session) if session.scored().any() else None
+    if best is None:
         ax.text(0.5, 0.5, "no step saw a face:\nno best emoticon", ha="center", va="center")
         return ax
-    best = session.best_step()
-    ax.imshow(render(session.params()[best], size, param_space(session)))
-    ax.set_title(f"best emoticon: step {best}\nP(happy) {session.steps['reward'][best]:.3f}")
+    ax.imshow(render(np.array(best.params), size, param_space(session)))
+    said = best.describe().replace("; ", "\n").replace(" (", "\n(")
+    ax.set_title(f"best emoticon\n{said}", fontsize="small")
     return ax
 
 

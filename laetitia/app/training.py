@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from stable_baselines3.common.callbacks import BaseCallback
 
     from laetitia.agents.base import BaseAgent
+    from laetitia.sessions.best import BestEmoticon
     from laetitia.types import Viewer
 
 AGENT_DIR = "agent"
@@ -184,6 +185,8 @@ class TrainResult:
     curve_png: Path | None
     stopped_early: str | None
     """Why the run ended before its step count (the camera ran out, the person ended it)."""
+    best: BestEmoticon | None = None
+    """The best emoticon, said honestly (`laetitia.app.best`); None when nothing was read."""
 
 
 def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
@@ -428,21 +431,26 @@ def _run(
         recorder.close()
         env.close()
     agent.save(config.out / AGENT_DIR)
-    return _finish(config.out, stopped_early)
+    return _finish(config.out, stopped_early, agent.best_params())
 
 
-def _finish(folder: Path, stopped_early: str | None) -> TrainResult:
+def _finish(folder: Path, stopped_early: str | None, guess: np.ndarray | None) -> TrainResult:
+    import numpy as np
+
+    from laetitia.app.best import honest_best
     from laetitia.app.plots import save_learning_curve
     from laetitia.emoticon.render import render
+    from laetitia.sessions.best import write_best
 
     session = load_session(folder)
     best_png = curve_png = None
-    if session.n_steps and session.scored().any():
-        best = session.params()[session.best_step()]
+    best = honest_best(session, guess) if session.n_steps else None
+    if best is not None and session.scored().any():
+        write_best(folder, best)
         best_png = folder / BEST_PNG
-        _save_png(render(best, 256), best_png)
+        _save_png(render(np.array(best.params), 256), best_png)
         curve_png = save_learning_curve(session, folder / CURVE_PNG)
-    return TrainResult(folder, session, best_png, curve_png, stopped_early)
+    return TrainResult(folder, session, best_png, curve_png, stopped_early, best)
 
 
 def _save_png(image: np.ndarray, path: Path) -> None:

@@ -171,12 +171,13 @@ def report(result: TrainResult) -> None:
     print(f"session: {result.folder}  ({session.n_steps} steps)")
     if result.stopped_early:
         print(f"stopped early: {result.stopped_early}")
-    if result.best_png is None:
+    best = result.best
+    if result.best_png is None or best is None:
         print("no step saw a face: no best emoticon or learning curve.")
         return
-    best = session.best_step()
-    values = session.params()[best]
-    named = ", ".join(f"{n}={v:.3f}" for n, v in zip(session.param_names, values, strict=True))
-    print(f"best emoticon: step {best}, P(happy) {session.steps['reward'][best]:.3f}: {named}")
+    named = ", ".join(f"{n}={v:.3f}" for n, v in zip(session.param_names, best.params, strict=True))
+    shown = "" if best.first_step is None else f"first shown at step {best.first_step}, "
+    print(f"best emoticon: {shown}{best.describe()}")
+    print(f"  {named}")
     print(f"best emoticon image: {result.best_png}")
     print(f"learning curve: {result.curve_png}")

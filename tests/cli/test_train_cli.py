@@ -20,9 +20,28 @@ def test_demo_writes_a_session_a_best_emoticon_and_a_learning_curve(tmp_path, ca
     assert main(["demo", "--steps", "40", "--out", str(out), "--seed", "2"]) == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and "best_emoticon.png" in printed
+    assert "noise-free" in printed  # the best is said with what the person truly felt
     session = load_session(out)
     assert session.n_steps == 40
-    assert json.loads((out / "meta.json").read_text())["viewer"]["seed"] == 2
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["seed"] == 2 and meta["viewer"]["kind"] == "person"
+
+
+def test_the_default_demo_shows_the_fastest_agent_finding_a_smile(tmp_path, capsys):
+    """What `make demo` runs: the curve rises and the printed best is within noise of the truth."""
+    from laetitia.app.best import true_happiness
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    session = load_session(out)
+    truth = true_happiness(session)
+    assert truth[-50:].mean() > truth[:50].mean() + 0.2  # it visibly learns
+    best = json.loads((out / "best.json").read_text())
+    assert best["true_happiness"] > 0.7
+    if best["readings"]:
+        assert abs(best["mean_reading"] - best["true_happiness"]) < 0.15 / best["readings"] ** 0.5
+    assert f"noise-free {best['true_happiness']:.3f}" in printed
     import matplotlib.pyplot as plt
 
     for name in ("best_emoticon.png", "learning_curve.png"):
