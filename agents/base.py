@@ -201,7 +201,8 @@ class BaseAgent:
     preferred_step_size: ClassVar[float] = 0.1
     """The env `step_size` the agent runs with unless told otherwise (`--step-size`)."""
     logs_tensorboard: ClassVar[bool] = False
-    """Whether `log_to_tensorboard` is supported (`laetitia train --tensorboard`)."""
+    """Whether the agent logs its own training statistics (`log_to_tensorboard`), beside the
+    steps every agent's run logs (`laetitia.app.tensorboard`)."""
     checkpoint_every: ClassVar[int] = 1
     """Steps between the saves that let a killed run resume (`AgentCheckpoint`); 0 saves
     after each policy update instead, for agents that learn only between rollouts."""

@@ -68,8 +68,8 @@ def require_tensorboard() -> None:
     """
     if importlib.util.find_spec("tensorboard") is None:
         raise ConfigError(
-            "TensorBoard logging needs the tensorboard package: pip install "
-            "'laetitia[tensorboard]' (or log nothing to TensorBoard).",
+            "TensorBoard logging needs the tensorboard package, which laetitia depends on: "
+            "reinstall laetitia (pip install tensorboard), or log nothing to TensorBoard.",
             field="tensorboard",
         )
 

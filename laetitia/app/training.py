@@ -88,7 +88,8 @@ class TrainConfig:
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent."""
     tensorboard: Path | None = None
-    """Folder for TensorBoard logs of the stable-baselines3 agents."""
+    """Folder for TensorBoard logs (`laetitia.app.tensorboard`: every agent's steps, and the
+    stable-baselines3 agents' own training statistics)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -134,12 +135,6 @@ class TrainConfig:
         chosen = agent_class(self.agent)
         model, profile = check_face_pipeline(self.viewer, self.detector, self.model, self.profile)
         if self.tensorboard is not None:
-            if not chosen.logs_tensorboard:
-                raise ConfigError(
-                    f"tensorboard: agent {self.agent!r} does not log to TensorBoard; only "
-                    f"{sorted(n for n in AGENTS if agent_class(n).logs_tensorboard)} do.",
-                    field="tensorboard",
-                )
             require_tensorboard()
         step_size = chosen.preferred_step_size if self.step_size is None else self.step_size
         return dataclasses.replace(self, model=model, profile=profile, step_size=step_size)
@@ -240,7 +235,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         # The agent first: a session on disk always has an agent to resume with.
         agent.save(config.out / AGENT_DIR)
         recorder = SessionRecorder(config.out, meta)
-        if config.tensorboard is not None:
+        if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
         return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
     except BaseException:
@@ -375,7 +370,7 @@ def resume(
     if caught:
         agent.save(folder / AGENT_DIR)
         log(f"the agent took in {caught} recorded step(s) it had not learned from")
-    if config.tensorboard is not None:
+    if config.tensorboard is not None and agent.logs_tensorboard:
         agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
     meta = session.meta.with_resumption(session.n_steps, remaining)
     recorder = SessionRecorder.resume(folder, meta)
@@ -417,6 +412,14 @@ def _run(
         SessionCallback(recorder, episode=first_episode),
         AgentCheckpoint(config.out / AGENT_DIR, every=agent.checkpoint_every),
     ]
+    if config.tensorboard is not None:
+        from laetitia.app.tensorboard import TensorBoardCallback
+
+        callbacks.append(
+            TensorBoardCallback(
+                config.tensorboard, config.out.name, recorder.space, first_step=recorder.next_step
+            )
+        )
     if progress:
         callbacks.append(ProgressCallback(recorder.next_step + steps, initial=recorder.next_step))
     stopped_early = None

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 
 import gymnasium as gym
@@ -86,25 +85,6 @@ def test_an_agent_loaded_without_an_env_still_predicts(tmp_path):
 def test_each_sb3_agent_refuses_an_env_it_cannot_drive():
     with pytest.raises(ConfigError, match="Discrete action space"):
         DQNAgent(continuous_env())
-
-
-def test_tensorboard_is_offered_to_the_sb3_agents_only(tmp_path):
-    with pytest.raises(ConfigError, match="does not log to TensorBoard"):
-        TrainConfig(
-            out=tmp_path / "x", agent="hill-climb", viewer="sim", tensorboard=tmp_path
-        ).checked()
-    if importlib.util.find_spec("tensorboard") is None:
-        with pytest.raises(ConfigError, match=r"laetitia\[tensorboard\]"):
-            TrainConfig(
-                out=tmp_path / "x", agent="ppo", viewer="sim", tensorboard=tmp_path
-            ).checked()
-        return
-    logs = tmp_path / "tb"
-    config = TrainConfig(
-        out=tmp_path / "run", agent="ppo", viewer="sim", steps=70, frames=2, tensorboard=logs
-    )
-    train(config, progress=False)
-    assert list((logs / "run_0").glob("events.out.tfevents.*"))
 
 
 def _run_and_keep_saves(name, tmp_path, steps):
