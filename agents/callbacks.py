@@ -7,6 +7,7 @@ one that records a session is the application's (`laetitia.app.training.SessionC
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
 
 
 class ProgressCallback(BaseCallback):
-    """A progress bar showing the last and the best happiness read so far.
+    """A progress bar with the last reading and the mean of the last ten.
+
+    The bar appears at the first completed step, so a camera that fails says so first. It shows
+    no "best" reading: the highest of many noisy readings says more about the noise than about
+    the emoticon (`laetitia.sessions.best` says the best honestly at the end of a run).
 
     Args:
         total: Number of steps the run will take.
@@ -29,24 +34,27 @@ class ProgressCallback(BaseCallback):
         super().__init__()
         self.total = total
         self.initial = initial
-        self.best = float("nan")
+        self._recent: deque[float] = deque(maxlen=10)
         self._bar: tqdm[Any] | None = None
 
-    def _on_training_start(self) -> None:
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(
-            total=self.total, initial=self.initial, unit="step", dynamic_ncols=True, mininterval=0.5
-        )
-
     def _on_step(self) -> bool:
-        assert self._bar is not None, "SB3 starts the training before its first step"
-        for info in self.locals["infos"]:
-            if info["scored"]:
-                self.best = float(np.fmax(self.best, info["happiness"]))  # fmax skips the NaN
-            self._bar.set_postfix(
-                happy=f"{info['reward']:.3f}", best=f"{self.best:.3f}", refresh=False
+        if self._bar is None:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(
+                total=self.total,
+                initial=self.initial,
+                unit="step",
+                dynamic_ncols=True,
+                mininterval=0.5,
             )
+        for info in self.locals["infos"]:
+            if info.get("recording_over"):
+                continue
+            if info["scored"]:
+                self._recent.append(float(info["happiness"]))
+            mean = f"{np.mean(self._recent):.3f}" if self._recent else "n/a"
+            self._bar.set_postfix(happy=f"{info['reward']:.3f}", mean10=mean, refresh=False)
             self._bar.update(1)
         return True
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -30,8 +31,8 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 """File name endings `ImageFolder` reads (case-insensitive); other files in a folder are skipped."""
 
 ALTERNATIVES = (
-    "Without a webcam, use a recorded video (--viewer video:PATH) or the simulated viewer "
-    "(--viewer sim)."
+    "Without a webcam, use a recorded video (the viewer `video:PATH`) or a simulated viewer "
+    "(`sim`, or a simulated person `person:INDEX`)."
 )
 """What to tell a user whose webcam cannot be used."""
 
@@ -104,7 +105,8 @@ class Webcam(Camera):
                 f"no webcam can be at index {self.index}: camera indices are 0 to "
                 f"{MAX_CAMERA_INDEX} (0 is the first camera). {ALTERNATIVES}"
             )
-        self._capture = cv2.VideoCapture(self.index)
+        with _quiet_opencv():  # its warnings would come before our own message
+            self._capture = cv2.VideoCapture(self.index)
         if not self._capture.isOpened():
             self._capture.release()
             raise CameraError(
@@ -163,6 +165,18 @@ class Webcam(Camera):
 SHORT_OF_HEADER = 0.05
 """How far short of its header's frame count (a fraction; containers estimate the count) a video
 may stop decoding and still count as ended, not damaged."""
+
+
+@contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """OpenCV logs only errors inside the block (probing a missing camera warns twice)."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
 
 
 MAX_CAMERA_INDEX = 9999

@@ -227,8 +227,16 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
 
 
 def _raised_strings(path: Path) -> list[tuple[int, str]]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    """The string literals in each `raise`, and in the module-level constants raises use."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = [
+        (node.lineno, sub.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+        for sub in ast.walk(node.value)
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+    ]
+    for node in ast.walk(tree):
         if isinstance(node, ast.Raise) and node.exc is not None:
             for sub in ast.walk(node.exc):
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
