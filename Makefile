@@ -21,12 +21,12 @@ endif
 
 .PHONY: demo test lint typecheck format clean
 
+# The project installs with -qq (errors only): setuptools notes every editable install of a
+# mapped layout ("Editable installation... folders with the same name"), no problem of ours.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PAIR)
-	# -qq: errors only; setuptools notes every editable install of a mapped layout ("Editable
-	# installation... folders with the same name"), which is no problem of this project's.
 	$(BIN)/python -m pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
