@@ -14,7 +14,12 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+# A checkout beside shared/ finds the media there; another (a git worktree elsewhere) can name
+# the folder in LAETITIA_FIXTURES.
+FIXTURES = Path(
+    os.environ.get("LAETITIA_FIXTURES")
+    or Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+)
 
 
 @pytest.fixture(scope="session")
