@@ -11,7 +11,7 @@ brows to chin. MTCNN's and YuNet's boxes are taller than wide and sit lower; `Mt
 
 Detection is the costly part of the pipeline. `FaceTracker` runs the detector on every k-th frame
 only and follows the face in between with a cheap template match, re-detecting at once when the
-match is lost.
+match is lost, and on the next frame when a detection found no face.
 """
 
 from __future__ import annotations
@@ -462,14 +462,20 @@ class FaceTracker:
     detected face in a window around its box (`tracker="template"`: the box moves with the face,
     and a match score below `min_score` means the face is lost, so the detector runs at once), or
     by keeping the last box (`tracker="hold"`). The box keeps its size between detections.
-    When a detection finds no face, the frames up to the next detection, k frames later, have
-    none either: a face that appears is found within k frames.
+    When a detection finds no face, the detector runs again on the next frame, so a face the
+    detector misses once is lost for that one frame, and a face that appears is found on the
+    first frame the detector sees it; while there is no face, every frame is a detection.
+    After `reset` the first frame always is a detection.
 
     Args:
         detector: The detector to run.
         detect_every: k: frames from one detection to the next (1: detect on every frame).
         tracker: "template" or "hold".
         min_score: Lowest normalised correlation that still counts as the same face.
+        redetect_after_miss: Detect again on the frame after a detection that found no face.
+            False is how sessions recorded before it existed were tracked: no face until the
+            next scheduled detection, k frames later (a single miss cost k frames); replaying
+            them rebuilds it so.
     """
 
     TEMPLATE_PX = 32
@@ -483,6 +489,7 @@ class FaceTracker:
         detect_every: int = 5,
         tracker: str = "template",
         min_score: float = 0.6,
+        redetect_after_miss: bool = True,
     ) -> None:
         if detect_every < 1:
             raise ConfigError(f"detect_every must be at least 1, got {detect_every}.")
@@ -492,6 +499,7 @@ class FaceTracker:
         self.detect_every = int(detect_every)
         self.tracker = tracker
         self.min_score = float(min_score)
+        self.redetect_after_miss = bool(redetect_after_miss)
         self.name = detector.name
         self.whole_frame = detector.whole_frame
         self.reset()
@@ -521,9 +529,13 @@ class FaceTracker:
                 return tracked
         gray = _gray(frame_bgr, gray) if self.tracker == "template" else gray
         self._box = self.detector.detect(frame_bgr, gray)
-        self._since = 1
         self.detections += 1
-        if self.tracker == "template" and self._box is not None:
+        if self._box is None:
+            # Where nothing is tracked, the next frame detects again: a miss costs one frame.
+            self._since = self.detect_every if self.redetect_after_miss else 1
+            return None
+        self._since = 1
+        if self.tracker == "template":
             self._remember(gray, self._box)
         return self._box
 
@@ -572,6 +584,7 @@ class FaceTracker:
             "detect_every": self.detect_every,
             "tracker": self.tracker,
             "min_score": self.min_score,
+            "redetect_after_miss": self.redetect_after_miss,
         }
 
 

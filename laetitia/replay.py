@@ -247,7 +247,7 @@ def detector_from(description: dict[str, Any]) -> FaceDetector:
     """Rebuild a face detector, with its settings, from its `describe()` output."""
     from laetitia.faces import BoxMapping, FaceTracker, make_detector
 
-    tracking = ("detect_every", "tracker", "min_score")
+    tracking = ("detect_every", "tracker", "min_score", "redetect_after_miss")
     options = {k: v for k, v in description.items() if k != "name" and k not in tracking}
     if "mapping" in options:
         options["mapping"] = BoxMapping(**options["mapping"])
@@ -260,6 +260,8 @@ def detector_from(description: dict[str, Any]) -> FaceDetector:
             detect_every=description["detect_every"],
             tracker=description.get("tracker", "template"),
             min_score=description.get("min_score", 0.6),
+            # Sessions recorded before the option existed waited for the next detection.
+            redetect_after_miss=description.get("redetect_after_miss", False),
         )
     return detector
 
@@ -301,11 +303,12 @@ def build_meter(
             )
     model = load_model(model_path if _is_file(model_path) else None)
     same_model = model.identity == identity
-    face_detector = _detector(recorded["detector"], detector)
+    recorded_detector = _with_tracking_of_its_time(recorded["detector"])
+    face_detector = _detector(recorded_detector, detector)
     meter: Any = HappinessMeter(face_detector, model)
     if "profile" in recorded and same_model:
         meter = _with_profile(meter, config.get("profile"))
-    same_detector = face_detector.describe() == recorded["detector"]
+    same_detector = face_detector.describe() == recorded_detector
     return meter, same_model, same_detector
 
 
@@ -313,11 +316,22 @@ def _is_file(path: object) -> bool:
     return path is not None and Path(str(path)).is_file()
 
 
+def _with_tracking_of_its_time(description: dict[str, Any]) -> dict[str, Any]:
+    """A recorded detector's description with the tracking it ran with spelled out.
+
+    Sessions recorded before `FaceTracker`'s `redetect_after_miss` existed do not name it and
+    ran without it.
+    """
+    if description.get("detect_every", 1) > 1 and "redetect_after_miss" not in description:
+        return {**description, "redetect_after_miss": False}
+    return description
+
+
 def _detector(recorded: dict[str, Any], name: str | None) -> FaceDetector:
     """The recorded detector, or another by name with the recorded tracking settings."""
     if name is None or name == recorded["name"]:
         return detector_from(recorded)
-    tracking = ("detect_every", "tracker", "min_score")
+    tracking = ("detect_every", "tracker", "min_score", "redetect_after_miss")
     return detector_from({"name": name, **{k: v for k, v in recorded.items() if k in tracking}})
 
 
