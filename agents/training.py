@@ -58,7 +58,7 @@ class TrainConfig:
     """Keep the camera frames as lossless PNGs in the session (`--no-frames`: none, only the
     per-frame probabilities and face boxes; no image of the person is written)."""
     detector: str = "mtcnn"
-    """Face detector of a webcam or video viewer (`--detector`: mtcnn, haar, none)."""
+    """Face detector of a webcam or video viewer (`--detector`: mtcnn, yunet, haar, none)."""
     model: Path | None = None
     """FER model file of a webcam or video viewer (`--model`); None for the shipped one."""
     window: bool = True

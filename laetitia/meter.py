@@ -66,7 +66,7 @@ class HappinessMeter:
         """The meter with a detector by name and a model from a path.
 
         Args:
-            detector: "mtcnn" (the default), "haar" or "none".
+            detector: "mtcnn" (the default), "yunet", "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
             **detector_options: Passed to `make_detector` (e.g. `detect_every=1`).
         """
@@ -88,7 +88,7 @@ class HappinessMeter:
         a face the same way.
 
         Args:
-            detector: "mtcnn" (the default), "haar" or "none".
+            detector: "mtcnn" (the default), "yunet", "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
             detect_every: Frames from one detection to the next; None for the detector's
                 `DETECT_EVERY` (an unknown detector name is `make_detector`'s error).
