@@ -75,13 +75,16 @@ class PipelineSetting:
         return HappinessMeter(self.make_detector(), model, torch_threads=self.torch_threads)
 
 
-K, KY, KH = DETECT_EVERY["mtcnn"], DETECT_EVERY["yunet"], DETECT_EVERY["haar"]
+KY, K, KH = DETECT_EVERY["yunet"], DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
 SETTINGS: tuple[PipelineSetting, ...] = (
-    PipelineSetting(f"mtcnn every {K}, template tracker (default)", "mtcnn", K),
-    PipelineSetting(f"mtcnn every {K}, hold box", "mtcnn", K, "hold"),
+    PipelineSetting(f"yunet every {KY}, template tracker (default)", "yunet", KY),
+    PipelineSetting(f"yunet every {KY}, hold box", "yunet", KY, "hold"),
     PipelineSetting(
-        f"mtcnn every {K}, template tracker, 2 torch threads", "mtcnn", K, torch_threads=2
+        f"yunet every {KY}, template tracker, 2 torch threads", "yunet", KY, torch_threads=2
     ),
+    PipelineSetting(f"yunet every {2 * KY}, template tracker", "yunet", 2 * KY),
+    PipelineSetting("yunet every frame", "yunet"),
+    PipelineSetting(f"mtcnn every {K}, template tracker (default for mtcnn)", "mtcnn", K),
     PipelineSetting("mtcnn every frame", "mtcnn"),
     PipelineSetting(
         "mtcnn every frame, full-size frames, fer's MTCNN settings, no mapping",
@@ -93,9 +96,6 @@ SETTINGS: tuple[PipelineSetting, ...] = (
             "mapping": IDENTITY_MAPPING,
         },
     ),
-    PipelineSetting(f"yunet every {KY}, template tracker (default for yunet)", "yunet", KY),
-    PipelineSetting(f"yunet every {2 * KY}, template tracker", "yunet", 2 * KY),
-    PipelineSetting("yunet every frame", "yunet"),
     PipelineSetting("haar every frame", "haar"),
     PipelineSetting(f"haar every {KH // 2}, template tracker", "haar", KH // 2),
     PipelineSetting(f"haar every {KH}, template tracker (default for haar)", "haar", KH),
@@ -242,6 +242,13 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
     return _Pass(seconds, np.concatenate(happy), stages, detections)
 
 
+def happiness_per_frame(
+    setting: PipelineSetting, model: FerModel, video: str | Path, frames_per_call: int = 10
+) -> np.ndarray:
+    """P(happy) per frame of a video read through one setting (NaN where it found no face)."""
+    return _run(setting, model, Path(video), frames_per_call).happy
+
+
 def _fer_pipelines(settings: Sequence[FerPackageSetting]) -> dict[str, Any]:
     """The `fer` package's detectors, built once (loading TensorFlow and its model)."""
     import torch
@@ -295,8 +302,8 @@ def _runs_of(mask: np.ndarray) -> int:
     return longest
 
 
-def _window_means(values: np.ndarray, size: int) -> np.ndarray:
-    """Mean P(happy) over the face frames of each call of `size` frames (NaN: no face)."""
+def window_means(values: np.ndarray, size: int) -> np.ndarray:
+    """Mean P(happy) over the face frames of each run of `size` frames (NaN: no face)."""
     means = []
     for i in range(0, len(values), size):
         window = values[i : i + size]
@@ -305,13 +312,24 @@ def _window_means(values: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(means)
 
 
-def _agreement(values: np.ndarray, reference: np.ndarray, per_call: int) -> dict[str, float]:
-    """How a setting's faces and P(happy) agree with the same detector run on every frame."""
+def agreement(values: np.ndarray, reference: np.ndarray, per_call: int) -> dict[str, float]:
+    """How a setting's faces and P(happy) agree with a reference (a detector on every frame).
+
+    Args:
+        values: float (n,) P(happy) per frame of the setting, NaN where it found no face.
+        reference: float (n,) the same for the reference.
+        per_call: Frames per step: P(happy) is also compared as each step's mean.
+
+    Returns:
+        Face/no-face agreement, frames where the reference has a face and the setting none
+        (`frames_lost`, the longest such run `longest_loss`) or the reverse (`frames_extra`),
+        and mean and max |dP(happy)| per frame and per step (`p_happy_window_*`).
+    """
     face, ref_face = ~np.isnan(values), ~np.isnan(reference)
     both = face & ref_face
     lost = ref_face & ~face
     diff = np.abs(values[both] - reference[both])
-    means, ref_means = _window_means(values, per_call), _window_means(reference, per_call)
+    means, ref_means = window_means(values, per_call), window_means(reference, per_call)
     scored = ~np.isnan(means) & ~np.isnan(ref_means)
     window_diff = np.abs(means[scored] - ref_means[scored])
     nan = float("nan")
@@ -411,7 +429,7 @@ def run_pipeline_bench(
             if reference.label not in references:
                 references[reference.label] = _run(reference, model, path, frames_per_call).happy
             values = ours[setting.label][0].happy
-            row.update(_agreement(values, references[reference.label], frames_per_call))
+            row.update(agreement(values, references[reference.label], frames_per_call))
         for fer_row in fer_rows:
             row[f"x_{fer_row['key']}"] = row["fps"] / fer_row["fps"]
         rows.append(row)
@@ -419,7 +437,7 @@ def run_pipeline_bench(
     for fer_row in fer_rows:
         if mtcnn_every_frame is not None:
             happy = theirs[fer_row["label"]][0].happy
-            fer_row["vs_mtcnn_every_frame"] = _agreement(happy, mtcnn_every_frame, frames_per_call)
+            fer_row["vs_mtcnn_every_frame"] = agreement(happy, mtcnn_every_frame, frames_per_call)
     model_figures = _model_figures(model, frames, model_seconds)
     torch.set_num_threads(threads_before)
     height, width = frames[0].shape[:2]
