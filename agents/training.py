@@ -16,6 +16,7 @@ from laetitia.agents.sb3 import require_tensorboard
 from laetitia.emoticon.render import render
 from laetitia.envs.registration import make
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
+from laetitia.faces import DETECTOR_NAMES
 from laetitia.seeding import seed_everything
 from laetitia.sessions import (
     META_FILE,
@@ -57,8 +58,8 @@ class TrainConfig:
     keep_frames: bool = True
     """Keep the camera frames as lossless PNGs in the session (`--no-frames`: none, only the
     per-frame probabilities and face boxes; no image of the person is written)."""
-    detector: str = "mtcnn"
-    """Face detector of a webcam or video viewer (`--detector`: mtcnn, yunet, haar, none)."""
+    detector: str = DETECTOR_NAMES[0]
+    """Face detector of a webcam or video viewer (`--detector`: yunet, mtcnn, haar, none)."""
     model: Path | None = None
     """FER model file of a webcam or video viewer (`--model`); None for the shipped one."""
     window: bool = True
@@ -194,7 +195,8 @@ def resume(folder: Path, steps: int | None = None, progress: bool = True) -> Tra
     session = load_session(folder)
     if "config" not in session.meta:
         raise SessionError(f"{folder} was not written by `laetitia train`; it cannot be resumed.")
-    saved = dict(session.meta["config"])
+    # Sessions from before --detector existed read faces with MTCNN, the default then.
+    saved = {"detector": "mtcnn", **session.meta["config"]}
     config = TrainConfig(**{**saved, "out": Path(folder)})
     remaining = config.steps - session.n_steps if steps is None else steps
     if remaining < 1:

@@ -1,6 +1,6 @@
 """Face detection: the largest face in a frame, as the Haar-like box the FER model was trained on.
 
-    detector = make_detector("mtcnn", detect_every=5)     # or "yunet", "haar", or "none"
+    detector = make_detector("yunet", detect_every=5)     # or "mtcnn", "haar", or "none"
     box = detector.detect(frame_bgr)                       # float32 (x, y, w, h) or None
 
 Every detector returns boxes in the convention of OpenCV's Haar cascade, because the crop rule
@@ -27,8 +27,12 @@ import numpy as np
 
 from laetitia.errors import CheckpointError, ConfigError
 
-DETECTOR_NAMES: tuple[str, ...] = ("mtcnn", "yunet", "haar", "none")
-"""Names `make_detector` knows; the first is the default."""
+DETECTOR_NAMES: tuple[str, ...] = ("yunet", "mtcnn", "haar", "none")
+"""Names `make_detector` knows; the first is the default. YuNet is: on the fixtures it finds a
+face on exactly the frames MTCNN does, no false positive, and at its default setting it is 3-4
+times as fast as MTCNN's and closer to detecting on every frame (BENCHMARKS.md). Sessions keep
+the name of the detector they were recorded with, so a session recorded with MTCNN replays
+with MTCNN."""
 
 TRACKERS: tuple[str, ...] = ("template", "hold")
 """How `FaceTracker` follows a face between detections."""
@@ -36,8 +40,10 @@ TRACKERS: tuple[str, ...] = ("template", "hold")
 DETECT_EVERY: dict[str, int] = {"mtcnn": 5, "yunet": 5, "haar": 10, "none": 1}
 """Per detector, frames from one detection to the next in the live pipeline's default setting
 (the live and video viewers, `laetitia fer predict`; `FaceTracker` follows the face between).
-Chosen on the measurements in BENCHMARKS.md: MTCNN every 5 frames and Haar every 10 both run
-above 150 fps on 2 cores. `make_detector` alone detects on every frame."""
+Chosen on the measurements in BENCHMARKS.md: YuNet every 5 frames keeps the 10-frame mean
+P(happy) within 0.01 of detecting on every frame (every 10 is hardly faster: the CNN and decoding
+take most of the time then); MTCNN every 5 and Haar every 10 were chosen for speed when MTCNN
+was the default. `make_detector` alone detects on every frame."""
 
 
 @runtime_checkable
@@ -625,11 +631,12 @@ def make_detector(
     """Build a detector by name.
 
     Args:
-        name: "mtcnn" (default), "haar", or "none" (frames already are face crops).
+        name: "yunet" (default), "mtcnn", "haar", or "none" (frames already are face crops).
         detect_every: Run the detector on every k-th frame and track the face in between
             (1: detect on every frame). Ignored for "none".
         tracker: How to follow the face between detections ("template" or "hold").
-        **options: Passed to the detector class (`MtcnnDetector`, `HaarDetector`).
+        **options: Passed to the detector class (`YunetDetector`, `MtcnnDetector`,
+            `HaarDetector`).
 
     Raises:
         ConfigError: For an unknown name or option.

@@ -1,6 +1,6 @@
 """The happiness meter: camera frames in, per-frame emotion probabilities out.
 
-    meter = HappinessMeter.live()                    # MTCNN + tracking, the shipped FER model
+    meter = HappinessMeter.live()                    # YuNet + tracking, the shipped FER model
     reaction = meter.read(frames)                    # frames: BGR uint8 (H, W, 3)
     reaction.happiness()                             # P(happy) per frame, NaN where no face
 
@@ -66,7 +66,7 @@ class HappinessMeter:
         """The meter with a detector by name and a model from a path.
 
         Args:
-            detector: "mtcnn" (the default), "yunet", "haar" or "none".
+            detector: "yunet" (the default), "mtcnn", "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
             **detector_options: Passed to `make_detector` (e.g. `detect_every=1`).
         """
@@ -88,7 +88,7 @@ class HappinessMeter:
         a face the same way.
 
         Args:
-            detector: "mtcnn" (the default), "yunet", "haar" or "none".
+            detector: "yunet" (the default), "mtcnn", "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
             detect_every: Frames from one detection to the next; None for the detector's
                 `DETECT_EVERY` (an unknown detector name is `make_detector`'s error).

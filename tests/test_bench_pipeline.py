@@ -5,7 +5,7 @@ import numpy as np
 from laetitia.bench_pipeline import (
     STAGES,
     PipelineSetting,
-    _agreement,
+    agreement,
     format_table,
     run_pipeline_bench,
 )
@@ -42,7 +42,7 @@ def test_agreement_counts_the_frames_a_setting_loses_and_their_longest_run():
     nan = np.nan
     reference = np.array([0.9, 0.9, 0.9, 0.9, 0.9, nan, 0.1, 0.1, 0.1, 0.1], np.float32)
     values = np.array([0.8, nan, nan, 0.9, nan, 0.5, 0.1, 0.1, 0.1, 0.2], np.float32)
-    figures = _agreement(values, reference, per_call=5)
+    figures = agreement(values, reference, per_call=5)
     assert figures["frames_lost"] == 3 and figures["longest_loss"] == 2
     assert figures["frames_extra"] == 1 and figures["face_agreement"] == 0.6
     # Windows of 5: means 0.85 vs 0.9, and 0.2 vs 0.1 (the extra face's 0.5 counts).

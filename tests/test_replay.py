@@ -107,14 +107,15 @@ def test_a_session_scored_with_an_unknown_model_asks_for_its_file(recorded, tmp_
     assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
-def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracking():
+@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracking(detector):
     from laetitia.meter import HappinessMeter
     from laetitia.replay import build_meter
 
-    described = HappinessMeter.default("haar", detect_every=5).describe()
+    described = HappinessMeter.default(detector, detect_every=5).describe()
     del described["detector"]["redetect_after_miss"]  # what such a session's meta.json holds
     meter, same_model, same_detector = build_meter({"viewer": {"kind": "video", **described}})
-    assert same_model and same_detector
+    assert same_model and same_detector and meter.detector.name == detector
     assert meter.detector.redetect_after_miss is False
     fresh, _, same = build_meter(
         {"viewer": {"kind": "video", **HappinessMeter.default("haar", detect_every=5).describe()}}
