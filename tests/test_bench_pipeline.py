@@ -64,9 +64,16 @@ def test_the_table_shows_ratios_to_the_fer_package_and_agreement():
         "p_happy_window_abs_diff_max": 0.03,
         "p_happy_abs_diff_mean": 0.02,
         "p_happy_abs_diff_max": 0.2,
+        "cpu_ms_per_frame": 3.0,
         "x_fer_mtcnn": 12.5,
+        "x_fer_mtcnn_cpu": 14.0,
     }
-    fer = {"label": "fer package: FER(mtcnn=True)", "key": "fer_mtcnn", "fps": 24.0}
+    fer = {
+        "label": "fer package: FER(mtcnn=True)",
+        "key": "fer_mtcnn",
+        "fps": 24.0,
+        "cpu_ms_per_frame": 42.0,
+    }
     figures = {
         "settings": [ours],
         "fer_package": [fer],
@@ -82,6 +89,19 @@ def test_the_table_shows_ratios_to_the_fer_package_and_agreement():
         "decode_fps": 1000.0,
     }
     table = format_table(figures)
-    assert "| x fer mtcnn |" in table
-    assert "| yunet every 5 | 300 | 12.5 | 0.990 | 2 (1) | 0.010 / 0.030 | 0.020 / 0.200 |" in table
-    assert "| fer package: FER(mtcnn=True) | 24.0 | — |" in table
+    assert "| x fer mtcnn: fps / CPU |" in table
+    cells = "| 300 | 3.0 | 12.5 / 14.0 | 0.990 | 2 (1) | 0.010 / 0.030 | 0.020 / 0.200 |"
+    assert f"| yunet every 5 {cells}" in table
+    assert "| fer package: FER(mtcnn=True) | 24.0 | 42.0 | — |" in table
+
+
+def test_the_bench_runs_on_a_video_without_faces(fixtures_dir):
+    settings = [PipelineSetting("yunet every 5", "yunet", 5)]
+    figures = run_pipeline_bench(
+        fixtures_dir / "no_face.mp4", settings, repeats=1, model_seconds=0.01, fer_settings=()
+    )
+    (row,) = figures["settings"]
+    assert row["frames_with_face"] == 0 and row["frames_extra"] == 0
+    # Nothing is found, so every frame is a detection: a face that appears is found at once.
+    assert row["detections"] == figures["video"]["frames"]
+    assert figures["model"]["ms_per_face_batch1"] > 0
