@@ -29,10 +29,10 @@ from laetitia.errors import CheckpointError, ConfigError
 
 DETECTOR_NAMES: tuple[str, ...] = ("yunet", "mtcnn", "haar", "none")
 """Names `make_detector` knows; the first is the default. YuNet is: on the fixtures it finds a
-face on exactly the frames MTCNN does, no false positive, and at its default setting it is 3-4
-times as fast as MTCNN's and closer to detecting on every frame (BENCHMARKS.md). Sessions keep
-the name of the detector they were recorded with, so a session recorded with MTCNN replays
-with MTCNN."""
+face on exactly the frames MTCNN does, no false positive, and at its default setting it takes
+1.7-2.7 times less CPU time per frame than MTCNN's and stays closer to detecting on every frame
+(BENCHMARKS.md). Sessions keep the name of the detector they were recorded with, so a session
+recorded with MTCNN replays with MTCNN."""
 
 TRACKERS: tuple[str, ...] = ("template", "hold")
 """How `FaceTracker` follows a face between detections."""
