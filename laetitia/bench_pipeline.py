@@ -214,8 +214,8 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
         detector.detector = _TimedDetector(detector.detector, clock, "detect")
     finder = _TimedDetector(detector, clock, "find")
     meter = HappinessMeter(
-        finder,  # type: ignore[arg-type]  # a FaceDetector in all but name
-        _TimedModel(model, clock),  # type: ignore[arg-type]
+        finder,
+        _TimedModel(model, clock),  # type: ignore[arg-type]  # a FerModel in all but name
         torch_threads=setting.torch_threads,
     )
     happy = []
@@ -264,10 +264,11 @@ def _fer_pipelines(settings: Sequence[FerPackageSetting]) -> dict[str, Any]:
     from facenet_pytorch import MTCNN
 
     MTCNN(keep_all=True).detect(np.zeros((64, 64, 3), np.uint8))
-    from fer.fer import FER  # fer 25.10.3 exports nothing from its package root
+    # fer 25.10.3 exports nothing from its package root; imported by name, as it is optional.
+    fer = importlib.import_module("fer.fer")
 
     torch.set_num_threads(1)
-    return {s.label: FER(mtcnn=s.mtcnn) for s in settings}
+    return {s.label: fer.FER(mtcnn=s.mtcnn) for s in settings}
 
 
 def _run_fer(detector: Any, path: Path) -> _Pass:

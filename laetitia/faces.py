@@ -410,7 +410,8 @@ class YunetDetector:
         if size != self._input_size:
             self._net.setInputSize(size)
             self._input_size = size
-        _, faces = self._net.detect(small)
+        # (N, 15) boxes, landmarks and scores; None when there is no face.
+        faces: np.ndarray | None = self._net.detect(small)[1]
         if faces is None:
             return np.zeros((0, 5), dtype=np.float32)
         found = np.empty((len(faces), 5), dtype=np.float32)
@@ -544,7 +545,7 @@ class FaceTracker:
             return None
         self._since = 1
         if self.tracker == "template":
-            self._remember(gray, self._box)
+            self._remember(_gray(frame_bgr, gray), self._box)  # gray is already set here
         return self._box
 
     def _remember(self, gray: np.ndarray, box: np.ndarray) -> None:
