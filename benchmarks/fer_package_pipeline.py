@@ -1,5 +1,9 @@
 """The `fer` package's own pipeline on a video, for a side-by-side with benchmarks/pipeline.py.
 
+Superseded for BENCHMARKS.md by `laetitia bench pipeline`, which runs fer's pipelines in the
+same process and the same rounds as ours when fer is installed (pyproject.toml's `compare`
+extra); this script times them alone, in an environment of their own.
+
 fer 25.10.3 imports TensorFlow at module level, so this runs in a throwaway environment, never
 the project's (see BENCHMARKS.md for the exact commands):
 

@@ -13,7 +13,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 
 CHILD = r"""
 import json, sys, time
@@ -53,7 +52,8 @@ for i in range(0, 256, 64):
     loss = torch.nn.functional.cross_entropy(net(images[i:i + 64]), labels[i:i + 64])
     optimizer.zero_grad(); loss.backward(); optimizer.step()
 train_ms = (time.perf_counter() - start) / 256 * 1000
-print(json.dumps({"fer_batch10_ms": fer_ms, "ppo_update_s": ppo_s, "fer_train_ms_per_image": train_ms}))
+figures = {"fer_batch10_ms": fer_ms, "ppo_update_s": ppo_s, "fer_train_ms_per_image": train_ms}
+print(json.dumps(figures))
 """
 
 

@@ -32,7 +32,7 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 
 ALTERNATIVES = (
     "Without a webcam, use a recorded video (the viewer `video:PATH`) or a simulated viewer "
-    "(`sim`, or a simulated person `person:INDEX`)."
+    "(the viewer `sim`, or a simulated person: the viewer `person:INDEX`)."
 )
 """What to tell a user whose webcam cannot be used."""
 

@@ -1,20 +1,23 @@
 """Face detection: the largest face in a frame, as the Haar-like box the FER model was trained on.
 
-    detector = make_detector("mtcnn", detect_every=5)     # or "haar", or "none"
+    detector = make_detector("yunet", detect_every=5)     # or "mtcnn", "haar", or "none"
     box = detector.detect(frame_bgr)                       # float32 (x, y, w, h) or None
 
 Every detector returns boxes in the convention of OpenCV's Haar cascade, because the crop rule
 of the shipped FER model (`laetitia.fer.preprocess`) was made for Haar boxes: square, covering
-brows to chin. MTCNN's boxes are taller than wide and sit lower; `MtcnnDetector` maps them onto
-Haar's with constants fitted on real faces (see `MTCNN_TO_HAAR`).
+brows to chin. MTCNN's and YuNet's boxes are taller than wide and sit lower; `MtcnnDetector` and
+`YunetDetector` map them onto Haar's with constants fitted on real faces (see `MTCNN_TO_HAAR`,
+`YUNET_TO_HAAR`).
 
 Detection is the costly part of the pipeline. `FaceTracker` runs the detector on every k-th frame
 only and follows the face in between with a cheap template match, re-detecting at once when the
-match is lost.
+match is lost, and on the next frame when a detection found no face.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.resources
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,19 +27,25 @@ import cv2
 import cv2.data
 import numpy as np
 
-from laetitia.errors import ConfigError
+from laetitia.errors import CheckpointError, ConfigError
 
-DETECTOR_NAMES: tuple[str, ...] = ("mtcnn", "haar", "none")
-"""Names `make_detector` knows; the first is the default."""
+DETECTOR_NAMES: tuple[str, ...] = ("yunet", "mtcnn", "haar", "none")
+"""Names `make_detector` knows; the first is the default. YuNet is: on the fixtures it finds a
+face on exactly the frames MTCNN does, no false positive, and at its default setting it takes
+1.7-2.7 times less CPU time per frame than MTCNN's and stays closer to detecting on every frame
+(BENCHMARKS.md). Sessions keep the name of the detector they were recorded with, so a session
+recorded with MTCNN replays with MTCNN."""
 
 TRACKERS: tuple[str, ...] = ("template", "hold")
 """How `FaceTracker` follows a face between detections."""
 
-DETECT_EVERY: dict[str, int] = {"mtcnn": 5, "haar": 10, "none": 1}
+DETECT_EVERY: dict[str, int] = {"mtcnn": 5, "yunet": 5, "haar": 10, "none": 1}
 """Per detector, frames from one detection to the next in the live pipeline's default setting
 (the live and video viewers, `laetitia fer predict`; `FaceTracker` follows the face between).
-Chosen on the measurements in BENCHMARKS.md: MTCNN every 5 frames and Haar every 10 both run
-above 150 fps on 2 cores. `make_detector` alone detects on every frame."""
+Chosen on the measurements in BENCHMARKS.md: YuNet every 5 frames keeps the 10-frame mean
+P(happy) within 0.01 of detecting on every frame (every 10 is hardly faster: the CNN and decoding
+take most of the time then); MTCNN every 5 and Haar every 10 were chosen for speed when MTCNN
+was the default. `make_detector` alone detects on every frame."""
 
 
 @runtime_checkable
@@ -137,9 +146,9 @@ class HaarDetector:
 
 @dataclass(frozen=True)
 class BoxMapping:
-    """How an MTCNN box (x1, y1, x2, y2) becomes the Haar box the FER crop rule expects.
+    """How an MTCNN (or YuNet) box (x1, y1, x2, y2) becomes the Haar box the FER crop rule expects.
 
-    With MTCNN's centre (cx, cy), width w and height h, the Haar-like box is the square of side
+    With the box's centre (cx, cy), width w and height h, the Haar-like box is the square of side
     `side_w * w + side_h * h`, centred at (cx + dx * w, cy + dy * h).
     """
 
@@ -153,7 +162,7 @@ class BoxMapping:
     """Vertical centre shift, in MTCNN heights (positive: down)."""
 
     def apply(self, box_xyxy: np.ndarray) -> np.ndarray:
-        """Map one MTCNN box (x1, y1, x2, y2) to a float32 Haar-like box (x, y, w, h)."""
+        """Map one detector box (x1, y1, x2, y2) to a float32 Haar-like box (x, y, w, h)."""
         x1, y1, x2, y2 = (float(v) for v in box_xyxy[:4])
         w, h = x2 - x1, y2 - y1
         side = self.side_w * w + self.side_h * h
@@ -163,8 +172,8 @@ class BoxMapping:
 
 
 IDENTITY_MAPPING = BoxMapping(side_w=0.0, side_h=1.0, dx=0.0, dy=0.0)
-"""No mapping: MTCNN's box squared on its longer side (its height) about its own centre, as the
-`fer` package's crop squares it."""
+"""No mapping: the detector's box (MTCNN's, YuNet's) squared on its longer side (its height)
+about its own centre, as the `fer` package's crop squares it."""
 
 # Measured by scripts/fit_mtcnn_to_haar.py: the Haar cascade and MTCNN (this module's default
 # settings) on every frame of the fixtures single_face.mp4 (640x360), noface_face.mov and
@@ -282,6 +291,162 @@ class MtcnnDetector:
         }
 
 
+YUNET_MODEL = "face_detection_yunet_2023mar.onnx"
+"""File name of the shipped YuNet model in `laetitia/weights/` (see its README.md)."""
+
+YUNET_SHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
+"""sha256 of the shipped YuNet model: the one OpenCV's model zoo publishes for the file."""
+
+# Measured by `scripts/fit_mtcnn_to_haar.py --detector yunet`, as MTCNN_TO_HAAR was: the Haar
+# cascade and YuNet (this module's default settings) on every frame of the fixtures
+# single_face.mp4, noface_face.mov, face_noface.mov and single_face.jpg where both found one
+# face: 217 frames (YuNet found a face on exactly the frames MTCNN did). YuNet boxes are 1.46
+# times taller than wide. Medians of the per-frame ratios: Haar side / YuNet height 0.869
+# (quartiles 0.852-0.879; 0.861, 0.871, 0.873 on the three videos), centre shift -0.004 widths
+# (left) and -0.048 heights (up).
+YUNET_TO_HAAR = BoxMapping(side_w=0.0, side_h=0.869, dx=-0.004, dy=-0.048)
+"""The fitted YuNet -> Haar box mapping (see `BoxMapping`; YuNet's box as x1, y1, x2, y2)."""
+
+
+def yunet_model_path() -> Path:
+    """Path of the shipped YuNet model file."""
+    resource = importlib.resources.files("laetitia") / "weights" / YUNET_MODEL
+    # The package is installed as files (not zipped), so the resource is a real path.
+    return Path(str(resource))
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class YunetDetector:
+    """OpenCV's YuNet face detector (`cv2.FaceDetectorYN`), its boxes mapped to Haar's convention.
+
+    Frames are shrunk (area interpolation) so their longer side is at most `work_side_px`
+    before detection: YuNet runs at the size of the image it is given, so its cost grows with
+    the pixels, and it finds faces from about 10 px, so a face large enough to read an
+    expression is found at 320 px. The model file ships in `laetitia/weights/` and is checked
+    against its sha256 before OpenCV reads it.
+
+    Args:
+        score_threshold: Lowest face score kept. In the fixtures every real face scores
+            0.93-0.94 and every other box at most 0.045, so at 0.6 no frame of the title
+            cards or of no_face.mp4 gives a face (BENCHMARKS.md); OpenCV's model zoo uses 0.9,
+            a margin of only 0.03 below those faces.
+        nms_threshold: Overlap above which the weaker of two boxes is dropped.
+        work_side_px: Longer side of the frame YuNet sees; 0 to use frames at full size.
+        mapping: YuNet -> Haar box mapping; `IDENTITY_MAPPING` keeps YuNet's own box
+            (squared by the crop rule).
+        model_path: The ONNX model file; None for the shipped one.
+        model_sha256: The sha256 the model file must have; None accepts any file (one of your
+            own). The default is the shipped file's.
+
+    Raises:
+        CheckpointError: If the model file is missing, is not the one `model_sha256` names,
+            or OpenCV cannot read it.
+    """
+
+    name = "yunet"
+    whole_frame = False
+
+    def __init__(
+        self,
+        score_threshold: float = 0.6,
+        nms_threshold: float = 0.3,
+        work_side_px: int = 320,
+        mapping: BoxMapping = YUNET_TO_HAAR,
+        model_path: str | None = None,
+        model_sha256: str | None = YUNET_SHA256,
+    ) -> None:
+        self.score_threshold = float(score_threshold)
+        self.nms_threshold = float(nms_threshold)
+        self.work_side_px = int(work_side_px)
+        self.mapping = mapping
+        self.model_path = None if model_path is None else str(model_path)
+        path = yunet_model_path() if model_path is None else Path(model_path)
+        if not path.is_file():
+            raise CheckpointError(
+                f"YuNet model file not found: {path}. Reinstall laetitia (it ships the file in "
+                "laetitia/weights/), or pass the path of face_detection_yunet_2023mar.onnx."
+            )
+        identity = file_sha256(path)
+        if model_sha256 is not None and identity != model_sha256:
+            raise CheckpointError(
+                f"the YuNet model {path} has sha256 {identity}, not {model_sha256}: it was "
+                "changed, damaged or is another model. Reinstall laetitia or restore the file "
+                "(laetitia/weights/README.md gives its source and sha256)."
+            )
+        self.model_sha256 = identity
+        try:
+            self._net = cv2.FaceDetectorYN.create(
+                str(path), "", (320, 320), self.score_threshold, self.nms_threshold
+            )
+        except cv2.error as err:
+            raise CheckpointError(f"OpenCV cannot read the YuNet model {path}: {err}") from err
+        self._input_size = (320, 320)
+
+    def detect_all(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Every face YuNet finds, unmapped: float32 (N, 5) x1, y1, x2, y2, score.
+
+        Coordinates are in the pixels of `frame_bgr`, N is 0 when there is no face.
+        """
+        height, width = frame_bgr.shape[:2]
+        scale = 1.0
+        if self.work_side_px and max(height, width) > self.work_side_px:
+            scale = self.work_side_px / max(height, width)
+            small = cv2.resize(
+                frame_bgr,
+                (round(width * scale), round(height * scale)),
+                interpolation=cv2.INTER_AREA,
+            )
+        else:
+            small = frame_bgr
+        if small.ndim == 2:
+            small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+        size = (small.shape[1], small.shape[0])
+        if size != self._input_size:
+            self._net.setInputSize(size)
+            self._input_size = size
+        # (N, 15) boxes, landmarks and scores; None when there is no face.
+        faces: np.ndarray | None = self._net.detect(small)[1]
+        if faces is None:
+            return np.zeros((0, 5), dtype=np.float32)
+        found = np.empty((len(faces), 5), dtype=np.float32)
+        found[:, :2] = faces[:, :2]
+        found[:, 2:4] = faces[:, :2] + faces[:, 2:4]
+        found[:, 4] = faces[:, 14]
+        found[:, :4] /= scale
+        return found
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
+        """The largest YuNet face as a Haar-like box, or None (see `FaceDetector.detect`)."""
+        found = self.detect_all(frame_bgr)
+        if not len(found):
+            return None
+        areas = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
+        return self.mapping.apply(found[int(np.argmax(areas))])
+
+    def reset(self) -> None:
+        """Stateless: nothing to forget."""
+
+    def describe(self) -> dict[str, object]:
+        """Name, detection settings, the box mapping and the model file's identity."""
+        return {
+            "name": self.name,
+            "score_threshold": self.score_threshold,
+            "nms_threshold": self.nms_threshold,
+            "work_side_px": self.work_side_px,
+            "mapping": asdict(self.mapping),
+            "model_path": self.model_path,
+            "model_sha256": self.model_sha256,
+        }
+
+
 class WholeFrame:
     """No detection: every frame already is a face crop (FER2013 style), its box the frame."""
 
@@ -308,14 +473,20 @@ class FaceTracker:
     detected face in a window around its box (`tracker="template"`: the box moves with the face,
     and a match score below `min_score` means the face is lost, so the detector runs at once), or
     by keeping the last box (`tracker="hold"`). The box keeps its size between detections.
-    When a detection finds no face, the frames up to the next detection, k frames later, have
-    none either: a face that appears is found within k frames.
+    When a detection finds no face, the detector runs again on the next frame, so a face the
+    detector misses once is lost for that one frame, and a face that appears is found on the
+    first frame the detector sees it; while there is no face, every frame is a detection.
+    After `reset` the first frame always is a detection.
 
     Args:
         detector: The detector to run.
         detect_every: k: frames from one detection to the next (1: detect on every frame).
         tracker: "template" or "hold".
         min_score: Lowest normalised correlation that still counts as the same face.
+        redetect_after_miss: Detect again on the frame after a detection that found no face.
+            False is how sessions recorded before it existed were tracked: no face until the
+            next scheduled detection, k frames later (a single miss cost k frames); replaying
+            them rebuilds it so.
     """
 
     TEMPLATE_PX = 32
@@ -329,6 +500,7 @@ class FaceTracker:
         detect_every: int = 5,
         tracker: str = "template",
         min_score: float = 0.6,
+        redetect_after_miss: bool = True,
     ) -> None:
         if detect_every < 1:
             raise ConfigError(f"detect_every must be at least 1, got {detect_every}.")
@@ -338,6 +510,7 @@ class FaceTracker:
         self.detect_every = int(detect_every)
         self.tracker = tracker
         self.min_score = float(min_score)
+        self.redetect_after_miss = bool(redetect_after_miss)
         self.name = detector.name
         self.whole_frame = detector.whole_frame
         self.reset()
@@ -367,9 +540,13 @@ class FaceTracker:
                 return tracked
         gray = _gray(frame_bgr, gray) if self.tracker == "template" else gray
         self._box = self.detector.detect(frame_bgr, gray)
-        self._since = 1
         self.detections += 1
-        if self.tracker == "template" and self._box is not None:
+        if self._box is None:
+            # Where nothing is tracked, the next frame detects again: a miss costs one frame.
+            self._since = self.detect_every if self.redetect_after_miss else 1
+            return None
+        self._since = 1
+        if self.tracker == "template":
             self._remember(_gray(frame_bgr, gray), self._box)  # gray is already set here
         return self._box
 
@@ -418,6 +595,7 @@ class FaceTracker:
             "detect_every": self.detect_every,
             "tracker": self.tracker,
             "min_score": self.min_score,
+            "redetect_after_miss": self.redetect_after_miss,
         }
 
 
@@ -449,8 +627,20 @@ def check_detector_name(name: str) -> None:
         raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
 
 
-TRACKING_OPTIONS = ("detect_every", "tracker", "min_score")
+TRACKING_OPTIONS = ("detect_every", "tracker", "min_score", "redetect_after_miss")
 """The keys of `FaceTracker.describe()` that are the tracker's, not the detector's."""
+
+
+def spelled_out(description: Mapping[str, Any]) -> dict[str, Any]:
+    """A detector's description with the tracking options it ran with spelled out.
+
+    Descriptions recorded before `FaceTracker`'s `redetect_after_miss` existed do not name it,
+    and those trackers ran without it.
+    """
+    out = dict(description)
+    if out.get("detect_every", 1) > 1 and "redetect_after_miss" not in out:
+        out["redetect_after_miss"] = False
+    return out
 
 
 def detector_from_description(description: Mapping[str, Any]) -> FaceDetector:
@@ -459,6 +649,7 @@ def detector_from_description(description: Mapping[str, Any]) -> FaceDetector:
     Raises:
         ConfigError: For an unknown detector or option.
     """
+    description = spelled_out(description)
     name = str(description.get("name"))
     check_detector_name(name)
     options = {k: v for k, v in description.items() if k != "name" and k not in TRACKING_OPTIONS}
@@ -485,17 +676,23 @@ def make_detector(
     """Build a detector by name.
 
     Args:
-        name: "mtcnn" (default), "haar", or "none" (frames already are face crops).
+        name: "yunet" (default), "mtcnn", "haar", or "none" (frames already are face crops).
         detect_every: Run the detector on every k-th frame and track the face in between
             (1: detect on every frame). Ignored for "none".
         tracker: How to follow the face between detections ("template" or "hold").
-        **options: Passed to the detector class (`MtcnnDetector`, `HaarDetector`).
+        **options: Passed to the detector class (`YunetDetector`, `MtcnnDetector`,
+            `HaarDetector`).
 
     Raises:
         ConfigError: For an unknown name or option.
     """
     check_detector_name(name)
-    classes: dict[str, type] = {"mtcnn": MtcnnDetector, "haar": HaarDetector, "none": WholeFrame}
+    classes: dict[str, type] = {
+        "mtcnn": MtcnnDetector,
+        "yunet": YunetDetector,
+        "haar": HaarDetector,
+        "none": WholeFrame,
+    }
     try:
         detector = classes[name](**options)
     except TypeError as err:

@@ -1,6 +1,6 @@
 """The happiness meter: camera frames in, per-frame emotion probabilities out.
 
-    meter = HappinessMeter.live()                    # MTCNN + tracking, the shipped FER model
+    meter = HappinessMeter.live()                    # YuNet + tracking, the shipped FER model
     reaction = meter.read(frames)                    # frames: BGR uint8 (H, W, 3)
     reaction.happiness()                             # P(happy) per frame, NaN where no face
 
@@ -89,7 +89,7 @@ class HappinessMeter:
         """The meter with a detector by name and a model from a path.
 
         Args:
-            detector: "mtcnn" (the default), "haar" or "none".
+            detector: "yunet" (the default), "mtcnn", "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
             detect_every: Frames from one detection to the next (see `make_detector`).
             tracker: How the face is followed between detections (see `make_detector`).
@@ -115,7 +115,7 @@ class HappinessMeter:
         a face the same way.
 
         Args:
-            detector: "mtcnn" (the default), "haar" or "none".
+            detector: "yunet" (the default), "mtcnn", "haar" or "none".
             model_path: A FER weights file; None for the shipped default.
             detect_every: Frames from one detection to the next; None for the detector's
                 `DETECT_EVERY` (an unknown detector name is `make_detector`'s error).

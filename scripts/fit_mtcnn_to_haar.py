@@ -1,12 +1,13 @@
-"""Fit the MTCNN -> Haar box mapping of laetitia.faces on the face fixtures, and check it.
+"""Fit the MTCNN or YuNet -> Haar box mapping of laetitia.faces on the fixtures, and check it.
 
-Runs the Haar cascade and MTCNN (laetitia's settings) on every frame of the fixture media, keeps
-frames where both find one face, fits `BoxMapping` (Haar side = a*w + b*h of the MTCNN box,
-centre shift in MTCNN widths/heights) by least squares, and compares P(happy) of the FER model on
-the Haar box with P(happy) on the MTCNN box, unmapped (squared by the crop rule, as the `fer`
-package does) and mapped.
+Runs the Haar cascade and MTCNN (or YuNet; laetitia's settings) on every frame of the fixture
+media, keeps frames where both find one face, fits `BoxMapping` (Haar side = a*w + b*h of the
+detector's box, centre shift in its widths/heights) from medians of per-frame ratios, and
+compares P(happy) of the FER model on the Haar box with P(happy) on the detector's box, unmapped
+(squared by the crop rule, as the `fer` package does) and mapped.
 
-    .venv/bin/python scripts/fit_mtcnn_to_haar.py [--fixtures ../shared/fixtures] [--json OUT]
+    .venv/bin/python scripts/fit_mtcnn_to_haar.py [--detector yunet] [--fixtures ../shared/fixtures]
+        [--json OUT]
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.cameras import open_camera
-from laetitia.faces import IDENTITY_MAPPING, BoxMapping, HaarDetector, MtcnnDetector
+from laetitia.faces import IDENTITY_MAPPING, BoxMapping, HaarDetector, MtcnnDetector, YunetDetector
 from laetitia.fer import crop_face, load_model, to_gray
 from laetitia.labels import INDEX
 
 MEDIA = ("single_face.mp4", "noface_face.mov", "face_noface.mov", "single_face.jpg")
 
 
-def collect(fixtures: Path, mtcnn: MtcnnDetector, haar: HaarDetector) -> dict[str, np.ndarray]:
+def collect(
+    fixtures: Path, mtcnn: MtcnnDetector | YunetDetector, haar: HaarDetector
+) -> dict[str, np.ndarray]:
     rows: dict[str, list] = {"haar": [], "mtcnn": [], "gray_id": [], "media": []}
     grays = []
     for media_id, name in enumerate(MEDIA):
@@ -49,8 +52,8 @@ def collect(fixtures: Path, mtcnn: MtcnnDetector, haar: HaarDetector) -> dict[st
 def fit(haar: np.ndarray, mt: np.ndarray) -> BoxMapping:
     """Medians of the per-frame ratios (robust to Haar's scale jumps of 10 %).
 
-    MTCNN's width and height are nearly proportional (h/w about 1.4), so a least-squares fit on
-    both is ill-conditioned; the Haar side is fitted on the height alone.
+    MTCNN's (and YuNet's) width and height are nearly proportional (h/w about 1.4), so a
+    least-squares fit on both is ill-conditioned; the Haar side is fitted on the height alone.
     """
     w, h = mt[:, 2] - mt[:, 0], mt[:, 3] - mt[:, 1]
     cx, cy = (mt[:, 0] + mt[:, 2]) / 2, (mt[:, 1] + mt[:, 3]) / 2
@@ -99,10 +102,12 @@ def noise_floor(model, grays, haar: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", choices=("mtcnn", "yunet"), default="mtcnn")
     parser.add_argument("--fixtures", type=Path, default=Path("../shared/fixtures"))
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    mtcnn, haar, model = MtcnnDetector(mapping=IDENTITY_MAPPING), HaarDetector(), load_model()
+    cls = MtcnnDetector if args.detector == "mtcnn" else YunetDetector
+    mtcnn, haar, model = cls(mapping=IDENTITY_MAPPING), HaarDetector(), load_model()
     data = collect(args.fixtures, mtcnn, haar)
     grays = [data["grays"][i] for i in data["gray_id"]]
     mapping = fit(data["haar"], data["mtcnn"])
@@ -112,11 +117,19 @@ def main() -> None:
     p_mapped = happy(model, grays, [mapping.apply(b) for b in data["mtcnn"]])
     mapped = np.stack([mapping.apply(b) for b in data["mtcnn"]])
     mt, media = data["mtcnn"], data["media"]
+    side_ratio = data["haar"][:, 2] / (mt[:, 3] - mt[:, 1])
     report = {
+        "detector": mtcnn.describe(),
         "frames": len(grays),
         "frames_per_media": {m: int((media == i).sum()) for i, m in enumerate(MEDIA)},
         "mapping": mapping.__dict__,
-        "mtcnn_h_over_w": round(float(np.median((mt[:, 3] - mt[:, 1]) / (mt[:, 2] - mt[:, 0]))), 3),
+        "h_over_w": round(float(np.median((mt[:, 3] - mt[:, 1]) / (mt[:, 2] - mt[:, 0]))), 3),
+        "side_h_quartiles": [round(float(q), 3) for q in np.percentile(side_ratio, [25, 75])],
+        "side_h_per_media": {
+            m: round(float(np.median(side_ratio[media == i])), 3)
+            for i, m in enumerate(MEDIA)
+            if (media == i).any()
+        },
         "box_error_over_side_mean": round(
             float((np.abs(mapped - data["haar"]).max(1) / data["haar"][:, 2]).mean()), 3
         ),

@@ -36,7 +36,7 @@ def test_a_missing_webcam_names_the_alternatives():
     with pytest.raises(CameraError) as caught:
         Webcam(99)
     message = str(caught.value)
-    assert "--viewer video:PATH" in message and "--viewer sim" in message
+    assert "the viewer `video:PATH`" in message and "the viewer `sim`" in message
 
 
 class _DeadCapture:
@@ -104,7 +104,7 @@ def test_open_camera_picks_the_source_by_what_it_is(fixtures_dir, tmp_path):
     assert isinstance(still, ImageFolder) and len(list(still)) == 1
     _write_image(tmp_path / "a.png", 1)
     assert isinstance(open_camera(tmp_path), ImageFolder)
-    with pytest.raises(CameraError, match="--viewer sim"):
+    with pytest.raises(CameraError, match="the viewer `sim`"):
         open_camera(99)
     with pytest.raises(CameraError, match="does not exist"):
         open_camera(tmp_path / "missing.mov")

@@ -4,15 +4,19 @@ import numpy as np
 import pytest
 
 from laetitia.cameras import VideoFile
-from laetitia.errors import ConfigError
+from laetitia.errors import CheckpointError, ConfigError
 from laetitia.faces import (
     IDENTITY_MAPPING,
     MTCNN_TO_HAAR,
+    YUNET_SHA256,
+    YUNET_TO_HAAR,
     FaceTracker,
     HaarDetector,
     MtcnnDetector,
     WholeFrame,
+    YunetDetector,
     make_detector,
+    yunet_model_path,
 )
 from laetitia.fer import crop_face, load_model, to_gray
 from laetitia.labels import INDEX
@@ -122,3 +126,62 @@ def test_whole_frame_detector_and_factory_errors(video_frames):
         make_detector("haar", min_face=3)
     with pytest.raises(ConfigError, match="tracker"):
         make_detector("haar", detect_every=3, tracker="kalman")
+
+
+@pytest.fixture(scope="module")
+def yunet():
+    return YunetDetector()
+
+
+def test_yunet_boxes_are_mapped_onto_haar_boxes(video_frames, yunet):
+    haar = HaarDetector()
+    for frame in video_frames[::12]:
+        raw = yunet.detect_all(frame)
+        assert raw.shape == (1, 5) and raw[0, 4] > 0.9
+        width, height = raw[0, 2] - raw[0, 0], raw[0, 3] - raw[0, 1]
+        assert height > 1.3 * width  # YuNet's own box is taller than wide
+        mapped = yunet.detect(frame)
+        np.testing.assert_allclose(mapped, YUNET_TO_HAAR.apply(raw[0]))
+        assert mapped[2] == pytest.approx(mapped[3])
+        assert _iou(mapped, haar.detect(frame)) > 0.8
+        assert _iou(IDENTITY_MAPPING.apply(raw[0]), haar.detect(frame)) < _iou(
+            mapped, haar.detect(frame)
+        )
+
+
+@pytest.mark.parametrize(
+    ("clip", "faces"), [("no_face.mp4", 0), ("noface_face.mov", 72), ("face_noface.mov", 72)]
+)
+def test_yunet_finds_no_face_on_the_title_cards(fixtures_dir, yunet, clip, faces):
+    with VideoFile(fixtures_dir / clip) as video:
+        found = np.array([yunet.detect(frame) is not None for frame in video])
+    # The man's frames are one run (72 frames, as MTCNN finds); every title-card frame is empty.
+    assert found.sum() == faces
+    if faces:
+        run = np.flatnonzero(found)
+        assert run[-1] - run[0] + 1 == faces
+
+
+def test_a_changed_or_missing_yunet_model_is_refused(tmp_path):
+    damaged = tmp_path / "face_detection_yunet_2023mar.onnx"
+    data = bytearray(yunet_model_path().read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256") as refused:
+        YunetDetector(model_path=str(damaged))
+    assert str(damaged) in str(refused.value)
+    missing = tmp_path / "nowhere.onnx"
+    with pytest.raises(CheckpointError, match="not found") as refused:
+        YunetDetector(model_path=str(missing))
+    assert str(missing) in str(refused.value)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        YunetDetector(model_path=str(garbage), model_sha256=None)
+
+
+def test_yunet_describes_its_model_and_mapping(yunet):
+    described = yunet.describe()
+    assert described["name"] == "yunet" and described["model_path"] is None
+    assert described["model_sha256"] == YUNET_SHA256
+    assert described["mapping"]["side_h"] == YUNET_TO_HAAR.side_h

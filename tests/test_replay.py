@@ -107,3 +107,27 @@ def test_a_session_scored_with_an_unknown_model_asks_for_its_file(recorded, tmp_
     with pytest.raises(SessionError, match="model_path"):
         replay_session(copy, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("detector", ["mtcnn", "haar"])
+def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracking(detector):
+    from laetitia.app.replay import build_meter
+    from laetitia.meter import HappinessMeter
+
+    described = HappinessMeter.default(detector, detect_every=5).describe()
+    del described["detector"]["redetect_after_miss"]  # what such a session's meta.json holds
+    meter, same_model, same_detector = build_meter(new_meta(viewer={"kind": "video", **described}))
+    assert same_model and same_detector and meter.detector.name == detector
+    assert meter.detector.redetect_after_miss is False
+    haar = HappinessMeter.default("haar", detect_every=5).describe()
+    fresh, _, same = build_meter(new_meta(viewer={"kind": "video", **haar}))
+    assert same and fresh.detector.redetect_after_miss is True
+
+
+@pytest.mark.parametrize("detect_every", [1, 5])
+def test_a_yunet_session_is_rebuilt_from_its_description(detect_every):
+    from laetitia.faces import detector_from_description as detector_from
+    from laetitia.faces import make_detector
+
+    detector = make_detector("yunet", detect_every=detect_every)
+    assert detector_from(detector.describe()).describe() == detector.describe()

@@ -6,13 +6,25 @@
 Each setting reads the whole video through a `HappinessMeter` the way a live step does (calls of
 `frames_per_call` frames, each starting with a detection), timed on the wall clock from opening
 the video to the last probabilities; the best of `repeats` runs counts (other processes only
-ever slow a run down). Beside the speed, each setting's P(happy) is compared frame by frame with
-the same detector run on every frame, so a faster setting shows what it costs in accuracy. The
-model alone is timed per face at batch 1 and batch 32.
+ever slow a run down). The settings take turns, one pass each per round, so a change in the
+machine's load falls on all of them alike. Each pass also clocks where its time goes: decoding,
+the detector, the tracker between detections, the CNN, and the rest (grayscale, crops).
+
+Beside the speed, each setting's P(happy) is compared frame by frame, and over each call's
+frames (a step's reward), with the same detector run on every frame, so a faster setting shows
+what it costs in accuracy: the frames where it has a face that the detector on every frame has
+and where it has none, the longest such run, and the difference in P(happy).
+
+When the `fer` package is installed (`pip install -e '.[compare]'` then
+`pip install --no-deps fer==25.10.3`, see pyproject.toml), its own pipelines
+(`FER(mtcnn=True)` with one torch thread, and its Haar cascade default `FER()`) take their turns
+in the same rounds, and every setting's speed is also given as a ratio to theirs. The model alone
+is timed per face at batch 1 and batch 32.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import time
@@ -24,7 +36,13 @@ from typing import Any
 import numpy as np
 
 from laetitia.cameras import VideoFile
-from laetitia.faces import DETECT_EVERY, IDENTITY_MAPPING, make_detector
+from laetitia.faces import (
+    DETECT_EVERY,
+    IDENTITY_MAPPING,
+    FaceDetector,
+    FaceTracker,
+    make_detector,
+)
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.meter import HappinessMeter
 
@@ -46,21 +64,27 @@ class PipelineSetting:
     torch_threads: int = 1
     """Torch intra-op threads (the meter's default is 1)."""
 
-    def meter(self, model: FerModel) -> HappinessMeter:
-        """The meter for this setting, around an already loaded model."""
-        detector = make_detector(
+    def make_detector(self) -> FaceDetector:
+        """The face detector of this setting (a `FaceTracker` when `detect_every` > 1)."""
+        return make_detector(
             self.detector, detect_every=self.detect_every, tracker=self.tracker, **self.options
         )
-        return HappinessMeter(detector, model, torch_threads=self.torch_threads)
+
+    def meter(self, model: FerModel) -> HappinessMeter:
+        """The meter for this setting, around an already loaded model."""
+        return HappinessMeter(self.make_detector(), model, torch_threads=self.torch_threads)
 
 
-K, KH = DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
+KY, K, KH = DETECT_EVERY["yunet"], DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
 SETTINGS: tuple[PipelineSetting, ...] = (
-    PipelineSetting(f"mtcnn every {K}, template tracker (default)", "mtcnn", K),
-    PipelineSetting(f"mtcnn every {K}, hold box", "mtcnn", K, "hold"),
+    PipelineSetting(f"yunet every {KY}, template tracker (default)", "yunet", KY),
+    PipelineSetting(f"yunet every {KY}, hold box", "yunet", KY, "hold"),
     PipelineSetting(
-        f"mtcnn every {K}, template tracker, 2 torch threads", "mtcnn", K, torch_threads=2
+        f"yunet every {KY}, template tracker, 2 torch threads", "yunet", KY, torch_threads=2
     ),
+    PipelineSetting(f"yunet every {2 * KY}, template tracker", "yunet", 2 * KY),
+    PipelineSetting("yunet every frame", "yunet"),
+    PipelineSetting(f"mtcnn every {K}, template tracker (default for mtcnn)", "mtcnn", K),
     PipelineSetting("mtcnn every frame", "mtcnn"),
     PipelineSetting(
         "mtcnn every frame, full-size frames, fer's MTCNN settings, no mapping",
@@ -80,11 +104,99 @@ SETTINGS: tuple[PipelineSetting, ...] = (
 
 REFERENCE_EVERY_FRAME = {
     "mtcnn": PipelineSetting("mtcnn every frame", "mtcnn"),
+    "yunet": PipelineSetting("yunet every frame", "yunet"),
     "haar": PipelineSetting("haar every frame", "haar"),
 }
 """Per detector, the setting a faster one is compared with for accuracy."""
 
 REFERENCE_LABELS = frozenset(s.label for s in REFERENCE_EVERY_FRAME.values())
+
+STAGES = ("decode", "detect", "track", "classify", "rest")
+"""Where a pass's time goes (`stages_ms_per_frame` of a row): decoding the video, the detector
+itself, the tracker between detections (template matching), the FER CNN, and everything else
+(grayscale conversion, face crops, the meter's own work)."""
+
+
+@dataclass(frozen=True)
+class FerPackageSetting:
+    """One of the `fer` package's own pipelines: `FER(mtcnn=...).detect_emotions` per frame."""
+
+    label: str
+    """Row name in the table."""
+    key: str
+    """Short name of the ratio columns ("fer_mtcnn", "fer_haar")."""
+    mtcnn: bool
+    """fer's MTCNN (facenet-pytorch) if True, else its Haar cascade (its default)."""
+
+
+FER_SETTINGS: tuple[FerPackageSetting, ...] = (
+    FerPackageSetting("fer package: FER(mtcnn=True), 1 torch thread", "fer_mtcnn", True),
+    FerPackageSetting("fer package: FER(), its Haar cascade default", "fer_haar", False),
+)
+"""The `fer` package's pipelines run beside ours when it is installed."""
+
+
+def fer_package_installed() -> bool:
+    """Whether the `fer` package and the TensorFlow it imports are installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("fer", "tensorflow"))
+
+
+class _Clock:
+    """Seconds and calls per stage, summed over one pass."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(("decode", "find", "detect", "classify"), 0.0)
+        self.calls = dict.fromkeys(self.seconds, 0)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] += seconds
+        self.calls[stage] += 1
+
+
+class _TimedDetector:
+    """A face detector (or tracker) whose `detect` calls are clocked under one stage."""
+
+    def __init__(self, inner: Any, clock: _Clock, stage: str) -> None:
+        self._inner, self._clock, self._stage = inner, clock, stage
+
+    def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
+        start = time.perf_counter()
+        box = self._inner.detect(frame_bgr, gray)
+        self._clock.add(self._stage, time.perf_counter() - start)
+        return box
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _TimedModel:
+    """A FER model whose `predict_proba` calls are clocked as "classify"."""
+
+    def __init__(self, inner: FerModel, clock: _Clock) -> None:
+        self._inner, self._clock = inner, clock
+
+    def predict_proba(self, crops: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        probs = self._inner.predict_proba(crops)
+        self._clock.add("classify", time.perf_counter() - start)
+        return probs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+@dataclass
+class _Pass:
+    """One timed pass over the video."""
+
+    seconds: float
+    cpu_seconds: float
+    """CPU time of the process over the pass, all its threads (`time.process_time`): what the
+    pass cost, much less dependent than the wall clock on what else the machine runs."""
+    happy: np.ndarray
+    """P(happy) per frame, NaN where no face was read."""
+    stages_s: dict[str, float]
+    detections: int
 
 
 def _read_video(path: Path) -> tuple[list[np.ndarray], float]:
@@ -94,32 +206,151 @@ def _read_video(path: Path) -> tuple[list[np.ndarray], float]:
     return frames, time.perf_counter() - start
 
 
-def _run(
-    setting: PipelineSetting, model: FerModel, path: Path, per_call: int
-) -> tuple[float, np.ndarray, int]:
-    """One timed pass: (seconds, P(happy) per frame, frames)."""
-    meter = setting.meter(model)
+def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -> _Pass:
+    """One timed pass of one of our settings, its time split into `STAGES`."""
+    clock = _Clock()
+    detector = setting.make_detector()
+    if isinstance(detector, FaceTracker):
+        detector.detector = _TimedDetector(detector.detector, clock, "detect")
+    finder = _TimedDetector(detector, clock, "find")
+    meter = HappinessMeter(
+        finder,
+        _TimedModel(model, clock),  # type: ignore[arg-type]  # a FerModel in all but name
+        torch_threads=setting.torch_threads,
+    )
     happy = []
+    cpu_start = time.process_time()
     start = time.perf_counter()
-    with VideoFile(path) as video:
+    tick = start
+    video = VideoFile(path)
+    clock.add("decode", time.perf_counter() - tick)
+    with video:
         while True:
+            tick = time.perf_counter()
             frames = [f for f in (video.read() for _ in range(per_call)) if f is not None]
+            clock.add("decode", time.perf_counter() - tick)
             if not frames:
                 break
             happy.append(meter.read(frames).happiness())
     seconds = time.perf_counter() - start
-    values = np.concatenate(happy)
-    return seconds, values, int(values.shape[0])
+    cpu_seconds = time.process_time() - cpu_start
+    tracked = isinstance(detector, FaceTracker)
+    detect_s = clock.seconds["detect"] if tracked else clock.seconds["find"]
+    stages = {
+        "decode": clock.seconds["decode"],
+        "detect": detect_s,
+        "track": clock.seconds["find"] - detect_s,
+        "classify": clock.seconds["classify"],
+    }
+    stages["rest"] = seconds - sum(stages.values())
+    detections = clock.calls["detect"] if tracked else clock.calls["find"]
+    return _Pass(seconds, cpu_seconds, np.concatenate(happy), stages, detections)
 
 
-def _agreement(values: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+def happiness_per_frame(
+    setting: PipelineSetting, model: FerModel, video: str | Path, frames_per_call: int = 10
+) -> np.ndarray:
+    """P(happy) per frame of a video read through one setting (NaN where it found no face)."""
+    return _run(setting, model, Path(video), frames_per_call).happy
+
+
+def _fer_pipelines(settings: Sequence[FerPackageSetting]) -> dict[str, Any]:
+    """The `fer` package's detectors, built once (loading TensorFlow and its model)."""
+    import torch
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+    # facenet-pytorch's MTCNN must run once before TensorFlow loads: the other order has
+    # crashed the process on this machine.
+    from facenet_pytorch import MTCNN
+
+    MTCNN(keep_all=True).detect(np.zeros((64, 64, 3), np.uint8))
+    # fer 25.10.3 exports nothing from its package root; imported by name, as it is optional.
+    fer = importlib.import_module("fer.fer")
+
+    torch.set_num_threads(1)
+    return {s.label: fer.FER(mtcnn=s.mtcnn) for s in settings}
+
+
+def _run_fer(detector: Any, path: Path) -> _Pass:
+    """One timed pass of a `fer` pipeline: `detect_emotions` on every frame."""
+    import torch
+
+    torch.set_num_threads(1)
+    happy, decode_s = [], 0.0
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    tick = start
+    video = VideoFile(path)
+    decode_s += time.perf_counter() - tick
+    with video:
+        while True:
+            tick = time.perf_counter()
+            frame = video.read()
+            decode_s += time.perf_counter() - tick
+            if frame is None:
+                break
+            faces = detector.detect_emotions(frame)
+            if faces:
+                largest = max(faces, key=lambda f: f["box"][2] * f["box"][3])
+                happy.append(float(largest["emotions"]["happy"]))
+            else:
+                happy.append(float("nan"))
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    stages = {"decode": decode_s, "detect+classify": seconds - decode_s}
+    return _Pass(seconds, cpu_seconds, np.asarray(happy, dtype=np.float32), stages, len(happy))
+
+
+def _runs_of(mask: np.ndarray) -> int:
+    """Length of the longest run of True in a bool array (0 if none)."""
+    longest = current = 0
+    for value in mask:
+        current = current + 1 if value else 0
+        longest = max(longest, current)
+    return longest
+
+
+def window_means(values: np.ndarray, size: int) -> np.ndarray:
+    """Mean P(happy) over the face frames of each run of `size` frames (NaN: no face)."""
+    means = []
+    for i in range(0, len(values), size):
+        window = values[i : i + size]
+        face = ~np.isnan(window)
+        means.append(float(window[face].mean()) if face.any() else float("nan"))
+    return np.asarray(means)
+
+
+def agreement(values: np.ndarray, reference: np.ndarray, per_call: int) -> dict[str, float]:
+    """How a setting's faces and P(happy) agree with a reference (a detector on every frame).
+
+    Args:
+        values: float (n,) P(happy) per frame of the setting, NaN where it found no face.
+        reference: float (n,) the same for the reference.
+        per_call: Frames per step: P(happy) is also compared as each step's mean.
+
+    Returns:
+        Face/no-face agreement, frames where the reference has a face and the setting none
+        (`frames_lost`, the longest such run `longest_loss`) or the reverse (`frames_extra`),
+        and mean and max |dP(happy)| per frame and per step (`p_happy_window_*`).
+    """
     face, ref_face = ~np.isnan(values), ~np.isnan(reference)
     both = face & ref_face
+    lost = ref_face & ~face
     diff = np.abs(values[both] - reference[both])
+    means, ref_means = window_means(values, per_call), window_means(reference, per_call)
+    scored = ~np.isnan(means) & ~np.isnan(ref_means)
+    window_diff = np.abs(means[scored] - ref_means[scored])
+    nan = float("nan")
     return {
         "face_agreement": float(np.mean(face == ref_face)),
-        "p_happy_abs_diff_mean": float(diff.mean()) if both.any() else float("nan"),
-        "p_happy_abs_diff_max": float(diff.max()) if both.any() else float("nan"),
+        "frames_lost": int(lost.sum()),
+        "longest_loss": _runs_of(lost),
+        "frames_extra": int((face & ~ref_face).sum()),
+        "p_happy_abs_diff_mean": float(diff.mean()) if both.any() else nan,
+        "p_happy_abs_diff_max": float(diff.max()) if both.any() else nan,
+        "p_happy_window_abs_diff_mean": float(window_diff.mean()) if scored.any() else nan,
+        "p_happy_window_abs_diff_max": float(window_diff.max()) if scored.any() else nan,
+        "windows_scored_differently": int(np.sum(np.isnan(means) != np.isnan(ref_means))),
     }
 
 
@@ -138,6 +369,21 @@ def model_ms_per_face(
     return 1000.0 * best / batch
 
 
+def _row(label: str, passes: list[_Pass], n: int) -> dict[str, Any]:
+    """Speed figures of one setting from its passes: the fastest counts."""
+    best = min(passes, key=lambda p: p.seconds)
+    return {
+        "label": label,
+        "fps": n / best.seconds,
+        "fps_median": n / float(np.median([p.seconds for p in passes])),
+        "ms_per_frame": 1000.0 * best.seconds / n,
+        "cpu_ms_per_frame": 1000.0 * min(p.cpu_seconds for p in passes) / n,
+        "stages_ms_per_frame": {k: 1000.0 * v / n for k, v in best.stages_s.items()},
+        "detections": best.detections,
+        "frames_with_face": int(np.sum(~np.isnan(best.happy))),
+    }
+
+
 def run_pipeline_bench(
     video: str | Path,
     settings: Sequence[PipelineSetting] = SETTINGS,
@@ -145,87 +391,154 @@ def run_pipeline_bench(
     frames_per_call: int = 10,
     model_path: str | Path | None = None,
     model_seconds: float = 1.0,
+    fer_settings: Sequence[FerPackageSetting] | None = None,
 ) -> dict[str, Any]:
     """Frames per second of the whole pipeline for each setting, and the model alone.
 
     Args:
-        video: The video to read (the issue's figures use single_face.mp4, 640x360).
-        settings: The settings to time.
-        repeats: Timed passes per setting; the fastest counts.
+        video: The video to read (e.g. the fixtures single_face.mp4, 640x360, or
+            noface_face.mov, 960x540).
+        settings: Our settings to time.
+        repeats: Rounds; each setting (and each fer pipeline) runs one timed pass per round,
+            and its fastest counts.
         frames_per_call: Frames per `HappinessMeter.read` call (a live step's `frames`).
         model_path: FER weights; None for the shipped model.
         model_seconds: How long the model alone is timed at each batch size and thread count.
+        fer_settings: The `fer` package's pipelines to run beside ours; None for
+            `FER_SETTINGS` when the package is installed (none otherwise), () for none.
 
     Returns:
-        Plain data: machine, video, per-setting fps and accuracy, model ms per face, decode fps.
+        Plain data: machine, video, per-setting fps, time per stage, accuracy and ratios to
+        the fer pipelines, the fer pipelines' rows, model ms per face, decode fps.
     """
-    path = Path(video)
-    import cv2
     import torch
 
+    path = Path(video)
+    load_at_start = os.getloadavg()
+    if fer_settings is None:
+        fer_settings = FER_SETTINGS if fer_package_installed() else ()
     threads_before = torch.get_num_threads()
     model = load_model(model_path)
     frames, decode_s = _read_video(path)
     for _ in range(max(repeats, 1) - 1):
         decode_s = min(decode_s, _read_video(path)[1])
-    height, width = frames[0].shape[:2]
-    references: dict[str, np.ndarray] = {}
+    ours, theirs = _interleaved(
+        settings, fer_settings, model, path, frames, repeats, frames_per_call
+    )
+    n = len(frames)
+    fer_rows = [{**asdict(s), **_row(s.label, theirs[s.label], n)} for s in fer_settings]
+    references = {
+        label: passes[0].happy for label, passes in ours.items() if label in REFERENCE_LABELS
+    }
     rows = []
     for setting in settings:
-        runs = [_run(setting, model, path, frames_per_call) for _ in range(max(repeats, 1))]
-        best_s, values, n = min(runs, key=lambda r: r[0])
-        row: dict[str, Any] = {
-            **asdict(setting),
-            "fps": n / best_s,
-            "fps_median": n / float(np.median([r[0] for r in runs])),
-            "ms_per_frame": 1000.0 * best_s / n,
-            "frames_with_face": int(np.sum(~np.isnan(values))),
-        }
+        row: dict[str, Any] = {**asdict(setting), **_row(setting.label, ours[setting.label], n)}
         reference = REFERENCE_EVERY_FRAME.get(setting.detector)
         if reference is not None:
             if reference.label not in references:
-                references[reference.label] = (
-                    values
-                    if setting == reference
-                    else _run(reference, model, path, frames_per_call)[1]
-                )
-            row.update(_agreement(values, references[reference.label]))
+                references[reference.label] = _run(reference, model, path, frames_per_call).happy
+            values = ours[setting.label][0].happy
+            row.update(agreement(values, references[reference.label], frames_per_call))
+        for fer_row in fer_rows:
+            row[f"x_{fer_row['key']}"] = row["fps"] / fer_row["fps"]
+            row[f"x_{fer_row['key']}_cpu"] = fer_row["cpu_ms_per_frame"] / row["cpu_ms_per_frame"]
         rows.append(row)
+    mtcnn_every_frame = references.get(REFERENCE_EVERY_FRAME["mtcnn"].label)
+    for fer_row in fer_rows:
+        if mtcnn_every_frame is not None:
+            happy = theirs[fer_row["label"]][0].happy
+            fer_row["vs_mtcnn_every_frame"] = agreement(happy, mtcnn_every_frame, frames_per_call)
+    model_figures = _model_figures(model, frames, model_seconds)
+    torch.set_num_threads(threads_before)
+    height, width = frames[0].shape[:2]
+    return {
+        "machine": {**_machine(), "load_average_at_start": load_at_start},
+        "video": {"path": str(path), "frames": n, "width": width, "height": height},
+        "frames_per_call": frames_per_call,
+        "repeats": repeats,
+        "decode_fps": n / decode_s,
+        "settings": rows,
+        "fer_package": fer_rows,
+        "fer_package_version": _version("fer") if fer_rows else None,
+        "model": model_figures,
+    }
+
+
+def _interleaved(
+    settings: Sequence[PipelineSetting],
+    fer_settings: Sequence[FerPackageSetting],
+    model: FerModel,
+    path: Path,
+    frames: list[np.ndarray],
+    repeats: int,
+    per_call: int,
+) -> tuple[dict[str, list[_Pass]], dict[str, list[_Pass]]]:
+    """Every setting's passes, ours and fer's: one pass each per round, in turn."""
+    ours: dict[str, list[_Pass]] = {s.label: [] for s in settings}
+    theirs: dict[str, list[_Pass]] = {s.label: [] for s in fer_settings}
+    fer_detectors: dict[str, Any] = {}
+    for _ in range(max(repeats, 1)):
+        for setting in settings:
+            ours[setting.label].append(_run(setting, model, path, per_call))
+        if fer_settings and not fer_detectors:
+            fer_detectors = _fer_pipelines(fer_settings)
+            for detector in fer_detectors.values():
+                detector.detect_emotions(frames[0])  # warm-up: the first call builds graphs
+        for fer_setting in fer_settings:
+            theirs[fer_setting.label].append(_run_fer(fer_detectors[fer_setting.label], path))
+    return ours, theirs
+
+
+def _model_figures(model: FerModel, frames: list[np.ndarray], seconds: float) -> dict[str, object]:
+    """The FER model alone: ms per face at batch 1 and 32, with one and two torch threads."""
+    import torch
+
     haar = make_detector("haar")
+    grays = [to_gray(f) for f in frames[:32]]
+    boxes = [haar.detect(f, g) for f, g in zip(frames[:32], grays, strict=True)]
+    if all(box is None for box in boxes):
+        # A video without faces (no_face.mp4): the model's speed does not depend on the crop.
+        height, width = grays[0].shape
+        side = min(height, width) / 2
+        centre = np.array([(width - side) / 2, (height - side) / 2, side, side], np.float32)
+        boxes = [centre] * len(grays)
     crops = np.stack(
-        [
-            crop_face(to_gray(f), box, model.card)
-            for f in frames[:32]
-            if (box := haar.detect(f)) is not None
-        ]
+        [crop_face(g, b, model.card) for g, b in zip(grays, boxes, strict=True) if b is not None]
     )
-    model_figures: dict[str, object] = {"identity": model.identity}
+    figures: dict[str, object] = {"identity": model.identity}
     for threads in (1, 2):
         torch.set_num_threads(threads)
         suffix = "" if threads == 1 else "_2_threads"
         for batch in (1, 32):
-            model_figures[f"ms_per_face_batch{batch}{suffix}"] = model_ms_per_face(
-                model, crops, batch, model_seconds
+            figures[f"ms_per_face_batch{batch}{suffix}"] = model_ms_per_face(
+                model, crops, batch, seconds
             )
-    torch.set_num_threads(threads_before)
+    return figures
+
+
+def _machine() -> dict[str, object]:
+    import cv2
+    import torch
+
     return {
-        "machine": {
-            "cpu": _cpu_name(),
-            "cores": os.cpu_count(),
-            "torch_threads_default": torch.get_num_threads(),
-            "opencv_threads": cv2.getNumThreads(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "opencv": cv2.__version__,
-            "load_average": os.getloadavg(),
-        },
-        "video": {"path": str(path), "frames": len(frames), "width": width, "height": height},
-        "frames_per_call": frames_per_call,
-        "repeats": repeats,
-        "decode_fps": len(frames) / decode_s,
-        "settings": rows,
-        "model": model_figures,
+        "cpu": _cpu_name(),
+        "cores": os.cpu_count(),
+        "torch_threads_default": torch.get_num_threads(),
+        "opencv_threads": cv2.getNumThreads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "opencv": cv2.__version__,
+        "load_average": os.getloadavg(),
     }
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
 
 
 def _cpu_name() -> str:
@@ -238,21 +551,65 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
+def _pair(row: dict[str, Any], key: str, digits: int = 3) -> str:
+    mean, largest = row.get(f"{key}_mean"), row.get(f"{key}_max")
+    if mean is None or np.isnan(mean):
+        return "—"
+    return f"{mean:.{digits}f} / {largest:.{digits}f}"
+
+
+def _accuracy(row: dict[str, Any], compared: bool) -> str:
+    """The agreement cells of a table row ("—" where it was not compared)."""
+    if not compared:
+        return "— | — | — | —"
+    return (
+        f"{row['face_agreement']:.3f} | {row['frames_lost']} ({row['longest_loss']}) | "
+        f"{_pair(row, 'p_happy_window_abs_diff')} | {_pair(row, 'p_happy_abs_diff')}"
+    )
+
+
 def format_table(figures: dict[str, Any]) -> str:
-    """The figures as a Markdown table (settings), plus the model and decode lines."""
+    """The figures as Markdown: speed and accuracy per setting, the time per stage, the model.
+
+    The first table gives each setting's fps and CPU time per frame, its ratio to each `fer`
+    pipeline measured in the same run (when there were any: by fps, and by CPU time), and its
+    agreement with the same detector on every frame (the `fer` pipelines' rows: with our
+    MTCNN on every frame).
+    """
+    fer_rows = figures.get("fer_package", [])
+    keys = [r["key"] for r in fer_rows]
     lines = [
-        "| setting | fps | ms/frame | frames with a face "
-        "| P(happy) vs every frame: mean / max abs diff |",
-        "|---|---:|---:|---:|---|",
+        "| setting | fps | CPU ms/frame"
+        + "".join(f" | x {k.replace('_', ' ')}: fps / CPU" for k in keys)
+        + " | face agreement | frames lost (longest run) "
+        "| 10-frame P(happy) diff: mean / max | per-frame P(happy) diff: mean / max |",
+        "|---|---:|---:" + "|---:" * len(keys) + "|---:|---:|---|---|",
     ]
     for row in figures["settings"]:
-        diff = "—"
-        if "p_happy_abs_diff_mean" in row and row["label"] not in REFERENCE_LABELS:
-            diff = f"{row['p_happy_abs_diff_mean']:.3f} / {row['p_happy_abs_diff_max']:.3f}"
+        ratios = "".join(f" | {row['x_' + k]:.1f} / {row['x_' + k + '_cpu']:.1f}" for k in keys)
+        compared = "face_agreement" in row and row["label"] not in REFERENCE_LABELS
         lines.append(
-            f"| {row['label']} | {row['fps']:.0f} | {row['ms_per_frame']:.1f} | "
-            f"{row['frames_with_face']} | {diff} |"
+            f"| {row['label']} | {row['fps']:.0f} | {row['cpu_ms_per_frame']:.1f}{ratios} | "
+            f"{_accuracy(row, compared)} |"
         )
+    for row in fer_rows:
+        versus = row.get("vs_mtcnn_every_frame", {})
+        lines.append(
+            f"| {row['label']} | {row['fps']:.1f} | {row['cpu_ms_per_frame']:.1f}"
+            + " | —" * len(keys)
+            + f" | {_accuracy(versus, bool(versus))} |"
+        )
+    lines += [
+        "",
+        "Where the time goes, ms per frame and share of the total (each setting's fastest pass):",
+        "",
+        "| setting | total | " + " | ".join(STAGES) + " | detections |",
+        "|---|---:|" + "---:|" * len(STAGES) + "---:|",
+    ]
+    for row in figures["settings"]:
+        stages, total = row["stages_ms_per_frame"], row["ms_per_frame"]
+        shares = " | ".join(f"{stages[s]:.2f} ({stages[s] / total:.0%})" for s in STAGES)
+        lines.append(f"| {row['label']} | {total:.2f} | {shares} | {row['detections']} |")
     model = figures["model"]
     lines.append("")
     lines.append(
@@ -262,4 +619,9 @@ def format_table(figures: dict[str, Any]) -> str:
         f"{model['ms_per_face_batch32_2_threads']:.2f}); "
         f"video decoding alone: {figures['decode_fps']:.0f} fps."
     )
+    if not fer_rows:
+        lines.append(
+            "The fer package is not installed, so no ratio to its pipelines was measured "
+            "(pip install -e '.[compare]' && pip install --no-deps fer==25.10.3)."
+        )
     return "\n".join(lines)

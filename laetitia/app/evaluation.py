@@ -97,7 +97,8 @@ class EvaluationConfig:
     """A session folder to record the evaluation in; None records nothing."""
     detector: str | None = None
     """Face detector of a webcam or video viewer (`--detector`); None: the training session's
-    (mtcnn when the agent has no training session that read a face)."""
+    (the default detector, `DETECTOR_NAMES[0]`, when the agent has no training session that
+    read a face)."""
     model: Path | None = None
     """FER model file of a webcam or video viewer (`--model`); None: the training session's
     (the shipped one when there is none)."""
@@ -170,8 +171,9 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
 
     A webcam or video viewer takes what the config leaves as None from the agent's training
     session when that session read a face (a webcam or video viewer too); otherwise the
-    defaults (mtcnn, the shipped model, no profile). Other viewers read no face: the config's
-    values are passed on as given (`make_viewer` refuses a profile for them).
+    defaults (the default detector, the shipped model, no profile). Other viewers read no
+    face: the config's values are passed on as given (`make_viewer` refuses a profile for
+    them).
 
     Raises:
         ConfigError: For an unknown detector, a missing model, or a profile with a viewer

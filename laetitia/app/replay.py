@@ -258,6 +258,7 @@ def build_meter(
     Raises:
         SessionError: If the recorded model or profile cannot be found (pass `model_path`).
     """
+    from laetitia.faces import spelled_out
     from laetitia.fer import load_model, model_identity
     from laetitia.meter import HappinessMeter
 
@@ -274,11 +275,12 @@ def build_meter(
             )
     model = load_model(model_path if _is_file(model_path) else None)
     same_model = model.identity == identity
-    face_detector = _detector(recorded["detector"], detector)
+    recorded_detector = spelled_out(recorded["detector"])
+    face_detector = _detector(recorded_detector, detector)
     meter: Any = HappinessMeter(face_detector, model)
     if "profile" in recorded and same_model:
         meter = _with_profile(meter, config.get("profile"))
-    same_detector = face_detector.describe() == recorded["detector"]
+    same_detector = face_detector.describe() == recorded_detector
     return meter, same_model, same_detector
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from laetitia.agents import AGENTS, check_agent_name
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
+from laetitia.faces import DETECTOR_NAMES
 from laetitia.records import from_dict
 from laetitia.sessions import (
     META_FILE,
@@ -76,8 +77,8 @@ class TrainConfig:
     keep_frames: bool = True
     """Keep the camera frames as lossless PNGs in the session (False: none, only the per-frame
     probabilities and face boxes; no image of the person is written)."""
-    detector: str = "mtcnn"
-    """Face detector of a webcam or video viewer: mtcnn, haar, none."""
+    detector: str = DETECTOR_NAMES[0]
+    """Face detector of a webcam or video viewer: yunet (the default), mtcnn, haar, none."""
     model: Path | None = None
     """FER model file of a webcam or video viewer; None for the shipped one."""
     window: bool = True
@@ -268,7 +269,9 @@ def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
             f"{folder} is a {session.meta.kind} session, not one written by `laetitia train`; "
             "it cannot be resumed."
         )
-    saved = {**session.meta.config, "out": str(folder)}
+    # Sessions from before there was a choice of detector read faces with MTCNN, the default
+    # then (YuNet is the default now).
+    saved = {"detector": "mtcnn", **session.meta.config, "out": str(folder)}
     config = from_dict(TrainConfig, saved, f"{Path(folder) / META_FILE}: config", SessionError)
     return session, config
 

@@ -73,6 +73,8 @@ def flag_for(parser: argparse.ArgumentParser, field: str) -> str | None:
 
 SETTING = re.compile(r"(?:setting )?`(\w+)`")
 """How a library message refers to a config field: "setting `model_path`", or "`model_path`"."""
+VALUE = re.compile(r"\bthe (\w+) `([^`]+)`")
+"""How a library message suggests a value of a field: "the viewer `video:PATH`"."""
 
 
 def error_line(error: LaetitiaError, parser: argparse.ArgumentParser | None) -> str:
@@ -88,7 +90,11 @@ def error_line(error: LaetitiaError, parser: argparse.ArgumentParser | None) -> 
     def flag(match: re.Match[str]) -> str:
         return flag_for(parser, match.group(1)) or match.group(0)
 
-    message = SETTING.sub(flag, message)
+    def flag_value(match: re.Match[str]) -> str:
+        option = flag_for(parser, match.group(1))
+        return f"{option} {match.group(2)}" if option else match.group(0)
+
+    message = SETTING.sub(flag, VALUE.sub(flag_value, message))
     field = error.field
     option = None if field is None else flag_for(parser, field)
     if field is None or option is None:

@@ -104,15 +104,23 @@ def _add_pipeline(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "pipeline",
         help="frames per second of the face pipeline for each detector setting",
         description=(
-            "Read a video through the face pipeline (decode, detect, classify) with each "
-            "detector setting; print frames per second and agreement with detecting on every "
-            "frame, and write them as JSON."
+            "Read a video through the face pipeline (decode, detect, track, classify) with each "
+            "detector setting, the settings taking turns; print frames per second, agreement "
+            "with detecting on every frame and where the time goes, and write them as JSON. "
+            "When the fer package is installed (pip install -e '.[compare]' && pip install "
+            "--no-deps fer==25.10.3), its own pipelines run in the same rounds and every "
+            "setting's speed is also given as a ratio to theirs."
         ),
     )
     pipeline.add_argument("--video", type=Path, required=True, help="the video to read")
     pipeline.add_argument("--repeats", type=int, default=3, help="timed passes per setting (3)")
     pipeline.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
     pipeline.add_argument("--model", type=Path, default=None, help="FER weights (default: shipped)")
+    pipeline.add_argument(
+        "--no-fer",
+        action="store_true",
+        help="do not run the fer package's pipelines even when it is installed",
+    )
     pipeline.add_argument("--json", type=Path, required=True, help="where to write the results")
     pipeline.set_defaults(func=run_pipeline)
 
@@ -126,7 +134,11 @@ def run_pipeline(args: argparse.Namespace) -> int:
     if not args.video.is_file():
         raise ConfigError(f"--video {args.video} is not a file; give the path of a video.")
     figures = run_pipeline_bench(
-        args.video, repeats=args.repeats, frames_per_call=args.frames, model_path=args.model
+        args.video,
+        repeats=args.repeats,
+        frames_per_call=args.frames,
+        model_path=args.model,
+        fer_settings=() if args.no_fer else None,
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, figures, indent=1, sort_keys=False)

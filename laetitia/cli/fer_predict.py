@@ -41,8 +41,9 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         default=None,
         metavar="K",
         help="in a video, run the detector on every K-th frame and track the face in between; "
-        f"1 detects on every frame (default: {DETECT_EVERY['mtcnn']} for mtcnn, "
-        f"{DETECT_EVERY['haar']} for haar)",
+        "1 detects on every frame (default: "
+        + ", ".join(f"{DETECT_EVERY[name]} for {name}" for name in DETECTOR_NAMES if name != "none")
+        + ")",
     )
     parser.add_argument(
         "--tracker",

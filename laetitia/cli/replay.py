@@ -26,11 +26,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="PATH",
         help="FER model (.safetensors); default: the one the session was recorded with",
     )
+    from laetitia.faces import DETECTOR_NAMES
+
     parser.add_argument(
         "--detector",
         default=None,
         metavar="NAME",
-        help="face detector (mtcnn, haar, none); default: the one the session was recorded with",
+        help=f"face detector ({', '.join(DETECTOR_NAMES)}); default: the one the session was "
+        "recorded with",
     )
     parser.set_defaults(func=run)
 

@@ -29,11 +29,14 @@ def add_face_pipeline_arguments(
         from_training: The defaults are a training session's (`laetitia evaluate`): each
             option defaults to None, meaning "as the agent was trained".
     """
+    from laetitia.faces import DETECTOR_NAMES
+
     default = "default: the training session's, else" if from_training else "default:"
     parser.add_argument(
         "--detector",
-        default=None if from_training else "mtcnn",
-        help=f"face detector of a webcam or video viewer: mtcnn, haar or none ({default} mtcnn)",
+        default=None if from_training else DETECTOR_NAMES[0],
+        help=f"face detector of a webcam or video viewer: {', '.join(DETECTOR_NAMES)} "
+        f"({default} {DETECTOR_NAMES[0]})",
     )
     parser.add_argument(
         "--model",

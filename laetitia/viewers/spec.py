@@ -87,7 +87,7 @@ def make_viewer(
         frames: Frames read per shown emoticon.
         settle_s: Seconds a live viewer waits after showing an emoticon before reading frames.
         detector: Face detector of a webcam or video viewer (`laetitia.faces.DETECTOR_NAMES`);
-            None for the default (MTCNN).
+            None for the default (YuNet).
         model: FER model file of a webcam or video viewer; None for the shipped one.
         window: Show the live window (a webcam or video viewer); None for the viewer's
             default: shown for a webcam, not for a video.

@@ -67,3 +67,19 @@ def test_a_training_profile_that_is_gone_is_a_clear_error(trained, tmp_path, cap
     error = capsys.readouterr().err
     assert "moved.json" in error and "training session" in error and "--profile" in error
     assert not (tmp_path / "eval").exists()
+
+
+def test_a_training_session_from_before_detector_choice_scores_with_mtcnn(
+    trained, tmp_path, capsys
+):
+    video, run, profile = trained
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    meta = json.loads((old / "meta.json").read_text())
+    for key in ("detector", "model", "profile"):  # what sessions of then recorded
+        meta["config"].pop(key, None)
+    (old / "meta.json").write_text(json.dumps(meta))
+    assert evaluate(video, old / "agent", tmp_path / "eval") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored with"))
+    # MTCNN was the default then, though YuNet is now.
+    assert "detector mtcnn" in line

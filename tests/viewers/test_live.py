@@ -51,7 +51,8 @@ def test_a_missing_webcam_opens_nothing_until_react_then_names_alternatives():
     viewer.show = False
     with pytest.raises(CameraError) as caught:
         viewer.react(IMAGE, PARAMS)
-    assert "--viewer video:PATH" in str(caught.value) and "--viewer sim" in str(caught.value)
+    message = str(caught.value)
+    assert "the viewer `video:PATH`" in message and "the viewer `sim`" in message
     viewer.close()
 
 

@@ -32,6 +32,7 @@ from laetitia.app.calibration.report import evaluate
 from laetitia.app.calibration.spans import NEUTRAL, SMILE, check_spans, parse_span
 from laetitia.app.calibration.video import read_video_spans
 from laetitia.errors import CalibrationError, CameraError
+from laetitia.faces import DETECTOR_NAMES
 from laetitia.profile import FEATURES, Profile
 
 
@@ -96,7 +97,7 @@ def calibrate(
     )
 
 
-def open_meter(detector: str = "mtcnn", model: Path | str | None = None) -> Any:
+def open_meter(detector: str = DETECTOR_NAMES[0], model: Path | str | None = None) -> Any:
     """The happiness meter calibration reads frames with: the live pipeline's.
 
     `HappinessMeter.live`, so a profile is fitted on faces read as a session reads them.
@@ -115,7 +116,7 @@ def calibrate_video(
     neutral: Sequence[str],
     smile: Sequence[str],
     config: CalibrationConfig,
-    detector: str = "mtcnn",
+    detector: str = DETECTOR_NAMES[0],
     model: Path | str | None = None,
     progress: bool = False,
 ) -> CalibrationResult:
@@ -163,7 +164,7 @@ def calibrate_video(
 def calibrate_live(
     camera: int | str | Path,
     config: CalibrationConfig,
-    detector: str = "mtcnn",
+    detector: str = DETECTOR_NAMES[0],
     model: Path | str | None = None,
     prompts: Sequence[Prompt] = default_prompts(),
     ready_s: float = 3.0,
