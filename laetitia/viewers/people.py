@@ -17,12 +17,25 @@ what makes a real viewer hard to optimise for, each from a seed:
 
 The *true happiness* of an emoticon, `true_happiness(params)`, is the taste alone: noise-free,
 before lag, habituation and mood. It is what benchmarks score; `attainable_max()` and
-`optimum()` say where its top is. The `SUITE` of `SUITE_SIZE` people, named by index and
-versioned by `SUITE_VERSION`, keeps benchmark figures comparable across changes.
+`optimum()` say where its top is.
+
+## The suites
+Benchmark figures stay comparable across changes because the people are named by suite and
+index (`suite_viewer(index, seed, suite=...)`); a change to any member is a new suite version.
+
+- **people-v1** (`SUITE_VERSION`, 24 people): each favourite drawn uniformly over the
+  parameter box, so favourites are frowns and merged eyes as often as smiles.
+- **people-v2** (48 people): drawn from a population. Favourites scatter around an emoticon
+  that smiles (`POPULATION_FAVOURITE`) with a spread (`POPULATION_SPREAD`) wide enough that
+  the population's own favourite reaches 90% of the way for fewer than one member in five:
+  every person still needs a search of their own. Behaviours as in v1. Members 0-23 are the
+  people to learn a prior from (`V2_TRAINING`), 24-47 the held-out people scored on
+  (`V2_HELD_OUT`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -32,9 +45,17 @@ from laetitia.types import Reaction
 from laetitia.viewers.simulated import frame_probs
 
 SUITE_VERSION = "people-v1"
-"""Name of the suite definition below; change it whenever a suite member would change."""
+"""Name of the first suite, the benchmark's default; change it whenever a member would change."""
 SUITE_SIZE = 24
-"""Number of people in the suite."""
+"""Number of people in people-v1."""
+SUITE_V2 = "people-v2"
+"""The suite drawn from a population (see the module)."""
+SUITES: dict[str, int] = {SUITE_VERSION: SUITE_SIZE, SUITE_V2: 48}
+"""Every suite, with its number of people."""
+V2_TRAINING: tuple[int, ...] = tuple(range(24))
+"""people-v2 members whose sessions a prior may be learned from."""
+V2_HELD_OUT: tuple[int, ...] = tuple(range(24, 48))
+"""people-v2 members scored on, never seen while learning a prior."""
 _PROFILES: dict[str, dict[str, float]] = {
     "sharp": {"broad_width": 1.0, "top_width": 0.3, "top_share": 0.5, "top_power": 2.0},
     "plateau": {"broad_width": 1.3, "top_width": 0.6, "top_share": 0.7, "top_power": 6.0},
@@ -45,7 +66,15 @@ _PROFILES: dict[str, dict[str, float]] = {
 SHAPES: tuple[str, ...] = tuple(_PROFILES)
 """Taste shapes; suite member i has shape `SHAPES[i % len(SHAPES)]`."""
 _SUITE_ROOT = 20260822
-"""Root of the suite's seeds: member i's taste and behaviour come from `[_SUITE_ROOT, i]`."""
+"""Root of people-v1's seeds: member i's taste and behaviour come from `[_SUITE_ROOT, i]`."""
+_V2_ROOT = 20261201
+"""Root of people-v2's seeds."""
+POPULATION_FAVOURITE = (0.5, 0.8, 0.12, 0.0, 1.0, 0.0, 0.18, 0.3)
+"""Raw parameters of people-v2's population favourite: the original eyes, a broad grin, brows
+a little raised at their inner ends."""
+POPULATION_SPREAD = 0.2
+"""Standard deviation, in normalised units per parameter, of people-v2's favourites around the
+population's: with it the population favourite reaches 90% for 8 of 48 members."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,21 +352,42 @@ def suite_shape(index: int) -> str:
 
 
 def suite_viewer(
-    index: int, seed: int = 0, frames: int = 10, space: ParamSpace = PARAM_SPACE
+    index: int,
+    seed: int = 0,
+    frames: int = 10,
+    space: ParamSpace = PARAM_SPACE,
+    suite: str = SUITE_VERSION,
 ) -> PersonViewer:
-    """Member `index` of the suite: the same person for the same index, noise from `seed`.
+    """Member `index` of a suite: the same person for the same index, noise from `seed`.
 
     Raises:
-        ValueError: If `index` is not in `range(SUITE_SIZE)`.
+        ValueError: If the suite is unknown or has no member `index`.
     """
-    if not 0 <= index < SUITE_SIZE:
-        raise ValueError(f"suite member {index} does not exist; use 0 to {SUITE_SIZE - 1}.")
-    rng = np.random.default_rng([_SUITE_ROOT, index])
-    taste = random_taste(rng, suite_shape(index), len(space))
+    if suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; the suites are {list(SUITES)}.")
+    if not 0 <= index < SUITES[suite]:
+        raise ValueError(f"{suite} has no member {index}; use 0 to {SUITES[suite] - 1}.")
+    if suite == SUITE_VERSION:
+        rng = np.random.default_rng([_SUITE_ROOT, index])
+        taste = random_taste(rng, suite_shape(index), len(space))
+    else:
+        rng = np.random.default_rng([_V2_ROOT, index])
+        taste = random_taste(rng, suite_shape(index), len(space))
+        taste = _around_the_population(taste, rng, space)
     behaviour = random_behaviour(rng)
     return PersonViewer(
-        taste, behaviour, frames=frames, seed=seed, space=space, name=f"{SUITE_VERSION}/{index}"
+        taste, behaviour, frames=frames, seed=seed, space=space, name=f"{suite}/{index}"
     )
+
+
+def _around_the_population(taste: Taste, rng: np.random.Generator, space: ParamSpace) -> Taste:
+    """The taste with its (first) favourite drawn around the population's, not uniformly."""
+    centre = space.normalize(space.clip(np.array(POPULATION_FAVOURITE)))
+    favourites = taste.favourites.copy()
+    favourites[0] = np.clip(
+        centre + POPULATION_SPREAD * rng.standard_normal(centre.size), -0.9, 0.9
+    )
+    return dataclasses.replace(taste, favourites=favourites)
 
 
 SUITE: tuple[int, ...] = tuple(range(SUITE_SIZE))

@@ -26,6 +26,7 @@ SPEC_FORMS = (
     "video:PATH",
     "session:DIR",
     "person:INDEX",
+    "person:v2:INDEX",
 )
 
 FACE_KINDS = ("webcam", "video")
@@ -55,6 +56,13 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
     forms = ", ".join(SPEC_FORMS)
     if kind not in {"sim", "webcam", "video", "session", "person"}:
         raise ViewerSpecError(f"unknown viewer {text!r}; use one of: {forms}.")
+    if kind == "person" and arg.startswith("v2:"):
+        if not arg[3:].isdigit():
+            raise ViewerSpecError(
+                f"viewer {text!r}: what follows 'person:v2:' must be a whole number (a member "
+                f"of people-v2); use one of: {forms}."
+            )
+        return ViewerSpec(kind, arg)
     if kind in {"sim", "webcam", "person"}:
         if sep and not arg.isdigit():
             what = {"sim": "a seed", "webcam": "a camera index", "person": "a suite member"}
@@ -110,14 +118,17 @@ def make_viewer(
 
         return SimulatedViewer(seed=int(parsed.arg or 0), frames=frames)
     if parsed.kind == "person":
-        from laetitia.viewers.people import SUITE_SIZE, suite_viewer
+        from laetitia.viewers.people import SUITE_V2, SUITE_VERSION, SUITES, suite_viewer
 
-        index = int(parsed.arg or 0)
-        if index >= SUITE_SIZE:
+        arg = parsed.arg or "0"
+        suite, index = (
+            (SUITE_V2, int(arg[3:])) if arg.startswith("v2:") else (SUITE_VERSION, int(arg))
+        )
+        if index >= SUITES[suite]:
             raise ViewerSpecError(
-                f"viewer {str(parsed)!r}: the people suite has members 0 to {SUITE_SIZE - 1}."
+                f"viewer {str(parsed)!r}: {suite} has members 0 to {SUITES[suite] - 1}."
             )
-        return suite_viewer(index, frames=frames)
+        return suite_viewer(index, frames=frames, suite=suite)
     shown = {} if window is None else {"show": window}
     if parsed.kind == "webcam":
         from laetitia.viewers.live import LiveViewer

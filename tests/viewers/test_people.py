@@ -119,3 +119,41 @@ def test_person_spec_builds_a_suite_member() -> None:
         make_viewer("person:24")
     with pytest.raises(ViewerSpecError, match="suite member"):
         parse_viewer_spec("person:x")
+
+
+def test_people_v2_are_drawn_around_a_smile_yet_each_needs_a_search_of_their_own():
+    from laetitia.emoticon.params import PARAM_SPACE
+    from laetitia.viewers.people import (
+        POPULATION_FAVOURITE,
+        SUITES,
+        V2_HELD_OUT,
+        V2_TRAINING,
+        suite_viewer,
+    )
+
+    assert set(V2_TRAINING) | set(V2_HELD_OUT) == set(range(SUITES["people-v2"]))
+    assert not set(V2_TRAINING) & set(V2_HELD_OUT)
+    centre = PARAM_SPACE.normalize(np.array(POPULATION_FAVOURITE))
+    reached, distance_v1, distance_v2 = 0, [], []
+    for index in range(SUITES["people-v2"]):
+        person = suite_viewer(index, suite="people-v2")
+        threshold = person.floor() + 0.9 * (person.attainable_max() - person.floor())
+        reached += person.true_happiness(np.array(POPULATION_FAVOURITE)) >= threshold
+        distance_v2.append(np.linalg.norm(PARAM_SPACE.normalize(person.optimum()) - centre))
+    for index in range(SUITES["people-v1"]):
+        optimum = PARAM_SPACE.normalize(suite_viewer(index).optimum())
+        distance_v1.append(np.linalg.norm(optimum - centre))
+    assert reached < SUITES["people-v2"] / 5  # the population's favourite is not enough
+    assert np.median(distance_v2) < 0.6 * np.median(distance_v1)  # but it is near
+    assert suite_viewer(30, suite="people-v2").name == "people-v2/30"
+
+
+def test_person_v2_spec_names_a_member_of_people_v2():
+    from laetitia.errors import ViewerSpecError
+
+    assert make_viewer("person:v2:47").name == "people-v2/47"
+    assert make_viewer("person:5").name == "people-v1/5"  # v1 stays what it was
+    with pytest.raises(ViewerSpecError, match="people-v2 has members 0 to 47"):
+        make_viewer("person:v2:48")
+    with pytest.raises(ViewerSpecError, match="whole number"):
+        make_viewer("person:v2:x")

@@ -1,0 +1,84 @@
+"""A prior learned from other people's sessions: where they smiled, and only from their files."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from laetitia.app.prior import learn_prior, load_prior, save_prior
+from laetitia.emoticon.params import PARAM_SPACE, Param, ParamSpace
+from laetitia.errors import ConfigError
+from laetitia.sessions import SessionRecorder, load_session, new_meta
+from laetitia.types import Reaction
+from laetitia.viewers.simulated import frame_probs
+
+FAVOURITE = np.array([0.3, -0.4, 0.2, 0.1, 0.7, -0.2, 0.0, 0.4])
+
+
+def _person_sessions(tmp_path, favourites, steps=120, seed=0):
+    """Sessions of people who smile near their favourite (readings only: no hidden taste kept)."""
+    rng = np.random.default_rng(seed)
+    folders = []
+    for i, favourite in enumerate(favourites):
+        folder = tmp_path / f"person-{i}"
+        level = rng.uniform(0.05, 0.3)  # people read higher or lower overall
+        with SessionRecorder(folder, new_meta(viewer={"kind": "person"}, agent="test")) as rec:
+            for _ in range(steps):
+                unit = np.clip(favourite + rng.normal(0, 0.5, 8), -1, 1)
+                taste = level + 0.6 * np.exp(-0.5 * np.sum((unit - favourite) ** 2) / 0.4**2)
+                happy = np.clip(taste + rng.normal(0, 0.08, 10), 0, 1)
+                reaction = Reaction(probs=frame_probs(happy, rng), has_face=np.ones(10, bool))
+                rec.record(0, float(happy.mean()), PARAM_SPACE.denormalize(unit), reaction)
+        folders.append(folder)
+    return [load_session(f) for f in folders]
+
+
+def test_a_prior_from_people_around_one_favourite_points_to_it(tmp_path):
+    rng = np.random.default_rng(1)
+    favourites = [np.clip(FAVOURITE + rng.normal(0, 0.1, 8), -0.9, 0.9) for _ in range(8)]
+    prior = learn_prior(_person_sessions(tmp_path, favourites))
+    first = prior.warm_start(3)
+    default = PARAM_SPACE.normalize(PARAM_SPACE.defaults)
+    assert np.linalg.norm(first[0] - FAVOURITE) < 0.5 * np.linalg.norm(default - FAVOURITE)
+    elsewhere = np.random.default_rng(2).uniform(-1, 1, (200, 8))
+    assert prior.mean(FAVOURITE[None])[0] > np.quantile(prior.mean(elsewhere), 0.95)
+    # Spread apart: the warm start is not three copies of one emoticon.
+    assert min(np.linalg.norm(first[i] - first[j]) for i in range(3) for j in range(i)) > 0.1
+
+
+def test_a_prior_from_unrelated_people_is_nearly_flat(tmp_path):
+    rng = np.random.default_rng(3)
+    favourites = [rng.uniform(-0.9, 0.9, 8) for _ in range(8)]
+    flat = learn_prior(_person_sessions(tmp_path, favourites))
+    rng = np.random.default_rng(1)
+    near = [np.clip(FAVOURITE + rng.normal(0, 0.1, 8), -0.9, 0.9) for _ in range(8)]
+    peaked = learn_prior(_person_sessions(tmp_path / "near", near))
+    points = np.random.default_rng(4).uniform(-1, 1, (300, 8))
+    assert np.ptp(flat.mean(points)) < 0.5 * np.ptp(peaked.mean(np.vstack([points, near])))
+
+
+def test_the_prior_round_trips_and_is_refused_for_another_parameter_space(tmp_path):
+    prior = learn_prior(_person_sessions(tmp_path, [FAVOURITE, -FAVOURITE], steps=40))
+    save_prior(prior, tmp_path / "prior")
+    again = load_prior(tmp_path / "prior", PARAM_SPACE)
+    points = np.random.default_rng(0).uniform(-1, 1, (20, 8))
+    np.testing.assert_array_equal(again.mean(points), prior.mean(points))
+    np.testing.assert_array_equal(again.warm_start(2), prior.warm_start(2))
+    assert again.bandwidth == prior.bandwidth and len(again.sources) == 2
+    wider = ParamSpace(
+        (*PARAM_SPACE.params[:-1], dataclasses.replace(PARAM_SPACE.params[-1], high=2.0))
+    )
+    with pytest.raises(ConfigError, match="another parameter space"):
+        load_prior(tmp_path / "prior", wider)
+    more = ParamSpace((*PARAM_SPACE.params, Param("z", 0.0, 1.0, 0.5, "an extra parameter")))
+    with pytest.raises(ConfigError, match="another parameter space"):
+        load_prior(tmp_path / "prior", more)
+    (tmp_path / "prior" / "prior.safetensors").write_bytes(b"not tensors")
+    with pytest.raises(ConfigError, match="damaged"):
+        load_prior(tmp_path / "prior", PARAM_SPACE)
+
+
+def test_a_prior_needs_two_peoples_readings(tmp_path):
+    sessions = _person_sessions(tmp_path, [FAVOURITE], steps=10)
+    with pytest.raises(ConfigError, match="at least two"):
+        learn_prior(sessions)
