@@ -163,9 +163,9 @@ def _readings(session: Session, space: ParamSpace) -> tuple[np.ndarray, np.ndarr
         scored = scored[np.linspace(0, scored.size - 1, PER_SESSION).round().astype(int)]
     params = session.params()[scored]
     points = np.stack([space.normalize(space.clip(p)) for p in params]) if scored.size else None
-    return (points if points is not None else np.empty((0, len(space)))), session.steps[
-        "reward"
-    ][scored]
+    return (points if points is not None else np.empty((0, len(space)))), session.steps["reward"][
+        scored
+    ]
 
 
 def learn_prior(sessions: Sequence[Session], space: ParamSpace | None = None) -> PopulationPrior:
@@ -276,9 +276,15 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
         )
     points, residuals = arrays.get("points"), arrays.get("residuals")
     groups = arrays.get("groups")
-    if points is None or residuals is None or groups is None or points.shape != (
-        residuals.size,
-        len(space),
+    if (
+        points is None
+        or residuals is None
+        or groups is None
+        or points.shape
+        != (
+            residuals.size,
+            len(space),
+        )
     ):
         raise ConfigError(f"prior: {folder / ARRAYS_FILE} does not hold a prior's arrays.")
     if not (np.isfinite(points).all() and np.isfinite(residuals).all()) or not (
