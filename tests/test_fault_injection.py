@@ -7,9 +7,9 @@ After each kill the session must load, every step it holds must be exactly the s
 uninterrupted run took (no completed step lost or changed), and a resume must bring it to
 the full count, numbered 0, 1, 2, ...
 
-`make test` tries a spread of kill points (`LAETITIA_FAULT_POINTS`, default 5 per scenario);
-`LAETITIA_FAULT_POINTS=all` tries every write (about two minutes per scenario on two cores;
-the figures are in BENCHMARKS.md).
+`make test` tries a spread of kill points (`LAETITIA_FAULT_POINTS`, default 5 per scenario) on
+the hill-climber; `LAETITIA_FAULT_POINTS=all LAETITIA_FAULT_AGENTS="hill-climb cma-es ppo"`
+tries every write of each (the figures are in BENCHMARKS.md, "Reliability").
 """
 
 import os
@@ -24,6 +24,7 @@ import pytest
 from laetitia.sessions import load_session
 
 STEPS = 6
+AGENTS = os.environ.get("LAETITIA_FAULT_AGENTS", "hill-climb").split()
 CHILD = """
 import sys
 from pathlib import Path
@@ -76,13 +77,13 @@ def _steps_of(folder: Path) -> np.ndarray:
     return np.stack([session.steps[c] for c in columns], axis=1)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[str, object]:
-    """An uninterrupted run, and how many writes it makes."""
+@pytest.fixture(scope="module", params=AGENTS)
+def reference(request, tmp_path_factory) -> dict[str, object]:
+    """An uninterrupted run of an agent, and how many writes it makes."""
     tmp = tmp_path_factory.mktemp("reference")
-    code, writes = _run(tmp, ["train", str(tmp / "s"), "hill-climb", str(STEPS)])
+    code, writes = _run(tmp, ["train", str(tmp / "s"), request.param, str(STEPS)])
     assert code == 0
-    return {"steps": _steps_of(tmp / "s"), "writes": writes}
+    return {"agent": request.param, "steps": _steps_of(tmp / "s"), "writes": writes}
 
 
 def _check_killed_session(out: Path, reference: np.ndarray) -> int:
@@ -99,13 +100,13 @@ def test_a_kill_at_any_write_of_a_training_loses_no_step(tmp_path, reference):
         case = tmp_path / f"kill-{n}"
         case.mkdir()
         out = case / "s"
-        code, _ = _run(case, ["train", str(out), "hill-climb", str(STEPS)], kill_at=n)
+        code, _ = _run(case, ["train", str(out), reference["agent"], str(STEPS)], kill_at=n)
         kept = _check_killed_session(out, reference["steps"])
         if code == 0:
             assert kept == STEPS  # the kill came after the run's last write
         if kept == STEPS or not (out / "meta.json").exists():
             continue  # every step is there, or nothing was started
-        code, _ = _run(case, ["resume", str(out), "hill-climb", str(STEPS - kept)])
+        code, _ = _run(case, ["resume", str(out), reference["agent"], str(STEPS - kept)])
         assert code == 0, f"resume after a kill at write {n} failed"
         resumed = _steps_of(out)
         np.testing.assert_array_equal(resumed[:, 0], np.arange(STEPS))
@@ -114,31 +115,32 @@ def test_a_kill_at_any_write_of_a_training_loses_no_step(tmp_path, reference):
 
 def test_a_kill_at_any_write_of_a_resume_and_its_repair_loses_no_step(tmp_path, reference):
     """A session a kill cut mid-step (a torn row to repair) is resumed, and killed again."""
+    agent = reference["agent"]
     seed = tmp_path / "torn"
     seed.mkdir()
     # Kill the first run part-way through a later step: the tables end in a torn row or in the
     # frame rows of a step that never completed, which the resume first repairs.
     _run(
-        seed, ["train", str(seed / "s"), "hill-climb", str(STEPS)], kill_at=reference["writes"] // 2
+        seed, ["train", str(seed / "s"), agent, str(STEPS)], kill_at=reference["writes"] // 2
     )
     torn = seed / "s"
     kept = _check_killed_session(torn, reference["steps"])
     assert 0 < kept < STEPS
     probe = tmp_path / "probe"
     shutil.copytree(torn, probe / "s")
-    code, writes = _run(probe, ["resume", str(probe / "s"), "hill-climb", "2"])
+    code, writes = _run(probe, ["resume", str(probe / "s"), agent, "2"])
     assert code == 0
     resumed = _steps_of(probe / "s")  # what an uninterrupted resume records
     for n in _points(writes):
         case = tmp_path / f"kill-{n}"
         shutil.copytree(torn, case / "s")
-        _run(case, ["resume", str(case / "s"), "hill-climb", "2"], kill_at=n)
+        _run(case, ["resume", str(case / "s"), agent, "2"], kill_at=n)
         # Whatever the kill interrupted, the steps the session had are all still there, the
         # steps the resume completed are those an uninterrupted resume takes, and the session
         # resumes again to the end.
         again = _check_killed_session(case / "s", resumed)
         assert again >= kept
         if again < kept + 2:
-            code, _ = _run(case, ["resume", str(case / "s"), "hill-climb", str(kept + 2 - again)])
+            code, _ = _run(case, ["resume", str(case / "s"), agent, str(kept + 2 - again)])
             assert code == 0
         np.testing.assert_array_equal(_steps_of(case / "s")[:, 0], np.arange(kept + 2))
