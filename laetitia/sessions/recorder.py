@@ -30,7 +30,13 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.errors import SessionError
-from laetitia.files import TMP_SUFFIX, append_durably, atomic_open, fsync_dir
+from laetitia.files import (
+    TMP_SUFFIX,
+    append_durably,
+    atomic_open,
+    fsync_dir,
+    write_text_atomic,
+)
 from laetitia.labels import EMOTIONS
 from laetitia.sessions.layout import (
     FRAME_NAME,
@@ -71,7 +77,7 @@ def prepare_folder(folder: Path) -> Path:
         SessionError: If the folder cannot be created or written, or already holds a session.
     """
     folder = Path(folder)
-    if (folder / STEPS_FILE).exists() or (folder / META_FILE).exists():
+    if (folder / META_FILE).exists() or _has_rows(folder / STEPS_FILE):
         raise SessionError(
             f"{folder} already holds a session; choose another output folder (a training "
             "session can be resumed instead)."
@@ -87,6 +93,14 @@ def prepare_folder(folder: Path) -> Path:
             "Choose a folder you can write to."
         ) from error
     return folder
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a table holds more than its header (a start a kill interrupted holds none)."""
+    if not path.is_file():
+        return False
+    with open(path, "rb") as handle:
+        return handle.read().count(b"\n") > 1
 
 
 def encode_frame(frame_bgr: np.ndarray) -> bytes:
@@ -196,11 +210,11 @@ class SessionRecorder:
         self.extra_columns = tuple(extra_columns)
         self.columns = [*step_columns(self.space, self.class_names), *self.extra_columns]
         self.frame_columns = frame_columns(self.class_names)
-        write_meta(self.folder / META_FILE, meta)
+        # The tables first, each whole or absent; `meta.json` last: a folder is a session once
+        # its record is there, and a start a kill interrupted before that can be started again.
         for name, header in ((STEPS_FILE, self.columns), (FRAMES_FILE, self.frame_columns)):
-            with open(self.folder / name, "w", newline="", encoding="utf-8") as handle:
-                append_durably(handle, csv_line(header))
-        fsync_dir(self.folder)
+            write_text_atomic(self.folder / name, csv_line(header))
+        write_meta(self.folder / META_FILE, meta)
         self.next_step = 0
         self.next_frame = 0
         self._t_offset = 0.0
