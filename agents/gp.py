@@ -1,0 +1,241 @@
+"""A small exact Gaussian process for the `bayes-opt` agent: taste plus mood, noise learned.
+
+A person's reading of an emoticon is modelled as
+
+    y = m(x) + f(x, u) + d(t) + noise
+
+- `m(x) = c + w · prior(x)`: a constant, plus a prior mean (from other people, issue 13)
+  whose weight `w` is fitted, so data can discount a wrong prior (w → 0);
+- `f(x, u)`: the person's taste over the normalised emoticon `x`, and `u`, how tired the
+  person is of emoticons like it (the habituation load, `bayes_opt.habituation_load`), under
+  one Matérn-5/2 kernel with a length scale per input (ARD);
+- `d(t)`: the mood, a slow drift over the step count `t` (an RBF kernel), shared by every
+  emoticon shown at the same time, so it cancels when emoticons are compared;
+- independent noise whose variance is fitted.
+
+What the agent optimises is `g(x) = m(x) + f(x, 0)`: the taste of a rested person, without
+the mood of the moment. Hyperparameters are maximum a posteriori (mild log-normal priors)
+under L-BFGS, warm-started from the previous fit; between fits the posterior is rebuilt
+exactly from the data with the hyperparameters fixed (one Cholesky factorisation).
+
+Everything is float64 torch on the CPU and deterministic for the same data and start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+SQRT5 = math.sqrt(5.0)
+LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+MIN_NOISE = 1e-4
+"""Lower bound of the noise variance, in standardised units."""
+
+
+@dataclass(frozen=True)
+class Priors:
+    """Log-normal priors (median, log standard deviation) on the hyperparameters.
+
+    Length scales are in normalised emoticon units (each parameter's range is 2 wide); the
+    variances are in units of the readings' variance (readings are standardised).
+    """
+
+    lengthscale: tuple[float, float] = (1.0, 1.0)
+    """Per emoticon parameter and for the habituation load."""
+    signal: tuple[float, float] = (1.0, 1.0)
+    """Variance of the taste f."""
+    mood_lengthscale: tuple[float, float] = (0.5, 0.75)
+    """Of the mood, in hundreds of steps."""
+    mood: tuple[float, float] = (0.05, 1.0)
+    """Variance of the mood d."""
+    noise: tuple[float, float] = (0.1, 1.0)
+    """Variance of a reading's noise."""
+
+
+def _log_normal(value: torch.Tensor, prior: tuple[float, float]) -> torch.Tensor:
+    median, scale = prior
+    return -0.5 * ((torch.log(value) - math.log(median)) / scale) ** 2
+
+
+def matern52(a: torch.Tensor, b: torch.Tensor, lengthscale: torch.Tensor) -> torch.Tensor:
+    """Matérn-5/2 correlation between rows of `a` (m, k) and `b` (n, k): (m, n)."""
+    d2 = torch.cdist(a / lengthscale, b / lengthscale).square()
+    r = torch.sqrt(d2 + 1e-12)
+    return (1.0 + SQRT5 * r + (5.0 / 3.0) * d2) * torch.exp(-SQRT5 * r)
+
+
+def log_h(z: torch.Tensor) -> torch.Tensor:
+    """log(φ(z) + z Φ(z)), the log of expected improvement per unit of standard deviation.
+
+    Stable for very negative z (as BoTorch's LogEI: Ament et al., 2023), where EI itself
+    underflows and would give no gradient.
+    """
+    zp = z.clamp(min=-1.0)
+    direct = torch.log(torch.exp(-0.5 * zp**2 - LOG_SQRT_2PI) + zp * torch.special.ndtr(zp))
+    zn = z.clamp(max=-1.0)
+    # h = φ(z)(1 + z Φ(z)/φ(z)) with Φ/φ = sqrt(π/2) erfcx(-z/√2): log1p keeps the digits.
+    ratio = zn * math.sqrt(math.pi / 2.0) * torch.special.erfcx(-zn / math.sqrt(2.0))
+    tail = -0.5 * zn**2 - LOG_SQRT_2PI + torch.log1p(ratio.clamp(min=-1.0 + 1e-15))
+    far = -0.5 * zn**2 - LOG_SQRT_2PI - 2.0 * torch.log(-zn)  # 1 + z Φ/φ ≈ 1/z² there
+    tail = torch.where(zn < -1e6, far, tail)
+    return torch.where(z > -1.0, direct, tail)
+
+
+class TasteGP:
+    """The model above, for inputs `(x, u)` (n, k), times `t` (n,) and readings `y` (n,).
+
+    Args:
+        inputs: float64 (n, k): the normalised emoticon, then the habituation input(s).
+        times: float64 (n,): the step of each reading, in hundreds of steps.
+        readings: float64 (n,): the readings.
+        prior: float64 (n,): the prior mean of each emoticon, in the readings' units; None
+            without a prior (then `w` is not a hyperparameter).
+        raw: Log-hyperparameters to start from (`raw` of an earlier fit); None: the priors'
+            medians.
+        priors: The hyperparameter priors.
+    """
+
+    def __init__(
+        self,
+        inputs: torch.Tensor,
+        times: torch.Tensor,
+        readings: torch.Tensor,
+        prior: torch.Tensor | None = None,
+        raw: torch.Tensor | None = None,
+        priors: Priors = Priors(),  # noqa: B008 - frozen, shared safely
+    ) -> None:
+        self.inputs = inputs
+        self.times = times[:, None]
+        self.offset = readings.mean()
+        self.scale = readings.std().clamp(min=1e-3) if readings.numel() > 1 else readings.new_ones(())
+        self.y = (readings - self.offset) / self.scale
+        self.prior = None if prior is None else (prior - self.offset) / self.scale
+        self.priors = priors
+        self.k = inputs.shape[1]
+        self.raw = self.initial_raw() if raw is None else raw.clone()
+        self._factor()
+
+    # ----- hyperparameters --------------------------------------------------------------------
+    # raw = [log lengthscales (k), log signal, log mood lengthscale, log mood, log noise, c, w]
+    def initial_raw(self) -> torch.Tensor:
+        """The priors' medians (and c = 0, w = 1)."""
+        p = self.priors
+        logs = [math.log(p.lengthscale[0])] * self.k + [
+            math.log(p.signal[0]),
+            math.log(p.mood_lengthscale[0]),
+            math.log(p.mood[0]),
+            math.log(p.noise[0]),
+        ]
+        return torch.tensor([*logs, 0.0, 1.0], dtype=torch.float64)
+
+    def _unpack(self, raw: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        k = self.k
+        lengthscale = torch.exp(raw[:k])
+        signal, mood_ls, mood = torch.exp(raw[k]), torch.exp(raw[k + 1]), torch.exp(raw[k + 2])
+        noise = MIN_NOISE + torch.exp(raw[k + 3])
+        return lengthscale, signal, mood_ls, mood, noise, raw[k + 4], raw[k + 5]
+
+    def _mean(self, raw: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor | float:
+        *_, c, w = self._unpack(raw)
+        return c if prior is None else c + w * prior
+
+    def _covariance(self, raw: torch.Tensor) -> torch.Tensor:
+        lengthscale, signal, mood_ls, mood, noise, _, _ = self._unpack(raw)
+        taste = signal * matern52(self.inputs, self.inputs, lengthscale)
+        drift = mood * torch.exp(-0.5 * torch.cdist(self.times, self.times).square() / mood_ls**2)
+        n = self.y.shape[0]
+        return taste + drift + noise * torch.eye(n, dtype=torch.float64)
+
+    def _log_prior(self, raw: torch.Tensor) -> torch.Tensor:
+        lengthscale, signal, mood_ls, mood, noise, c, w = self._unpack(raw)
+        p = self.priors
+        total = _log_normal(lengthscale, p.lengthscale).sum()
+        total = total + _log_normal(signal, p.signal) + _log_normal(mood_ls, p.mood_lengthscale)
+        total = total + _log_normal(mood, p.mood) + _log_normal(noise, p.noise)
+        total = total - 0.5 * c**2
+        if self.prior is not None:
+            total = total - 0.5 * ((w - 1.0) / 0.5) ** 2
+        return total
+
+    def _loss(self, raw: torch.Tensor) -> torch.Tensor:
+        """Negative log posterior of the hyperparameters, per reading."""
+        resid = self.y - self._mean(raw, self.prior)
+        chol = torch.linalg.cholesky(self._covariance(raw))
+        alpha = torch.cholesky_solve(resid[:, None], chol)[:, 0]
+        log_lik = -0.5 * resid @ alpha - torch.log(torch.diagonal(chol)).sum()
+        return -(log_lik + self._log_prior(raw)) / self.y.shape[0]
+
+    def fit(self, iterations: int) -> None:
+        """Maximise the hyperparameters' posterior with L-BFGS from the current `raw`."""
+        raw = self.raw.clone().requires_grad_(True)
+        optimiser = torch.optim.LBFGS(
+            [raw], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe"
+        )
+
+        def closure() -> torch.Tensor:
+            optimiser.zero_grad()
+            loss = self._loss(raw)
+            loss.backward()
+            return loss
+
+        try:
+            optimiser.step(closure)
+            candidate = raw.detach().clamp(-12.0, 12.0)
+            if torch.isfinite(self._loss(candidate)):
+                self.raw = candidate
+        except torch.linalg.LinAlgError:
+            pass  # an ill-conditioned trial step: keep the hyperparameters we had
+        self._factor()
+
+    def _factor(self) -> None:
+        with torch.no_grad():
+            self._chol = torch.linalg.cholesky(self._covariance(self.raw))
+            resid = self.y - self._mean(self.raw, self.prior)
+            self._alpha = torch.cholesky_solve(resid[:, None], self._chol)[:, 0]
+
+    # ----- the posterior of g -----------------------------------------------------------------
+    def posterior(
+        self, inputs: torch.Tensor, prior: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and standard deviation of g = m + f at `inputs` (m, k), in readings' units.
+
+        Args:
+            inputs: float64 (m, k) the emoticons with their habituation input(s).
+            prior: float64 (m,) their prior mean in readings' units (with a prior only).
+        """
+        lengthscale, signal, *_ = self._unpack(self.raw)
+        cross = signal * matern52(inputs, self.inputs, lengthscale)
+        scaled_prior = None if prior is None else (prior - self.offset) / self.scale
+        mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
+        v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
+        var = (signal - v.square().sum(0)).clamp(min=1e-12)
+        return self.offset + self.scale * mean, self.scale * torch.sqrt(var)
+
+    def sample(
+        self, inputs: torch.Tensor, prior: torch.Tensor | None, generator: torch.Generator
+    ) -> torch.Tensor:
+        """One draw of g jointly at `inputs` (m, k), in readings' units: (m,)."""
+        lengthscale, signal, *_ = self._unpack(self.raw)
+        cross = signal * matern52(inputs, self.inputs, lengthscale)
+        scaled_prior = None if prior is None else (prior - self.offset) / self.scale
+        mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
+        v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
+        cov = signal * matern52(inputs, inputs, lengthscale) - v.T @ v
+        jitter = 1e-6 * signal * torch.eye(inputs.shape[0], dtype=torch.float64)
+        chol = torch.linalg.cholesky(cov + jitter)
+        normal = torch.randn(inputs.shape[0], dtype=torch.float64, generator=generator)
+        return self.offset + self.scale * (mean + chol @ normal)
+
+    def noise_sd(self) -> float:
+        """The fitted standard deviation of a reading's noise, in readings' units."""
+        return float(self.scale * torch.sqrt(self._unpack(self.raw)[4]))
+
+
+def log_expected_improvement(
+    mean: torch.Tensor, sd: torch.Tensor, best: torch.Tensor | float
+) -> torch.Tensor:
+    """log E[max(g − best, 0)] for g ~ N(mean, sd²), elementwise."""
+    z = (mean - best) / sd
+    return torch.log(sd) + log_h(z)

@@ -1,0 +1,168 @@
+"""How many steps does the `bayes-opt` agent need on people-v1, against `cma-es`? (issue 17)
+
+Runs agents through the bench's own `run_once` (the same people, frames, step sizes and
+scoring as `laetitia bench agents`), with agent settings to try, and reports per agent the
+median steps to 90% with a bootstrap 95% interval over person x seed runs, and the censored
+share. `--wait` instead times what a person waits for the agent: from the env returning a
+reading to the next action being ready, per step.
+
+    .venv/bin/python benchmarks/bo_study.py --agents cma-es bayes-opt --viewers 24 --seeds 1 \
+        --steps 300 --json benchmarks/results/bo_quick.json
+    .venv/bin/python benchmarks/bo_study.py --wait --steps 300 --viewers 2
+
+`--cap NAME=STEPS` runs that agent for fewer steps than `--steps` and scores its runs as
+censored at `--steps` when they did not reach 90% within the cap (exact for every run that
+reached it: steps after the first hit do not change it; the median stays exact while fewer
+than half are censored at the cap).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from laetitia.agents import AGENTS, agent_class
+from laetitia.agents.benchmark import BenchConfig, run_once
+from laetitia.envs.registration import make
+from laetitia.viewers.people import suite_viewer
+
+
+def bootstrap_median(values: np.ndarray, draws: int = 10000, seed: int = 0) -> list[float]:
+    """95% percentile-bootstrap interval of the median, resampling runs."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(values.size, size=(draws, values.size))
+    medians = np.median(values[picks], axis=1)
+    return [float(np.quantile(medians, 0.025)), float(np.quantile(medians, 0.975))]
+
+
+def _job(job: tuple) -> dict:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    agent, viewer, seed, steps, cap, settings = job
+    run = run_once(agent, viewer, seed, BenchConfig(agents=(agent,), steps=cap), settings)
+    m = run.metrics
+    return {
+        "agent": agent,
+        "viewer": viewer,
+        "seed": seed,
+        "steps_to_90": m.steps_to_90 if m.reached else steps,
+        "reached": m.reached,
+        "best_fraction": m.best_fraction,
+        "seconds": run.seconds,
+        "steps_run": cap,
+    }
+
+
+def summarise(rows: list[dict], steps: int) -> dict:
+    values = np.array([r["steps_to_90"] for r in rows], dtype=np.float64)
+    return {
+        "median_steps_to_90": float(np.median(values)),
+        "ci95": bootstrap_median(values),
+        "censored_fraction": float(np.mean([not r["reached"] for r in rows])),
+        "runs": len(rows),
+        "median_best_fraction": float(np.median([r["best_fraction"] for r in rows])),
+        "seconds_per_run": float(np.mean([r["seconds"] for r in rows])),
+        "steps": steps,
+    }
+
+
+def time_waits(viewer: int, seed: int, steps: int, settings: dict) -> np.ndarray:
+    """Seconds from each reading's end to the next action, per step (index 0: the first)."""
+    import torch
+
+    torch.set_num_threads(1)
+    env = make(
+        AGENTS["bayes-opt"].env_id,
+        viewer=suite_viewer(viewer, seed=seed),
+        step_size=1.0,
+        max_episode_steps=50,
+    )
+    step = env.step
+    marks: list[tuple[float, float]] = []
+    last = [time.perf_counter()]
+
+    def timed(action):
+        called = time.perf_counter()
+        marks.append((last[0], called))
+        out = step(action)
+        last[0] = time.perf_counter()
+        return out
+
+    env.step = timed
+    agent_class("bayes-opt")(env, seed=seed, **settings).learn(steps)
+    return np.array([called - ended for ended, called in marks])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", nargs="+", default=["cma-es", "bayes-opt"])
+    parser.add_argument("--viewers", type=int, default=8)
+    parser.add_argument("--first-viewer", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--cap", nargs="*", default=[], help="NAME=STEPS")
+    parser.add_argument("--set", nargs="*", default=[], help="bayes-opt setting KEY=JSON")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
+    caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
+    load = os.getloadavg()
+    if args.wait:
+        waits = [
+            time_waits(v, 0, args.steps, settings)
+            for v in range(args.first_viewer, args.first_viewer + args.viewers)
+        ]
+        waits = np.stack(waits)
+        document = {"load_before": load, "load_after": os.getloadavg(), "settings": settings}
+        for at in (10, 50, 100, 200, 300, 500):
+            if at <= args.steps:
+                window = waits[:, max(0, at - 5) : at + 5]  # steps at-4 .. at+5 (1-based)
+                document[f"step_{at}"] = {
+                    "median_ms": 1000 * float(np.median(window)),
+                    "max_ms": 1000 * float(window.max()),
+                    "at_step_ms": (1000 * waits[:, at - 1]).round(1).tolist(),
+                }
+        print(json.dumps(document, indent=1))
+    else:
+        jobs = [
+            (a, v, s, args.steps, caps.get(a, args.steps), settings if a == "bayes-opt" else {})
+            for a in args.agents
+            for v in range(args.first_viewer, args.first_viewer + args.viewers)
+            for s in range(args.seeds)
+        ]
+        start = time.perf_counter()
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            rows = list(pool.map(_job, jobs, chunksize=1))
+        document = {
+            "config": vars(args),
+            "settings": settings,
+            "load_before": load,
+            "load_after": os.getloadavg(),
+            "wall_s": time.perf_counter() - start,
+            "agents": {
+                a: summarise([r for r in rows if r["agent"] == a], args.steps) for a in args.agents
+            },
+            "runs": rows,
+        }
+        for a, summary in document["agents"].items():
+            print(a, json.dumps(summary))
+        print(
+            "steps by run:",
+            {a: [r["steps_to_90"] for r in rows if r["agent"] == a] for a in args.agents},
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(document, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
