@@ -63,13 +63,13 @@ PriorMean = Callable[[np.ndarray], np.ndarray]
 """Prior mean reading of normalised emoticons, float (m, n) -> (m,), in P(happy)."""
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2, 0.4)
 """Standard deviations of the perturbations around the best emoticons, normalised units."""
+ACQUISITIONS = ("thompson", "log-ei", "ucb")
+"""How the next emoticon is chosen: a posterior draw's best, LogEI, or an upper bound."""
 TOP_POINTS = 5
 """The best emoticons by posterior mean that local candidates are drawn around."""
 
 
-def habituation_load(
-    point: np.ndarray, shown: np.ndarray, width: float, half_life: float
-) -> float:
+def habituation_load(point: np.ndarray, shown: np.ndarray, width: float, half_life: float) -> float:
     """How tired of `point` a person is after the emoticons `shown` (oldest first).
 
     Each shown emoticon counts `exp(-d² / 2 width²)` (d: the normalised distance), halved
@@ -113,8 +113,9 @@ class BayesOpt(Agent):
         "initial_points": 8,
         "refit_every": 5,
         "fit_iterations": 30,
-        "candidates": 512,
-        "local_candidates": 512,
+        "candidates": 256,
+        "local_candidates": 256,
+        "ray_candidates": 0,
         "skip_frames": 3,
         "habituation_width": 0.25,
         "habituation_half_life": 10.0,
@@ -127,7 +128,7 @@ class BayesOpt(Agent):
         "lengthscale_median": 1.0,
         "lengthscale_spread": 1.0,
         "noise_median": 0.1,
-        "acquisition": "log-ei",
+        "acquisition": "thompson",
         "ucb_beta": 2.0,
     }
     preferred_step_size = 1.0
@@ -176,12 +177,16 @@ class BayesOpt(Agent):
         for key in positive:
             if s[key] < 1:
                 raise ConfigError(f"bayes-opt {key} must be at least 1, got {s[key]}.")
-        for key in ("local_candidates", "skip_frames"):
+        for key in ("local_candidates", "ray_candidates", "skip_frames"):
             if s[key] < 0:
                 raise ConfigError(f"bayes-opt {key} must be at least 0, got {s[key]}.")
         for key in ("habituation_width", "habituation_half_life"):
             if s[key] <= 0:
                 raise ConfigError(f"bayes-opt {key} must be positive, got {s[key]}.")
+        if s["acquisition"] not in ACQUISITIONS:
+            raise ConfigError(
+                f"bayes-opt acquisition must be one of {ACQUISITIONS}, got {s['acquisition']!r}."
+            )
         if s["window"] < 2 * s["initial_points"]:
             raise ConfigError(
                 f"bayes-opt window ({s['window']}) must hold at least twice the initial "
@@ -345,6 +350,7 @@ class BayesOpt(Agent):
             [
                 self._sobol(int(self.settings["candidates"]), points.shape[1]),
                 self._around(top, int(self.settings["local_candidates"])),
+                self._uphill(top[:3], int(self.settings["ray_candidates"])),
             ]
         )
         if self.settings["acquisition"] == "thompson":
@@ -356,6 +362,19 @@ class BayesOpt(Agent):
             return candidates[int(torch.argmax(draw))].copy()
         starts = self._best_candidates(candidates, incumbent, int(self.settings["restarts"]))
         return self._ascend(starts, incumbent)
+
+    def _uphill(self, centres: np.ndarray, count: int) -> np.ndarray:
+        """`count` points on rays up the posterior mean's slope from `centres`, up to 1 away."""
+        if count == 0:
+            return np.empty((0, centres.shape[1]))
+        x = torch.as_tensor(centres, dtype=torch.float64).requires_grad_(True)
+        mean, _ = self.model().posterior(self._inputs_t(x), self._prior_t(x))
+        (grad,) = torch.autograd.grad(mean.sum(), x)
+        direction = (grad / grad.norm(dim=1, keepdim=True).clamp(min=1e-12)).numpy()
+        which = self.rng.integers(centres.shape[0], size=count)
+        distance = self.rng.uniform(0.0, 1.0, size=(count, 1))
+        jitter = 0.03 * self.rng.standard_normal((count, centres.shape[1]))
+        return np.clip(centres[which] + distance * direction[which] + jitter, -1.0, 1.0)
 
     def _around(self, centres: np.ndarray, count: int) -> np.ndarray:
         """`count` Gaussian perturbations of `centres`, of the sizes `LOCAL_SCALES`."""
@@ -380,17 +399,20 @@ class BayesOpt(Agent):
         return log_expected_improvement(mean, sd, incumbent)
 
     def _ascend(self, starts: np.ndarray, incumbent: torch.Tensor) -> np.ndarray:
-        """Climb LogEI from each start (Adam, kept in the box); the best end point or start."""
-        x = torch.as_tensor(starts, dtype=torch.float64).clone().requires_grad_(True)
-        optimiser = torch.optim.Adam([x], lr=float(self.settings["ascent_step"]))
+        """Climb the acquisition from each start (Adam, in the box); the best end or start."""
+        x = torch.as_tensor(starts, dtype=torch.float64).clone()
+        step = float(self.settings["ascent_step"])
+        first, second = torch.zeros_like(x), torch.zeros_like(x)
         gp = self.model()
-        for _ in range(int(self.settings["ascent_iterations"])):
-            optimiser.zero_grad()
+        for i in range(1, int(self.settings["ascent_iterations"]) + 1):
+            x.requires_grad_(True)
             mean, sd = gp.posterior(self._inputs_t(x), self._prior_t(x))
-            (-self._score(mean, sd, incumbent).sum()).backward()
-            optimiser.step()
-            with torch.no_grad():
-                x.clamp_(-1.0, 1.0)
+            (grad,) = torch.autograd.grad(self._score(mean, sd, incumbent).sum(), x)
+            with torch.no_grad():  # Adam (no torch.optim: its first use imports TorchDynamo)
+                first = 0.9 * first + 0.1 * grad
+                second = 0.999 * second + 0.001 * grad**2
+                move = (first / (1 - 0.9**i)) / (torch.sqrt(second / (1 - 0.999**i)) + 1e-8)
+                x = (x.detach() + step * move).clamp(-1.0, 1.0)
         ends = np.vstack([starts, x.detach().numpy()])
         return self._best_candidates(ends, incumbent, 1)[0].copy()
 

@@ -26,7 +26,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+# At import, not at the first fit: the import takes seconds, a person should not wait for it.
+from scipy.optimize import minimize
 
 SQRT5 = math.sqrt(5.0)
 LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -109,7 +113,9 @@ class TasteGP:
         self.inputs = inputs
         self.times = times[:, None]
         self.offset = readings.mean()
-        self.scale = readings.std().clamp(min=1e-3) if readings.numel() > 1 else readings.new_ones(())
+        self.scale = (
+            readings.std().clamp(min=1e-3) if readings.numel() > 1 else readings.new_ones(())
+        )
         self.y = (readings - self.offset) / self.scale
         self.prior = None if prior is None else (prior - self.offset) / self.scale
         self.priors = priors
@@ -168,25 +174,29 @@ class TasteGP:
         return -(log_lik + self._log_prior(raw)) / self.y.shape[0]
 
     def fit(self, iterations: int) -> None:
-        """Maximise the hyperparameters' posterior with L-BFGS from the current `raw`."""
-        raw = self.raw.clone().requires_grad_(True)
-        optimiser = torch.optim.LBFGS(
-            [raw], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe"
+        """Maximise the hyperparameters' posterior with L-BFGS-B from the current `raw`."""
+
+        def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            raw = torch.as_tensor(flat, dtype=torch.float64).requires_grad_(True)
+            with torch.enable_grad():  # also when asked for under no_grad
+                try:
+                    loss = self._loss(raw)
+                except torch.linalg.LinAlgError:
+                    return math.inf, np.zeros_like(flat)  # an ill-conditioned trial step
+                loss.backward()
+            return float(loss.detach()), raw.grad.numpy().copy()
+
+        start = self.raw.numpy().copy()
+        result = minimize(
+            loss_and_grad,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-12.0, 12.0)] * start.size,
+            options={"maxiter": iterations},
         )
-
-        def closure() -> torch.Tensor:
-            optimiser.zero_grad()
-            loss = self._loss(raw)
-            loss.backward()
-            return loss
-
-        try:
-            optimiser.step(closure)
-            candidate = raw.detach().clamp(-12.0, 12.0)
-            if torch.isfinite(self._loss(candidate)):
-                self.raw = candidate
-        except torch.linalg.LinAlgError:
-            pass  # an ill-conditioned trial step: keep the hyperparameters we had
+        if np.isfinite(result.fun) and result.fun <= loss_and_grad(start)[0]:
+            self.raw = torch.as_tensor(result.x, dtype=torch.float64)
         self._factor()
 
     def _factor(self) -> None:
@@ -236,6 +246,6 @@ class TasteGP:
 def log_expected_improvement(
     mean: torch.Tensor, sd: torch.Tensor, best: torch.Tensor | float
 ) -> torch.Tensor:
-    """log E[max(g − best, 0)] for g ~ N(mean, sd²), elementwise."""
+    """Log E[max(g − best, 0)] for g ~ N(mean, sd²), elementwise."""
     z = (mean - best) / sd
     return torch.log(sd) + log_h(z)

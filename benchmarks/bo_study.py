@@ -13,7 +13,9 @@ reading to the next action being ready, per step.
 `--cap NAME=STEPS` runs that agent for fewer steps than `--steps` and scores its runs as
 censored at `--steps` when they did not reach 90% within the cap (exact for every run that
 reached it: steps after the first hit do not change it; the median stays exact while fewer
-than half are censored at the cap).
+than half are censored at the cap). `--stop-at-90` stops each run at its first emoticon at
+90% (`run_once`'s run, cut where its metric is decided: the steps to 90% are the same), and
+`best_fraction` is then that of the steps taken.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.benchmark import BenchConfig, run_once
+from laetitia.agents.benchmark import THRESHOLD, BenchConfig, run_metrics, run_once, step_size_for
 from laetitia.envs.registration import make
 from laetitia.viewers.people import suite_viewer
 
@@ -40,14 +43,54 @@ def bootstrap_median(values: np.ndarray, draws: int = 10000, seed: int = 0) -> l
     return [float(np.quantile(medians, 0.025)), float(np.quantile(medians, 0.975))]
 
 
+class _StopAt90(BaseCallback):
+    """Stops a run at its first shown emoticon at 90%: later steps cannot change the metric."""
+
+    def __init__(self, viewer) -> None:
+        super().__init__()
+        self.viewer = viewer
+        self.level = viewer.floor() + THRESHOLD * (viewer.attainable_max() - viewer.floor())
+        self.shown: list[float] = []
+
+    def _on_step(self) -> bool:
+        self.shown += [self.viewer.true_happiness(i["params"]) for i in self.locals["infos"]]
+        return self.shown[-1] < self.level
+
+
+def run_until_90(agent: str, viewer_index: int, seed: int, steps: int, settings: dict):
+    """`run_once`'s run (same person, env, seeds, step size), stopped at the first 90%.
+
+    Returns the metrics of `run_metrics` on the steps taken (exact for steps to 90%; a run
+    that never got there took all `steps`) and the seconds it took.
+    """
+    config = BenchConfig(agents=(agent,), steps=steps)
+    viewer = suite_viewer(viewer_index, seed=seed, frames=config.frames)
+    env = make(
+        AGENTS[agent].env_id,
+        viewer=viewer,
+        step_size=step_size_for(agent, config),
+        max_episode_steps=config.episode_steps,
+    )
+    stop = _StopAt90(viewer)
+    start = time.perf_counter()
+    try:
+        agent_class(agent)(env, seed=seed, **settings).learn(steps, callback=[stop])
+    finally:
+        env.close()
+    return run_metrics(np.array(stop.shown), viewer), time.perf_counter() - start
+
+
 def _job(job: tuple) -> dict:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import torch
 
     torch.set_num_threads(1)
-    agent, viewer, seed, steps, cap, settings = job
-    run = run_once(agent, viewer, seed, BenchConfig(agents=(agent,), steps=cap), settings)
-    m = run.metrics
+    agent, viewer, seed, steps, cap, settings, early = job
+    if early:
+        m, seconds = run_until_90(agent, viewer, seed, cap, settings)
+    else:
+        run = run_once(agent, viewer, seed, BenchConfig(agents=(agent,), steps=cap), settings)
+        m, seconds = run.metrics, run.seconds
     return {
         "agent": agent,
         "viewer": viewer,
@@ -55,7 +98,7 @@ def _job(job: tuple) -> dict:
         "steps_to_90": m.steps_to_90 if m.reached else steps,
         "reached": m.reached,
         "best_fraction": m.best_fraction,
-        "seconds": run.seconds,
+        "seconds": seconds,
         "steps_run": cap,
     }
 
@@ -111,6 +154,9 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="bayes-opt setting KEY=JSON")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument(
+        "--stop-at-90", action="store_true", help="stop each run at its first 90%% (exact)"
+    )
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
@@ -134,7 +180,15 @@ def main() -> None:
         print(json.dumps(document, indent=1))
     else:
         jobs = [
-            (a, v, s, args.steps, caps.get(a, args.steps), settings if a == "bayes-opt" else {})
+            (
+                a,
+                v,
+                s,
+                args.steps,
+                caps.get(a, args.steps),
+                settings if a == "bayes-opt" else {},
+                args.stop_at_90,
+            )
             for a in args.agents
             for v in range(args.first_viewer, args.first_viewer + args.viewers)
             for s in range(args.seeds)
