@@ -116,6 +116,9 @@ class BayesOpt(Agent):
         "candidates": 256,
         "local_candidates": 256,
         "ray_candidates": 0,
+        "quadratic_trend": True,
+        "trend_median": 0.3,
+        "centres_from_candidates": False,
         "skip_frames": 3,
         "habituation_width": 0.25,
         "habituation_half_life": 10.0,
@@ -322,7 +325,9 @@ class BayesOpt(Agent):
             priors=Priors(
                 lengthscale=(float(s["lengthscale_median"]), float(s["lengthscale_spread"])),
                 noise=(float(s["noise_median"]), 1.0),
+                trend=(float(s["trend_median"]), 1.0),
             ),
+            trend_dims=self.points.shape[1] if s["quadratic_trend"] else 0,
         )
         if self.raw is None or self.values.size - self.fitted_at >= s["refit_every"]:
             gp.fit(int(s["fit_iterations"]))
@@ -345,10 +350,16 @@ class BayesOpt(Agent):
         """The candidate with the largest LogEI over the best posterior mean shown."""
         points, means = self._in_sample()
         incumbent = means.max()
-        top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]
+        sobol = self._sobol(int(self.settings["candidates"]), points.shape[1])
+        pool, pool_means = points, means
+        if self.settings["centres_from_candidates"]:
+            with torch.no_grad():
+                pool = np.vstack([points, sobol])
+                pool_means = torch.cat([means, self._posterior(sobol)[0]])
+        top = pool[torch.argsort(pool_means, descending=True)[:TOP_POINTS].numpy()]
         candidates = np.vstack(
             [
-                self._sobol(int(self.settings["candidates"]), points.shape[1]),
+                sobol,
                 self._around(top, int(self.settings["local_candidates"])),
                 self._uphill(top[:3], int(self.settings["ray_candidates"])),
             ]

@@ -56,6 +56,8 @@ class Priors:
     """Variance of the mood d."""
     noise: tuple[float, float] = (0.1, 1.0)
     """Variance of a reading's noise."""
+    trend: tuple[float, float] = (0.3, 1.0)
+    """Variance of each weight of the quadratic trend."""
 
 
 def _log_normal(value: torch.Tensor, prior: tuple[float, float]) -> torch.Tensor:
@@ -68,6 +70,12 @@ def matern52(a: torch.Tensor, b: torch.Tensor, lengthscale: torch.Tensor) -> tor
     d2 = torch.cdist(a / lengthscale, b / lengthscale).square()
     r = torch.sqrt(d2 + 1e-12)
     return (1.0 + SQRT5 * r + (5.0 / 3.0) * d2) * torch.exp(-SQRT5 * r)
+
+
+def _features(inputs: torch.Tensor, dims: int) -> torch.Tensor:
+    """The quadratic trend's features of the first `dims` inputs: x and x² − 1/3, per input."""
+    x = inputs[:, :dims]
+    return torch.cat([x, x.square() - 1.0 / 3.0], dim=1) / math.sqrt(2 * dims)
 
 
 def log_h(z: torch.Tensor) -> torch.Tensor:
@@ -109,7 +117,9 @@ class TasteGP:
         prior: torch.Tensor | None = None,
         raw: torch.Tensor | None = None,
         priors: Priors = Priors(),  # noqa: B008 - frozen, shared safely
+        trend_dims: int = 0,
     ) -> None:
+        self.trend_dims = trend_dims
         self.inputs = inputs
         self.times = times[:, None]
         self.offset = readings.mean()
@@ -134,7 +144,7 @@ class TasteGP:
             math.log(p.mood[0]),
             math.log(p.noise[0]),
         ]
-        return torch.tensor([*logs, 0.0, 1.0], dtype=torch.float64)
+        return torch.tensor([*logs, 0.0, 1.0, math.log(p.trend[0])], dtype=torch.float64)
 
     def _unpack(self, raw: torch.Tensor) -> tuple[torch.Tensor, ...]:
         k = self.k
@@ -143,13 +153,30 @@ class TasteGP:
         noise = MIN_NOISE + torch.exp(raw[k + 3])
         return lengthscale, signal, mood_ls, mood, noise, raw[k + 4], raw[k + 5]
 
+    def _taste(self, a: torch.Tensor, b: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """Covariance of the taste f between input rows `a` (m, k) and `b` (n, k)."""
+        lengthscale, signal, *_ = self._unpack(raw)
+        cov = signal * matern52(a, b, lengthscale)
+        if self.trend_dims:
+            cov = cov + torch.exp(raw[self.k + 6]) * (
+                _features(a, self.trend_dims) @ _features(b, self.trend_dims).T
+            )
+        return cov
+
+    def _taste_var(self, a: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """Prior variance of the taste f at input rows `a` (m, k): (m,)."""
+        var = self._unpack(raw)[1].expand(a.shape[0])
+        if self.trend_dims:
+            var = var + torch.exp(raw[self.k + 6]) * _features(a, self.trend_dims).square().sum(1)
+        return var
+
     def _mean(self, raw: torch.Tensor, prior: torch.Tensor | None) -> torch.Tensor | float:
         *_, c, w = self._unpack(raw)
         return c if prior is None else c + w * prior
 
     def _covariance(self, raw: torch.Tensor) -> torch.Tensor:
-        lengthscale, signal, mood_ls, mood, noise, _, _ = self._unpack(raw)
-        taste = signal * matern52(self.inputs, self.inputs, lengthscale)
+        _, _, mood_ls, mood, noise, _, _ = self._unpack(raw)
+        taste = self._taste(self.inputs, self.inputs, raw)
         drift = mood * torch.exp(-0.5 * torch.cdist(self.times, self.times).square() / mood_ls**2)
         n = self.y.shape[0]
         return taste + drift + noise * torch.eye(n, dtype=torch.float64)
@@ -160,7 +187,7 @@ class TasteGP:
         total = _log_normal(lengthscale, p.lengthscale).sum()
         total = total + _log_normal(signal, p.signal) + _log_normal(mood_ls, p.mood_lengthscale)
         total = total + _log_normal(mood, p.mood) + _log_normal(noise, p.noise)
-        total = total - 0.5 * c**2
+        total = total - 0.5 * c**2 + _log_normal(torch.exp(raw[self.k + 6]), p.trend)
         if self.prior is not None:
             total = total - 0.5 * ((w - 1.0) / 0.5) ** 2
         return total
@@ -215,25 +242,23 @@ class TasteGP:
             inputs: float64 (m, k) the emoticons with their habituation input(s).
             prior: float64 (m,) their prior mean in readings' units (with a prior only).
         """
-        lengthscale, signal, *_ = self._unpack(self.raw)
-        cross = signal * matern52(inputs, self.inputs, lengthscale)
+        cross = self._taste(inputs, self.inputs, self.raw)
         scaled_prior = None if prior is None else (prior - self.offset) / self.scale
         mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
         v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
-        var = (signal - v.square().sum(0)).clamp(min=1e-12)
+        var = (self._taste_var(inputs, self.raw) - v.square().sum(0)).clamp(min=1e-12)
         return self.offset + self.scale * mean, self.scale * torch.sqrt(var)
 
     def sample(
         self, inputs: torch.Tensor, prior: torch.Tensor | None, generator: torch.Generator
     ) -> torch.Tensor:
         """One draw of g jointly at `inputs` (m, k), in readings' units: (m,)."""
-        lengthscale, signal, *_ = self._unpack(self.raw)
-        cross = signal * matern52(inputs, self.inputs, lengthscale)
+        cross = self._taste(inputs, self.inputs, self.raw)
         scaled_prior = None if prior is None else (prior - self.offset) / self.scale
         mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
         v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
-        cov = signal * matern52(inputs, inputs, lengthscale) - v.T @ v
-        jitter = 1e-6 * signal * torch.eye(inputs.shape[0], dtype=torch.float64)
+        cov = self._taste(inputs, inputs, self.raw) - v.T @ v
+        jitter = 1e-6 * torch.eye(inputs.shape[0], dtype=torch.float64)
         chol = torch.linalg.cholesky(cov + jitter)
         normal = torch.randn(inputs.shape[0], dtype=torch.float64, generator=generator)
         return self.offset + self.scale * (mean + chol @ normal)
