@@ -115,10 +115,8 @@ class BayesOpt(Agent):
         "fit_iterations": 30,
         "candidates": 256,
         "local_candidates": 256,
-        "ray_candidates": 0,
         "quadratic_trend": True,
         "trend_median": 0.3,
-        "centres_from_candidates": False,
         "skip_frames": 3,
         "habituation_width": 0.25,
         "habituation_half_life": 10.0,
@@ -180,7 +178,7 @@ class BayesOpt(Agent):
         for key in positive:
             if s[key] < 1:
                 raise ConfigError(f"bayes-opt {key} must be at least 1, got {s[key]}.")
-        for key in ("local_candidates", "ray_candidates", "skip_frames"):
+        for key in ("local_candidates", "skip_frames"):
             if s[key] < 0:
                 raise ConfigError(f"bayes-opt {key} must be at least 0, got {s[key]}.")
         for key in ("habituation_width", "habituation_half_life"):
@@ -350,18 +348,11 @@ class BayesOpt(Agent):
         """The candidate with the largest LogEI over the best posterior mean shown."""
         points, means = self._in_sample()
         incumbent = means.max()
-        sobol = self._sobol(int(self.settings["candidates"]), points.shape[1])
-        pool, pool_means = points, means
-        if self.settings["centres_from_candidates"]:
-            with torch.no_grad():
-                pool = np.vstack([points, sobol])
-                pool_means = torch.cat([means, self._posterior(sobol)[0]])
-        top = pool[torch.argsort(pool_means, descending=True)[:TOP_POINTS].numpy()]
+        top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]
         candidates = np.vstack(
             [
-                sobol,
+                self._sobol(int(self.settings["candidates"]), points.shape[1]),
                 self._around(top, int(self.settings["local_candidates"])),
-                self._uphill(top[:3], int(self.settings["ray_candidates"])),
             ]
         )
         if self.settings["acquisition"] == "thompson":
@@ -373,19 +364,6 @@ class BayesOpt(Agent):
             return candidates[int(torch.argmax(draw))].copy()
         starts = self._best_candidates(candidates, incumbent, int(self.settings["restarts"]))
         return self._ascend(starts, incumbent)
-
-    def _uphill(self, centres: np.ndarray, count: int) -> np.ndarray:
-        """`count` points on rays up the posterior mean's slope from `centres`, up to 1 away."""
-        if count == 0:
-            return np.empty((0, centres.shape[1]))
-        x = torch.as_tensor(centres, dtype=torch.float64).requires_grad_(True)
-        mean, _ = self.model().posterior(self._inputs_t(x), self._prior_t(x))
-        (grad,) = torch.autograd.grad(mean.sum(), x)
-        direction = (grad / grad.norm(dim=1, keepdim=True).clamp(min=1e-12)).numpy()
-        which = self.rng.integers(centres.shape[0], size=count)
-        distance = self.rng.uniform(0.0, 1.0, size=(count, 1))
-        jitter = 0.03 * self.rng.standard_normal((count, centres.shape[1]))
-        return np.clip(centres[which] + distance * direction[which] + jitter, -1.0, 1.0)
 
     def _around(self, centres: np.ndarray, count: int) -> np.ndarray:
         """`count` Gaussian perturbations of `centres`, of the sizes `LOCAL_SCALES`."""
