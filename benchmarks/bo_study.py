@@ -116,6 +116,19 @@ def summarise(rows: list[dict], steps: int) -> dict:
     }
 
 
+def rescore(rows: list[dict], seeds: int, steps: int) -> list[dict]:
+    """Runs of the first `seeds` seeds, censored at `steps` (exact: a run's first 90% within
+    `steps` does not depend on the steps after it)."""
+    out = []
+    for r in rows:
+        if r["seed"] < seeds:
+            reached = r["reached"] and r["steps_to_90"] <= steps
+            out.append(
+                {**r, "reached": reached, "steps_to_90": r["steps_to_90"] if reached else steps}
+            )
+    return out
+
+
 def time_waits(viewer: int, seed: int, steps: int, settings: dict) -> np.ndarray:
     """Seconds from each reading's end to the next action, per step (index 0: the first)."""
     import torch
@@ -158,7 +171,28 @@ def main() -> None:
         "--stop-at-90", action="store_true", help="stop each run at its first 90%% (exact)"
     )
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--rescore", nargs="*", default=[], help="study JSONs to recensor at --seeds, --steps"
+    )
     args = parser.parse_args()
+    if args.rescore:
+        rows = [r for path in args.rescore for r in json.load(open(path))["runs"]]
+        rows = rescore(rows, args.seeds, args.steps)
+        agents = sorted({r["agent"] for r in rows})
+        document = {
+            "rescored_from": args.rescore,
+            "seeds": args.seeds,
+            "steps": args.steps,
+            "agents": {
+                a: summarise([r for r in rows if r["agent"] == a], args.steps) for a in agents
+            },
+        }
+        for a, summary in document["agents"].items():
+            print(a, json.dumps(summary))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(document, f, indent=1)
+        return
     settings = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     caps = {k: int(v) for k, v in (c.split("=", 1) for c in args.cap)}
     load = os.getloadavg()
