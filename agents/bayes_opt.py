@@ -46,6 +46,7 @@ one that never stopped. Nothing is pickled.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -129,6 +130,7 @@ class BayesOpt(Agent):
         "lengthscale_median": 1.0,
         "lengthscale_spread": 1.0,
         "noise_median": 0.1,
+        "background_fit": True,
         "acquisition": "thompson",
         "ucb_beta": 2.0,
     }
@@ -171,6 +173,8 @@ class BayesOpt(Agent):
         """Whether the agent this one was loaded from had a prior mean."""
         self._gp: TasteGP | None = None
         self._best: np.ndarray | None = None
+        self._fitting: threading.Thread | None = None
+        self._fitted: tuple[torch.Tensor, int] | None = None
 
     def _check_settings(self) -> None:
         s = self.settings
@@ -229,6 +233,7 @@ class BayesOpt(Agent):
         current = obs[:-1].astype(np.float64)
         if self.target is None:
             self.target = self._next_point()
+            self._start_fit()
         return self._move(current, self.target)
 
     def _observe(
@@ -308,13 +313,20 @@ class BayesOpt(Agent):
         return torch.as_tensor(self._prior(x.detach().numpy()))
 
     def model(self) -> TasteGP:
-        """The GP on the last `window` readings, refitted when `refit_every` came in."""
-        if self._gp is not None:
-            return self._gp
+        """The GP on the last `window` readings, with the hyperparameters of the last fit."""
+        self._finish_fit()
+        if self._gp is None:
+            self._gp = self._build_gp()
+            if self.raw is None:  # the first fit: there is nothing to start from
+                self._gp.fit(int(self.settings["fit_iterations"]))
+                self.raw, self.fitted_at = self._gp.raw.clone(), self.values.size
+        return self._gp
+
+    def _build_gp(self) -> TasteGP:
         s = self.settings
         recent = slice(max(0, self.values.size - int(s["window"])), None)
         times = self.times[recent] / 100.0 if s["mood_input"] else np.zeros(self.times[recent].size)
-        gp = TasteGP(
+        return TasteGP(
             self._inputs(self.points[recent], self.loads[recent]),
             torch.as_tensor(times, dtype=torch.float64),
             torch.as_tensor(self.values[recent], dtype=torch.float64),
@@ -327,12 +339,39 @@ class BayesOpt(Agent):
             ),
             trend_dims=self.points.shape[1] if s["quadratic_trend"] else 0,
         )
-        if self.raw is None or self.values.size - self.fitted_at >= s["refit_every"]:
-            gp.fit(int(s["fit_iterations"]))
-            self.raw = gp.raw.clone()
-            self.fitted_at = self.values.size
-        self._gp = gp
-        return gp
+
+    # ----- refitting while the person is being read ------------------------------------------
+    def _start_fit(self) -> None:
+        """Refit the hyperparameters on the readings so far, when `refit_every` came in.
+
+        Called once the next emoticon is chosen: with `background_fit` the fit runs in a
+        thread while the person looks at it; either way the next choice is the first to use
+        it, so the thread changes when the work is done, never what it gives.
+        """
+        self._finish_fit()
+        if self.raw is None or self.values.size - self.fitted_at < self.settings["refit_every"]:
+            return
+        gp, count = self._build_gp(), self.values.size
+
+        def fit() -> None:
+            gp.fit(int(self.settings["fit_iterations"]))
+            self._fitted = (gp.raw.clone(), count)
+
+        if self.settings["background_fit"]:
+            self._fitting = threading.Thread(target=fit, name="bayes-opt-fit", daemon=True)
+            self._fitting.start()
+        else:
+            fit()
+            self._finish_fit()
+
+    def _finish_fit(self) -> None:
+        """Wait for a refit in flight, if any, and take its hyperparameters."""
+        if self._fitting is not None:
+            self._fitting.join()
+            self._fitting = None
+        if self._fitted is not None:
+            (self.raw, self.fitted_at), self._fitted = self._fitted, None
+            self._gp, self._best = None, None
 
     def _posterior(self, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """The rested taste's posterior (mean, sd) at normalised emoticons (m, n)."""
@@ -424,6 +463,7 @@ class BayesOpt(Agent):
 
     # ----- persistence -------------------------------------------------------------------------
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self._finish_fit()
         data = {
             "target": None if self.target is None else self.target.tolist(),
             "fitted_at": self.fitted_at,

@@ -129,8 +129,18 @@ def rescore(rows: list[dict], seeds: int, steps: int) -> list[dict]:
     return out
 
 
-def time_waits(viewer: int, seed: int, steps: int, settings: dict) -> np.ndarray:
-    """Seconds from each reading's end to the next action, per step (index 0: the first)."""
+READ_WINDOWS = ((90, 110), (290, 310))
+"""Steps (1-based, inclusive) around which `--reading-s` makes each reading take that long."""
+
+
+def time_waits(
+    viewer: int, seed: int, steps: int, settings: dict, reading_s: float = 0.0
+) -> np.ndarray:
+    """Seconds from each reading's end to the next action, per step (index 0: the first).
+
+    With `reading_s`, the steps in `READ_WINDOWS` take that long to read, as a person's
+    reading does (about 1.5 s live): work the agent does while a person is read runs then.
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -147,6 +157,8 @@ def time_waits(viewer: int, seed: int, steps: int, settings: dict) -> np.ndarray
     def timed(action):
         called = time.perf_counter()
         marks.append((last[0], called))
+        if any(a <= len(marks) <= b for a, b in READ_WINDOWS):
+            time.sleep(reading_s)
         out = step(action)
         last[0] = time.perf_counter()
         return out
@@ -167,6 +179,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="bayes-opt setting KEY=JSON")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--wait", action="store_true")
+    parser.add_argument("--reading-s", type=float, default=0.0, help="with --wait")
     parser.add_argument(
         "--stop-at-90", action="store_true", help="stop each run at its first 90%% (exact)"
     )
@@ -198,11 +211,16 @@ def main() -> None:
     load = os.getloadavg()
     if args.wait:
         waits = [
-            time_waits(v, 0, args.steps, settings)
+            time_waits(v, 0, args.steps, settings, args.reading_s)
             for v in range(args.first_viewer, args.first_viewer + args.viewers)
         ]
         waits = np.stack(waits)
-        document = {"load_before": load, "load_after": os.getloadavg(), "settings": settings}
+        document = {
+            "load_before": load,
+            "load_after": os.getloadavg(),
+            "settings": settings,
+            "reading_s": args.reading_s,
+        }
         for at in (10, 50, 100, 200, 300, 500):
             if at <= args.steps:
                 window = waits[:, max(0, at - 5) : at + 5]  # steps at-4 .. at+5 (1-based)

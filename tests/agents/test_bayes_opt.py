@@ -186,3 +186,12 @@ def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
             BayesOpt(env_for(), **bad)
     with pytest.raises(ConfigError, match="warm_start"):
         BayesOpt(env_for(), warm_start=np.zeros((2, 3)))
+
+
+def test_refitting_in_the_background_changes_when_the_work_is_done_not_the_choices() -> None:
+    runs = [
+        BayesOpt(env_for(), seed=4, **SMALL, background_fit=background).learn(16)
+        for background in (True, False)
+    ]
+    np.testing.assert_array_equal(runs[0].points, runs[1].points)
+    np.testing.assert_array_equal(runs[0].raw.numpy(), runs[1].raw.numpy())
