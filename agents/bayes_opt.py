@@ -2,11 +2,12 @@
 
 Every shown emoticon costs a person a second and a half and gives one noisy reading. A
 Gaussian process (`laetitia.agents.gp.TasteGP`) models the readings as a taste over the
-normalised emoticon, plus a slow mood drift over time, plus noise whose level is learned; the
-next emoticon is the one with the largest expected improvement (LogEI, stable where EI
-underflows) of the rested taste over the incumbent, and the incumbent is the best *posterior
-mean* among the emoticons shown, never the best single reading: a lucky reading does not
-become the target to beat. Evidence for these choices is in NOTES-bo.md.
+normalised emoticon (a Matérn kernel plus a quadratic trend), plus a slow mood drift over
+time, plus noise whose level is learned. After a space-filling design, the next emoticon is
+the best of one joint posterior draw of the taste over candidates (Thompson sampling; LogEI
+and UCB are settings, and were slower on people-v1). The recommendation is the emoticon read
+with the best *posterior mean*, never the best single reading: a lucky reading is not taken
+for the best emoticon. Evidence for these choices is in NOTES-bo.md.
 
 ## What people do, and what the agent does about it
 - **Noise**: ten frames per reading of a noisy classifier; the GP learns the noise variance.
@@ -32,10 +33,13 @@ smaller step size it walks there; every emoticon shown on the way is a reading t
 `warm_start` emoticons are shown before the space-filling design.
 
 ## Speed
-Hyperparameters are refitted every `refit_every` readings, warm-started from the last fit;
-in between, the exact posterior is rebuilt with them fixed (one Cholesky factorisation). The
-acquisition is maximised over a Sobol sample plus perturbations of the best emoticons, with a
-second, finer round around the best of those. The GP sees the last `window` readings.
+A person waits for the agent between the end of one reading and the next emoticon.
+Hyperparameters are refitted every `refit_every` readings, warm-started from the last fit, in
+a thread started once the next emoticon is chosen, so the fit runs while the person is read;
+the next choice is the first to use it, in the background or not, so the thread changes when
+the work is done, never what it gives. Otherwise the exact posterior is rebuilt with the
+hyperparameters fixed (one Cholesky factorisation). Candidates are a Sobol sample plus
+perturbations of the best emoticons. The GP sees the last `window` readings.
 
 ## Persistence
 JSON holds the settings, the pending emoticon and the design; tensors hold every reading
@@ -90,9 +94,12 @@ class BayesOpt(Agent):
         initial_points: Emoticons of the space-filling (scrambled Sobol) design shown before
             the GP chooses.
         refit_every: Readings between two fits of the hyperparameters.
-        fit_iterations: L-BFGS iterations of a fit.
+        fit_iterations: L-BFGS-B iterations of a fit.
+        background_fit: Refit in a thread while the person is read (same choices).
         candidates: Sobol candidates for the acquisition, over the whole space.
         local_candidates: Candidates drawn around the best emoticons.
+        quadratic_trend: Add a Bayesian quadratic trend to the taste.
+        trend_median: Prior median of the trend's weight variance.
         skip_frames: Frames at the start of a reading left out (the face still shows the
             previous emoticon's response).
         habituation_width: Normalised distance within which emoticons count as alike.
@@ -100,6 +107,17 @@ class BayesOpt(Agent):
         habituation_input: Give the GP the habituation load as an input.
         mood_input: Model a mood drift over time.
         window: The most recent readings the GP is fitted to.
+        acquisition: "thompson" (the best of one joint posterior draw over the candidates),
+            "log-ei" (LogEI over the best posterior mean) or "ucb" (mean + ucb_beta · sd);
+            the last two climb from the `restarts` best candidates by `ascent_iterations`
+            Adam steps of `ascent_step`.
+        ucb_beta: The upper bound's multiple of the standard deviation.
+        restarts: Candidates LogEI and UCB climb from.
+        ascent_iterations: Adam steps of that climb.
+        ascent_step: Adam's step size, in normalised units.
+        lengthscale_median: Prior median of the length scales, normalised units.
+        lengthscale_spread: Prior log standard deviation of the length scales.
+        noise_median: Prior median of the noise variance, in the readings' variance.
 
     Args:
         env: The environment (`laetitia/Smile-v0`).

@@ -8,15 +8,17 @@ A person's reading of an emoticon is modelled as
   whose weight `w` is fitted, so data can discount a wrong prior (w → 0);
 - `f(x, u)`: the person's taste over the normalised emoticon `x`, and `u`, how tired the
   person is of emoticons like it (the habituation load, `bayes_opt.habituation_load`), under
-  one Matérn-5/2 kernel with a length scale per input (ARD);
+  one Matérn-5/2 kernel with a length scale per input (ARD), plus (with `trend_dims`) a
+  Bayesian quadratic trend in the emoticon, `s · φ(x)·φ(x')` with `φ = [x, x² − 1/3]`: far
+  from the readings the posterior keeps their slope instead of falling back to the constant;
 - `d(t)`: the mood, a slow drift over the step count `t` (an RBF kernel), shared by every
   emoticon shown at the same time, so it cancels when emoticons are compared;
 - independent noise whose variance is fitted.
 
 What the agent optimises is `g(x) = m(x) + f(x, 0)`: the taste of a rested person, without
 the mood of the moment. Hyperparameters are maximum a posteriori (mild log-normal priors)
-under L-BFGS, warm-started from the previous fit; between fits the posterior is rebuilt
-exactly from the data with the hyperparameters fixed (one Cholesky factorisation).
+under scipy's L-BFGS-B, warm-started from the previous fit; between fits the posterior is
+rebuilt exactly from the data with the hyperparameters fixed (one Cholesky factorisation).
 
 Everything is float64 torch on the CPU and deterministic for the same data and start.
 """
@@ -107,6 +109,8 @@ class TasteGP:
         raw: Log-hyperparameters to start from (`raw` of an earlier fit); None: the priors'
             medians.
         priors: The hyperparameter priors.
+        trend_dims: The first this many inputs (the emoticon) carry the quadratic trend;
+            0: no trend.
     """
 
     def __init__(
@@ -134,7 +138,8 @@ class TasteGP:
         self._factor()
 
     # ----- hyperparameters --------------------------------------------------------------------
-    # raw = [log lengthscales (k), log signal, log mood lengthscale, log mood, log noise, c, w]
+    # raw = [log lengthscales (k), log signal, log mood lengthscale, log mood, log noise, c, w,
+    #        log trend]
     def initial_raw(self) -> torch.Tensor:
         """The priors' medians (and c = 0, w = 1)."""
         p = self.priors
