@@ -195,3 +195,19 @@ def test_refitting_in_the_background_changes_when_the_work_is_done_not_the_choic
     ]
     np.testing.assert_array_equal(runs[0].points, runs[1].points)
     np.testing.assert_array_equal(runs[0].raw.numpy(), runs[1].raw.numpy())
+
+
+@pytest.mark.parametrize("sign, weight", [(1.0, (0.6, 1.4)), (-1.0, (-1.0, 0.3))])
+def test_the_prior_means_weight_is_fitted_so_a_wrong_prior_is_not_followed(sign, weight) -> None:
+    """A prior mean that is the taste keeps w near 1; one that says the opposite gets w < 0.3."""
+
+    def taste(x):
+        return 0.6 - 0.05 * np.sum(x**2, axis=1)
+
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-1.0, 1.0, (30, N))
+    values = taste(points) + 0.01 * rng.standard_normal(30)
+    agent = BayesOpt(env_for(), seed=0, prior_mean=lambda x: 0.6 + sign * (taste(x) - 0.6), **SMALL)
+    feed(agent, points, values)
+    fitted = float(agent.model().raw[N + 1 + 5])  # w, after the k = N + 1 length scales
+    assert weight[0] < fitted < weight[1], fitted
