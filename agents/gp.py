@@ -215,8 +215,8 @@ class TasteGP:
                     loss = self._loss(raw)
                 except torch.linalg.LinAlgError:
                     return math.inf, np.zeros_like(flat)  # an ill-conditioned trial step
-                loss.backward()
-            return float(loss.detach()), raw.grad.numpy().copy()
+                (grad,) = torch.autograd.grad(loss, raw)
+            return float(loss.detach()), grad.numpy().copy()
 
         start = self.raw.numpy().copy()
         result = minimize(
