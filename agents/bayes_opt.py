@@ -43,7 +43,7 @@ perturbations of the best emoticons. The GP sees the last `window` readings.
 
 ## Persistence
 JSON holds the settings, the pending emoticon and the design; tensors hold every reading
-(emoticon, habituation load, step, value, prior mean), every emoticon shown, and the current
+(emoticon, habituation load, step, value, prior mean) and the current
 hyperparameters. `load` rebuilds the GP from them, so a loaded agent continues exactly like
 one that never stopped. Nothing is pickled.
 """
@@ -175,10 +175,9 @@ class BayesOpt(Agent):
         """The space-filling design, shown after the warm start."""
         self.target: np.ndarray | None = None
         """The emoticon chosen and not yet read (shown again after a step with no face)."""
-        self.shown = np.empty((0, n))
-        """Every emoticon read, oldest first (what habituates the person)."""
         self.points = np.empty((0, n))
-        """The readings: normalised emoticon, habituation load, step, value, prior mean."""
+        """The readings, oldest first (also what habituates the person): normalised emoticon,
+        habituation load, step, value, prior mean."""
         self.loads = np.empty(0)
         self.times = np.empty(0)
         self.values = np.empty(0)
@@ -282,14 +281,13 @@ class BayesOpt(Agent):
     def _add_reading(self, point: np.ndarray, value: float) -> None:
         s = self.settings
         load = habituation_load(
-            point, self.shown, s["habituation_width"], s["habituation_half_life"]
+            point, self.points, s["habituation_width"], s["habituation_half_life"]
         )
         self.points = np.vstack([self.points, point])
         self.loads = np.append(self.loads, load)
         self.times = np.append(self.times, float(self.num_timesteps))
         self.values = np.append(self.values, value)
         self.priors = np.append(self.priors, self._prior(point[None])[0])
-        self.shown = np.vstack([self.shown, point])
         self._gp, self._best = None, None
 
     def _prior(self, points: np.ndarray) -> np.ndarray:
@@ -490,7 +488,6 @@ class BayesOpt(Agent):
         arrays = {
             "design": self.design,
             "warm_start": self.warm_start,
-            "shown": self.shown,
             "points": self.points,
             "loads": self.loads,
             "times": self.times,
@@ -503,7 +500,7 @@ class BayesOpt(Agent):
 
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.saved_with_prior = bool(data["has_prior_mean"])
-        for key in ("design", "warm_start", "shown", "points", "loads", "times", "values"):
+        for key in ("design", "warm_start", "points", "loads", "times", "values"):
             setattr(self, key, np.asarray(arrays[key], dtype=np.float64))
         self.priors = np.asarray(arrays["priors"], dtype=np.float64)
         self.raw = torch.as_tensor(arrays["raw"]).clone() if "raw" in arrays else None

@@ -89,7 +89,7 @@ def test_a_step_without_a_face_updates_nothing_and_shows_the_same_emoticon_again
     agent = BayesOpt(env, seed=0, **SMALL).learn(1)
     target = agent.target.copy()
     agent.learn(4)
-    assert agent.values.size == 0 and agent.shown.size == 0 and agent.raw is None
+    assert agent.values.size == 0 and agent.points.size == 0 and agent.raw is None
     np.testing.assert_array_equal(agent.target, target)
     np.testing.assert_allclose(env._unit, target, atol=1e-5)
 
