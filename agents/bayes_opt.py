@@ -42,9 +42,9 @@ hyperparameters fixed (one Cholesky factorisation). Candidates are a Sobol sampl
 perturbations of the best emoticons. The GP sees the last `window` readings.
 
 ## Persistence
-JSON holds the settings, the pending emoticon and the design; tensors hold every reading
-(emoticon, habituation load, step, value, prior mean) and the current
-hyperparameters. `load` rebuilds the GP from them, so a loaded agent continues exactly like
+JSON holds the settings, the pending emoticon and the fit count; tensors hold the design,
+the warm start, every reading (emoticon, habituation load, step, value, prior mean) and the
+current hyperparameters. `load` rebuilds the GP from them, so a loaded agent continues exactly like
 one that never stopped. Nothing is pickled.
 """
 
