@@ -49,6 +49,12 @@ AGENTS: dict[str, AgentEntry] = {
         "CMA-ES (the cmaes library): a population of emoticons per generation, for few, "
         "noisy steps; its step size is 1 (one step reaches any emoticon)",
     ),
+    "bayes-opt": AgentEntry(
+        "laetitia.agents.bayes_opt:BayesOpt",
+        "laetitia/Smile-v0",
+        "Bayesian optimisation: a Gaussian process of taste, mood and habituation with learned "
+        "noise, LogEI over the best posterior mean; its step size is 1",
+    ),
 }
 """Every agent `laetitia train --agent NAME` knows, by name."""
 

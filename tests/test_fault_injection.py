@@ -120,9 +120,7 @@ def test_a_kill_at_any_write_of_a_resume_and_its_repair_loses_no_step(tmp_path, 
     seed.mkdir()
     # Kill the first run part-way through a later step: the tables end in a torn row or in the
     # frame rows of a step that never completed, which the resume first repairs.
-    _run(
-        seed, ["train", str(seed / "s"), agent, str(STEPS)], kill_at=reference["writes"] // 2
-    )
+    _run(seed, ["train", str(seed / "s"), agent, str(STEPS)], kill_at=reference["writes"] // 2)
     torn = seed / "s"
     kept = _check_killed_session(torn, reference["steps"])
     assert 0 < kept < STEPS

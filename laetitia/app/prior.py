@@ -231,7 +231,7 @@ def save_prior(prior: PopulationPrior, folder: Path | str) -> Path:
     with atomic_path(folder / ARRAYS_FILE) as tmp:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
     record = PriorRecord(
-        parameter_space=tuple(prior.space.describe()),
+        parameter_space=tuple(dict(p) for p in prior.space.describe()),
         bandwidth=prior.bandwidth,
         level=prior.level,
         shrinkage=prior.shrinkage,

@@ -1,0 +1,533 @@
+"""Bayesian optimisation over the emoticon's parameters, built for people.
+
+Every shown emoticon costs a person a second and a half and gives one noisy reading. A
+Gaussian process (`laetitia.agents.gp.TasteGP`) models the readings as a taste over the
+normalised emoticon (a Matérn kernel plus a quadratic trend), plus a slow mood drift over
+time, plus noise whose level is learned. After a space-filling design, the next emoticon is
+the best of one joint posterior draw of the taste over candidates (Thompson sampling; LogEI
+and UCB are settings, and were slower on people-v1). The recommendation is the emoticon read
+with the best *posterior mean*, never the best single reading: a lucky reading is not taken
+for the best emoticon. Evidence for these choices is in NOTES-bo.md.
+
+## What people do, and what the agent does about it
+- **Noise**: ten frames per reading of a noisy classifier; the GP learns the noise variance.
+- **Lag**: a person's face still shows the previous emoticon's response for the first frames
+  of a reading. The agent reads P(happy) from the frames after the first `skip_frames` (all
+  frames with a face when none is left).
+- **Habituation**: an emoticon like those just shown amuses less. Each reading carries an
+  input `u`, the habituation load: how many emoticons within `habituation_width` were shown,
+  each counted with a half-life of `habituation_half_life` shown emoticons. The GP learns how
+  much `u` matters; candidates and the recommendation are judged at `u = 0`, a rested person.
+- **Mood**: an additive drift over the step count, shared by everything shown at the same
+  time, so it does not count as taste.
+- **Looking away**: a step with no face measures nothing and updates nothing; the same
+  emoticon is shown again.
+
+## Moving to the chosen emoticon
+As `cma-es`, the agent prefers `step_size=1.0`, where one step reaches any emoticon. With a
+smaller step size it walks there; every emoticon shown on the way is a reading too.
+
+## A prior from other people (issue 13)
+`prior_mean` (a function of normalised emoticons, in P(happy)) enters the GP's mean as
+`c + w · prior(x)`, the weight `w` fitted, so a wrong prior is discounted as readings come in;
+`warm_start` emoticons are shown before the space-filling design.
+
+## Speed
+A person waits for the agent between the end of one reading and the next emoticon.
+Hyperparameters are refitted every `refit_every` readings, warm-started from the last fit, in
+a thread started once the next emoticon is chosen, so the fit runs while the person is read;
+the next choice is the first to use it, in the background or not, so the thread changes when
+the work is done, never what it gives. Otherwise the exact posterior is rebuilt with the
+hyperparameters fixed (one Cholesky factorisation). Candidates are a Sobol sample plus
+perturbations of the best emoticons. The GP sees the last `window` readings.
+
+## Persistence
+JSON holds the settings, the pending emoticon and the fit count; tensors hold the design,
+the warm start, every reading (emoticon, habituation load, step, value, prior mean) and the
+current hyperparameters. `load` rebuilds the GP from them, so a loaded agent continues exactly like
+one that never stopped. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Self
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from laetitia.agents.base import Agent, emoticon_env
+from laetitia.agents.gp import Priors, TasteGP, log_expected_improvement
+from laetitia.errors import ConfigError
+
+PriorMean = Callable[[np.ndarray], np.ndarray]
+"""Prior mean reading of normalised emoticons, float (m, n) -> (m,), in P(happy)."""
+LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2, 0.4)
+"""Standard deviations of the perturbations around the best emoticons, normalised units."""
+ACQUISITIONS = ("thompson", "log-ei", "ucb")
+"""How the next emoticon is chosen: a posterior draw's best, LogEI, or an upper bound."""
+TOP_POINTS = 5
+"""The best emoticons by posterior mean that local candidates are drawn around."""
+
+
+def habituation_load(point: np.ndarray, shown: np.ndarray, width: float, half_life: float) -> float:
+    """How tired of `point` a person is after the emoticons `shown` (oldest first).
+
+    Each shown emoticon counts `exp(-d² / 2 width²)` (d: the normalised distance), halved
+    every `half_life` emoticons shown since.
+    """
+    if shown.size == 0:
+        return 0.0
+    age = np.arange(shown.shape[0] - 1, -1, -1, dtype=np.float64)
+    d2 = np.sum((shown - point) ** 2, axis=1)
+    return float(np.sum(0.5 ** (age / half_life) * np.exp(-0.5 * d2 / width**2)))
+
+
+class BayesOpt(Agent):
+    """Gaussian-process Bayesian optimisation on `laetitia/Smile-v0`, one emoticon per step.
+
+    Settings:
+        initial_points: Emoticons of the space-filling (scrambled Sobol) design shown before
+            the GP chooses.
+        refit_every: Readings between two fits of the hyperparameters.
+        fit_iterations: L-BFGS-B iterations of a fit.
+        background_fit: Refit in a thread while the person is read (same choices).
+        candidates: Sobol candidates for the acquisition, over the whole space.
+        local_candidates: Candidates drawn around the best emoticons.
+        quadratic_trend: Add a Bayesian quadratic trend to the taste.
+        trend_median: Prior median of the trend's weight variance.
+        skip_frames: Frames at the start of a reading left out (the face still shows the
+            previous emoticon's response).
+        habituation_width: Normalised distance within which emoticons count as alike.
+        habituation_half_life: Shown emoticons after which a showing counts half.
+        habituation_input: Give the GP the habituation load as an input.
+        mood_input: Model a mood drift over time.
+        window: The most recent readings the GP is fitted to.
+        acquisition: "thompson" (the best of one joint posterior draw over the candidates),
+            "log-ei" (LogEI over the best posterior mean) or "ucb" (mean + ucb_beta · sd);
+            the last two climb from the `restarts` best candidates by `ascent_iterations`
+            Adam steps of `ascent_step`.
+        ucb_beta: The upper bound's multiple of the standard deviation.
+        restarts: Candidates LogEI and UCB climb from.
+        ascent_iterations: Adam steps of that climb.
+        ascent_step: Adam's step size, in normalised units.
+        lengthscale_median: Prior median of the length scales, normalised units.
+        lengthscale_spread: Prior log standard deviation of the length scales.
+        noise_median: Prior median of the noise variance, in the readings' variance.
+
+    Args:
+        env: The environment (`laetitia/Smile-v0`).
+        seed: Seeds the design and the candidates.
+        prior_mean: A prior mean reading of normalised emoticons, its weight fitted.
+        warm_start: float (k, n) normalised emoticons to show first.
+        **settings: The settings above.
+    """
+
+    name = "bayes-opt"
+    defaults = {
+        "initial_points": 8,
+        "refit_every": 5,
+        "fit_iterations": 30,
+        "candidates": 256,
+        "local_candidates": 256,
+        "quadratic_trend": True,
+        "trend_median": 0.3,
+        "skip_frames": 3,
+        "habituation_width": 0.25,
+        "habituation_half_life": 10.0,
+        "habituation_input": True,
+        "mood_input": True,
+        "window": 400,
+        "restarts": 4,
+        "ascent_iterations": 25,
+        "ascent_step": 0.03,
+        "lengthscale_median": 1.0,
+        "lengthscale_spread": 1.0,
+        "noise_median": 0.1,
+        "background_fit": True,
+        "acquisition": "thompson",
+        "ucb_beta": 2.0,
+    }
+    preferred_step_size = 1.0
+    """The env step size the bench runs this agent with: one step reaches any emoticon."""
+
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        prior_mean: PriorMean | None = None,
+        warm_start: np.ndarray | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(env, seed, **settings)
+        self._check_settings()
+        n = self._n_params()
+        self.prior_mean = prior_mean
+        self.warm_start = np.empty((0, n)) if warm_start is None else np.asarray(warm_start)
+        if self.warm_start.ndim != 2 or self.warm_start.shape[1] != n:
+            raise ConfigError(f"bayes-opt warm_start must be (k, {n}) emoticons.")
+        self.warm_start = np.clip(self.warm_start.astype(np.float64), -1.0, 1.0)
+        self.design = self._sobol(int(self.settings["initial_points"]), n)
+        """The space-filling design, shown after the warm start."""
+        self.target: np.ndarray | None = None
+        """The emoticon chosen and not yet read (shown again after a step with no face)."""
+        self.points = np.empty((0, n))
+        """The readings, oldest first (also what habituates the person): normalised emoticon,
+        habituation load, step, value, prior mean."""
+        self.loads = np.empty(0)
+        self.times = np.empty(0)
+        self.values = np.empty(0)
+        self.priors = np.empty(0)
+        self.raw: torch.Tensor | None = None
+        """The GP's log-hyperparameters of the last fit (None before the first)."""
+        self.fitted_at = 0
+        """Readings there were at the last fit."""
+        self.saved_with_prior = False
+        """Whether the agent this one was loaded from had a prior mean."""
+        self._gp: TasteGP | None = None
+        self._best: np.ndarray | None = None
+        self._fitting: threading.Thread | None = None
+        self._fitted: tuple[torch.Tensor, int] | None = None
+
+    def _check_settings(self) -> None:
+        s = self.settings
+        positive = ("initial_points", "refit_every", "fit_iterations", "candidates", "window")
+        for key in positive:
+            if s[key] < 1:
+                raise ConfigError(f"bayes-opt {key} must be at least 1, got {s[key]}.")
+        for key in ("local_candidates", "skip_frames"):
+            if s[key] < 0:
+                raise ConfigError(f"bayes-opt {key} must be at least 0, got {s[key]}.")
+        for key in ("habituation_width", "habituation_half_life"):
+            if s[key] <= 0:
+                raise ConfigError(f"bayes-opt {key} must be positive, got {s[key]}.")
+        if s["acquisition"] not in ACQUISITIONS:
+            raise ConfigError(
+                f"bayes-opt acquisition must be one of {ACQUISITIONS}, got {s['acquisition']!r}."
+            )
+        if s["window"] < 2 * s["initial_points"]:
+            raise ConfigError(
+                f"bayes-opt window ({s['window']}) must hold at least twice the initial "
+                f"points ({s['initial_points']})."
+            )
+
+    def _check_env(self, env: gym.Env) -> None:
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise ConfigError(
+                "bayes-opt moves to chosen emoticons by continuous steps: use "
+                f"laetitia/Smile-v0, not an env with a {type(env.action_space).__name__} "
+                "action space."
+            )
+        step_size = float(emoticon_env(env).step_size)
+        if step_size < self.preferred_step_size:
+            warnings.warn(
+                f"bayes-opt reaches the emoticon it chose in one step only with step_size "
+                f"{self.preferred_step_size} (its default in laetitia train); with {step_size} "
+                "it walks there, showing the emoticons on the way.",
+                UserWarning,
+                stacklevel=5,
+            )
+
+    def _n_params(self) -> int:
+        if self.env is None:
+            from laetitia.emoticon.params import PARAM_SPACE
+
+            return len(PARAM_SPACE)
+        return len(emoticon_env(self.env).space)
+
+    def _sobol(self, count: int, n: int) -> np.ndarray:
+        engine = torch.quasirandom.SobolEngine(
+            n, scramble=True, seed=int(self.rng.integers(2**31 - 1))
+        )
+        return 2.0 * engine.draw(count, dtype=torch.float64).numpy() - 1.0
+
+    # ----- the hooks ------------------------------------------------------------------------
+    def _act(self, obs: np.ndarray) -> np.ndarray:
+        current = obs[:-1].astype(np.float64)
+        if self.target is None:
+            self.target = self._next_point()
+            self._start_fit()
+        return self._move(current, self.target)
+
+    def _observe(
+        self,
+        obs: np.ndarray,
+        action: Any,
+        reward: float,
+        next_obs: np.ndarray,
+        info: dict[str, Any],
+    ) -> None:
+        if not info["scored"]:
+            return  # no face: nothing measured; the same emoticon is shown again
+        point = next_obs[:-1].astype(np.float64)
+        self._add_reading(point, self._reading(info, reward))
+        if self.target is not None and np.allclose(point, self.target, atol=1e-4):
+            self.target = None
+
+    def _policy(self, obs: np.ndarray) -> np.ndarray:
+        current = obs[:-1].astype(np.float64)
+        best = self.best_point()
+        return self._move(current, current if best is None else best)
+
+    def _reading(self, info: dict[str, Any], reward: float) -> float:
+        """Mean P(happy) over the frames with a face after the first `skip_frames`."""
+        reaction = info.get("reaction")
+        skip = int(self.settings["skip_frames"])
+        if reaction is None or skip == 0:
+            return reward
+        happy = np.asarray(reaction.happiness(), dtype=np.float64)[skip:]
+        face = np.asarray(reaction.has_face, dtype=bool)[skip:]
+        return float(happy[face].mean()) if face.any() else reward
+
+    def _add_reading(self, point: np.ndarray, value: float) -> None:
+        s = self.settings
+        load = habituation_load(
+            point, self.points, s["habituation_width"], s["habituation_half_life"]
+        )
+        self.points = np.vstack([self.points, point])
+        self.loads = np.append(self.loads, load)
+        self.times = np.append(self.times, float(self.num_timesteps))
+        self.values = np.append(self.values, value)
+        self.priors = np.append(self.priors, self._prior(point[None])[0])
+        self._gp, self._best = None, None
+
+    def _prior(self, points: np.ndarray) -> np.ndarray:
+        if self.prior_mean is None:
+            return np.zeros(points.shape[0])
+        return np.asarray(self.prior_mean(points), dtype=np.float64).reshape(points.shape[0])
+
+    # ----- choosing ---------------------------------------------------------------------------
+    def _next_point(self) -> np.ndarray:
+        """The next emoticon: the warm start, then the design, then the GP's choice."""
+        shown = self.values.size
+        if shown < self.warm_start.shape[0]:
+            return self.warm_start[shown].copy()
+        design_index = shown - self.warm_start.shape[0]
+        if design_index < self.design.shape[0]:
+            return self.design[design_index].copy()
+        return self._maximise_acquisition()
+
+    def _inputs(self, points: np.ndarray, loads: np.ndarray | None = None) -> torch.Tensor:
+        """GP inputs: the emoticons, then their habituation input (u = load / (1 + load))."""
+        x = torch.as_tensor(points, dtype=torch.float64)
+        if loads is None:
+            return self._inputs_t(x)
+        if not self.settings["habituation_input"]:
+            return x
+        u = torch.as_tensor(loads / (1.0 + loads), dtype=torch.float64)
+        return torch.cat([x, u[:, None]], dim=1)
+
+    def _inputs_t(self, x: torch.Tensor) -> torch.Tensor:
+        """GP inputs of emoticons shown to a rested person (u = 0), differentiable in x."""
+        if not self.settings["habituation_input"]:
+            return x
+        return torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
+
+    def _prior_t(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The prior mean at emoticons x (constant in x as far as gradients go)."""
+        if self.prior_mean is None:
+            return None
+        return torch.as_tensor(self._prior(x.detach().numpy()))
+
+    def model(self) -> TasteGP:
+        """The GP on the last `window` readings, with the hyperparameters of the last fit."""
+        self._finish_fit()
+        if self._gp is None:
+            self._gp = self._build_gp()
+            if self.raw is None:  # the first fit: there is nothing to start from
+                self._gp.fit(int(self.settings["fit_iterations"]))
+                self.raw, self.fitted_at = self._gp.raw.clone(), self.values.size
+        return self._gp
+
+    def _build_gp(self) -> TasteGP:
+        s = self.settings
+        recent = slice(max(0, self.values.size - int(s["window"])), None)
+        times = self.times[recent] / 100.0 if s["mood_input"] else np.zeros(self.times[recent].size)
+        return TasteGP(
+            self._inputs(self.points[recent], self.loads[recent]),
+            torch.as_tensor(times, dtype=torch.float64),
+            torch.as_tensor(self.values[recent], dtype=torch.float64),
+            prior=None if self.prior_mean is None else torch.as_tensor(self.priors[recent]),
+            raw=self.raw,
+            priors=Priors(
+                lengthscale=(float(s["lengthscale_median"]), float(s["lengthscale_spread"])),
+                noise=(float(s["noise_median"]), 1.0),
+                trend=(float(s["trend_median"]), 1.0),
+            ),
+            trend_dims=self.points.shape[1] if s["quadratic_trend"] else 0,
+        )
+
+    # ----- refitting while the person is being read ------------------------------------------
+    def _start_fit(self) -> None:
+        """Refit the hyperparameters on the readings so far, when `refit_every` came in.
+
+        Called once the next emoticon is chosen: with `background_fit` the fit runs in a
+        thread while the person looks at it; either way the next choice is the first to use
+        it, so the thread changes when the work is done, never what it gives.
+        """
+        self._finish_fit()
+        if self.raw is None or self.values.size - self.fitted_at < self.settings["refit_every"]:
+            return
+        gp, count = self._build_gp(), self.values.size
+
+        def fit() -> None:
+            gp.fit(int(self.settings["fit_iterations"]))
+            self._fitted = (gp.raw.clone(), count)
+
+        if self.settings["background_fit"]:
+            self._fitting = threading.Thread(target=fit, name="bayes-opt-fit", daemon=True)
+            self._fitting.start()
+        else:
+            fit()
+            self._finish_fit()
+
+    def _finish_fit(self) -> None:
+        """Wait for a refit in flight, if any, and take its hyperparameters."""
+        if self._fitting is not None:
+            self._fitting.join()
+            self._fitting = None
+        if self._fitted is not None:
+            (self.raw, self.fitted_at), self._fitted = self._fitted, None
+            self._gp, self._best = None, None
+
+    def _posterior(self, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rested taste's posterior (mean, sd) at normalised emoticons (m, n)."""
+        prior = None if self.prior_mean is None else torch.as_tensor(self._prior(points))
+        return self.model().posterior(self._inputs(points), prior)
+
+    def _in_sample(self) -> tuple[np.ndarray, torch.Tensor]:
+        """The emoticons the GP sees, and the posterior mean of each."""
+        points = self.points[max(0, self.values.size - int(self.settings["window"])) :]
+        return points, self._posterior(points)[0]
+
+    def _maximise_acquisition(self) -> np.ndarray:
+        """The candidate with the largest LogEI over the best posterior mean shown."""
+        points, means = self._in_sample()
+        incumbent = means.max()
+        top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]
+        candidates = np.vstack(
+            [
+                self._sobol(int(self.settings["candidates"]), points.shape[1]),
+                self._around(top, int(self.settings["local_candidates"])),
+            ]
+        )
+        if self.settings["acquisition"] == "thompson":
+            generator = torch.Generator().manual_seed(int(self.rng.integers(2**31 - 1)))
+            with torch.no_grad():
+                draw = self.model().sample(
+                    self._inputs(candidates), self._prior_t(torch.as_tensor(candidates)), generator
+                )
+            return candidates[int(torch.argmax(draw))].copy()
+        starts = self._best_candidates(candidates, incumbent, int(self.settings["restarts"]))
+        return self._ascend(starts, incumbent)
+
+    def _around(self, centres: np.ndarray, count: int) -> np.ndarray:
+        """`count` Gaussian perturbations of `centres`, of the sizes `LOCAL_SCALES`."""
+        if count == 0:
+            return np.empty((0, centres.shape[1]))
+        which = self.rng.integers(centres.shape[0], size=count)
+        scale = self.rng.choice(LOCAL_SCALES, size=(count, 1))
+        noise = self.rng.standard_normal((count, centres.shape[1]))
+        return np.clip(centres[which] + scale * noise, -1.0, 1.0)
+
+    def _best_candidates(
+        self, candidates: np.ndarray, incumbent: torch.Tensor, count: int
+    ) -> np.ndarray:
+        with torch.no_grad():
+            mean, sd = self._posterior(candidates)
+            score = self._score(mean, sd, incumbent)
+        return candidates[torch.argsort(score, descending=True)[:count].numpy()]
+
+    def _score(self, mean: torch.Tensor, sd: torch.Tensor, incumbent: torch.Tensor) -> torch.Tensor:
+        if self.settings["acquisition"] == "ucb":
+            return mean + float(self.settings["ucb_beta"]) * sd
+        return log_expected_improvement(mean, sd, incumbent)
+
+    def _ascend(self, starts: np.ndarray, incumbent: torch.Tensor) -> np.ndarray:
+        """Climb the acquisition from each start (Adam, in the box); the best end or start."""
+        x = torch.as_tensor(starts, dtype=torch.float64).clone()
+        step = float(self.settings["ascent_step"])
+        first, second = torch.zeros_like(x), torch.zeros_like(x)
+        gp = self.model()
+        for i in range(1, int(self.settings["ascent_iterations"]) + 1):
+            x.requires_grad_(True)
+            mean, sd = gp.posterior(self._inputs_t(x), self._prior_t(x))
+            (grad,) = torch.autograd.grad(self._score(mean, sd, incumbent).sum(), x)
+            with torch.no_grad():  # Adam (no torch.optim: its first use imports TorchDynamo)
+                first = 0.9 * first + 0.1 * grad
+                second = 0.999 * second + 0.001 * grad**2
+                move = (first / (1 - 0.9**i)) / (torch.sqrt(second / (1 - 0.999**i)) + 1e-8)
+                x = (x.detach() + step * move).clamp(-1.0, 1.0)
+        ends = np.vstack([starts, x.detach().numpy()])
+        return self._best_candidates(ends, incumbent, 1)[0].copy()
+
+    def best_point(self) -> np.ndarray | None:
+        """Normalised emoticon with the best posterior mean among those read (None before)."""
+        if self.values.size == 0:
+            return None
+        if self._best is None:
+            with torch.no_grad():
+                points, means = self._in_sample()
+            self._best = points[int(torch.argmax(means))].copy()
+        return self._best
+
+    def best_params(self) -> np.ndarray | None:
+        """Raw parameters of the best guess so far (None before the first reading)."""
+        best = self.best_point()
+        if best is None or self.env is None:
+            return None
+        return emoticon_env(self.env).space.denormalize(best)
+
+    # ----- persistence -------------------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        self._finish_fit()
+        data = {
+            "target": None if self.target is None else self.target.tolist(),
+            "fitted_at": self.fitted_at,
+            "has_prior_mean": self.prior_mean is not None,
+        }
+        arrays = {
+            "design": self.design,
+            "warm_start": self.warm_start,
+            "points": self.points,
+            "loads": self.loads,
+            "times": self.times,
+            "values": self.values,
+            "priors": self.priors,
+        }
+        if self.raw is not None:
+            arrays["raw"] = self.raw.numpy()
+        return data, arrays
+
+    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.saved_with_prior = bool(data["has_prior_mean"])
+        for key in ("design", "warm_start", "points", "loads", "times", "values"):
+            setattr(self, key, np.asarray(arrays[key], dtype=np.float64))
+        self.priors = np.asarray(arrays["priors"], dtype=np.float64)
+        self.raw = torch.as_tensor(arrays["raw"]).clone() if "raw" in arrays else None
+        self.fitted_at = int(data["fitted_at"])
+        self.target = None if data["target"] is None else np.asarray(data["target"], np.float64)
+        self._gp, self._best = None, None
+
+    @classmethod
+    def load(
+        cls, path: str | Path, env: gym.Env | None = None, prior_mean: PriorMean | None = None
+    ) -> Self:
+        """Rebuild a saved agent; pass the `prior_mean` it was trained with, if any.
+
+        Raises:
+            SessionError: If the folder holds no agent, or an agent of another kind.
+            ConfigError: If it was saved with a prior mean and none is given.
+        """
+        agent = super().load(path, env)
+        if agent.saved_with_prior and prior_mean is None:
+            raise ConfigError(
+                f"the bayes-opt agent in {path} was trained with a prior mean; load it with "
+                "prior_mean=..."
+            )
+        agent.prior_mean = prior_mean
+        return agent

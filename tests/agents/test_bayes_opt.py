@@ -1,0 +1,213 @@
+import numpy as np
+import pytest
+from stable_baselines3.common.callbacks import BaseCallback
+
+from laetitia.agents import AGENTS, agent_class
+from laetitia.agents.bayes_opt import BayesOpt, habituation_load
+from laetitia.emoticon import PARAM_SPACE
+from laetitia.envs import SmileDiscreteEnv, SmileEnv
+from laetitia.errors import ConfigError
+from laetitia.viewers import SimulatedViewer
+from laetitia.viewers.base import Reaction
+from laetitia.viewers.people import Behaviour, PersonViewer, suite_viewer
+
+SMALL = {"initial_points": 4, "candidates": 64, "local_candidates": 64, "refit_every": 3}
+"""Tiny budgets: the same code paths, a few milliseconds a step."""
+N = len(PARAM_SPACE)
+
+
+class Shown(BaseCallback):
+    def __init__(self):
+        super().__init__()
+        self.units = []
+
+    def _on_step(self):
+        self.units += [PARAM_SPACE.normalize(i["params"]) for i in self.locals["infos"]]
+        return True
+
+
+def env_for(viewer=None):
+    return SmileEnv(viewer=viewer or SimulatedViewer(seed=2, frames=4), step_size=1.0)
+
+
+def test_it_is_registered_for_laetitia_train() -> None:
+    assert agent_class("bayes-opt") is BayesOpt
+    assert AGENTS["bayes-opt"].env_id == "laetitia/Smile-v0"
+    assert BayesOpt.preferred_step_size == 1.0
+
+
+def test_each_step_shows_the_chosen_emoticon_and_reads_it() -> None:
+    shown = Shown()
+    agent = BayesOpt(env_for(), seed=0, **SMALL).learn(10, callback=[shown])
+    assert agent.values.size == 10 and agent.target is None
+    np.testing.assert_allclose(agent.points, np.array(shown.units), atol=1e-5)
+    np.testing.assert_allclose(agent.points[:4], agent.design, atol=1e-5)  # design first
+    assert len({tuple(np.round(u, 6)) for u in shown.units}) == 10
+
+
+@pytest.mark.parametrize("steps", [3, 9])  # in the design, and after the GP has chosen
+def test_a_loaded_agent_continues_exactly_like_the_saved_one(tmp_path, steps: int) -> None:
+    agent = BayesOpt(env_for(), seed=3, **SMALL).learn(steps)
+    agent.save(tmp_path / "bo")
+    loaded = BayesOpt.load(tmp_path / "bo", env=env_for())
+    obs = np.append(PARAM_SPACE.normalize(PARAM_SPACE.defaults), 0.0).astype(np.float32)
+    np.testing.assert_array_equal(
+        loaded.predict(obs, deterministic=True)[0], agent.predict(obs, deterministic=True)[0]
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(7):  # across a refit of the hyperparameters
+        a, b = agent._act(obs), loaded._act(obs)
+        np.testing.assert_array_equal(a, b)
+        info = {"scored": True, "reaction": None}
+        next_obs = np.append(agent.target, 0.5).astype(np.float32)
+        reward = float(rng.uniform(0.1, 0.9))
+        agent._observe(obs, a, reward, next_obs, info)
+        loaded._observe(obs, b, reward, next_obs, info)
+    np.testing.assert_array_equal(agent.raw.numpy(), loaded.raw.numpy())
+    np.testing.assert_array_equal(agent.best_point(), loaded.best_point())
+
+
+class NoFace:
+    nondeterministic = False
+    needs_image = False
+
+    def reset(self, seed=None):
+        pass
+
+    def react(self, image, params):
+        return Reaction(probs=np.full((3, 7), np.nan, np.float32), has_face=np.zeros(3, bool))
+
+    def describe(self):
+        return {"kind": "no-face"}
+
+    def close(self):
+        pass
+
+
+def test_a_step_without_a_face_updates_nothing_and_shows_the_same_emoticon_again() -> None:
+    env = env_for(NoFace())
+    agent = BayesOpt(env, seed=0, **SMALL).learn(1)
+    target = agent.target.copy()
+    agent.learn(4)
+    assert agent.values.size == 0 and agent.points.size == 0 and agent.raw is None
+    np.testing.assert_array_equal(agent.target, target)
+    np.testing.assert_allclose(env._unit, target, atol=1e-5)
+
+
+def feed(agent: BayesOpt, points: np.ndarray, values: np.ndarray) -> None:
+    """Readings of chosen emoticons, through the agent's own hook."""
+    obs = np.zeros(N + 1, dtype=np.float32)
+    for point, value in zip(points, values, strict=True):
+        next_obs = np.append(point, value).astype(np.float32)
+        agent._observe(obs, None, float(value), next_obs, {"scored": True, "reaction": None})
+
+
+def test_the_recommendation_is_the_best_posterior_mean_not_the_luckiest_reading() -> None:
+    rng = np.random.default_rng(0)
+    good, poor = np.full(N, 0.5), np.full(N, -0.5)
+    # Twelve readings around the true best (0.6) and twelve around a poor emoticon (0.3), one
+    # of which read 0.75 by luck: the best reading is the poor emoticon's.
+    points = np.vstack(
+        [good + 0.03 * rng.standard_normal((12, N)), poor + 0.03 * rng.standard_normal((12, N))]
+    )
+    values = np.concatenate(
+        [0.6 + 0.04 * rng.standard_normal(12), 0.3 + 0.04 * rng.standard_normal(12)]
+    )
+    values[17] = 0.75
+    agent = BayesOpt(env_for(), seed=0, **SMALL, habituation_input=False, mood_input=False)
+    feed(agent, points, values)
+    assert np.argmax(values) == 17
+    best = agent.best_point()
+    assert np.linalg.norm(best - good) < 0.2, best
+    assert agent.model().noise_sd() > 0.02  # the noise was learned, not interpolated
+
+
+def calm_person(index: int, seed: int) -> PersonViewer:
+    """A suite member's taste, read through frame noise alone (no lag, tiring, mood or away)."""
+    calm = Behaviour(habituation_depth=0.0, away_rate=0.0, mood_sd=0.0, lag_frames=0.01)
+    return PersonViewer(suite_viewer(index).taste, calm, frames=10, seed=seed)
+
+
+def test_on_a_calm_simulated_person_it_beats_random_search_in_few_steps() -> None:
+    steps, found, random = 40, [], []
+    for index, seed in [(3, 0), (7, 1)]:  # tastes that three of the parameters decide
+        viewer = calm_person(index, seed)
+        shown = Shown()
+        BayesOpt(env_for(viewer), seed=seed).learn(steps, callback=[shown])
+        found.append(max(viewer.taste.appeal(u) for u in shown.units))
+        draws = np.random.default_rng(seed).uniform(-1.0, 1.0, (steps, N))
+        random.append(max(viewer.taste.appeal(u) for u in draws))
+    # appeal: the way from the person's floor (0) to their best emoticon (1)
+    assert min(found) > 0.95 and all(f > r for f, r in zip(found, random, strict=True))
+    assert np.mean(found) > np.mean(random) + 0.1, (found, random)
+
+
+def test_the_habituation_load_counts_near_recent_emoticons() -> None:
+    point = np.zeros(N)
+    assert habituation_load(point, np.empty((0, N)), 0.25, 10.0) == 0.0
+    assert habituation_load(point, point[None], 0.25, 10.0) == pytest.approx(1.0)
+    older = np.vstack([point, np.ones(N)])  # the same emoticon, then a far one
+    assert habituation_load(point, older, 0.25, 10.0) == pytest.approx(0.5**0.1, rel=1e-6)
+
+
+def test_a_warm_start_is_shown_first_and_a_prior_mean_must_come_back_on_load(tmp_path) -> None:
+    warm = np.full((2, N), 0.25)
+    warm[1] = -0.25
+    shown = Shown()
+    agent = BayesOpt(
+        env_for(),
+        seed=0,
+        prior_mean=lambda x: 0.5 - 0.1 * np.sum(x**2, axis=1),
+        warm_start=warm,
+        **SMALL,
+    ).learn(8, callback=[shown])
+    np.testing.assert_allclose(np.array(shown.units[:2]), warm, atol=1e-5)
+    assert agent.raw is not None and agent.priors[0] == pytest.approx(0.5 - 0.1 * 8 * 0.0625)
+    agent.save(tmp_path / "bo")
+    with pytest.raises(ConfigError, match="prior_mean"):
+        BayesOpt.load(tmp_path / "bo", env=env_for())
+    loaded = BayesOpt.load(tmp_path / "bo", env=env_for(), prior_mean=agent.prior_mean)
+    np.testing.assert_array_equal(loaded.best_point(), agent.best_point())
+
+
+def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
+    with pytest.raises(ConfigError, match="Smile-v0"):
+        BayesOpt(SmileDiscreteEnv(viewer="sim"))
+    for bad, match in [
+        ({"initial_points": 0}, "initial_points"),
+        ({"skip_frames": -1}, "skip_frames"),
+        ({"habituation_width": 0.0}, "habituation_width"),
+        ({"window": 10}, "window"),
+        ({"acquisition": "pi"}, "acquisition"),
+        ({"refit_every": 1.5}, "whole number"),
+        ({"popsize": 6}, "no setting"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            BayesOpt(env_for(), **bad)
+    with pytest.raises(ConfigError, match="warm_start"):
+        BayesOpt(env_for(), warm_start=np.zeros((2, 3)))
+
+
+def test_refitting_in_the_background_changes_when_the_work_is_done_not_the_choices() -> None:
+    runs = [
+        BayesOpt(env_for(), seed=4, **SMALL, background_fit=background).learn(16)
+        for background in (True, False)
+    ]
+    np.testing.assert_array_equal(runs[0].points, runs[1].points)
+    np.testing.assert_array_equal(runs[0].raw.numpy(), runs[1].raw.numpy())
+
+
+@pytest.mark.parametrize("sign, weight", [(1.0, (0.6, 1.4)), (-1.0, (-1.0, 0.3))])
+def test_the_prior_means_weight_is_fitted_so_a_wrong_prior_is_not_followed(sign, weight) -> None:
+    """A prior mean that is the taste keeps w near 1; one that says the opposite gets w < 0.3."""
+
+    def taste(x):
+        return 0.6 - 0.05 * np.sum(x**2, axis=1)
+
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-1.0, 1.0, (30, N))
+    values = taste(points) + 0.01 * rng.standard_normal(30)
+    agent = BayesOpt(env_for(), seed=0, prior_mean=lambda x: 0.6 + sign * (taste(x) - 0.6), **SMALL)
+    feed(agent, points, values)
+    fitted = float(agent.model().raw[N + 1 + 5])  # w, after the k = N + 1 length scales
+    assert weight[0] < fitted < weight[1], fitted
