@@ -26,12 +26,12 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.benchmark import THRESHOLD, BenchConfig, run_metrics, run_once, step_size_for
-from laetitia.envs.registration import make
+from laetitia.app.bench_agents import THRESHOLD, BenchConfig, run_metrics, run_once, step_size_for
 from laetitia.viewers.people import suite_viewer
 
 
@@ -65,7 +65,7 @@ def run_until_90(agent: str, viewer_index: int, seed: int, steps: int, settings:
     """
     config = BenchConfig(agents=(agent,), steps=steps)
     viewer = suite_viewer(viewer_index, seed=seed, frames=config.frames)
-    env = make(
+    env = gym.make(
         AGENTS[agent].env_id,
         viewer=viewer,
         step_size=step_size_for(agent, config),
@@ -144,7 +144,7 @@ def time_waits(
     import torch
 
     torch.set_num_threads(1)
-    env = make(
+    env = gym.make(
         AGENTS["bayes-opt"].env_id,
         viewer=suite_viewer(viewer, seed=seed),
         step_size=1.0,

@@ -5,11 +5,12 @@ from stable_baselines3.common.callbacks import BaseCallback
 from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.bayes_opt import BayesOpt, habituation_load
 from laetitia.emoticon import PARAM_SPACE
-from laetitia.envs import SmileDiscreteEnv, SmileEnv
+from laetitia.envs.smile import SmileEnv
+from laetitia.envs.smile_discrete import SmileDiscreteEnv
 from laetitia.errors import ConfigError
-from laetitia.viewers import SimulatedViewer
-from laetitia.viewers.base import Reaction
+from laetitia.types import Reaction
 from laetitia.viewers.people import Behaviour, PersonViewer, suite_viewer
+from laetitia.viewers.simulated import SimulatedViewer
 
 SMALL = {"initial_points": 4, "candidates": 64, "local_candidates": 64, "refit_every": 3}
 """Tiny budgets: the same code paths, a few milliseconds a step."""
@@ -76,6 +77,9 @@ class NoFace:
 
     def react(self, image, params):
         return Reaction(probs=np.full((3, 7), np.nan, np.float32), has_face=np.zeros(3, bool))
+
+    def show_reward(self, reward, scored):
+        pass
 
     def describe(self):
         return {"kind": "no-face"}
