@@ -200,6 +200,10 @@ class BaseAgent:
     """Every setting the algorithm takes, with its default."""
     preferred_step_size: ClassVar[float] = 0.1
     """The env `step_size` the agent runs with unless told otherwise (`--step-size`)."""
+    takes_prior: ClassVar[bool] = False
+    """Whether the agent can start from a prior learned from other people
+    (`laetitia.app.prior`): built with `prior_mean=` and `warm_start=`, loaded with
+    `prior_mean=`."""
     logs_tensorboard: ClassVar[bool] = False
     """Whether the agent logs its own training statistics (`log_to_tensorboard`), beside the
     steps every agent's run logs (`laetitia.app.tensorboard`)."""

@@ -128,6 +128,7 @@ class BayesOpt(Agent):
     """
 
     name = "bayes-opt"
+    takes_prior = True
     defaults = {
         "initial_points": 8,
         "refit_every": 5,

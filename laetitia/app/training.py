@@ -43,10 +43,12 @@ if TYPE_CHECKING:
     from stable_baselines3.common.callbacks import BaseCallback
 
     from laetitia.agents.base import BaseAgent
+    from laetitia.app.prior import PopulationPrior
     from laetitia.sessions.best import BestEmoticon
     from laetitia.types import Viewer
 
 AGENT_DIR = "agent"
+PRIOR_DIR = "prior"
 BEST_PNG = "best_emoticon.png"
 CURVE_PNG = "learning_curve.png"
 
@@ -88,6 +90,10 @@ class TrainConfig:
     calibrate`): the reward is their calibrated P(smile). None: the model's P(happy)."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent."""
+    prior: tuple[Path, ...] = ()
+    """Other people's sessions (folders, or folders of them) to learn a prior from
+    (`laetitia.app.prior`), or a prior folder a run wrote; empty for none. Only an agent that
+    takes a prior (`bayes-opt`) uses one; the learned prior is kept in the session (`prior/`)."""
     tensorboard: Path | None = None
     """Folder for TensorBoard logs (`laetitia.app.tensorboard`: every agent's steps, and the
     stable-baselines3 agents' own training statistics)."""
@@ -117,6 +123,7 @@ class TrainConfig:
             object.__setattr__(self, "viewer", f"{spec.kind}:{Path(spec.arg or '').resolve()}")
         if self.tensorboard is not None:
             object.__setattr__(self, "tensorboard", Path(self.tensorboard))
+        object.__setattr__(self, "prior", tuple(Path(p).resolve() for p in self.prior))
 
     def checked(self) -> TrainConfig:
         """The config with its files checked, before anything opens or loads.
@@ -134,6 +141,12 @@ class TrainConfig:
         from laetitia.agents.sb3 import require_tensorboard
 
         chosen = agent_class(self.agent)
+        if self.prior and not chosen.takes_prior:
+            raise ConfigError(
+                f"prior: agent {self.agent!r} takes no prior; only "
+                f"{sorted(n for n in AGENTS if agent_class(n).takes_prior)} do.",
+                field="prior",
+            )
         model, profile = check_face_pipeline(self.viewer, self.detector, self.model, self.profile)
         if self.tensorboard is not None:
             require_tensorboard()
@@ -145,6 +158,7 @@ class TrainConfig:
         data = dataclasses.asdict(self)
         for name in ("out", "model", "profile", "tensorboard"):
             data[name] = None if data[name] is None else str(data[name])
+        data["prior"] = [str(p) for p in self.prior]
         return data
 
     def make_env(self) -> gym.Env:
@@ -219,7 +233,10 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     env = config.make_env()
     viewer = _viewer(env)
     # The env and agent are built first: a bad setting must not leave a half-made session.
-    agent = agent_class(config.agent)(env, seed=config.seed, **config.agent_args)
+    prior = _learn_prior(config)
+    agent = agent_class(config.agent)(
+        env, seed=config.seed, **config.agent_args, **_prior_arguments(prior, start=True)
+    )
     meta = new_meta(
         keep_frames=config.keep_frames,
         config=config.to_json(),
@@ -235,6 +252,10 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     try:
         # The agent first: a session on disk always has an agent to resume with.
         agent.save(config.out / AGENT_DIR)
+        if prior is not None:
+            from laetitia.app.prior import save_prior
+
+            save_prior(prior, config.out / PRIOR_DIR)
         recorder = SessionRecorder(config.out, meta)
         if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
@@ -252,6 +273,7 @@ def _remove_new_session(folder: Path, recorder: SessionRecorder | None, created:
     if recorder is not None:
         recorder.discard()
     shutil.rmtree(folder / AGENT_DIR, ignore_errors=True)
+    shutil.rmtree(folder / PRIOR_DIR, ignore_errors=True)
     if created and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
 
@@ -360,7 +382,8 @@ def resume(
     seed_everything(config.seed + session.n_steps)
     env = config.make_env()
     _continue_viewer(_viewer(env), session)
-    agent = agent_class(config.agent).load(folder / AGENT_DIR, env=env)
+    prior = _session_prior(folder, config)
+    agent = agent_class(config.agent).load(folder / AGENT_DIR, env=env, **_prior_arguments(prior))
     if repair and agent.saved_timesteps() > session.n_steps:
         # The repair dropped steps the agent had learned from: it keeps what it learned.
         log(
@@ -379,6 +402,49 @@ def resume(
     recorder = SessionRecorder.resume(folder, meta)
     episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
     return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
+
+
+WARM_START = 3
+"""Emoticons a prior's agent shows first: the prior's best, spread apart."""
+
+
+def _learn_prior(config: TrainConfig) -> PopulationPrior | None:
+    """The prior `config.prior` names: learned from sessions, or read from a prior folder.
+
+    Raises:
+        ConfigError: If the prior cannot be learned or read (the message names why).
+    """
+    if not config.prior:
+        return None
+    missing = [str(p) for p in config.prior if not p.exists()]
+    if missing:
+        raise ConfigError(f"prior: {', '.join(missing)} does not exist.", field="prior")
+    from laetitia.app.prior import PRIOR_FILE, learn_prior, load_prior
+    from laetitia.emoticon.params import PARAM_SPACE
+    from laetitia.sessions import load_sessions
+
+    if len(config.prior) == 1 and (config.prior[0] / PRIOR_FILE).is_file():
+        return load_prior(config.prior[0], PARAM_SPACE)
+    return learn_prior(load_sessions(config.prior), PARAM_SPACE)
+
+
+def _session_prior(folder: Path, config: TrainConfig) -> PopulationPrior | None:
+    """The prior a training session was started with, from its own folder."""
+    if not config.prior:
+        return None
+    from laetitia.app.prior import load_prior
+    from laetitia.emoticon.params import PARAM_SPACE
+
+    return load_prior(folder / PRIOR_DIR, PARAM_SPACE)
+
+
+def _prior_arguments(prior: PopulationPrior | None, start: bool = False) -> dict[str, Any]:
+    """What an agent that takes a prior is built (or, without `start`, loaded) with."""
+    if prior is None:
+        return {}
+    if not start:
+        return {"prior_mean": prior.mean}
+    return {"prior_mean": prior.mean, "warm_start": prior.warm_start(WARM_START)}
 
 
 def _viewer(env: gym.Env) -> Viewer:

@@ -119,11 +119,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="an agent setting, e.g. remeasure_every=10 (repeatable)",
     )
     parser.add_argument(
+        "--prior",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="SESSION",
+        help="learn a prior from other people's sessions (folders, or folders of them) for an "
+        "agent that takes one (bayes-opt): it starts where they smiled",
+    )
+    parser.add_argument(
         "--tensorboard",
         type=Path,
         default=None,
         metavar="DIR",
-        help="write TensorBoard logs of ppo or dqn under DIR (needs laetitia[tensorboard])",
+        help="write TensorBoard logs of the run under DIR (every agent; ppo and dqn add theirs)",
     )
     parser.set_defaults(func=run)
 
@@ -162,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
         window=not args.no_window or args.viewer.startswith("webcam"),
         agent_args=parse_agent_args(args.agent_args),
+        prior=tuple(args.prior),
         tensorboard=args.tensorboard,
     )
     report(train(config))

@@ -82,3 +82,61 @@ def test_a_prior_needs_two_peoples_readings(tmp_path):
     sessions = _person_sessions(tmp_path, [FAVOURITE], steps=10)
     with pytest.raises(ConfigError, match="at least two"):
         learn_prior(sessions)
+
+
+def _first_shown(agent_prior, favourites_root, steps=3, seed=0):
+    import gymnasium as gym
+
+    from laetitia.agents.bayes_opt import BayesOpt
+
+    env = gym.make("laetitia/Smile-v0", viewer="sim:5", frames=4, step_size=1.0)
+    shown = []
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Shown(BaseCallback):
+        def _on_step(self):
+            shown.extend(PARAM_SPACE.normalize(i["params"]) for i in self.locals["infos"])
+            return True
+
+    kwargs = {}
+    if agent_prior is not None:
+        kwargs = {"prior_mean": agent_prior.mean, "warm_start": agent_prior.warm_start(3)}
+    BayesOpt(env, seed=seed, **kwargs).learn(steps, callback=Shown())
+    return np.array(shown)
+
+
+def test_a_prior_from_people_around_one_favourite_moves_the_agents_first_emoticons_to_it(
+    tmp_path,
+):
+    rng = np.random.default_rng(1)
+    favourites = [np.clip(FAVOURITE + rng.normal(0, 0.1, 8), -0.9, 0.9) for _ in range(8)]
+    prior = learn_prior(_person_sessions(tmp_path, favourites))
+    with_prior = _first_shown(prior, tmp_path)
+    without = _first_shown(None, tmp_path)
+    distance = lambda shown: np.linalg.norm(shown - FAVOURITE, axis=1).mean()  # noqa: E731
+    assert distance(with_prior) < 0.6 * distance(without)
+
+
+def test_train_with_a_prior_keeps_it_in_the_session_and_resumes_without_the_sources(tmp_path):
+    import shutil
+
+    from laetitia.app.training import PRIOR_DIR, TrainConfig, resume, train
+
+    sources = tmp_path / "earlier"
+    _person_sessions(sources, [FAVOURITE, FAVOURITE * 0.8, FAVOURITE * 0.9], steps=30)
+    out = tmp_path / "run"
+    config = TrainConfig(
+        out=out, agent="bayes-opt", viewer="sim:2", steps=4, frames=2, prior=(sources,)
+    )
+    train(config, progress=False)
+    kept = load_prior(out / PRIOR_DIR, PARAM_SPACE)
+    assert len(kept.sources) == 3
+    shown = load_session(out).params()
+    np.testing.assert_allclose(
+        PARAM_SPACE.normalize(shown[0]), kept.warm_start(1)[0], atol=1e-6
+    )  # the prior's best first
+    shutil.rmtree(sources)  # a resume needs only the session's own copy
+    resumed = resume(out, steps=2, progress=False)
+    assert resumed.session.n_steps == 6
+    with pytest.raises(ConfigError, match="takes no prior"):
+        TrainConfig(out=tmp_path / "x", agent="cma-es", viewer="sim", prior=(out,)).checked()
