@@ -184,7 +184,8 @@ def test_importing_laetitia_loads_no_heavy_library():
 
     code = (
         "import sys, laetitia, laetitia.cli, laetitia.types\n"
-        "heavy = {'torch', 'cv2', 'pygame', 'matplotlib', 'stable_baselines3', 'ray'}\n"
+        "heavy = {'torch', 'cv2', 'pygame', 'matplotlib', 'stable_baselines3', 'ray',\n"
+        "         'optuna'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
+from laetitia.app.sweep import SweepError, SweepResult, check_sweep_settings, run_sweep
 from laetitia.errors import ConfigError
 from laetitia.viewers.people import (
     SUITE_SIZE,
@@ -101,9 +101,14 @@ class BenchConfig:
     episode_steps: int = 50
     """Steps per episode (the env's horizon, as in `laetitia train`)."""
     workers: int = 2
-    """Processes running runs in parallel (1: in this process)."""
+    """Runs at once, each a Ray task (1 with no `address`: one after another in this process)."""
     step_sizes: dict[str, float] = field(default_factory=dict)
     """Env step size per agent name, where it should differ from the agent's preference."""
+    address: str | None = None
+    """Ray cluster to run on ("auto" or "HOST:PORT"); None: a local runtime started for the
+    bench (see `laetitia.app.sweep`)."""
+    retries: int = 3
+    """How often a run whose worker process died is tried again."""
 
     def __post_init__(self) -> None:
         unknown = [a for a in self.agents if a not in AGENTS]
@@ -113,9 +118,10 @@ class BenchConfig:
             raise ConfigError(
                 f"viewers must be between 1 and {SUITE_SIZE}, got {self.viewers}.", field="viewers"
             )
-        for name in ("seeds", "steps", "frames", "episode_steps", "workers"):
+        for name in ("seeds", "steps", "frames", "episode_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        check_sweep_settings(self.workers, self.address, self.retries)
         for name, size in self.step_sizes.items():
             if name not in self.agents or not 0.0 < size <= 1.0:
                 raise ConfigError(
@@ -205,51 +211,66 @@ def run_once(
     )
 
 
-def _run_job(job: tuple[str, int, int, BenchConfig]) -> Run:
-    _limit_threads()
-    return run_once(*job)
+RunKey = tuple[str, int, int]
+"""A run's `(agent, viewer, seed)`."""
 
 
-def _limit_threads() -> None:
-    """One thread per process: the parallelism is across runs."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return
-    torch.set_num_threads(1)
+def describe_run(key: RunKey) -> str:
+    """A run's name in messages: `cma-es person 3 seed 1`."""
+    agent, viewer, seed = key
+    return f"{agent} person {viewer} seed {seed}"
 
 
-def run_bench(config: BenchConfig, progress: bool = True) -> list[Run]:
-    """Run every agent × viewer × seed of `config`; runs come back in job order."""
-    jobs = [
-        (agent, index, seed, config)
+def run_grid(config: BenchConfig, progress: bool = True) -> SweepResult[RunKey, Run]:
+    """Run every agent × viewer × seed of `config` (`laetitia.app.sweep.run_sweep`).
+
+    Returns:
+        The runs that finished and those that failed, by `(agent, viewer, seed)`, in that
+        order (agent, then viewer, then seed) whatever the workers.
+    """
+    jobs = {
+        (agent, index, seed): (agent, index, seed, config)
         for agent in config.agents
         for index in range(config.viewers)
         for seed in range(config.seeds)
-    ]
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    }
+    return run_sweep(
+        run_once,
+        jobs,
+        workers=config.workers,
+        address=config.address,
+        retries=config.retries,
+        progress=progress,
+    )
 
-        bar = tqdm(total=len(jobs), unit="run", dynamic_ncols=True, mininterval=0.5)
-    runs: list[Run] = []
-    try:
-        if config.workers == 1:
-            for job in jobs:
-                runs.append(run_once(*job))
-                if bar is not None:
-                    bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=config.workers) as pool:
-                for run in pool.map(_run_job, jobs, chunksize=1):
-                    runs.append(run)
-                    if bar is not None:
-                        bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
-    return runs
+
+def run_bench(config: BenchConfig, progress: bool = True) -> list[Run]:
+    """Run every agent × viewer × seed of `config`; runs come back in job order.
+
+    Raises:
+        SweepError: If a run failed; its `result` holds the runs that finished.
+    """
+    outcome = run_grid(config, progress)
+    if outcome.failures:
+        raise SweepError(outcome, describe_run)
+    return list(outcome.results.values())
+
+
+def bench_document(outcome: SweepResult[RunKey, Run], config: BenchConfig) -> dict[str, Any]:
+    """`summarize` of the runs that finished, with the failed runs listed under `failed`."""
+    document = summarize(list(outcome.results.values()), config)
+    if outcome.failures:
+        document["failed"] = [
+            {
+                "agent": agent,
+                "viewer": viewer,
+                "seed": seed,
+                "error": failure.error,
+                "worker_died": failure.worker_died,
+            }
+            for (agent, viewer, seed), failure in outcome.failures.items()
+        ]
+    return document
 
 
 def _quartiles(values: np.ndarray) -> dict[str, float]:
@@ -262,6 +283,8 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
     agents: dict[str, Any] = {}
     for name in config.agents:
         mine = [r for r in runs if r.agent == name]
+        if not mine:  # every run of the agent failed (`bench_document` lists them)
+            continue
         steps = np.array([r.metrics.steps_to_90 for r in mine], dtype=np.float64)
         first = np.array([r.metrics.mean_first_100 for r in mine])
         best = np.array([r.metrics.best for r in mine])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
@@ -40,7 +41,7 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
     agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 1000)")
     agents.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
-    agents.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    add_ray_arguments(agents, what="runs")
     agents.add_argument(
         "--step-size",
         action="append",
@@ -60,10 +61,38 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     agents.set_defaults(func=run_agents)
 
 
+def add_ray_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """--workers, --address and --retries: where a sweep's independent runs go (Ray)."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help=f"{what} at once, as Ray tasks; 1: one after another in this process (default 2)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="run on this Ray cluster (default: a local Ray runtime started for the command)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help=f"times one of the {what} is tried again when its worker process dies (default 3)",
+    )
+
+
 def run_agents(args: argparse.Namespace) -> int:
-    """Run `laetitia bench agents`."""
+    """Run `laetitia bench agents`; exit code 1 when some runs failed (the others are kept)."""
     from laetitia.agents import AGENTS
-    from laetitia.app.bench_agents import BenchConfig, format_table, run_bench, summarize
+    from laetitia.app.bench_agents import (
+        BenchConfig,
+        bench_document,
+        describe_run,
+        format_table,
+        run_grid,
+    )
     from laetitia.files import write_json_atomic
 
     chosen = {"viewers": args.viewers, "seeds": args.seeds, "steps": args.steps}
@@ -74,13 +103,25 @@ def run_agents(args: argparse.Namespace) -> int:
         frames=args.frames,
         workers=args.workers,
         step_sizes=_step_sizes(args.step_size),
+        address=args.address,
+        retries=args.retries,
         **{k: v for k, v in sizes.items() if v is not None},
     )
-    document = summarize(run_bench(config), config)
+    outcome = run_grid(config)
+    document = bench_document(outcome, config)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, document, indent=1, sort_keys=False)
     print(format_table(document))
     print(f"results: {args.json}")
+    for key, failure in outcome.failures.items():
+        print(f"failed: {describe_run(key)}: {failure.error}", file=sys.stderr)
+    if outcome.failures:
+        print(
+            f"{len(outcome.failures)} runs failed; the summary is of the "
+            f"{len(outcome.results)} that finished (`failed` in {args.json}).",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

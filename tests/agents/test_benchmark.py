@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from laetitia.app.bench_agents import BenchConfig, run_bench, run_metrics, summarize
+from laetitia.app.bench_agents import BenchConfig, run_metrics
 from laetitia.cli import main
 from laetitia.errors import ConfigError
 from laetitia.viewers.people import SUITE_VERSION, suite_viewer
@@ -60,14 +60,6 @@ def test_the_bench_runs_end_to_end_and_writes_the_documented_json(tmp_path, caps
     assert document["agents"]["hill-climb"]["step_size"] == 0.1
     printed = capsys.readouterr().out
     assert "cma-es" in printed and str(out) in printed
-
-
-def test_runs_in_worker_processes_match_runs_in_this_one() -> None:
-    config = BenchConfig(agents=("hill-climb",), viewers=2, seeds=1, steps=10, workers=1)
-    here = run_bench(config, progress=False)
-    pooled = run_bench(BenchConfig(**{**vars(config), "workers": 2}), progress=False)
-    assert [r.metrics for r in here] == [r.metrics for r in pooled]
-    assert summarize(here, config)["agents"]["hill-climb"]["median_steps_to_90"] >= 1
 
 
 def test_a_bad_configuration_is_refused(capsys) -> None:
