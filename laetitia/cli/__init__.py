@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "replay",
     "calibrate",
     "bench",
+    "tune",
     "evaluate",
     "video",
 )

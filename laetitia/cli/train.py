@@ -116,7 +116,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an agent setting, e.g. remeasure_every=10 (repeatable)",
+        help="an agent setting, e.g. remeasure_every=10 (repeatable; over --agent-config's)",
+    )
+    parser.add_argument(
+        "--agent-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="agent settings from a JSON file, e.g. the best_settings.json of `laetitia tune`",
     )
     parser.add_argument(
         "--prior",
@@ -139,6 +146,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia train`."""
+    from laetitia.app.agent_settings import agent_args_with_file
     from laetitia.app.training import TrainConfig, parse_agent_args, resume, train
     from laetitia.cli import given_options
     from laetitia.errors import ConfigError
@@ -147,6 +155,12 @@ def run(args: argparse.Namespace) -> int:
         asked = given_options(args.command_parser, args.argv[1:])
         for name in ("resume", "repair", "steps"):
             asked.pop(name, None)
+        if "agent_config" in asked:
+            raise ConfigError(
+                "agent_config: a resumed session keeps the settings it was started with; "
+                "start a new session to use the file's.",
+                field="agent_config",
+            )
         if "agent_args" in asked:
             asked["agent_args"] = parse_agent_args(args.agent_args)
         if "no_window" in asked:
@@ -170,7 +184,9 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         profile=args.profile,
         window=not args.no_window or args.viewer.startswith("webcam"),
-        agent_args=parse_agent_args(args.agent_args),
+        agent_args=agent_args_with_file(
+            args.agent, args.agent_config, parse_agent_args(args.agent_args)
+        ),
         prior=tuple(args.prior),
         tensorboard=args.tensorboard,
     )
