@@ -200,7 +200,8 @@ class TuneConfig:
     out: Path
     """The experiment folder (Tune's own)."""
     samples: int = 16
-    """Trials to run (settings tried)."""
+    """Trials to run (settings tried); 1 with nothing to search scores the settings given (the
+    fixed ones, the agent's defaults for the rest) on the grid."""
     viewers: int = 8
     """Each trial's grid: the first this many suite members..."""
     seeds: int = 1
@@ -234,10 +235,10 @@ class TuneConfig:
         if self.samples < 1:
             raise ConfigError(f"samples must be at least 1, got {self.samples}.", field="samples")
         check_sweep_settings(self.workers, self.address, self.retries)
-        if not self.searched():
+        if not self.searched() and self.samples != 1:
             raise _space_error(
-                "names no setting to search: give at least one range or list of values "
-                f"({', '.join(SPACE_FORMS[:3])})."
+                "names no setting to search: give a range or a list of values "
+                f"({', '.join(SPACE_FORMS[:3])}), or samples 1 to score the settings as given.",
             )
         self.bench()  # refuses an unknown agent, a grid out of range
 
@@ -400,7 +401,7 @@ def tune_agent(config: TuneConfig, progress: bool = True) -> TuneResult:
             tune_config=tune.TuneConfig(
                 metric=OBJECTIVE,
                 mode="min",
-                search_alg=_searcher(config),
+                search_alg=_searcher(config) if config.searched() else None,
                 num_samples=config.samples,
                 max_concurrent_trials=config.workers,
                 reuse_actors=True,  # a trial's process is kept for the next: torch loads once

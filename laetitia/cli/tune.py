@@ -41,7 +41,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="OUT",
         help="carry on the interrupted search in OUT, with its own settings",
     )
-    parser.add_argument("--samples", type=int, default=16, help="trials to run (default 16)")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=16,
+        help="trials to run (default 16); 1 with only fixed settings scores them as given",
+    )
     parser.add_argument("--viewers", type=int, default=8, help="people K per trial (default 8)")
     parser.add_argument("--seeds", type=int, default=1, help="seeds S per person (default 1)")
     parser.add_argument("--steps", type=int, default=300, help="steps N per run (default 300)")

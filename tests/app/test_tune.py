@@ -52,9 +52,11 @@ def test_a_bad_dimension_is_refused_naming_the_space(text, message) -> None:
     assert raised.value.field == "space" and str(raised.value).startswith("space ")
 
 
-def test_a_search_needs_a_searched_setting_named_once(tmp_path) -> None:
+def test_a_search_searches_a_setting_named_once_or_scores_the_given_ones(tmp_path) -> None:
     with pytest.raises(ConfigError, match="names no setting to search"):
         TuneConfig(agent="cma-es", space=("sigma=0.3",), out=tmp_path)
+    scored = TuneConfig(agent="cma-es", space=("sigma=0.3",), out=tmp_path, samples=1)
+    assert scored.searched() == [] and scored.fixed() == {"sigma": 0.3}
     with pytest.raises(ConfigError, match=r"names \['sigma'\] more than once"):
         TuneConfig(agent="cma-es", space=("sigma=0.3", "sigma=0.1:0.5"), out=tmp_path)
 
