@@ -28,6 +28,7 @@ functions and arguments travel to the workers by reference to their module.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -223,6 +224,7 @@ def ray_runtime(workers: int, address: str | None) -> Iterator[None]:
     else:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
+            check_reachable(address)
             ray.init(address=address, **quiet)
         except ConnectionError as error:
             raise ConfigError(
@@ -234,6 +236,23 @@ def ray_runtime(workers: int, address: str | None) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast on a `HOST:PORT` nothing listens on (Ray itself retries for minutes).
+
+    "auto" and addresses with a scheme (`ray://...`) are left to Ray.
+
+    Raises:
+        ConnectionError: If no connection to `HOST:PORT` opens within `timeout_s`.
+    """
+    host, sep, port = address.rpartition(":")
+    if not sep or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise ConnectionError(f"nothing answers at {address}: {error}") from error
 
 
 def _run_on_ray(

@@ -30,7 +30,7 @@ def figures(path):
 
 def bench_args(out, workers):
     grid = ["--agents", "hill-climb", "ppo", "cma-es", "--viewers", "2", "--seeds", "1"]
-    return ["bench", "agents", *grid, "--steps", "80", "--workers", str(workers), "--json", out]
+    return ["bench", "agents", *grid, "--steps", "70", "--workers", str(workers), "--json", out]
 
 
 def test_the_serial_path_runs_here_without_ray_and_keeps_the_jobs_order() -> None:
@@ -79,6 +79,20 @@ def test_the_sweep_settings_are_checked() -> None:
         BenchConfig(agents=("hill-climb",), address=" ")
 
 
+def test_an_address_where_no_cluster_answers_is_refused_at_once(tmp_path, capsys) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port on the loopback that nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    grid = ["--agents", "hill-climb", "--viewers", "1", "--seeds", "1", "--steps", "3"]
+    out = tmp_path / "x.json"
+    code = main(["bench", "agents", *grid, "--address", f"127.0.0.1:{port}", "--json", str(out)])
+    assert code == 2 and time.monotonic() - started < 30 and not out.exists()
+    assert f"--address '127.0.0.1:{port}': no Ray cluster answers there" in capsys.readouterr().err
+
+
 @pytest.mark.expensive
 def test_two_workers_on_a_local_runtime_give_the_figures_of_one(tmp_path, no_ray_left) -> None:
     serial, pooled = tmp_path / "B.json", tmp_path / "A.json"
@@ -123,7 +137,7 @@ class WorkerKiller(threading.Thread):
 
 @pytest.mark.expensive
 def test_a_worker_killed_mid_run_is_retried_and_the_figures_do_not_change(no_ray_left) -> None:
-    config = BenchConfig(agents=("cma-es",), viewers=2, seeds=2, steps=600, workers=1)
+    config = BenchConfig(agents=("cma-es",), viewers=2, seeds=2, steps=300, workers=1)
     serial = run_grid(config, progress=False)
     jobs = {key: (*key, config) for key in serial.results}
     jobs[("cma-es", 0, 9)] = ("cma-es", 0, 9, config, {"population": 1})  # fails on its own
