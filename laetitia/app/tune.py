@@ -43,7 +43,7 @@ import numpy as np
 from laetitia.agents import agent_class
 from laetitia.agents.base import setting_type_error
 from laetitia.app.agent_settings import AgentSettings, write_agent_settings
-from laetitia.app.bench_agents import BenchConfig, run_once
+from laetitia.app.bench_agents import BenchConfig, run_once, step_size_for
 from laetitia.app.sweep import check_sweep_settings, ray_runtime, torch_threads
 from laetitia.errors import ConfigError
 from laetitia.files import write_json_atomic
@@ -365,6 +365,7 @@ class Trial:
     """One trial of a search, as it ended."""
 
     settings: dict[str, Any]
+    """The trial's settings: the fixed ones and those the search chose."""
     metrics: dict[str, Any]
     """Its last report (empty when it reported nothing)."""
     finished: bool
@@ -512,7 +513,7 @@ def _finish(config: TuneConfig, grid: Any) -> TuneResult:
     top = finished[0]
     best = AgentSettings(
         agent=config.agent,
-        settings={**config.fixed(), **top.settings},
+        settings=top.settings,
         found_by={
             "command": "laetitia tune",
             "experiment": str(config.out.resolve()),
@@ -525,7 +526,7 @@ def _finish(config: TuneConfig, grid: Any) -> TuneResult:
                 "seeds": config.seeds,
                 "steps": config.steps,
                 "frames": config.frames,
-                "step_size": config.bench().step_sizes.get(config.agent),
+                "step_size": step_size_for(config.agent, config.bench()),
             },
             "trials": len(trials),
             "finished_trials": len(finished),
@@ -537,7 +538,8 @@ def _finish(config: TuneConfig, grid: Any) -> TuneResult:
 def _trial(config: TuneConfig, result: Any) -> Trial:
     metrics = dict(result.metrics or {})
     searched = {d.name for d in config.searched()}
-    settings = {k: v for k, v in (result.config or {}).items() if k in searched}
+    chosen = {k: v for k, v in (result.config or {}).items() if k in searched}
+    settings = {**config.fixed(), **chosen}
     error = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
     finished = error is None and metrics.get("people") == config.viewers
     folder = Path(result.path) if result.path else None

@@ -10,6 +10,7 @@ from laetitia.app.agent_settings import (
     read_agent_settings,
     write_agent_settings,
 )
+from laetitia.app.sweep import ray_runtime
 from laetitia.app.tune import (
     BEST_FILE,
     CannotWin,
@@ -125,6 +126,16 @@ def test_train_refuses_an_unknown_setting_in_the_file_by_its_flag(tmp_path, caps
 def test_tune_finds_the_better_of_two_settings_and_train_takes_its_file(
     tmp_path, capsys, no_ray_left
 ) -> None:
+    # One local runtime for the search and its resume (each command alone starts its own, as
+    # the bench's test shows): a second start costs as much as the search.
+    with ray_runtime(1, None):
+        search_then_resume(tmp_path, capsys)
+    import ray
+
+    assert not ray.is_initialized()
+
+
+def search_then_resume(tmp_path, capsys) -> None:
     out = tmp_path / "search"
     grid = ["--viewers", "4", "--seeds", "1", "--steps", "120", "--samples", "3", "--workers", "1"]
     # sigma 0.005 barely moves from the first emoticon: it never reaches 90% of anyone's best.
