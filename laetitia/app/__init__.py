@@ -9,6 +9,9 @@ the viewers and sessions, and the smile signal (see docs/architecture.md).
 | `evaluation` | `evaluate_saved`: a saved agent's policy, learning nothing |
 | `bench_agents` | the agents on the suite of simulated people (`laetitia bench agents`) |
 | `bench_pipeline` | frames per second of the face pipeline (`laetitia bench pipeline`) |
+| `sweep` | a grid of independent runs, here or as Ray tasks (the bench's `--workers`) |
+| `tune` | Ray Tune over an agent's settings (`laetitia tune`) |
+| `agent_settings` | an agent's settings as a file (`laetitia train --agent-config`) |
 | `replay` | re-scoring a recorded session's frames (`laetitia replay`) |
 | `predict` | the FER model over a video or images (`laetitia fer predict`) |
 | `plots` | every figure of sessions (`laetitia plot`, the notebook) |
