@@ -368,10 +368,16 @@ class Trial:
     """The trial's settings: the fixed ones and those the search chose."""
     metrics: dict[str, Any]
     """Its last report (empty when it reported nothing)."""
-    finished: bool
-    """Whether it scored every person (not stopped early, not failed)."""
+    state: str
+    """"finished" (it scored every person), "stopped" (early, as one that could not win),
+    "failed" (`error` says why) or "unfinished" (the search was interrupted; resume it)."""
     error: str | None
     folder: Path | None
+
+    @property
+    def finished(self) -> bool:
+        """Whether it scored every person."""
+        return self.state == "finished"
 
 
 @dataclass(frozen=True)
@@ -382,6 +388,8 @@ class TuneResult:
     best_file: Path
     trials: list[Trial] = field(repr=False)
     """Every trial, best first (finished ones before the others)."""
+    complete: bool = True
+    """False when the search was interrupted before all its trials ended (resume it)."""
 
 
 def tune_agent(config: TuneConfig, progress: bool = True) -> TuneResult:
@@ -501,7 +509,7 @@ def _run_config(config: TuneConfig, progress: bool) -> Any:
 
 
 def _finish(config: TuneConfig, grid: Any) -> TuneResult:
-    trials = sorted((_trial(config, result) for result in grid), key=_rank)
+    trials = sorted((trial_from(config, result) for result in grid), key=_rank)
     finished = [t for t in trials if t.finished]
     if not finished:
         errors = "; ".join(sorted({t.error for t in trials if t.error})) or "none reported"
@@ -511,6 +519,7 @@ def _finish(config: TuneConfig, grid: Any) -> TuneResult:
             field="space",
         )
     top = finished[0]
+    complete = len(trials) == config.samples and not any(t.state == "unfinished" for t in trials)
     best = AgentSettings(
         agent=config.agent,
         settings=top.settings,
@@ -532,18 +541,24 @@ def _finish(config: TuneConfig, grid: Any) -> TuneResult:
             "finished_trials": len(finished),
         },
     )
-    return TuneResult(best, write_agent_settings(config.best_path(), best), trials)
+    return TuneResult(best, write_agent_settings(config.best_path(), best), trials, complete)
 
 
-def _trial(config: TuneConfig, result: Any) -> Trial:
+def trial_from(config: TuneConfig, result: Any) -> Trial:
+    """A Tune result (`ray.tune.Result`) as a `Trial` of this search."""
     metrics = dict(result.metrics or {})
     searched = {d.name for d in config.searched()}
     chosen = {k: v for k, v in (result.config or {}).items() if k in searched}
     settings = {**config.fixed(), **chosen}
     error = None if result.error is None else f"{type(result.error).__name__}: {result.error}"
-    finished = error is None and metrics.get("people") == config.viewers
+    if error is not None:
+        state = "failed"
+    elif metrics.get("people") == config.viewers:
+        state = "finished"
+    else:  # Tune marks the last report of a trial its stopper ended as done
+        state = "stopped" if metrics.get("done") else "unfinished"
     folder = Path(result.path) if result.path else None
-    return Trial(settings, metrics, finished, error, folder)
+    return Trial(settings, metrics, state, error, folder)
 
 
 def _rank(trial: Trial) -> tuple[bool, float]:
@@ -556,7 +571,7 @@ def format_trials(result: TuneResult, limit: int = 10) -> str:
     lines = [header + "  settings", "-" * (len(header) + 10)]
     for trial in result.trials[:limit]:
         m = trial.metrics
-        state = "" if trial.finished else ("  (failed)" if trial.error else "  (stopped)")
+        state = "" if trial.finished else f"  ({trial.state})"
         lines.append(
             f"{m.get(OBJECTIVE, math.nan):>10.2f} {m.get('median_steps_to_90', math.nan):>20.1f} "
             f"{m.get('mean_happiness_first_100', math.nan):>16.3f} "
@@ -564,6 +579,12 @@ def format_trials(result: TuneResult, limit: int = 10) -> str:
         )
     if len(result.trials) > limit:
         lines.append(f"... and {len(result.trials) - limit} more trials")
+    if not result.complete:
+        folder = result.best.found_by["experiment"]
+        lines.append(
+            f"the search was interrupted: the best so far follows; carry it on with "
+            f"`laetitia tune --resume {folder}`"
+        )
     lines.append(f"best settings of {result.best.agent}: {json.dumps(result.best.settings)}")
     lines.append(f"written to {result.best_file}")
     return "\n".join(lines)

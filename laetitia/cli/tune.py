@@ -73,7 +73,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `laetitia tune`."""
+    """Run `laetitia tune`; exit code 130 when the search was interrupted (resume it)."""
     from laetitia.app.tune import TuneConfig, format_trials, resume, tune_agent
     from laetitia.errors import ConfigError
 
@@ -105,4 +105,4 @@ def run(args: argparse.Namespace) -> int:
         f"train with them: laetitia train --agent {result.best.agent} --agent-config "
         f"{result.best_file} --out DIR"
     )
-    return 0
+    return 0 if result.complete else 130

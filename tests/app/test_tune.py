@@ -1,6 +1,7 @@
 """`laetitia tune`: Ray Tune over an agent's settings, and the settings file it writes."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,11 +14,13 @@ from laetitia.app.agent_settings import (
 from laetitia.app.sweep import ray_runtime
 from laetitia.app.tune import (
     BEST_FILE,
+    OBJECTIVE,
     CannotWin,
     TuneConfig,
     objective,
     parse_dimension,
     read_config,
+    trial_from,
     trial_metrics,
 )
 from laetitia.cli import main
@@ -79,6 +82,20 @@ def test_a_trial_reports_the_best_objective_it_could_still_reach() -> None:
     assert not stopper("b", trial_metrics([150, 200, 200, 250], [0.4] * 4, runs=4, people=4))
     assert not stopper("a", early)  # could still reach 150.5, below b's 200
     assert stopper("a", done)  # cannot get below 300 any more
+
+
+def test_a_trial_is_finished_stopped_failed_or_unfinished(tmp_path) -> None:
+    config = TuneConfig(agent="cma-es", space=("sigma=0.1:0.8",), out=tmp_path, viewers=4)
+
+    def state(people, done=False, error=None):
+        metrics = {"people": people, "done": done, OBJECTIVE: 1.0}
+        result = SimpleNamespace(metrics=metrics, config={"sigma": 0.2}, error=error, path=None)
+        return trial_from(config, result).state
+
+    assert state(4) == "finished"
+    assert state(2, done=True) == "stopped"  # Tune marks the report its stopper ended on
+    assert state(2) == "unfinished"  # interrupted: resume the search
+    assert state(2, error=RuntimeError("worker died")) == "failed"
 
 
 def test_a_settings_file_round_trips_and_flags_override_it(tmp_path) -> None:
