@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from laetitia.agents import agent_class
-from laetitia.agents.base import setting_type_error
 from laetitia.errors import ConfigError
 from laetitia.files import write_json_atomic
 from laetitia.records import from_dict
@@ -36,6 +34,10 @@ class AgentSettings:
     """Where the settings came from (what `laetitia tune` measured); not read back."""
 
     def __post_init__(self) -> None:
+        # Here, not at import: `laetitia train` refuses a bad argument before torch loads.
+        from laetitia.agents import agent_class
+        from laetitia.agents.base import setting_type_error
+
         defaults = agent_class(self.agent).defaults
         for key, value in self.settings.items():
             if key not in defaults:
