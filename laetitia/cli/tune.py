@@ -8,7 +8,7 @@ from pathlib import Path
 from laetitia.cli.bench import add_ray_arguments
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `laetitia tune`."""
     from laetitia.agents import AGENTS
 
