@@ -266,7 +266,7 @@ def _run_on_ray(
     import ray
     from ray.exceptions import RayError, RayTaskError
 
-    task = ray.remote(_run_on_worker).options(
+    task: Any = ray.remote(_run_on_worker).options(
         num_cpus=1,
         max_retries=retries,
         retry_exceptions=False,  # a job's own error would happen again

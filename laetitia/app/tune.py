@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -352,7 +352,7 @@ class CannotWin:
         self.people = people
         self.best_finished = math.inf
 
-    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+    def __call__(self, trial_id: str, result: Mapping[str, Any]) -> bool:
         """Whether to stop the trial that reported `result`."""
         if result["people"] >= self.people:
             self.best_finished = min(self.best_finished, result[OBJECTIVE])
