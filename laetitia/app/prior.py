@@ -98,6 +98,15 @@ class PopulationPrior:
 
     __call__ = mean
 
+    def agent_arguments(self, start: bool = True) -> dict[str, object]:
+        """What an agent that takes a prior is built (`start`) or loaded with.
+
+        The prior is its model's mean and, to start, the `WARM_START` emoticons it shows first.
+        """
+        if not start:
+            return {"prior_mean": self.mean}
+        return {"prior_mean": self.mean, "warm_start": self.warm_start(WARM_START)}
+
     def warm_start(self, k: int) -> np.ndarray:
         """The `k` emoticons the prior rates best, at least a bandwidth apart.
 
@@ -302,3 +311,33 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
         sources=record.sources,
         cv_error=record.cv_error,
     )
+
+
+WARM_START = 3
+"""Emoticons an agent with a prior shows first: the prior's best, spread apart."""
+
+
+def read_prior(paths: Sequence[Path | str], space: ParamSpace | None = None) -> PopulationPrior:
+    """The prior `paths` name, as `laetitia train --prior` reads it.
+
+    Learned from sessions (folders, or folders of them), or read from the one prior folder
+    `save_prior` wrote.
+
+    Args:
+        paths: Session folders, folders of them, or one prior folder.
+        space: The parameter space the agent works in; by default the emoticon's.
+
+    Raises:
+        ConfigError: If a path does not exist, or the prior cannot be learned or read.
+    """
+    from laetitia.emoticon.params import PARAM_SPACE
+    from laetitia.sessions import load_sessions
+
+    space = space or PARAM_SPACE
+    folders = [Path(p) for p in paths]
+    missing = [str(p) for p in folders if not p.exists()]
+    if missing or not folders:
+        raise ConfigError(f"prior: {', '.join(missing) or 'nothing'} does not exist.", "prior")
+    if len(folders) == 1 and (folders[0] / PRIOR_FILE).is_file():
+        return load_prior(folders[0], space)
+    return learn_prior(load_sessions(folders), space)

@@ -226,6 +226,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     completed step is on disk and the agent is saved.
     """
     from laetitia.agents import agent_class
+    from laetitia.app.prior import read_prior
     from laetitia.seeding import seed_everything
 
     config = config.checked()
@@ -233,9 +234,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     env = config.make_env()
     viewer = _viewer(env)
     # The env and agent are built first: a bad setting must not leave a half-made session.
-    prior = _learn_prior(config)
+    prior = read_prior(config.prior) if config.prior else None
     agent = agent_class(config.agent)(
-        env, seed=config.seed, **config.agent_args, **_prior_arguments(prior, start=True)
+        env, seed=config.seed, **config.agent_args, **(prior.agent_arguments() if prior else {})
     )
     meta = new_meta(
         keep_frames=config.keep_frames,
@@ -383,7 +384,9 @@ def resume(
     env = config.make_env()
     _continue_viewer(_viewer(env), session)
     prior = _session_prior(folder, config)
-    agent = agent_class(config.agent).load(folder / AGENT_DIR, env=env, **_prior_arguments(prior))
+    agent = agent_class(config.agent).load(
+        folder / AGENT_DIR, env=env, **(prior.agent_arguments(start=False) if prior else {})
+    )
     if repair and agent.saved_timesteps() > session.n_steps:
         # The repair dropped steps the agent had learned from: it keeps what it learned.
         log(
@@ -404,30 +407,6 @@ def resume(
     return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
 
 
-WARM_START = 3
-"""Emoticons a prior's agent shows first: the prior's best, spread apart."""
-
-
-def _learn_prior(config: TrainConfig) -> PopulationPrior | None:
-    """The prior `config.prior` names: learned from sessions, or read from a prior folder.
-
-    Raises:
-        ConfigError: If the prior cannot be learned or read (the message names why).
-    """
-    if not config.prior:
-        return None
-    missing = [str(p) for p in config.prior if not p.exists()]
-    if missing:
-        raise ConfigError(f"prior: {', '.join(missing)} does not exist.", field="prior")
-    from laetitia.app.prior import PRIOR_FILE, learn_prior, load_prior
-    from laetitia.emoticon.params import PARAM_SPACE
-    from laetitia.sessions import load_sessions
-
-    if len(config.prior) == 1 and (config.prior[0] / PRIOR_FILE).is_file():
-        return load_prior(config.prior[0], PARAM_SPACE)
-    return learn_prior(load_sessions(config.prior), PARAM_SPACE)
-
-
 def _session_prior(folder: Path, config: TrainConfig) -> PopulationPrior | None:
     """The prior a training session was started with, from its own folder."""
     if not config.prior:
@@ -436,15 +415,6 @@ def _session_prior(folder: Path, config: TrainConfig) -> PopulationPrior | None:
     from laetitia.emoticon.params import PARAM_SPACE
 
     return load_prior(folder / PRIOR_DIR, PARAM_SPACE)
-
-
-def _prior_arguments(prior: PopulationPrior | None, start: bool = False) -> dict[str, Any]:
-    """What an agent that takes a prior is built (or, without `start`, loaded) with."""
-    if prior is None:
-        return {}
-    if not start:
-        return {"prior_mean": prior.mean}
-    return {"prior_mean": prior.mean, "warm_start": prior.warm_start(WARM_START)}
 
 
 def _viewer(env: gym.Env) -> Viewer:

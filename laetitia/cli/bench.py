@@ -19,8 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from laetitia.agents import AGENTS
-    from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION
+    from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION, SUITES
 
     agents = commands.add_parser(
         "agents",
@@ -29,14 +28,45 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
             f"Run agents against the first K of the {SUITE_SIZE} simulated people of suite "
             f"{SUITE_VERSION} with S seeds each, N steps per run; print a table of steps to "
             "90%% of each person's attainable happiness, mean happiness over the first 100 "
-            "steps and the best happiness found, and write them as JSON."
+            "steps and the best happiness found, each median with its 95%% interval over "
+            "the people, and ratios to the stronger hill-climber and to cma-es; write them "
+            "as JSON."
         ),
     )
     agents.add_argument(
-        "--agents", nargs="+", choices=sorted(AGENTS), default=None, help="agents (default: all)"
+        "--agents",
+        nargs="+",
+        default=None,
+        metavar="AGENT",
+        help="agents, each NAME or NAME:KEY=VALUE,... (default: every agent and "
+        "hill-climb:remeasure_every=10)",
     )
     agents.add_argument(
-        "--viewers", type=int, default=None, help=f"people K (default {SUITE_SIZE})"
+        "--suite", choices=list(SUITES), default=SUITE_VERSION, help="suite of people"
+    )
+    agents.add_argument(
+        "--viewers", type=int, default=None, help=f"the first K people (default {SUITE_SIZE})"
+    )
+    agents.add_argument(
+        "--people",
+        default=None,
+        metavar="WHICH",
+        help="people instead of the first K: training, held-out (people-v2's halves), or "
+        "indices such as 0-5,9",
+    )
+    agents.add_argument(
+        "--prior",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sessions of other people (or a prior folder) to learn a prior from, for the "
+        "agents that take one",
+    )
+    agents.add_argument(
+        "--stop-at-90",
+        action="store_true",
+        help="end each run once it reaches 90%% and has shown 100 emoticons (same steps to "
+        "90%%, less time)",
     )
     agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
     agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 1000)")
@@ -85,12 +115,13 @@ def add_ray_arguments(parser: argparse.ArgumentParser, what: str) -> None:
 
 def run_agents(args: argparse.Namespace) -> int:
     """Run `laetitia bench agents`; exit code 1 when some runs failed (the others are kept)."""
-    from laetitia.agents import AGENTS
     from laetitia.app.bench_agents import (
+        DEFAULT_AGENTS,
         BenchConfig,
         bench_document,
         describe_run,
         format_table,
+        parse_people,
         run_grid,
     )
     from laetitia.files import write_json_atomic
@@ -99,7 +130,11 @@ def run_agents(args: argparse.Namespace) -> int:
     base = QUICK if args.quick else {}
     sizes = {k: v if v is not None else base.get(k) for k, v in chosen.items()}
     config = BenchConfig(
-        agents=tuple(args.agents or AGENTS),
+        agents=tuple(args.agents or DEFAULT_AGENTS),
+        suite=args.suite,
+        people=parse_people(args.people, args.suite) if args.people else (),
+        prior=args.prior,
+        stop_at_90=args.stop_at_90,
         frames=args.frames,
         workers=args.workers,
         step_sizes=_step_sizes(args.step_size),

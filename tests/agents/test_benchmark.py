@@ -3,10 +3,20 @@ import json
 import numpy as np
 import pytest
 
-from laetitia.app.bench_agents import BenchConfig, run_metrics
+from laetitia.app.bench_agents import (
+    BASELINES,
+    BenchConfig,
+    Run,
+    bootstrap_medians,
+    parse_agent_spec,
+    parse_people,
+    run_metrics,
+    run_once,
+    summarize,
+)
 from laetitia.cli import main
 from laetitia.errors import ConfigError
-from laetitia.viewers.people import SUITE_VERSION, suite_viewer
+from laetitia.viewers.people import SUITE_VERSION, V2_HELD_OUT, suite_viewer
 
 
 def test_steps_to_90_counts_from_one_and_is_censored_at_the_budget() -> None:
@@ -63,8 +73,14 @@ def test_the_bench_runs_end_to_end_and_writes_the_documented_json(tmp_path, caps
 
 
 def test_a_bad_configuration_is_refused(capsys) -> None:
-    with pytest.raises(ConfigError, match="unknown agents"):
+    with pytest.raises(ConfigError, match="unknown agent 'nope'"):
         BenchConfig(agents=("nope",))
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        BenchConfig(agents=("hill-climb:remeasure_every",))
+    with pytest.raises(ConfigError, match=r"people \[48\]"):
+        BenchConfig(agents=("hill-climb",), suite="people-v2", people=(47, 48))
+    with pytest.raises(ConfigError, match="half of people-v2"):
+        parse_people("held-out", "people-v1")
     with pytest.raises(ConfigError, match="viewers"):
         BenchConfig(agents=("hill-climb",), viewers=99)
     with pytest.raises(ConfigError, match="steps"):
@@ -81,3 +97,77 @@ def test_a_step_size_can_be_set_per_agent(tmp_path) -> None:
     args += ["--steps", "5", "--workers", "1", "--step-size", "hill-climb=0.3", "--json", str(out)]
     assert main(args) == 0
     assert json.loads(out.read_text())["agents"]["hill-climb"]["step_size"] == 0.3
+
+
+def test_agent_specs_and_people_are_read_as_documented() -> None:
+    assert parse_agent_spec("hill-climb") == ("hill-climb", {})
+    assert parse_agent_spec("hill-climb:remeasure_every=10,name=x") == (
+        "hill-climb",
+        {"remeasure_every": 10, "name": "x"},
+    )
+    assert parse_people("0-2,7", "people-v1") == (0, 1, 2, 7)
+    assert parse_people("held-out", "people-v2") == V2_HELD_OUT
+    assert parse_people("all", "people-v2") == tuple(range(48))
+
+
+def test_a_spec_s_settings_reach_the_agent() -> None:
+    """The re-measuring hill-climber shows its incumbent again every 10 steps: with the same
+    seed its shown emoticons differ from the plain one's exactly from then on."""
+    config = BenchConfig(agents=BASELINES, steps=30, workers=1)
+    plain, remeasuring = (run_once(spec, 0, 0, config).shown for spec in BASELINES)
+    assert not np.allclose(plain, remeasuring)
+
+
+def _run(agent: str, viewer: int, seed: int, steps_to_90: int, reached: bool = True) -> Run:
+    metrics = run_metrics(np.zeros(1), suite_viewer(0))
+    metrics = type(metrics)(steps_to_90, reached, 0.5, 0.9, 0.9)
+    return Run(agent, viewer, seed, metrics, np.zeros(steps_to_90), 0.0)
+
+
+def test_intervals_resample_people_and_ratios_are_paired() -> None:
+    """Agent b takes twice agent a's steps on every person: the people differ a lot, so b's
+    own interval is wide, but the paired ratio is exactly 2 on every resample."""
+    people = range(8)
+    runs = [
+        _run(agent, p, s, (10 + 20 * p + s) * (2 if agent == "cma-es" else 1))
+        for agent in ("hill-climb", "cma-es")
+        for p in people
+        for s in range(2)
+    ]
+    config = BenchConfig(agents=("hill-climb", "cma-es"), viewers=8, seeds=2, steps=400)
+    document = summarize(runs, config)
+    cma = document["agents"]["cma-es"]
+    low, high = cma["median_steps_to_90_ci95"]
+    assert low < cma["median_steps_to_90"] < high and high - low > 100
+    ratio = cma["ratios"]["baseline"]
+    assert ratio["to"] == "hill-climb"
+    assert ratio["ratio"] == pytest.approx(2.0) and ratio["ci95"] == pytest.approx([2.0, 2.0])
+    assert document["agents"]["hill-climb"]["ratios"]["cma-es"]["ratio"] == pytest.approx(0.5)
+
+
+def test_the_bootstrap_keeps_each_person_s_seeds_together() -> None:
+    """One person with two seeds: every resample's median is that person's."""
+    medians = bootstrap_medians({"a": np.array([[3.0, 5.0]])}, resamples=50)
+    assert np.all(medians["a"] == 4.0)
+
+
+def test_the_stronger_baseline_is_the_one_ratios_are_stated_against() -> None:
+    runs = [
+        _run(agent, p, 0, steps)
+        for p in range(4)
+        for agent, steps in (("hill-climb", 300), (BASELINES[1], 100), ("cma-es", 50))
+    ]
+    config = BenchConfig(agents=("hill-climb", BASELINES[1], "cma-es"), viewers=4, seeds=1)
+    ratio = summarize(runs, config)["agents"]["cma-es"]["ratios"]["baseline"]
+    assert ratio["to"] == BASELINES[1] and ratio["ratio"] == pytest.approx(0.5)
+
+
+def test_stopping_at_90_keeps_the_steps_to_90_and_the_first_100() -> None:
+    full = BenchConfig(agents=("cma-es",), steps=400, workers=1)
+    stopped = BenchConfig(agents=("cma-es",), steps=400, workers=1, stop_at_90=True)
+    whole, cut = run_once("cma-es", 1, 0, full), run_once("cma-es", 1, 0, stopped)
+    assert whole.metrics.reached and whole.metrics.steps_to_90 < 300
+    assert cut.metrics.steps_to_90 == whole.metrics.steps_to_90
+    assert cut.metrics.mean_first_100 == pytest.approx(whole.metrics.mean_first_100)
+    assert len(cut.shown) == max(100, cut.metrics.steps_to_90) < len(whole.shown)
+    np.testing.assert_allclose(cut.shown, whole.shown[: len(cut.shown)])

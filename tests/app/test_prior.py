@@ -140,3 +140,25 @@ def test_train_with_a_prior_keeps_it_in_the_session_and_resumes_without_the_sour
     assert resumed.session.n_steps == 6
     with pytest.raises(ConfigError, match="takes no prior"):
         TrainConfig(out=tmp_path / "x", agent="cma-es", viewer="sim", prior=(out,)).checked()
+
+
+def test_the_bench_gives_the_prior_to_the_agents_that_take_one(tmp_path):
+    from laetitia.app.bench_agents import BenchConfig, run_grid
+    from laetitia.viewers.people import suite_viewer
+
+    sources = tmp_path / "earlier"
+    _person_sessions(sources, [FAVOURITE, FAVOURITE * 0.8, FAVOURITE * 0.9], steps=30)
+    agents = ("bayes-opt", "cma-es")
+    plain = BenchConfig(agents=agents, suite="people-v2", people=(30,), seeds=1, steps=3)
+    primed = dataclasses.replace(plain, prior=sources)
+    without = run_grid(dataclasses.replace(plain, workers=1), progress=False).results
+    runs = run_grid(dataclasses.replace(primed, workers=1), progress=False).results
+    viewer = suite_viewer(30, suite="people-v2")
+    first = PARAM_SPACE.denormalize(
+        learn_prior([load_session(f) for f in sorted(sources.iterdir())]).warm_start(1)[0]
+    )
+    floor, top = viewer.floor(), viewer.attainable_max()
+    expected = (viewer.true_happiness(first) - floor) / (top - floor)
+    assert runs["bayes-opt", 30, 0].shown[0] == pytest.approx(expected)
+    assert runs["bayes-opt", 30, 0].shown[0] != pytest.approx(without["bayes-opt", 30, 0].shown[0])
+    np.testing.assert_allclose(runs["cma-es", 30, 0].shown, without["cma-es", 30, 0].shown)

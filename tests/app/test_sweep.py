@@ -60,7 +60,7 @@ def test_a_run_that_fails_is_reported_by_name_and_the_others_are_kept() -> None:
 
 
 def test_run_bench_raises_on_a_failed_run(monkeypatch) -> None:
-    def broken(agent, viewer, seed, config):
+    def broken(agent, viewer, seed, config, settings=None, prior=None):
         raise RuntimeError(f"no person {viewer}")
 
     monkeypatch.setattr("laetitia.app.bench_agents.run_once", broken)
