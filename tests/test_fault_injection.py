@@ -9,9 +9,11 @@ the full count, numbered 0, 1, 2, ...
 
 `make test` tries a spread of kill points (`LAETITIA_FAULT_POINTS`, default 5 per scenario) on
 the hill-climber; `LAETITIA_FAULT_POINTS=all LAETITIA_FAULT_AGENTS="hill-climb cma-es ppo"`
-tries every write of each (the figures are in BENCHMARKS.md, "Reliability").
+tries every write of each (the figures are in BENCHMARKS.md, "Reliability"), and
+`LAETITIA_FAULT_REPORT=FILE` appends what each scenario tried to FILE, one JSON line each.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -70,6 +72,16 @@ def _points(total: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(1, total, int(wanted))})
 
 
+def _report(agent: str, scenario: str, writes: int, kills: int, resumes: int) -> None:
+    """Append a scenario's figures to `LAETITIA_FAULT_REPORT` (when set); every check passed."""
+    path = os.environ.get("LAETITIA_FAULT_REPORT")
+    if path:
+        line = {"agent": agent, "scenario": scenario, "writes": writes, "kills": kills}
+        line |= {"resumes_after_a_kill": resumes, "steps_lost": 0}
+        with open(path, "a", encoding="utf-8") as report:
+            report.write(json.dumps(line) + "\n")
+
+
 def _steps_of(folder: Path) -> np.ndarray:
     """Each recorded step as (step, episode, reward, params...): everything but the clock."""
     session = load_session(folder)
@@ -96,6 +108,7 @@ def _check_killed_session(out: Path, reference: np.ndarray) -> int:
 
 
 def test_a_kill_at_any_write_of_a_training_loses_no_step(tmp_path, reference):
+    resumes = 0
     for n in _points(reference["writes"]):
         case = tmp_path / f"kill-{n}"
         case.mkdir()
@@ -108,9 +121,12 @@ def test_a_kill_at_any_write_of_a_training_loses_no_step(tmp_path, reference):
             continue  # every step is there, or nothing was started
         code, _ = _run(case, ["resume", str(out), reference["agent"], str(STEPS - kept)])
         assert code == 0, f"resume after a kill at write {n} failed"
+        resumes += 1
         resumed = _steps_of(out)
         np.testing.assert_array_equal(resumed[:, 0], np.arange(STEPS))
         np.testing.assert_array_equal(resumed[:kept], reference["steps"][:kept])
+    kills = len(_points(reference["writes"]))
+    _report(reference["agent"], "train", reference["writes"], kills, resumes)
 
 
 def test_a_kill_at_any_write_of_a_resume_and_its_repair_loses_no_step(tmp_path, reference):
@@ -133,6 +149,7 @@ def test_a_kill_at_any_write_of_a_resume_and_its_repair_loses_no_step(tmp_path, 
     code, writes = _run(probe, ["resume", str(probe / "s"), agent, "2"])
     assert code == 0
     resumed = _steps_of(probe / "s")  # what an uninterrupted resume records
+    resumes = 0
     for n in _points(writes):
         case = tmp_path / f"kill-{n}"
         shutil.copytree(torn, case / "s")
@@ -145,4 +162,6 @@ def test_a_kill_at_any_write_of_a_resume_and_its_repair_loses_no_step(tmp_path, 
         if again < kept + 2:
             code, _ = _run(case, ["resume", str(case / "s"), agent, str(kept + 2 - again)])
             assert code == 0
+            resumes += 1
         np.testing.assert_array_equal(_steps_of(case / "s")[:, 0], np.arange(kept + 2))
+    _report(agent, "resume and repair", writes, len(_points(writes)), resumes)
