@@ -162,3 +162,27 @@ def test_the_bench_gives_the_prior_to_the_agents_that_take_one(tmp_path):
     assert runs["bayes-opt", 30, 0].shown[0] == pytest.approx(expected)
     assert runs["bayes-opt", 30, 0].shown[0] != pytest.approx(without["bayes-opt", 30, 0].shown[0])
     np.testing.assert_allclose(runs["cma-es", 30, 0].shown, without["cma-es", 30, 0].shown)
+
+
+@pytest.mark.expensive
+def test_a_prior_from_unrelated_people_does_not_make_the_agent_worse_beyond_noise(tmp_path):
+    """A lab's earlier participants liked emoticons nothing like this person's favourite: the
+    agent must discount the prior as the person's readings come in. Paired over people-v1
+    members and seeds: the best emoticon found by step 60 (fraction of the way from floor to
+    max) with the prior is not below the one found without it by more than two standard
+    errors of the paired difference."""
+    from laetitia.app.bench_agents import BenchConfig, run_once
+
+    rng = np.random.default_rng(7)
+    unrelated = learn_prior(
+        _person_sessions(tmp_path, [rng.uniform(-0.9, 0.9, 8) for _ in range(6)])
+    )
+    config = BenchConfig(agents=("bayes-opt",), steps=60, workers=1)
+    differences = []
+    for person, seed in [(p, s) for p in (0, 1, 2, 5) for s in (0, 1)]:
+        with_prior = run_once("bayes-opt", person, seed, config, prior=unrelated).shown.max()
+        without = run_once("bayes-opt", person, seed, config).shown.max()
+        differences.append(with_prior - without)
+    differences = np.array(differences)
+    margin = 2 * differences.std(ddof=1) / np.sqrt(differences.size)
+    assert differences.mean() >= -max(margin, 0.02), differences
