@@ -1,16 +1,23 @@
 """A prior over emoticons learned from other people's sessions: where people tend to smile.
 
 A lab running laetitia has the sessions of its earlier participants. What they smiled at says
-something about the next person: `learn_prior` pools their readings (the `steps.csv` files
-`laetitia train` wrote, nothing else) into a smooth surface over the normalised emoticon, and
-an agent that takes a prior (`bayes-opt`) starts from its best emoticons and uses it as its
-model's prior mean, with a weight it fits, so a prior that does not fit the person is
-discounted as their readings come in.
+something about the next person: `learn_prior` reads their readings (the `steps.csv` files
+`laetitia train` wrote, nothing else), and an agent that takes a prior (`bayes-opt`) starts
+from the emoticons people liked and uses the prior as its model's prior mean, with a weight it
+fits, so a prior that does not fit the person is discounted as their readings come in.
 
-The surface is a kernel regression (Nadaraya-Watson with a Gaussian kernel) of each session's
-readings about that session's own mean, shrunk towards zero where few readings lie near, plus
-the pooled mean: a person who reads higher or lower overall does not move it, the shape of
-what people liked does. Its bandwidth is chosen by leaving one session out at a time.
+The model: each earlier person's favourite is estimated from their own session (the mean
+emoticon of their best-read tenth of steps), and the prior is a density of those favourites
+(a Gaussian kernel of width `bandwidth` around each) scaled into P(happy):
+
+    prior(x) = level + offset + height · mean_j exp(-|x - favourite_j|² / 2 bandwidth²)
+
+`height` and `offset` are fitted by least squares to every reading about its session's own
+mean (a person who reads higher or lower overall does not move them), each session's
+readings against the favourites of the *other* sessions only: `height` says how far other
+people's favourites predict a person's smiles, and is near zero when people are unrelated. The
+bandwidth is the one that predicts best this way (leaving one session out at a time). People
+whose favourites lie around one emoticon give a bump there; people with two tastes, two bumps.
 
     prior = learn_prior(load_sessions("runs/earlier-participants"))
     save_prior(prior, folder / "prior")
@@ -38,10 +45,12 @@ PRIOR_FILE = "prior.json"
 ARRAYS_FILE = "prior.safetensors"
 PRIOR_FORMAT = 1
 """Version of the prior's files."""
-BANDWIDTHS = (0.1, 0.15, 0.2, 0.3, 0.45, 0.7, 1.0)
+BANDWIDTHS = (0.2, 0.3, 0.45, 0.7, 1.0, 1.5)
 """Kernel widths tried, in normalised units (each parameter's range is 2 wide)."""
-SHRINKAGE = 1.0
-"""Pseudo-readings of "nothing special here" added at every emoticon (the shrinkage)."""
+TOP_SHARE = 0.1
+"""A session's favourite is the mean emoticon of this share of its best readings."""
+MIN_TOP = 3
+"""... and of at least this many."""
 PER_SESSION = 400
 """At most this many readings of one session count (evenly spaced), so no session dominates."""
 
@@ -56,13 +65,14 @@ class PriorSource:
 
 @dataclass(frozen=True)
 class PriorRecord:
-    """The contents of `prior.json` (the arrays are in `prior.safetensors`)."""
+    """The contents of `prior.json` (the favourites are in `prior.safetensors`)."""
 
     parameter_space: tuple[dict[str, object], ...]
     bandwidth: float
     level: float
     """Mean reading over all the sessions, in P(happy)."""
-    shrinkage: float = SHRINKAGE
+    offset: float
+    height: float
     sources: tuple[PriorSource, ...] = ()
     cv_error: dict[str, float] = field(default_factory=dict)
     """Leave-one-session-out mean squared error of each bandwidth tried."""
@@ -74,27 +84,21 @@ class PopulationPrior:
     """Where people tend to smile: expected P(happy) over normalised emoticons."""
 
     space: ParamSpace
-    points: np.ndarray
-    """float64 (n, d): the normalised emoticons read."""
-    residuals: np.ndarray
-    """float64 (n,): each reading minus its session's mean."""
-    groups: np.ndarray
-    """int64 (n,): the session each reading came from."""
+    favourites: np.ndarray
+    """float64 (m, d): each earlier person's estimated favourite, normalised."""
     bandwidth: float
     level: float
-    shrinkage: float = SHRINKAGE
+    offset: float
+    height: float
+    """P(happy) a person reads more at other people's favourites (fitted; 0: unrelated)."""
     sources: tuple[PriorSource, ...] = ()
     cv_error: dict[str, float] = field(default_factory=dict)
 
     def mean(self, points: np.ndarray) -> np.ndarray:
         """Expected P(happy) at normalised emoticons, (k, d) -> (k,)."""
-        return self.level + _smooth(
-            np.atleast_2d(np.asarray(points, dtype=np.float64)),
-            self.points,
-            self.residuals,
-            self.bandwidth,
-            self.shrinkage,
-        )
+        at = np.atleast_2d(np.asarray(points, dtype=np.float64))
+        density = _density(at, self.favourites, self.bandwidth)
+        return self.level + self.offset + self.height * density
 
     __call__ = mean
 
@@ -108,56 +112,55 @@ class PopulationPrior:
         return {"prior_mean": self.mean, "warm_start": self.warm_start(WARM_START)}
 
     def warm_start(self, k: int) -> np.ndarray:
-        """The `k` emoticons the prior rates best, at least a bandwidth apart.
+        """The `k` emoticons the prior rates best, spread apart.
 
-        The readings people liked best are climbed (a mean shift over the readings above their
-        session's mean, weighted by how far above) to the middle of where people smiled, which
-        lies between the emoticons any one of them was shown.
+        Each favourite is climbed (a mean shift over the favourites) to the middle of where
+        people smiled, which lies between the emoticons any one of them liked; the modes and
+        the favourites are then taken best first (by the density of favourites), skipping any
+        within a bandwidth of one taken, or within half that, a quarter, ... when too few lie
+        a bandwidth apart (people who all liked much the same emoticon).
 
         Returns:
-            float64 (k', d) normalised emoticons, k' <= k (fewer when fewer lie apart).
+            float64 (k', d) normalised emoticons; k' < k only when fewer distinct ones exist.
         """
-        scores = self.mean(self.points)
-        starts = self.points[np.argsort(-scores, kind="stable")[: max(4 * k, 16)]]
-        candidates = np.vstack([np.stack([self._climb(s) for s in starts]), starts])
-        values = self.mean(candidates)
-        chosen: list[np.ndarray] = []
-        for index in np.argsort(-values, kind="stable"):
-            point = candidates[index]
-            if all(np.linalg.norm(point - c) >= self.bandwidth for c in chosen):
-                chosen.append(point)
-            if len(chosen) == k:
-                break
-        return np.array(chosen).reshape(len(chosen), self.points.shape[1])
+        climbed = np.stack([self._climb(f) for f in self.favourites])
+        candidates = np.vstack([climbed, self.favourites])
+        order = np.argsort(-_density(candidates, self.favourites, self.bandwidth), kind="stable")
+        spacing = self.bandwidth
+        while True:
+            chosen: list[np.ndarray] = []
+            for point in candidates[order]:
+                if all(np.linalg.norm(point - c) >= spacing for c in chosen):
+                    chosen.append(point)
+                if len(chosen) == k:
+                    break
+            if len(chosen) == k or spacing < 1e-3:
+                return np.array(chosen).reshape(len(chosen), self.favourites.shape[1])
+            spacing /= 2
 
-    def _climb(self, start: np.ndarray, iterations: int = 50) -> np.ndarray:
-        """A mean shift from `start` over the readings above their session's mean."""
-        above = np.maximum(self.residuals, 0.0)
+    def _climb(self, start: np.ndarray, iterations: int = 100) -> np.ndarray:
+        """A mean shift from `start` over the favourites: the mode of their density nearby."""
         x = start.copy()
         for _ in range(iterations):
-            weights = np.exp(-0.5 * ((self.points - x) ** 2).sum(axis=1) / self.bandwidth**2)
-            weights *= above
-            total = weights.sum()
-            if total <= 0:
+            weights = np.exp(-0.5 * ((self.favourites - x) ** 2).sum(axis=1) / self.bandwidth**2)
+            moved = weights @ self.favourites / weights.sum()
+            if np.abs(moved - x).max() < 1e-6:
                 break
-            moved = weights @ self.points / total
-            if np.abs(moved - x).max() < 1e-5:
-                return moved
             x = moved
         return np.clip(x, -1.0, 1.0)
 
 
-def _smooth(
-    at: np.ndarray, points: np.ndarray, values: np.ndarray, bandwidth: float, shrinkage: float
-) -> np.ndarray:
-    """The shrunk Nadaraya-Watson mean of `values` at each row of `at`."""
-    out = np.empty(at.shape[0])
-    for start in range(0, at.shape[0], 256):  # bounded memory
-        chunk = at[start : start + 256]
-        d2 = ((chunk[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
-        weights = np.exp(-0.5 * d2 / bandwidth**2)
-        out[start : start + 256] = weights @ values / (weights.sum(axis=1) + shrinkage)
-    return out
+def _density(at: np.ndarray, favourites: np.ndarray, bandwidth: float) -> np.ndarray:
+    """Mean Gaussian kernel (peak 1) of each row of `at` to the favourites, (k, d) -> (k,)."""
+    d2 = ((at[:, None, :] - favourites[None, :, :]) ** 2).sum(axis=-1)
+    return np.exp(-0.5 * d2 / bandwidth**2).mean(axis=1)
+
+
+def _favourite(points: np.ndarray, readings: np.ndarray) -> np.ndarray:
+    """A session's favourite: the mean emoticon of its best `TOP_SHARE` of readings."""
+    top = max(MIN_TOP, int(np.ceil(TOP_SHARE * readings.size)))
+    best = np.argsort(-readings, kind="stable")[:top]
+    return points[best].mean(axis=0)
 
 
 def _readings(session: Session, space: ParamSpace) -> tuple[np.ndarray, np.ndarray]:
@@ -200,34 +203,50 @@ def learn_prior(sessions: Sequence[Session], space: ParamSpace | None = None) ->
             "prior needs at least two people's sessions.",
             field="prior",
         )
+    favourites = np.stack([_favourite(x, y) for _, x, y in used])
     points = np.concatenate([x for _, x, _ in used])
     residuals = np.concatenate([y - y.mean() for _, _, y in used])
     groups = np.concatenate([np.full(y.size, i) for i, (_, _, y) in enumerate(used)])
-    level = float(np.concatenate([y for _, _, y in used]).mean())
-    errors = {str(h): _left_out_error(points, residuals, groups, h) for h in BANDWIDTHS}
-    bandwidth = float(min(errors, key=lambda h: errors[h]))
+    fits = {h: _fit_left_out(favourites, points, residuals, groups, h) for h in BANDWIDTHS}
+    bandwidth = min(fits, key=lambda h: fits[h][2])
+    offset, height, _ = fits[bandwidth]
     return PopulationPrior(
         space=space,
-        points=points,
-        residuals=residuals,
-        groups=groups.astype(np.int64),
-        bandwidth=bandwidth,
-        level=level,
+        favourites=favourites,
+        bandwidth=float(bandwidth),
+        level=float(np.concatenate([y for _, _, y in used]).mean()),
+        offset=offset,
+        height=height,
         sources=tuple(PriorSource(str(s.folder), int(y.size)) for s, _, y in used),
-        cv_error=errors,
+        cv_error={str(h): fit[2] for h, fit in fits.items()},
     )
 
 
-def _left_out_error(
-    points: np.ndarray, residuals: np.ndarray, groups: np.ndarray, bandwidth: float
-) -> float:
-    """Mean squared error predicting each session's readings from the others'."""
-    squared = []
-    for group in np.unique(groups):
-        out = groups == group
-        predicted = _smooth(points[out], points[~out], residuals[~out], bandwidth, SHRINKAGE)
-        squared.append(np.mean((predicted - residuals[out]) ** 2))
-    return float(np.mean(squared))
+def _fit_left_out(
+    favourites: np.ndarray,
+    points: np.ndarray,
+    residuals: np.ndarray,
+    groups: np.ndarray,
+    bandwidth: float,
+) -> tuple[float, float, float]:
+    """Fit `offset` and `height` with each session left out of its own density.
+
+    Each session's readings (about its mean) are regressed by least squares on the density
+    of the *other* sessions' favourites.
+
+    Returns:
+        (offset, height, mean over sessions of the mean squared error).
+    """
+    density = np.empty(residuals.size)
+    for group in range(favourites.shape[0]):
+        mine = groups == group
+        others = np.delete(favourites, group, axis=0)
+        density[mine] = _density(points[mine], others, bandwidth)
+    design = np.stack([np.ones_like(density), density], axis=1)
+    (offset, height), *_ = np.linalg.lstsq(design, residuals, rcond=None)
+    squared = (design @ np.array([offset, height]) - residuals) ** 2
+    error = np.mean([squared[groups == g].mean() for g in range(favourites.shape[0])])
+    return float(offset), float(height), float(error)
 
 
 def save_prior(prior: PopulationPrior, folder: Path | str) -> Path:
@@ -236,14 +255,15 @@ def save_prior(prior: PopulationPrior, folder: Path | str) -> Path:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    arrays = {"points": prior.points, "residuals": prior.residuals, "groups": prior.groups}
+    arrays = {"favourites": prior.favourites}
     with atomic_path(folder / ARRAYS_FILE) as tmp:
         save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
     record = PriorRecord(
         parameter_space=tuple(dict(p) for p in prior.space.describe()),
         bandwidth=prior.bandwidth,
         level=prior.level,
-        shrinkage=prior.shrinkage,
+        offset=prior.offset,
+        height=prior.height,
         sources=prior.sources,
         cv_error=prior.cv_error,
     )
@@ -283,31 +303,21 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
             f"prior: {path} was learned over another parameter space ({list(learned.names)}, "
             f"not {list(space.names)}); learn one from sessions recorded over this space."
         )
-    points, residuals = arrays.get("points"), arrays.get("residuals")
-    groups = arrays.get("groups")
-    if (
-        points is None
-        or residuals is None
-        or groups is None
-        or points.shape
-        != (
-            residuals.size,
-            len(space),
-        )
-    ):
-        raise ConfigError(f"prior: {folder / ARRAYS_FILE} does not hold a prior's arrays.")
-    if not (np.isfinite(points).all() and np.isfinite(residuals).all()) or not (
-        math.isfinite(record.bandwidth) and record.bandwidth > 0
-    ):
+    favourites = arrays.get("favourites")
+    if favourites is None or favourites.ndim != 2 or favourites.shape[1] != len(space):
+        raise ConfigError(f"prior: {folder / ARRAYS_FILE} does not hold a prior's favourites.")
+    numbers = (record.bandwidth, record.level, record.offset, record.height)
+    if not np.isfinite(favourites).all() or not all(map(math.isfinite, numbers)):
         raise ConfigError(f"prior: {folder} holds values that are not finite numbers.")
+    if record.bandwidth <= 0:
+        raise ConfigError(f"prior: {path} has a bandwidth of {record.bandwidth}; it must be > 0.")
     return PopulationPrior(
         space=learned,
-        points=points.astype(np.float64),
-        residuals=residuals.astype(np.float64),
-        groups=groups.astype(np.int64),
+        favourites=favourites.astype(np.float64),
         bandwidth=record.bandwidth,
         level=record.level,
-        shrinkage=record.shrinkage,
+        offset=record.offset,
+        height=record.height,
         sources=record.sources,
         cv_error=record.cv_error,
     )
