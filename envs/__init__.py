@@ -6,6 +6,7 @@
 | `base` | `EmoticonEnv`: the machinery both envs share (render, react, reward) |
 | `smile` | `SmileEnv`, `laetitia/Smile-v0`: continuous moves of every parameter |
 | `smile_discrete` | `SmileDiscreteEnv`, `laetitia/SmileDiscrete-v0`: one parameter up or down |
+| `history` | `ShownHistory`: a wrapper adding the last K shown emoticons and their rewards |
 
 Build them with `gymnasium.make(ENV_ID, viewer=..., ...)`; importing this package loads no env.
 """
