@@ -242,6 +242,14 @@ class BaseAgent:
     def _check_env(self, env: gym.Env) -> None:
         """Refuse an environment the algorithm cannot drive (override where it matters)."""
 
+    def observed(self, env: gym.Env) -> gym.Env:
+        """`env` as this agent observes it: the env itself, or wrapped as a setting asks.
+
+        The agent's own `env` is already observed so; anything else that runs the agent's
+        policy in an env (`laetitia.app.evaluation.evaluate`) steps the env this returns.
+        """
+        return env
+
     def get_env(self) -> gym.Env | None:
         """The environment (stable-baselines3's callback contract asks for it)."""
         return self.env

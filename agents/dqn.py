@@ -16,6 +16,8 @@ On the simulated viewer (20 seeds, 500 steps) these defaults raised the mean rew
 0.46 over the first 50 steps to 0.61 over the last 50; with `gamma=0.9` instead, to 0.47.
 - `buffer_size=10_000`: more than a session's steps, so nothing is forgotten; it is saved with
   the agent, so a resumed run keeps its experience.
+- `history=0`: the env's own observation; `history=K` adds the last K shown emoticons and
+  their rewards (`laetitia.envs.history.ShownHistory`, see `laetitia.agents.sb3`).
 - Training every step (`train_freq=1`, fixed): at a person's pace a gradient step costs
   nothing, and it lets `learn(n)` stop after exactly `n` steps with every transition stored.
 """
@@ -65,7 +67,7 @@ class DQNAgent(SB3Agent):
     """Deep Q-learning over the 17 discrete moves (keep, or one parameter up or down).
 
     Settings: SB3's `DQN` arguments of the same names, plus `net_arch` (hidden layer sizes of
-    the Q-network).
+    the Q-network) and `history` (how many shown emoticons the observation carries).
     """
 
     name = "dqn"
@@ -89,6 +91,7 @@ class DQNAgent(SB3Agent):
         "max_grad_norm": 10.0,
         "net_arch": [64, 64],
         "device": "cpu",
+        "history": 0,
     }
 
     def _replay_buffer(self) -> ReplayBuffer:

@@ -12,6 +12,8 @@ steps, where SB3's defaults (2048-step rollouts) would not update the policy eve
 - `log_std_init=-0.5`: initial action noise of 0.6 instead of 1, so the first episodes wander
   less far from the emoticon they start at.
 - `net_arch=[64, 64]`: a small MLP trains in milliseconds on a CPU (`device="cpu"`).
+- `history=0`: the env's own observation; `history=K` adds the last K shown emoticons and
+  their rewards (`laetitia.envs.history.ShownHistory`, see `laetitia.agents.sb3`).
 
 PPO learns from whole rollouts, so a save holds the agent as it was at the start of the
 rollout in progress (`saved_timesteps`), and a resume takes the recorded steps of that rollout
@@ -103,8 +105,8 @@ class PPOAgent(SB3Agent):
     """Proximal Policy Optimization with a Gaussian policy over the 8 parameter moves.
 
     Settings: SB3's `PPO` arguments of the same names, plus `net_arch` (hidden layer sizes of
-    the policy and value networks) and `log_std_init` (initial log standard deviation of the
-    action noise).
+    the policy and value networks), `log_std_init` (initial log standard deviation of the
+    action noise) and `history` (how many shown emoticons the observation carries).
     """
 
     name = "ppo"
@@ -128,6 +130,7 @@ class PPOAgent(SB3Agent):
         "net_arch": [64, 64],
         "log_std_init": -0.5,
         "device": "cpu",
+        "history": 0,
     }
 
     def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:

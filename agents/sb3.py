@@ -15,6 +15,10 @@ What differs from plain SB3:
   callback is the laetitia agent, so `AgentCheckpoint` saves it in laetitia's format. The
   step's `infos` and `dones` come through SB3's `Monitor` and `DummyVecEnv` unchanged, so
   `SessionCallback` records PPO and DQN steps like any other.
+- `history=K` (a setting of every SB3 agent, 0 by default) wraps the env the agent is given
+  in `laetitia.envs.history.ShownHistory`: the policy sees the last K shown emoticons and
+  their rewards beside the one on show, so it can see habituation. The wrapper passes infos
+  through unchanged; a resume rebuilds its history from the session (`catch_up`).
 - Persistence is `agent.json` plus safetensors (see `laetitia.agents.base`): the policy's
   `state_dict`, the optimizer's moments, and what the algorithm adds (DQN: its replay buffer).
   Loading rebuilds the model from the JSON settings and loads the tensors into it; SB3's
@@ -35,8 +39,15 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from laetitia.agents.base import BaseAgent, RecordedSteps, later_seed
+from laetitia.envs.history import ShownHistory, history_rows, shown_observations
 from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.threads import ensure_threads
+
+MAX_HISTORY = 100
+"""The most shown steps `history` may carry. The slowest habituation the simulated people have
+recovers with a half-life of 20 shown emoticons, so 100 steps back it has faded to 3%; DQN's
+replay buffer holds two observations per transition (10,000 by default), which at K = 100 is
+already 80 MB."""
 
 
 @dataclass(frozen=True)
@@ -78,12 +89,13 @@ class SB3Agent(BaseAgent):
     """A stable-baselines3 algorithm as a laetitia agent.
 
     Subclasses set `algorithm` (the SB3 class) and `defaults` (every setting: an argument of
-    the SB3 class, or of its policy when named in `policy_settings`), and may extend
-    `_state`/`_set_state`.
+    the SB3 class, of its policy when named in `policy_settings`, or `history`), and may
+    extend `_state`/`_set_state`.
 
     Args:
         env: The environment to learn on; None for an agent loaded only to predict (the model
-            then takes its spaces from the agent's registered environment).
+            then takes its spaces from the agent's registered environment). With `history`
+            set, the agent's `env` is this one wrapped in `ShownHistory`.
         seed: Seeds SB3 (Python, numpy, torch, the action space and the env's first reset).
         **settings: Algorithm settings; unknown names are errors.
     """
@@ -92,6 +104,8 @@ class SB3Agent(BaseAgent):
     """The stable-baselines3 class this agent wraps."""
     policy_settings: ClassVar[tuple[str, ...]] = ("net_arch",)
     """Settings that go to the policy (SB3's `policy_kwargs`) rather than to the algorithm."""
+    observation_settings: ClassVar[tuple[str, ...]] = ("history",)
+    """Settings that shape what the agent observes (`observed`) and are not SB3's."""
     fixed: ClassVar[dict[str, Any]] = {}
     """SB3 arguments the agent fixes rather than exposes as settings."""
     action_spaces: ClassVar[tuple[type[gym.Space[Any]], ...]]
@@ -101,9 +115,23 @@ class SB3Agent(BaseAgent):
     def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
         super().__init__(env, seed, **settings)
         ensure_threads()  # torch's default spins on a busy small machine (laetitia.threads)
+        self.history = int(self.settings["history"])
+        """How many shown steps the observation carries beside the one on show (0: none)."""
+        if not 0 <= self.history <= MAX_HISTORY:
+            raise ConfigError(
+                f"agent {self.name!r} setting history is how many shown emoticons the "
+                f"observation carries, from 0 (none) to {MAX_HISTORY}; got {self.history}.",
+                field="agent_args",
+            )
+        if env is not None:
+            self.env = self.observed(env)
         policy = {k: v for k, v in self.settings.items() if k in self.policy_settings}
-        algorithm = {k: v for k, v in self.settings.items() if k not in self.policy_settings}
-        model_env = env if env is not None else _SpacesOnly(self.name)
+        algorithm = {
+            k: v
+            for k, v in self.settings.items()
+            if k not in self.policy_settings and k not in self.observation_settings
+        }
+        model_env = self.env if self.env is not None else _SpacesOnly(self.name, self.history)
         try:
             self.model = self.algorithm(
                 "MlpPolicy",
@@ -133,6 +161,27 @@ class SB3Agent(BaseAgent):
                 f"agent {self.name!r} needs a {names} action space, not "
                 f"{type(env.action_space).__name__}; use the env laetitia train picks for it."
             )
+
+    def observed(self, env: gym.Env) -> gym.Env:
+        """`env` as this agent observes it: in `ShownHistory` when `history` is set.
+
+        An env that already carries the agent's history is returned as it is.
+
+        Raises:
+            ConfigError: If `env` already carries a history of another length.
+        """
+        if not self.history:
+            return env
+        carried = _shown_history(env)
+        if carried is None:
+            return ShownHistory(env, self.history)
+        if carried.k != self.history:
+            raise ConfigError(
+                f"agent {self.name!r} observes a history of {self.history} shown steps; this "
+                f"env already carries {carried.k}. Give it the env without ShownHistory.",
+                field="agent_args",
+            )
+        return env
 
     @property
     def num_timesteps(self) -> int:
@@ -192,7 +241,10 @@ class SB3Agent(BaseAgent):
         The steps become transitions as the algorithm would have stored them (each action
         worked out from the emoticons before and after it, `action_between`) and the
         algorithm takes them in (`_take_in`); the step count goes on from the session's, and
-        the random streams are reseeded so the agent does not replay its first choices.
+        the random streams are reseeded so the agent does not replay its first choices. With
+        `history` set, each transition's observations carry the recorded steps before it,
+        and the env's history becomes the session's last steps, caught up on or not: a
+        resumed run sees what the person saw.
 
         Raises:
             SessionError: If the agent is ahead of the session, or a recorded step is not a
@@ -200,8 +252,11 @@ class SB3Agent(BaseAgent):
         """
         start = self.num_timesteps
         if recorded.n_steps <= start:
-            return super().catch_up(recorded)
+            caught = super().catch_up(recorded)
+            self._remember(recorded)
+            return caught
         transitions = self._transitions(recorded, start)
+        self._remember(recorded)
         self._take_in(transitions)
         self.num_timesteps = recorded.n_steps
         self.episode += sum(recorded.starts_episode(s) for s in range(start + 1, recorded.n_steps))
@@ -215,14 +270,16 @@ class SB3Agent(BaseAgent):
         env = self.env.unwrapped
         space = env.space  # type: ignore[attr-defined]
         units = np.stack([space.normalize(space.clip(p)) for p in recorded.params])
+        shown = shown_observations(space, recorded.params, recorded.rewards)
         transitions = []
         for step in range(start, recorded.n_steps):
             begins = recorded.starts_episode(step)
             if begins:
                 before = env.starting_unit(None)  # type: ignore[attr-defined]
-                reward_before = 0.0
+                reward_before, earlier = 0.0, shown[:step]
             else:
                 before, reward_before = units[step - 1], float(recorded.rewards[step - 1])
+                earlier = shown[: step - 1]
             action = None if before is None else env.action_between(before, units[step])  # type: ignore[attr-defined]
             if action is None:
                 raise SessionError(
@@ -233,15 +290,35 @@ class SB3Agent(BaseAgent):
             ends = step + 1 == recorded.n_steps or recorded.starts_episode(step + 1)
             transitions.append(
                 Transition(
-                    obs=np.append(before, reward_before).astype(np.float32),
+                    obs=self._observation(np.append(before, reward_before), earlier),
                     action=np.asarray(action),
                     reward=float(recorded.rewards[step]),
-                    next_obs=np.append(units[step], recorded.rewards[step]).astype(np.float32),
+                    next_obs=self._observation(shown[step], shown[:step]),
                     episode_start=begins,
                     episode_end=ends,
                 )
             )
         return transitions
+
+    def _observation(self, own: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+        """The observation the agent's env gives: its own, then the history of `earlier`.
+
+        Args:
+            own: float (d,), the smile env's observation.
+            earlier: (n, d), the env's observations of the steps shown before, oldest first.
+        """
+        own = np.asarray(own, dtype=np.float32)
+        if not self.history:
+            return own
+        return np.concatenate([own, history_rows(earlier, self.history)])
+
+    def _remember(self, recorded: RecordedSteps) -> None:
+        """Set the env's history to the recorded steps (the person saw them)."""
+        carried = None if self.env is None else _shown_history(self.env)
+        if carried is None:
+            return
+        space = carried.unwrapped.space  # type: ignore[attr-defined]
+        carried.remember(shown_observations(space, recorded.params, recorded.rewards))
 
     def _take_in(self, transitions: list[Transition]) -> None:
         """Store recorded transitions as the algorithm stores its own (subclasses say how)."""
@@ -290,14 +367,30 @@ class SB3Agent(BaseAgent):
             self.model.set_random_seed(later_seed(self.seed, self.num_timesteps))
 
 
-class _SpacesOnly(gym.Env):
-    """The spaces of an agent's registered env, for a model built without an environment."""
+def _shown_history(env: gym.Env) -> ShownHistory | None:
+    """The `ShownHistory` among `env`'s wrappers, if any."""
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, ShownHistory):
+            return env
+        env = env.env
+    return None
 
-    def __init__(self, agent_name: str) -> None:
+
+class _SpacesOnly(gym.Env):
+    """The spaces of an agent's registered env, for a model built without an environment.
+
+    Args:
+        agent_name: The agent (its registered env gives the spaces).
+        history: Shown steps the observation carries (the agent's `history` setting).
+    """
+
+    def __init__(self, agent_name: str, history: int = 0) -> None:
         from laetitia.agents import AGENTS
 
         self.agent_name = agent_name
-        probe = gym.make(AGENTS[agent_name].env_id)  # the simulated viewer: opens nothing
+        probe: gym.Env = gym.make(AGENTS[agent_name].env_id)  # the simulated viewer: opens nothing
+        if history:
+            probe = ShownHistory(probe, history)
         self.observation_space = probe.observation_space
         self.action_space = probe.action_space
         probe.close()

@@ -254,7 +254,7 @@ def evaluate(
     """Run `episodes` whole episodes of an agent's policy; the agent learns nothing.
 
     Args:
-        agent: Any laetitia agent (it answers `predict` and `reset_options`).
+        agent: Any laetitia agent (it answers `predict`, `reset_options` and `observed`).
         env: The environment to run in; its time limit sets the episode length.
         episodes: Episodes to run.
         seed: Seeds the first reset (the viewer's noise); later resets continue its stream.
@@ -280,6 +280,7 @@ def evaluate(
     )
     per_episode: list[list[float]] = []
     steps = 0
+    env = agent.observed(env)  # what the policy takes (a history of shown emoticons, say)
     for episode in range(episodes):
         obs, _ = env.reset(seed=seed if episode == 0 else None, options=agent.reset_options())
         happiness: list[float] = []
