@@ -8,6 +8,14 @@ indifferent to a mood that shifts all readings alike, and it costs a millisecond
 Evidence for this choice over Gaussian-process Bayesian
 optimisation, TPE and random search is in BENCHMARKS.md ("Agent sample efficiency").
 
+## Runs that agree across CPUs
+`cmaes.CMA` draws a point through an eigenbasis of the covariance that is not unique (equal
+eigenvalues after the first generation) and that the CPU's BLAS kernels then pick, so one
+seed gave other runs on other machines. The agent uses `SymmetricRootCMA`, which draws
+through the covariance's symmetric square root: the same distribution, and runs that differ
+between CPUs by rounding only (`separable` draws from a diagonal covariance, which has no
+eigenbasis to choose).
+
 ## Moving to the chosen emoticon
 On `laetitia/Smile-v0` an action moves each normalised parameter by at most `2 · step_size`.
 The agent prefers `step_size=1.0` (`preferred_step_size`), where one step reaches any
@@ -18,7 +26,7 @@ A step with no face measures nothing: the same emoticon is shown again.
 ## Persistence
 JSON holds the start point, the seed and the generation in progress; tensors hold every
 reading told to CMA-ES. `load` rebuilds the optimiser by replaying those generations through
-a fresh `cmaes.CMA` with the same seed, which restores its state exactly. Nothing is pickled.
+a fresh optimiser with the same seed, which restores its state exactly. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -129,9 +137,11 @@ class CmaEs(Agent):
     def _new_cma(self) -> Any:
         import cmaes
 
+        from laetitia.agents.symmetric_cma import SymmetricRootCMA
+
         assert self.start is not None
         bounds = np.tile([-1.0, 1.0], (self.start.size, 1))
-        algorithm = cmaes.SepCMA if self.settings["separable"] else cmaes.CMA
+        algorithm = cmaes.SepCMA if self.settings["separable"] else SymmetricRootCMA
         return algorithm(
             mean=self.start,
             sigma=float(self.settings["sigma"]),

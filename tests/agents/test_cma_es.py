@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -5,6 +9,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.cma_es import CmaEs
+from laetitia.agents.symmetric_cma import SymmetricRootCMA
 from laetitia.app.bench_agents import BenchConfig, run_once
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.envs.smile import SmileEnv
@@ -133,3 +138,58 @@ def test_it_finds_happier_emoticons_than_the_hill_climber_on_simulated_people() 
         for name in ("hill-climb", "cma-es")
     }
     assert best["cma-es"] > best["hill-climb"] + 0.2
+
+
+def test_after_one_generation_the_next_emoticon_does_not_depend_on_the_eigenbasis() -> None:
+    env = SmileEnv(viewer=SimulatedViewer(seed=1), step_size=1.0)
+    cma = CmaEs(env, seed=0, population=6).learn(6)._cma
+    assert isinstance(cma, SymmetricRootCMA) and cma.generation == 1
+    B, D = cma._eigen_decomposition()
+    # Six points in eight dimensions: C is now c*I plus a rank-6 update, so two eigenvalues
+    # are equal and any rotation within their plane, with any signs, is as good a basis.
+    i = int(np.argmin(np.diff(D)))
+    assert D[i + 1] - D[i] < 1e-12
+    turn = np.array([[np.cos(1.0), -np.sin(1.0)], [np.sin(1.0), np.cos(1.0)]])
+    other = B * np.where(np.arange(8) % 2, -1.0, 1.0)
+    other[:, i : i + 2] = other[:, i : i + 2] @ turn
+    assert np.allclose((other * D**2) @ other.T, cma._C, atol=1e-12)
+    state = cma._rng.get_state()
+    point = cma._sample_solution()
+    cma._B = other
+    cma._rng.set_state(state)
+    assert np.allclose(cma._sample_solution(), point, rtol=0, atol=1e-12)
+
+
+ASKED = """
+import sys
+import numpy as np
+from laetitia.agents.symmetric_cma import SymmetricRootCMA
+cma = SymmetricRootCMA(
+    mean=np.zeros(8), sigma=0.4, bounds=np.tile([-1.0, 1.0], (8, 1)), seed=0, population_size=6
+)
+asked = []
+for _ in range(20):
+    points = [cma.ask() for _ in range(6)]
+    cma.tell([(x, float(np.sum(np.arange(1, 9) * (x - 0.3) ** 2))) for x in points])
+    asked += points
+np.save(sys.argv[1], np.array(asked))
+"""
+
+
+def test_the_points_are_the_same_with_another_cpus_blas_kernels(tmp_path) -> None:
+    """OpenBLAS's Katmai (its name for Prescott's) and Nehalem kernels, which any x86-64 CPU
+    runs, round differently; with B D z in place of the symmetric root the 7th point (the
+    second generation's first) already differs by about 1."""
+    asked = []
+    for core in ("Katmai", "Nehalem"):
+        out = tmp_path / f"{core}.npy"
+        env = {**os.environ, "OPENBLAS_CORETYPE": core, "OPENBLAS_VERBOSE": "2"}
+        child = subprocess.run(
+            [sys.executable, "-c", ASKED, str(out)], env=env, capture_output=True, text=True
+        )
+        assert child.returncode == 0, child.stderr
+        if f"Core: {core}" not in child.stderr:
+            pytest.skip(f"numpy's BLAS here cannot be told to use OpenBLAS's {core} kernels")
+        asked.append(np.load(out))
+    assert asked[0].shape == (120, 8)
+    assert np.allclose(asked[0], asked[1], rtol=0, atol=1e-9)
