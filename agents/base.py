@@ -33,6 +33,7 @@ from laetitia.records import from_dict
 
 if TYPE_CHECKING:
     from laetitia.emoticon.params import ParamSpace
+    from laetitia.types import Reaction
 
 AGENT_FILE = "agent.json"
 StepInfo = dict[str, Any]
@@ -127,6 +128,9 @@ class RecordedSteps:
     """bool (n,): whether the step saw a face."""
     episodes: np.ndarray
     """int (n,): the episode each step belongs to."""
+    reactions: tuple[Reaction, ...] | None = None
+    """Each step's reaction, frame by frame, where the session indexed its frames (agents
+    that read frames, not only the reward, need them to take a step in as it was taken)."""
 
     @property
     def n_steps(self) -> int:
@@ -146,6 +150,7 @@ class RecordedSteps:
             "reward": reward,
             "happiness": reward if scored else float("nan"),
             "scored": scored,
+            "reaction": None if self.reactions is None else self.reactions[step],
         }
 
 

@@ -42,9 +42,13 @@ class SessionCallback(BaseCallback):
 
 def recorded_steps(session: Session) -> RecordedSteps:
     """A session's steps as an agent catches up on them."""
+    reactions = None
+    if session.frame_index is not None:
+        reactions = tuple(session.reaction(step) for step in range(session.n_steps))
     return RecordedSteps(
         params=session.params(),
         rewards=session.steps["reward"],
         scored=session.scored(),
         episodes=session.steps["episode"].astype(np.int64),
+        reactions=reactions,
     )

@@ -280,18 +280,19 @@ class SavesEveryStep(BaseCallback):
 @pytest.mark.parametrize("name", [n for n in NAMES if issubclass(agent_class(n), Agent)])
 def test_an_agent_saved_behind_its_session_catches_up_exactly(name, tmp_path):
     """A kill between a step's row and the agent's save leaves the agent behind; on resume it
-    takes the missed steps in and is the agent that never stopped."""
+    takes the missed steps in and is the agent that never stopped (ten frames a step: an agent
+    that reads the frames, not only the reward, gets them back from the session)."""
     out = tmp_path / "run"
     saves = tmp_path / "saves"
-    config = TrainConfig(out=out, agent=name, viewer="sim:3", steps=30, frames=2)
+    config = TrainConfig(out=out, agent=name, viewer="sim:3", steps=30, frames=10)
     import laetitia.agents.callbacks as callbacks
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(callbacks, "AgentCheckpoint", lambda path, every: SavesEveryStep(saves))
         train(config, progress=False)
-    behind = load_agent(saves / "26", env=make_env(name))
+    behind = load_agent(saves / "26", env=make_env(name, frames=10))
     assert behind.catch_up(recorded_steps(load_session(out))) == 4
-    never_stopped = load_agent(saves / "30", env=make_env(name))
+    never_stopped = load_agent(saves / "30", env=make_env(name, frames=10))
     assert behind.num_timesteps == never_stopped.num_timesteps == 30
     state, arrays = behind._state()
     expected_state, expected_arrays = never_stopped._state()
