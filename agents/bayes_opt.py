@@ -59,6 +59,7 @@ from typing import Any, Self
 import gymnasium as gym
 import numpy as np
 import torch
+from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents.base import Agent, emoticon_env
 from laetitia.agents.gp import Priors, TasteGP, log_expected_improvement
@@ -245,6 +246,15 @@ class BayesOpt(Agent):
             n, scramble=True, seed=int(self.rng.integers(2**31 - 1))
         )
         return 2.0 * engine.draw(count, dtype=torch.float64).numpy() - 1.0
+
+    def learn(
+        self, total_timesteps: int, callback: BaseCallback | list[BaseCallback] | None = None
+    ) -> Self:
+        """As `Agent.learn`; a refit still in flight is waited for, so no thread outlives it."""
+        try:
+            return super().learn(total_timesteps, callback)
+        finally:
+            self._finish_fit()
 
     # ----- the hooks ------------------------------------------------------------------------
     def _act(self, obs: np.ndarray) -> np.ndarray:

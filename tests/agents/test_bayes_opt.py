@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 from stable_baselines3.common.callbacks import BaseCallback
@@ -199,6 +201,15 @@ def test_refitting_in_the_background_changes_when_the_work_is_done_not_the_choic
     ]
     np.testing.assert_array_equal(runs[0].points, runs[1].points)
     np.testing.assert_array_equal(runs[0].raw.numpy(), runs[1].raw.numpy())
+
+
+def test_no_refit_thread_outlives_learn() -> None:
+    # The first fit after the 4-point design, a refit every 3 readings: the one started when
+    # the eighth emoticon was chosen would still be running while it is read.
+    agent = BayesOpt(env_for(), seed=4, **SMALL, background_fit=True).learn(8)
+    assert agent._fitting is None
+    assert not [t for t in threading.enumerate() if t.name == "bayes-opt-fit"]
+    assert agent.fitted_at == 7  # and its hyperparameters are taken in
 
 
 @pytest.mark.parametrize("sign, weight", [(1.0, (0.6, 1.4)), (-1.0, (-1.0, 0.3))])
