@@ -9,6 +9,16 @@ and UCB are settings, and were slower on people-v1). The recommendation is the e
 with the best *posterior mean*, never the best single reading: a lucky reading is not taken
 for the best emoticon. Evidence for these choices is in NOTES-bo.md.
 
+## Jumping to where the readings point
+A GP with a stationary kernel forgets a slope a length scale away from its readings, and a
+person's taste slopes gently towards a favourite from far off (the foothill of a plateau is
+a fifth of its height). So with each refit the agent also fits a parametric *favourite*
+(`laetitia.agents.favourite`: a Gaussian bump with a width per parameter, tired by
+habituation) to all the readings by least squares, from several starts, and every
+`favourite_every` readings it shows the bump's centre instead of the Thompson draw; the
+draws also search around that centre. The GP decides everything else, and the readings at
+the centre correct the bump at the next refit.
+
 ## What people do, and what the agent does about it
 - **Noise**: ten frames per reading of a noisy classifier; the GP learns the noise variance.
 - **Lag**: a person's face still shows the previous emoticon's response for the first frames
@@ -34,18 +44,18 @@ smaller step size it walks there; every emoticon shown on the way is a reading t
 
 ## Speed
 A person waits for the agent between the end of one reading and the next emoticon.
-Hyperparameters are refitted every `refit_every` readings, warm-started from the last fit, in
-a thread started once the next emoticon is chosen, so the fit runs while the person is read;
+Hyperparameters (and the favourite) are refitted every `refit_every` readings, warm-started
+from the last fit, in a thread started once the next emoticon is chosen, so the fit runs while the person is read;
 the next choice is the first to use it, in the background or not, so the thread changes when
 the work is done, never what it gives. Otherwise the exact posterior is rebuilt with the
 hyperparameters fixed (one Cholesky factorisation). Candidates are a Sobol sample plus
 perturbations of the best emoticons. The GP sees the last `window` readings.
 
 ## Persistence
-JSON holds the settings, the pending emoticon and the fit count; tensors hold the design,
-the warm start, every reading (emoticon, habituation load, step, value, prior mean) and the
-current hyperparameters. `load` rebuilds the GP from them, so a loaded agent continues exactly like
-one that never stopped. Nothing is pickled.
+JSON holds the settings, the pending emoticon, the fit count and the favourite's seed; tensors
+hold the design, the warm start, every reading (emoticon, habituation load, step, value, prior
+mean), the current hyperparameters and the favourite. `load` rebuilds the GP from them, so a
+loaded agent continues exactly like one that never stopped. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
+from laetitia.agents import favourite
 from laetitia.agents.base import Agent, emoticon_env
 from laetitia.agents.gp import Priors, TasteGP, log_expected_improvement
 from laetitia.errors import ConfigError
@@ -100,6 +111,10 @@ class BayesOpt(Agent):
         candidates: Sobol candidates for the acquisition, over the whole space.
         local_candidates: Candidates drawn around the best emoticons.
         quadratic_trend: Add a Bayesian quadratic trend to the taste.
+        favourite_every: Show the fitted favourite's centre when the readings' count is a
+            multiple of this (0: never, and no favourite is fitted).
+        favourite_starts: Random centres the favourite's fit starts from, besides the best
+            reading, the best posterior mean and the last fit.
         trend_median: Prior median of the trend's weight variance.
         skip_frames: Frames at the start of a reading left out (the face still shows the
             previous emoticon's response).
@@ -137,6 +152,8 @@ class BayesOpt(Agent):
         "candidates": 256,
         "local_candidates": 256,
         "quadratic_trend": True,
+        "favourite_every": 5,
+        "favourite_starts": 8,
         "trend_median": 0.3,
         "skip_frames": 3,
         "habituation_width": 0.25,
@@ -193,7 +210,11 @@ class BayesOpt(Agent):
         self._gp: TasteGP | None = None
         self._best: np.ndarray | None = None
         self._fitting: threading.Thread | None = None
-        self._fitted: tuple[torch.Tensor, int] | None = None
+        self.favourite: np.ndarray | None = None
+        """The favourite bump of the last fit (`laetitia.agents.favourite`; None before)."""
+        self.favourite_seed = int(self.rng.integers(2**31 - 1))
+        """Seeds the random starts of each fit of the favourite, with the readings' count."""
+        self._fitted: tuple[torch.Tensor, np.ndarray | None, int] | None = None
 
     def _check_settings(self) -> None:
         s = self.settings
@@ -201,7 +222,7 @@ class BayesOpt(Agent):
         for key in positive:
             if s[key] < 1:
                 raise ConfigError(f"bayes-opt {key} must be at least 1, got {s[key]}.")
-        for key in ("local_candidates", "skip_frames"):
+        for key in ("local_candidates", "skip_frames", "favourite_every", "favourite_starts"):
             if s[key] < 0:
                 raise ConfigError(f"bayes-opt {key} must be at least 0, got {s[key]}.")
         for key in ("habituation_width", "habituation_half_life"):
@@ -348,21 +369,33 @@ class BayesOpt(Agent):
         """The GP on the last `window` readings, with the hyperparameters of the last fit."""
         self._finish_fit()
         if self._gp is None:
-            self._gp = self._build_gp()
+            self._gp = self._build_gp(self._recent())
             if self.raw is None:  # the first fit: there is nothing to start from
                 self._gp.fit(int(self.settings["fit_iterations"]))
+                self.favourite = self._fit_favourite(self._recent(), self.values.size, None, None)
                 self.raw, self.fitted_at = self._gp.raw.clone(), self.values.size
         return self._gp
 
-    def _build_gp(self) -> TasteGP:
+    def _recent(self) -> dict[str, np.ndarray]:
+        """The last `window` readings (the arrays are replaced as readings come, never
+        changed in place, so a fit in a thread may read them)."""
+        recent = slice(max(0, self.values.size - int(self.settings["window"])), None)
+        return {
+            "points": self.points[recent],
+            "loads": self.loads[recent],
+            "times": self.times[recent],
+            "values": self.values[recent],
+            "priors": self.priors[recent],
+        }
+
+    def _build_gp(self, data: dict[str, np.ndarray]) -> TasteGP:
         s = self.settings
-        recent = slice(max(0, self.values.size - int(s["window"])), None)
-        times = self.times[recent] / 100.0 if s["mood_input"] else np.zeros(self.times[recent].size)
+        times = data["times"] / 100.0 if s["mood_input"] else np.zeros(data["times"].size)
         return TasteGP(
-            self._inputs(self.points[recent], self.loads[recent]),
+            self._inputs(data["points"], data["loads"]),
             torch.as_tensor(times, dtype=torch.float64),
-            torch.as_tensor(self.values[recent], dtype=torch.float64),
-            prior=None if self.prior_mean is None else torch.as_tensor(self.priors[recent]),
+            torch.as_tensor(data["values"], dtype=torch.float64),
+            prior=None if self.prior_mean is None else torch.as_tensor(data["priors"]),
             raw=self.raw,
             priors=Priors(
                 lengthscale=(float(s["lengthscale_median"]), float(s["lengthscale_spread"])),
@@ -371,6 +404,33 @@ class BayesOpt(Agent):
             ),
             trend_dims=self.points.shape[1] if s["quadratic_trend"] else 0,
         )
+
+    def _fit_favourite(
+        self,
+        data: dict[str, np.ndarray],
+        count: int,
+        best: np.ndarray | None,
+        last: np.ndarray | None,
+    ) -> np.ndarray | None:
+        """The favourite bump fitted to the readings `data` (None with `favourite_every` 0).
+
+        Starts: the best reading, the best posterior mean `best`, the `last` fit, and
+        `favourite_starts` random centres drawn from `count`, the readings there were (so the
+        starts depend neither on when else the agent drew random numbers nor on when a fit in
+        a thread runs).
+        """
+        s = self.settings
+        if not s["favourite_every"]:
+            return None
+        points, values = data["points"], data["values"]
+        centres = [points[int(np.argmax(values))]] + ([] if best is None else [best])
+        draws = np.random.default_rng([self.favourite_seed, count])
+        centres += list(draws.uniform(-0.7, 0.7, (int(s["favourite_starts"]), points.shape[1])))
+        starts = [favourite.initial_theta(c, values) for c in centres]
+        if last is not None:
+            starts.append(last)
+        tiring = data["loads"] / (1.0 + data["loads"]) if s["habituation_input"] else None
+        return favourite.fit(points, values, tiring, starts)
 
     # ----- refitting while the person is being read ------------------------------------------
     def _start_fit(self) -> None:
@@ -383,11 +443,13 @@ class BayesOpt(Agent):
         self._finish_fit()
         if self.raw is None or self.values.size - self.fitted_at < self.settings["refit_every"]:
             return
-        gp, count = self._build_gp(), self.values.size
+        data, count, last = self._recent(), self.values.size, self.favourite
+        gp, best = self._build_gp(data), self.best_point()
 
         def fit() -> None:
             gp.fit(int(self.settings["fit_iterations"]))
-            self._fitted = (gp.raw.clone(), count)
+            bump = self._fit_favourite(data, count, best, last)
+            self._fitted = (gp.raw.clone(), bump, count)
 
         if self.settings["background_fit"]:
             self._fitting = threading.Thread(target=fit, name="bayes-opt-fit", daemon=True)
@@ -402,7 +464,7 @@ class BayesOpt(Agent):
             self._fitting.join()
             self._fitting = None
         if self._fitted is not None:
-            (self.raw, self.fitted_at), self._fitted = self._fitted, None
+            (self.raw, self.favourite, self.fitted_at), self._fitted = self._fitted, None
             self._gp, self._best = None, None
 
     def _posterior(self, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -416,10 +478,17 @@ class BayesOpt(Agent):
         return points, self._posterior(points)[0]
 
     def _maximise_acquisition(self) -> np.ndarray:
-        """The candidate with the largest LogEI over the best posterior mean shown."""
+        """The favourite's centre every `favourite_every` readings; otherwise the best
+        candidate by the acquisition (candidates also around the best posterior means and the
+        favourite's centre)."""
         points, means = self._in_sample()
         incumbent = means.max()
         top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]
+        if self.favourite is not None:
+            centre = favourite.centre(self.favourite, points.shape[1])
+            if self.values.size % int(self.settings["favourite_every"]) == 0:
+                return centre
+            top = np.vstack([top, centre])
         candidates = np.vstack(
             [
                 self._sobol(int(self.settings["candidates"]), points.shape[1]),
@@ -500,6 +569,7 @@ class BayesOpt(Agent):
             "target": None if self.target is None else self.target.tolist(),
             "fitted_at": self.fitted_at,
             "has_prior_mean": self.prior_mean is not None,
+            "favourite_seed": self.favourite_seed,
         }
         arrays = {
             "design": self.design,
@@ -512,6 +582,8 @@ class BayesOpt(Agent):
         }
         if self.raw is not None:
             arrays["raw"] = self.raw.numpy()
+        if self.favourite is not None:
+            arrays["favourite"] = self.favourite
         return data, arrays
 
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
@@ -520,6 +592,10 @@ class BayesOpt(Agent):
             setattr(self, key, np.asarray(arrays[key], dtype=np.float64))
         self.priors = np.asarray(arrays["priors"], dtype=np.float64)
         self.raw = torch.as_tensor(arrays["raw"]).clone() if "raw" in arrays else None
+        self.favourite = (
+            np.asarray(arrays["favourite"], np.float64) if "favourite" in arrays else None
+        )
+        self.favourite_seed = int(data["favourite_seed"])
         self.fitted_at = int(data["fitted_at"])
         self.target = None if data["target"] is None else np.asarray(data["target"], np.float64)
         self._gp, self._best = None, None
