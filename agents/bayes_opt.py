@@ -45,11 +45,11 @@ smaller step size it walks there; every emoticon shown on the way is a reading t
 ## Speed
 A person waits for the agent between the end of one reading and the next emoticon.
 Hyperparameters (and the favourite) are refitted every `refit_every` readings, warm-started
-from the last fit, in a thread started once the next emoticon is chosen, so the fit runs while the person is read;
-the next choice is the first to use it, in the background or not, so the thread changes when
-the work is done, never what it gives. Otherwise the exact posterior is rebuilt with the
-hyperparameters fixed (one Cholesky factorisation). Candidates are a Sobol sample plus
-perturbations of the best emoticons. The GP sees the last `window` readings.
+from the last fit, in a thread started once the next emoticon is chosen, so the fit runs while
+the person is read; the next choice is the first to use it, in the background or not, so the
+thread changes when the work is done, never what it gives. Otherwise the exact posterior is
+rebuilt with the hyperparameters fixed (one Cholesky factorisation). Candidates are a Sobol
+sample plus perturbations of the best emoticons. The GP sees the last `window` readings.
 
 ## Persistence
 JSON holds the settings, the pending emoticon, the fit count and the favourite's seed; tensors
@@ -377,8 +377,11 @@ class BayesOpt(Agent):
         return self._gp
 
     def _recent(self) -> dict[str, np.ndarray]:
-        """The last `window` readings (the arrays are replaced as readings come, never
-        changed in place, so a fit in a thread may read them)."""
+        """The last `window` readings.
+
+        The arrays are replaced as readings come, never changed in place, so a fit in a thread
+        may read them.
+        """
         recent = slice(max(0, self.values.size - int(self.settings["window"])), None)
         return {
             "points": self.points[recent],
@@ -478,9 +481,11 @@ class BayesOpt(Agent):
         return points, self._posterior(points)[0]
 
     def _maximise_acquisition(self) -> np.ndarray:
-        """The favourite's centre every `favourite_every` readings; otherwise the best
-        candidate by the acquisition (candidates also around the best posterior means and the
-        favourite's centre)."""
+        """The favourite's centre every `favourite_every` readings, else the acquisition's best.
+
+        Candidates: a Sobol sample, and points around the best posterior means and the
+        favourite's centre.
+        """
         points, means = self._in_sample()
         incumbent = means.max()
         top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]

@@ -31,7 +31,7 @@ def test_the_jacobian_is_the_predictions_derivative() -> None:
         up, down = theta.copy(), theta.copy()
         up[i] += step
         down[i] -= step
-        numeric = (favourite.predict(up, points, tiring) - favourite.predict(down, points, tiring))
+        numeric = favourite.predict(up, points, tiring) - favourite.predict(down, points, tiring)
         np.testing.assert_allclose(jac[:, i], numeric / (2 * step), rtol=1e-5, atol=1e-8)
 
 
