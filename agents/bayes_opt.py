@@ -39,8 +39,11 @@ smaller step size it walks there; every emoticon shown on the way is a reading t
 
 ## A prior from other people (issue 13)
 `prior_mean` (a function of normalised emoticons, in P(happy)) enters the GP's mean as
-`c + w · prior(x)`, the weight `w` fitted, so a wrong prior is discounted as readings come in;
-`warm_start` emoticons are shown before the space-filling design.
+`c + w · prior(x)`, the weight `w` fitted, so a wrong prior is discounted as readings come in.
+The `warm_start` emoticons (where other people smiled) are the first of the `initial_points`;
+the space-filling design fills only the rest, so with a prior of `initial_points` emoticons
+every early reading is spent where people smile (on people-v2 that halved the median steps to
+90%; BENCHMARKS.md, "A prior learned from other people").
 
 ## Speed
 A person waits for the agent between the end of one reading and the next emoticon.
@@ -103,8 +106,8 @@ class BayesOpt(Agent):
     """Gaussian-process Bayesian optimisation on `laetitia/Smile-v0`, one emoticon per step.
 
     Settings:
-        initial_points: Emoticons of the space-filling (scrambled Sobol) design shown before
-            the GP chooses.
+        initial_points: Emoticons shown before the GP chooses: the warm start's, then a
+            space-filling (scrambled Sobol) design for the rest.
         refit_every: Readings between two fits of the hyperparameters.
         fit_iterations: L-BFGS-B iterations of a fit.
         background_fit: Refit in a thread while the person is read (same choices).
@@ -190,8 +193,9 @@ class BayesOpt(Agent):
         if self.warm_start.ndim != 2 or self.warm_start.shape[1] != n:
             raise ConfigError(f"bayes-opt warm_start must be (k, {n}) emoticons.")
         self.warm_start = np.clip(self.warm_start.astype(np.float64), -1.0, 1.0)
-        self.design = self._sobol(int(self.settings["initial_points"]), n)
-        """The space-filling design, shown after the warm start."""
+        design = max(0, int(self.settings["initial_points"]) - self.warm_start.shape[0])
+        self.design = self._sobol(design, n)
+        """The space-filling design, shown after the warm start: together `initial_points`."""
         self.target: np.ndarray | None = None
         """The emoticon chosen and not yet read (shown again after a step with no face)."""
         self.points = np.empty((0, n))
@@ -263,6 +267,8 @@ class BayesOpt(Agent):
         return len(emoticon_env(self.env).space)
 
     def _sobol(self, count: int, n: int) -> np.ndarray:
+        if count == 0:
+            return np.empty((0, n))
         engine = torch.quasirandom.SobolEngine(
             n, scramble=True, seed=int(self.rng.integers(2**31 - 1))
         )

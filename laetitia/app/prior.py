@@ -323,8 +323,11 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
     )
 
 
-WARM_START = 3
-"""Emoticons an agent with a prior shows first: the prior's best, spread apart."""
+WARM_START = 8
+"""Emoticons an agent with a prior shows first: the prior's best, spread apart. As many as
+`bayes-opt`'s `initial_points`, which it then shows instead of a space-filling design (on
+people-v2's held-out people, 1 seed x 200 steps: a median of 25 steps to 90% against 45 with
+3 of them before 8 design points; BENCHMARKS.md)."""
 
 
 def read_prior(paths: Sequence[Path | str], space: ParamSpace | None = None) -> PopulationPrior:

@@ -168,6 +168,9 @@ def test_a_warm_start_is_shown_first_and_a_prior_mean_must_come_back_on_load(tmp
         **SMALL,
     ).learn(8, callback=[shown])
     np.testing.assert_allclose(np.array(shown.units[:2]), warm, atol=1e-5)
+    # The warm start is the first of the initial points; the design fills only the rest.
+    assert agent.design.shape[0] == SMALL["initial_points"] - 2
+    np.testing.assert_allclose(np.array(shown.units[2:4]), agent.design, atol=1e-5)
     assert agent.raw is not None and agent.priors[0] == pytest.approx(0.5 - 0.1 * 8 * 0.0625)
     agent.save(tmp_path / "bo")
     with pytest.raises(ConfigError, match="prior_mean"):

@@ -100,7 +100,7 @@ def _first_shown(agent_prior, favourites_root, steps=3, seed=0):
 
     kwargs = {}
     if agent_prior is not None:
-        kwargs = {"prior_mean": agent_prior.mean, "warm_start": agent_prior.warm_start(3)}
+        kwargs = agent_prior.agent_arguments()
     BayesOpt(env, seed=seed, **kwargs).learn(steps, callback=Shown())
     return np.array(shown)
 
