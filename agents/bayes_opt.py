@@ -7,7 +7,8 @@ time, plus noise whose level is learned. After a space-filling design, the next 
 the best of one joint posterior draw of the taste over candidates (Thompson sampling; LogEI
 and UCB are settings, and were slower on people-v1). The recommendation is the emoticon read
 with the best *posterior mean*, never the best single reading: a lucky reading is not taken
-for the best emoticon. Evidence for these choices is in NOTES-bo.md.
+for the best emoticon. Evidence for these choices is in BENCHMARKS.md ("The `bayes-opt`
+agent").
 
 ## Jumping to where the readings point
 A GP with a stationary kernel forgets a slope a length scale away from its readings, and a
