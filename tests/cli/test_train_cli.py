@@ -153,3 +153,20 @@ def test_a_library_error_names_the_field_and_the_cli_names_the_flag(tmp_path, ca
     assert main(["train", "--viewer", "sim", "--out", str(tmp_path / "y"), "--settle", "nan"]) == 2
     assert "error: --settle must be a finite number" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
+
+
+def test_resuming_a_session_whose_meta_has_an_unknown_key_is_one_line_naming_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        main(["train", "--viewer", "sim:1", "--out", str(out), "--steps", "3", "--frames", "2"])
+        == 0
+    )
+    meta = json.loads((out / "meta.json").read_text())
+    meta["config"]["stepz"] = 3
+    (out / "meta.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--steps", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert "meta.json: config: unknown key(s) 'stepz'" in err
+    assert load_session(out).n_steps == 3  # nothing was written or lost
