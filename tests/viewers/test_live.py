@@ -60,3 +60,37 @@ def test_make_viewer_builds_a_video_viewer(fixtures_dir):
     viewer = make_viewer(f"video:{fixtures_dir / 'single_face.mp4'}", frames=4, settle_s=0.0)
     assert isinstance(viewer, LiveViewer) and not viewer.realtime
     viewer.close()
+
+
+def test_a_gymnasium_loop_over_a_video_env_runs_to_the_end_of_the_recording(fixtures_dir):
+    """From Python as from the CLI: the detector is chosen at `gym.make`, the recording running
+    out truncates the episode (nothing shown, the reason in info), and the next reset says the
+    recording is over."""
+    import gymnasium as gym
+
+    env = gym.make(
+        "laetitia/Smile-v0",
+        viewer=f"video:{fixtures_dir / 'single_face.mp4'}",
+        frames=10,
+        settle_s=0.1,
+        detector="haar",
+        max_episode_steps=3,
+    )
+    env.reset(seed=0)
+    steps, episodes, rng = 0, 1, np.random.default_rng(0)
+    while True:
+        _, reward, terminated, truncated, info = env.step(rng.uniform(-1, 1, 8).astype(np.float32))
+        assert np.isfinite(reward)
+        if info.get("recording_over"):
+            assert truncated and not terminated and info["frames"] == 0 and not info["scored"]
+            break
+        steps += 1
+        assert info["frames"] == 10
+        if truncated:  # the 3-step horizon: the loop resets and goes on reading the video
+            env.reset()
+            episodes += 1
+    assert steps == 5 and episodes == 2  # 72 frames: 5 steps of 3 settle frames + 10 read
+    assert "single_face.mp4 ended after 5 steps" in info["recording_over"]
+    with pytest.raises(VideoEndedError, match="the recording is over"):
+        env.reset()
+    env.close()
