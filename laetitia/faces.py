@@ -11,7 +11,8 @@ brows to chin. MTCNN's and YuNet's boxes are taller than wide and sit lower; `Mt
 
 Detection is the costly part of the pipeline. `FaceTracker` runs the detector on every k-th frame
 only and follows the face in between with a cheap template match, re-detecting at once when the
-match is lost, and on the next frame when a detection found no face.
+match is lost, and on the next frame when that detection finds no face; while there is no face
+it detects on every other frame (`ABSENT_EVERY`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ Chosen on the measurements in BENCHMARKS.md: YuNet every 5 frames keeps the 10-f
 P(happy) within 0.01 of detecting on every frame (every 10 is hardly faster: the CNN and decoding
 take most of the time then); MTCNN every 5 and Haar every 10 were chosen for speed when MTCNN
 was the default. `make_detector` alone detects on every frame."""
+
+ABSENT_EVERY = 2
+"""Frames from one detection to the next while `FaceTracker` follows no face, in every default
+setting. At 2 a face that appears is found on its first or second frame (a face lost for at
+most one frame, as issue 18 allows), and frames without a face, where a detection is most of a
+frame's cost, take half the detections (BENCHMARKS.md); 1 detects on every such frame."""
 
 
 @runtime_checkable
@@ -473,9 +480,11 @@ class FaceTracker:
     detected face in a window around its box (`tracker="template"`: the box moves with the face,
     and a match score below `min_score` means the face is lost, so the detector runs at once), or
     by keeping the last box (`tracker="hold"`). The box keeps its size between detections.
-    When a detection finds no face, the detector runs again on the next frame, so a face the
-    detector misses once is lost for that one frame, and a face that appears is found on the
-    first frame the detector sees it; while there is no face, every frame is a detection.
+    When a detection loses the face the tracker was following (the detector misses it, or the
+    match lost it and the detection finds none), the detector runs again on the next frame, so
+    a face the detector misses once is lost for that one frame. While there is no face to
+    follow, the detector runs on every `absent_every`-th frame, so a face that appears is found
+    within `absent_every` frames (on its first or second frame at the default 2).
     After `reset` the first frame always is a detection.
 
     Args:
@@ -483,10 +492,13 @@ class FaceTracker:
         detect_every: k: frames from one detection to the next (1: detect on every frame).
         tracker: "template" or "hold".
         min_score: Lowest normalised correlation that still counts as the same face.
-        redetect_after_miss: Detect again on the frame after a detection that found no face.
+        redetect_after_miss: Detect again soon after a detection that found no face: on the
+            next frame when a face was lost, every `absent_every` frames while there is none.
             False is how sessions recorded before it existed were tracked: no face until the
             next scheduled detection, k frames later (a single miss cost k frames); replaying
-            them rebuilds it so.
+            them rebuilds it so, and `absent_every` then has no effect.
+        absent_every: Frames from one detection to the next while no face is followed (1:
+            every frame, how sessions recorded before this setting existed were tracked).
     """
 
     TEMPLATE_PX = 32
@@ -501,9 +513,12 @@ class FaceTracker:
         tracker: str = "template",
         min_score: float = 0.6,
         redetect_after_miss: bool = True,
+        absent_every: int = ABSENT_EVERY,
     ) -> None:
         if detect_every < 1:
             raise ConfigError(f"detect_every must be at least 1, got {detect_every}.")
+        if absent_every < 1:
+            raise ConfigError(f"absent_every must be at least 1, got {absent_every}.")
         if tracker not in TRACKERS:
             raise ConfigError(f"unknown tracker {tracker!r}; use one of {list(TRACKERS)}.")
         self.detector = detector
@@ -511,6 +526,7 @@ class FaceTracker:
         self.tracker = tracker
         self.min_score = float(min_score)
         self.redetect_after_miss = bool(redetect_after_miss)
+        self.absent_every = int(absent_every)
         self.name = detector.name
         self.whole_frame = detector.whole_frame
         self.reset()
@@ -518,7 +534,8 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget the tracked face: the next frame runs the detector."""
         self.detector.reset()
-        self._since = self.detect_every  # frames since the last detection
+        self._since = 1  # frames since the last detection
+        self._wait = 1  # frames from the last detection to the next
         self._box: np.ndarray | None = None
         self._template: np.ndarray | None = None
         self._scale = 1.0  # template pixels per frame pixel
@@ -528,7 +545,7 @@ class FaceTracker:
 
     def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
         """The face box in this frame, detected or tracked (see `FaceDetector.detect`)."""
-        if self._since < self.detect_every:
+        if self._since < self._wait:
             self._since += 1
             if self._box is None:
                 return None
@@ -539,16 +556,25 @@ class FaceTracker:
                 self._box = tracked
                 return tracked
         gray = _gray(frame_bgr, gray) if self.tracker == "template" else gray
+        followed = self._box is not None
         self._box = self.detector.detect(frame_bgr, gray)
         self.detections += 1
-        if self._box is None:
-            # Where nothing is tracked, the next frame detects again: a miss costs one frame.
-            self._since = self.detect_every if self.redetect_after_miss else 1
-            return None
         self._since = 1
+        if self._box is None:
+            self._wait = self._wait_after_miss(followed)
+            return None
+        self._wait = self.detect_every
         if self.tracker == "template":
             self._remember(_gray(frame_bgr, gray), self._box)  # gray is already set here
         return self._box
+
+    def _wait_after_miss(self, followed: bool) -> int:
+        """Frames to the next detection after one that found no face."""
+        if not self.redetect_after_miss:
+            return self.detect_every
+        # A face just lost is looked for on the next frame, so a single miss costs one frame;
+        # where there was none, a face that appears is found within `absent_every` frames.
+        return 1 if followed else self.absent_every
 
     def _remember(self, gray: np.ndarray, box: np.ndarray) -> None:
         """Keep the detected face (its part inside the frame), shrunk, as the template."""
@@ -596,6 +622,7 @@ class FaceTracker:
             "tracker": self.tracker,
             "min_score": self.min_score,
             "redetect_after_miss": self.redetect_after_miss,
+            "absent_every": self.absent_every,
         }
 
 
@@ -627,7 +654,13 @@ def check_detector_name(name: str) -> None:
         raise ConfigError(f"unknown face detector {name!r}; use one of {list(DETECTOR_NAMES)}.")
 
 
-TRACKING_OPTIONS = ("detect_every", "tracker", "min_score", "redetect_after_miss")
+TRACKING_OPTIONS = (
+    "detect_every",
+    "tracker",
+    "min_score",
+    "redetect_after_miss",
+    "absent_every",
+)
 """The keys of `FaceTracker.describe()` that are the tracker's, not the detector's."""
 
 
@@ -635,11 +668,14 @@ def spelled_out(description: Mapping[str, Any]) -> dict[str, Any]:
     """A detector's description with the tracking options it ran with spelled out.
 
     Descriptions recorded before `FaceTracker`'s `redetect_after_miss` existed do not name it,
-    and those trackers ran without it.
+    and those trackers ran without it. Those recorded before `absent_every` existed do not name
+    it, and those trackers detected on every frame while there was no face (or, without
+    `redetect_after_miss`, on their k-th frames, which `absent_every` does not change): 1.
     """
     out = dict(description)
-    if out.get("detect_every", 1) > 1 and "redetect_after_miss" not in out:
-        out["redetect_after_miss"] = False
+    if out.get("detect_every", 1) > 1:
+        out.setdefault("redetect_after_miss", False)
+        out.setdefault("absent_every", 1)
     return out
 
 
@@ -671,6 +707,7 @@ def make_detector(
     name: str = DETECTOR_NAMES[0],
     detect_every: int = 1,
     tracker: str = TRACKERS[0],
+    absent_every: int = ABSENT_EVERY,
     **options: object,
 ) -> FaceDetector:
     """Build a detector by name.
@@ -680,6 +717,8 @@ def make_detector(
         detect_every: Run the detector on every k-th frame and track the face in between
             (1: detect on every frame). Ignored for "none".
         tracker: How to follow the face between detections ("template" or "hold").
+        absent_every: Frames from one detection to the next while no face is followed (see
+            `FaceTracker`). Ignored when `detect_every` is 1.
         **options: Passed to the detector class (`YunetDetector`, `MtcnnDetector`,
             `HaarDetector`).
 
@@ -699,4 +738,6 @@ def make_detector(
         raise ConfigError(f"face detector {name!r}: {err}.") from err
     if detect_every == 1 or name == "none":
         return detector
-    return FaceTracker(detector, detect_every=detect_every, tracker=tracker)
+    return FaceTracker(
+        detector, detect_every=detect_every, tracker=tracker, absent_every=absent_every
+    )

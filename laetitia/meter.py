@@ -21,7 +21,14 @@ import numpy as np
 import torch
 
 from laetitia.errors import CheckpointError, LabelMismatchError
-from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, TRACKERS, FaceDetector, make_detector
+from laetitia.faces import (
+    ABSENT_EVERY,
+    DETECT_EVERY,
+    DETECTOR_NAMES,
+    TRACKERS,
+    FaceDetector,
+    make_detector,
+)
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.labels import HAPPY
 from laetitia.threads import ensure_threads
@@ -84,6 +91,7 @@ class HappinessMeter:
         model_path: str | Path | None = None,
         detect_every: int = 1,
         tracker: str = TRACKERS[0],
+        absent_every: int = ABSENT_EVERY,
         **detector_options: object,
     ) -> HappinessMeter:
         """The meter with a detector by name and a model from a path.
@@ -93,9 +101,13 @@ class HappinessMeter:
             model_path: A FER weights file; None for the shipped default.
             detect_every: Frames from one detection to the next (see `make_detector`).
             tracker: How the face is followed between detections (see `make_detector`).
+            absent_every: Frames from one detection to the next while there is no face (see
+                `make_detector`).
             **detector_options: Passed to the detector class (see `make_detector`).
         """
-        face_detector = make_detector(detector, detect_every, tracker, **detector_options)
+        face_detector = make_detector(
+            detector, detect_every, tracker, absent_every, **detector_options
+        )
         return cls(face_detector, load_model(model_path))
 
     @classmethod
@@ -105,6 +117,7 @@ class HappinessMeter:
         model_path: str | Path | None = None,
         detect_every: int | None = None,
         tracker: str = TRACKERS[0],
+        absent_every: int = ABSENT_EVERY,
         **detector_options: object,
     ) -> HappinessMeter:
         """The live pipeline's meter: what viewers, `fer predict` and calibration read with.
@@ -120,11 +133,15 @@ class HappinessMeter:
             detect_every: Frames from one detection to the next; None for the detector's
                 `DETECT_EVERY` (an unknown detector name is `make_detector`'s error).
             tracker: How the face is followed between detections (see `make_detector`).
+            absent_every: Frames from one detection to the next while there is no face (see
+                `make_detector`).
             **detector_options: Passed to the detector class (see `make_detector`).
         """
         if detect_every is None:
             detect_every = DETECT_EVERY.get(detector, 1)
-        return cls.default(detector, model_path, detect_every, tracker, **detector_options)
+        return cls.default(
+            detector, model_path, detect_every, tracker, absent_every, **detector_options
+        )
 
     def read(
         self, frames: Sequence[np.ndarray], continues: bool = False, related: bool = True

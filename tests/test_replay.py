@@ -115,13 +115,29 @@ def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracki
     from laetitia.meter import HappinessMeter
 
     described = HappinessMeter.default(detector, detect_every=5).describe()
-    del described["detector"]["redetect_after_miss"]  # what such a session's meta.json holds
+    for newer in ("redetect_after_miss", "absent_every"):  # what such a meta.json lacks
+        del described["detector"][newer]
     meter, same_model, same_detector = build_meter(new_meta(viewer={"kind": "video", **described}))
     assert same_model and same_detector and meter.detector.name == detector
     assert meter.detector.redetect_after_miss is False
     haar = HappinessMeter.default("haar", detect_every=5).describe()
     fresh, _, same = build_meter(new_meta(viewer={"kind": "video", **haar}))
     assert same and fresh.detector.redetect_after_miss is True
+
+
+def test_a_session_recorded_before_absent_every_detects_on_every_frame_without_a_face():
+    from laetitia.app.replay import build_meter
+    from laetitia.meter import HappinessMeter
+
+    described = HappinessMeter.default("yunet", detect_every=5).describe()
+    assert described["detector"]["absent_every"] == 2
+    del described["detector"]["absent_every"]  # what such a session's meta.json holds
+    meter, _, same_detector = build_meter(new_meta(viewer={"kind": "video", **described}))
+    assert same_detector and meter.detector.redetect_after_miss is True
+    assert meter.detector.absent_every == 1
+    # Re-scored with another detector, the recorded tracking goes with it.
+    other, _, same = build_meter(new_meta(viewer={"kind": "video", **described}), detector="haar")
+    assert not same and other.detector.absent_every == 1
 
 
 @pytest.mark.parametrize("detect_every", [1, 5])

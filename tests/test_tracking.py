@@ -1,4 +1,5 @@
-"""FaceTracker's schedule: a miss is retried on the next frame; a step starts with a detection."""
+"""FaceTracker's schedule: a lost face is looked for on the next frame, an absent one every other
+frame; a step starts with a detection."""
 
 import numpy as np
 import pytest
@@ -32,6 +33,30 @@ class ScriptedDetector:
         return {"name": self.name}
 
 
+class FaceOnFrames(ScriptedDetector):
+    """Finds the face on the given frame numbers only; `track` tells it the frame number."""
+
+    def __init__(self, indices):
+        super().__init__([])
+        self.indices = {int(i) for i in indices}
+        self.frame = 0
+        self.looked_on = []
+
+    def detect(self, frame_bgr, gray=None):
+        self.calls += 1
+        self.looked_on.append(self.frame)
+        return BOX.copy() if self.frame in self.indices else None
+
+
+def track(tracked, detector, images):
+    """Whether the tracker has a face on each image, telling the detector the frame number."""
+    found = []
+    for index, image in enumerate(images):
+        detector.frame = index
+        found.append(tracked.detect(image) is not None)
+    return np.array(found)
+
+
 @pytest.fixture(scope="module")
 def frames():
     """Ten identical textured frames: the template tracker follows the face on all of them."""
@@ -40,23 +65,60 @@ def frames():
     return [frame.copy() for _ in range(10)]
 
 
+@pytest.mark.parametrize("appears", range(1, 8))
+def test_a_face_that_appears_is_found_by_its_second_frame(frames, appears):
+    detector = FaceOnFrames(range(appears, 10))
+    tracked = FaceTracker(detector, detect_every=5)
+    found = track(tracked, detector, frames)
+    first = int(np.argmax(found))
+    assert appears <= first <= appears + 1 and found[first:].all()
+    # While there is no face, every other frame is a detection: frames 0, 2, 4, ...
+    assert detector.looked_on[: (appears + 1) // 2] == list(range(0, appears, 2))
+
+
+@pytest.mark.parametrize("appears", range(1, 8))
+def test_detecting_every_frame_while_no_face_finds_it_on_its_first(frames, appears):
+    detector = FaceOnFrames(range(appears, 10))
+    tracked = FaceTracker(detector, detect_every=5, absent_every=1)
+    found = track(tracked, detector, frames)
+    assert found.tolist() == [False] * appears + [True] * (10 - appears)
+    assert detector.looked_on[:appears] == list(range(appears))
+
+
 @pytest.mark.parametrize("tracker", ["template", "hold"])
-def test_a_single_miss_costs_one_frame(frames, tracker):
-    detector = ScriptedDetector([False, True])
+def test_a_single_miss_of_a_followed_face_costs_one_frame(frames, tracker):
+    # Found on frame 0, missed by the detector on frame 5, retried and found on frame 6.
+    detector = ScriptedDetector([True, False, True])
     tracked = FaceTracker(detector, detect_every=5, tracker=tracker)
     found = [tracked.detect(frame) is not None for frame in frames]
-    # The miss on frame 0 is retried on frame 1, not five frames later.
-    assert found == [False] + [True] * 9
-    # Detections on frames 0 and 1, then every 5th frame from the last one: 6.
+    assert found == [True] * 5 + [False] + [True] * 4
     assert detector.calls == 3
 
 
-def test_while_there_is_no_face_every_frame_is_a_detection(frames):
-    detector = ScriptedDetector([False] * 4)
-    tracked = FaceTracker(detector, detect_every=5)
-    found = [tracked.detect(frame) is not None for frame in frames]
-    assert found == [False] * 4 + [True] * 6
-    assert detector.calls == 5 + 1  # frames 0-4, then frame 9
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("tracker", ["template", "hold"])
+def test_no_face_the_detector_finds_is_lost_for_more_than_one_frame(frames, seed, tracker):
+    """A face that comes and goes, and a detector that misses at random, over 400 frames."""
+    rng = np.random.default_rng(seed)
+    present = np.repeat(rng.random(40) < 0.5, rng.integers(1, 20, 40))[:400]
+    seen = present & (rng.random(len(present)) > 0.1)  # what the detector finds on each frame
+    detector = FaceOnFrames(np.flatnonzero(seen))
+    tracked = FaceTracker(detector, detect_every=5, tracker=tracker)
+    blank = np.zeros_like(frames[0])  # the template loses the face when it leaves
+    found = track(tracked, detector, [frames[0] if p else blank for p in present])
+    lost = seen & ~found
+    assert not (lost[1:] & lost[:-1]).any()  # never two frames in a row
+    assert detector.calls < len(present) * 0.75  # and far from a detection on every frame
+
+
+def test_the_schedule_round_trips_through_the_description():
+    from laetitia.faces import detector_from_description, make_detector
+
+    detector = make_detector("haar", detect_every=5, absent_every=3, tracker="hold")
+    rebuilt = detector_from_description(detector.describe())
+    assert rebuilt.describe() == detector.describe()
+    assert isinstance(rebuilt, FaceTracker) and rebuilt.absent_every == 3
+    assert make_detector("haar", detect_every=5).describe()["absent_every"] == 2
 
 
 def test_sessions_recorded_before_the_retry_track_as_they_did(frames):
@@ -65,6 +127,18 @@ def test_sessions_recorded_before_the_retry_track_as_they_did(frames):
     found = [tracked.detect(frame) is not None for frame in frames]
     assert found == [False] * 5 + [True] * 5
     assert tracked.describe()["redetect_after_miss"] is False
+
+
+def test_sessions_recorded_before_absent_every_detected_on_every_frame_without_a_face():
+    from laetitia.faces import spelled_out
+
+    assert spelled_out({"name": "haar", "detect_every": 5, "redetect_after_miss": True}) == {
+        "name": "haar",
+        "detect_every": 5,
+        "redetect_after_miss": True,
+        "absent_every": 1,
+    }
+    assert spelled_out({"name": "haar"}) == {"name": "haar"}  # no tracker: every frame
 
 
 def test_each_read_starts_with_a_detection(frames):

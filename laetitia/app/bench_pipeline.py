@@ -37,6 +37,7 @@ import numpy as np
 
 from laetitia.cameras import VideoFile
 from laetitia.faces import (
+    ABSENT_EVERY,
     DETECT_EVERY,
     IDENTITY_MAPPING,
     FaceDetector,
@@ -59,6 +60,8 @@ class PipelineSetting:
     """Frames from one detection to the next."""
     tracker: str = "template"
     """How the face is followed between detections."""
+    absent_every: int = ABSENT_EVERY
+    """Frames from one detection to the next while no face is followed."""
     options: dict[str, object] = field(default_factory=dict)
     """Further detector options (e.g. MTCNN's `work_side_px`)."""
     torch_threads: int = 1
@@ -67,7 +70,11 @@ class PipelineSetting:
     def make_detector(self) -> FaceDetector:
         """The face detector of this setting (a `FaceTracker` when `detect_every` > 1)."""
         return make_detector(
-            self.detector, detect_every=self.detect_every, tracker=self.tracker, **self.options
+            self.detector,
+            detect_every=self.detect_every,
+            tracker=self.tracker,
+            absent_every=self.absent_every,
+            **self.options,
         )
 
     def meter(self, model: FerModel) -> HappinessMeter:
@@ -78,6 +85,12 @@ class PipelineSetting:
 KY, K, KH = DETECT_EVERY["yunet"], DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
 SETTINGS: tuple[PipelineSetting, ...] = (
     PipelineSetting(f"yunet every {KY}, template tracker (default)", "yunet", KY),
+    PipelineSetting(
+        f"yunet every {KY}, template tracker, every frame while no face",
+        "yunet",
+        KY,
+        absent_every=1,
+    ),
     PipelineSetting(f"yunet every {KY}, hold box", "yunet", KY, "hold"),
     PipelineSetting(
         f"yunet every {KY}, template tracker, 2 torch threads", "yunet", KY, torch_threads=2
