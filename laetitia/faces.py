@@ -52,7 +52,7 @@ ABSENT_EVERY = 2
 """Frames from one detection to the next while `FaceTracker` follows no face, in every default
 setting. At 2 a face that appears is found on its first or second frame (a face lost for at
 most one frame, as issue 18 allows), and frames without a face take half the detections: on the
-fixtures with a title card, 9-30% less CPU time a frame than at 1, which detects on every such
+fixtures with a title card, 6-30% less CPU time a frame than at 1, which detects on every such
 frame (BENCHMARKS.md)."""
 
 
