@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from laetitia.errors import LaetitiaError, ParameterError
-from laetitia.records import from_dict
+from laetitia.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -117,29 +116,11 @@ class ParamSpace:
         return self.validate([named[n] for n in self.names])
 
     def describe(self) -> list[dict[str, float | str]]:
-        """The space as plain data, for `meta.json` (read back with `from_description`)."""
-        return [asdict(p) for p in self.params]
+        """The space as plain data, for `meta.json`.
 
-    @classmethod
-    def from_description(
-        cls,
-        described: object,
-        source: str = "a parameter space",
-        error: type[LaetitiaError] = ParameterError,
-    ) -> ParamSpace:
-        """The space `describe()` wrote, read back strictly.
-
-        Raises:
-            error: If the description is not a list of parameters with every field.
+        Read back with `laetitia.sessions.meta.space_from_description`.
         """
-        if not isinstance(described, list | tuple) or not described:
-            raise error(f"{source}: a parameter space is a non-empty list of parameters.")
-        return cls(
-            tuple(
-                from_dict(Param, p, f"{source}, parameter {i}", error)
-                for i, p in enumerate(described)
-            )
-        )
+        return [asdict(p) for p in self.params]
 
     def same_bounds(self, other: ParamSpace) -> bool:
         """Whether `other` has the same parameters, in the same order, with the same bounds."""

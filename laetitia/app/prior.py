@@ -40,6 +40,7 @@ from laetitia.errors import ConfigError, SessionError
 from laetitia.files import atomic_path, write_json_atomic
 from laetitia.records import from_dict
 from laetitia.sessions import Session
+from laetitia.sessions.meta import space_from_description
 
 PRIOR_FILE = "prior.json"
 ARRAYS_FILE = "prior.safetensors"
@@ -297,7 +298,7 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
             f"prior: {path} is of format version {record.format_version}, newer than this "
             f"laetitia reads ({PRIOR_FORMAT}); upgrade laetitia."
         )
-    learned = ParamSpace.from_description(list(record.parameter_space), str(path), ConfigError)
+    learned = space_from_description(list(record.parameter_space), str(path), ConfigError)
     if not learned.same_bounds(space):
         raise ConfigError(
             f"prior: {path} was learned over another parameter space ({list(learned.names)}, "

@@ -22,8 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from laetitia.emoticon.params import ParamSpace
-from laetitia.errors import SessionError
+from laetitia.emoticon.params import Param, ParamSpace
+from laetitia.errors import LaetitiaError, SessionError
 from laetitia.files import write_json_atomic
 from laetitia.records import from_dict
 from laetitia.sessions.layout import (
@@ -58,6 +58,23 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def space_from_description(
+    described: object, source: str, error: type[LaetitiaError] = SessionError
+) -> ParamSpace:
+    """The space `ParamSpace.describe()` wrote (in `meta.json`, a prior), read back strictly.
+
+    Raises:
+        error: If the description is not a list of parameters with every field.
+    """
+    if not isinstance(described, list | tuple) or not described:
+        raise error(f"{source}: a parameter space is a non-empty list of parameters.")
+    return ParamSpace(
+        tuple(
+            from_dict(Param, p, f"{source}, parameter {i}", error) for i, p in enumerate(described)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -164,7 +181,7 @@ class SessionMeta:
         Raises:
             SessionError: If the description is malformed.
         """
-        return ParamSpace.from_description(
+        return space_from_description(
             list(self.parameter_space), f"{source}: parameter_space", SessionError
         )
 
