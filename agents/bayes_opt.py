@@ -90,6 +90,11 @@ TOP_POINTS = 5
 """The best emoticons by posterior mean that local candidates are drawn around."""
 
 
+def tiredness(loads: np.ndarray) -> np.ndarray:
+    """The habituation input `u = load / (1 + load)` in [0, 1) of habituation loads."""
+    return loads / (1.0 + loads)
+
+
 def habituation_load(point: np.ndarray, shown: np.ndarray, width: float, half_life: float) -> float:
     """How tired of `point` a person is after the emoticons `shown` (oldest first).
 
@@ -357,7 +362,7 @@ class BayesOpt(Agent):
             return self._inputs_t(x)
         if not self.settings["habituation_input"]:
             return x
-        u = torch.as_tensor(loads / (1.0 + loads), dtype=torch.float64)
+        u = torch.as_tensor(tiredness(loads), dtype=torch.float64)
         return torch.cat([x, u[:, None]], dim=1)
 
     def _inputs_t(self, x: torch.Tensor) -> torch.Tensor:
@@ -376,10 +381,11 @@ class BayesOpt(Agent):
         """The GP on the last `window` readings, with the hyperparameters of the last fit."""
         self._finish_fit()
         if self._gp is None:
-            self._gp = self._build_gp(self._recent())
+            data = self._recent()
+            self._gp = self._build_gp(data)
             if self.raw is None:  # the first fit: there is nothing to start from
                 self._gp.fit(int(self.settings["fit_iterations"]))
-                self.favourite = self._fit_favourite(self._recent(), self.values.size, None, None)
+                self.favourite = self._fit_favourite(data, self.values.size, None, None)
                 self.raw, self.fitted_at = self._gp.raw.clone(), self.values.size
         return self._gp
 
@@ -439,7 +445,7 @@ class BayesOpt(Agent):
         starts = [favourite.initial_theta(c, values) for c in centres]
         if last is not None:
             starts.append(last)
-        tiring = data["loads"] / (1.0 + data["loads"]) if s["habituation_input"] else None
+        tiring = tiredness(data["loads"]) if s["habituation_input"] else None
         return favourite.fit(points, values, tiring, starts)
 
     # ----- refitting while the person is being read ------------------------------------------
@@ -484,7 +490,7 @@ class BayesOpt(Agent):
 
     def _in_sample(self) -> tuple[np.ndarray, torch.Tensor]:
         """The emoticons the GP sees, and the posterior mean of each."""
-        points = self.points[max(0, self.values.size - int(self.settings["window"])) :]
+        points = self._recent()["points"]
         return points, self._posterior(points)[0]
 
     def _maximise_acquisition(self) -> np.ndarray:

@@ -196,6 +196,17 @@ MTCNN_TO_HAAR = BoxMapping(side_w=0.0, side_h=0.925, dx=0.010, dy=-0.032)
 """The fitted MTCNN -> Haar box mapping (see `BoxMapping`)."""
 
 
+def _largest_mapped(found: np.ndarray, mapping: BoxMapping) -> np.ndarray | None:
+    """The largest of a detector's faces as a Haar-like box by `mapping`, or None.
+
+    `found` is float (N, 5) x1, y1, x2, y2, score, as `detect_all` gives it; N may be 0.
+    """
+    if not len(found):
+        return None
+    areas = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
+    return mapping.apply(found[int(np.argmax(areas))])
+
+
 class MtcnnDetector:
     """facenet-pytorch's MTCNN on the CPU, its boxes mapped to Haar's convention.
 
@@ -278,11 +289,7 @@ class MtcnnDetector:
 
     def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
         """The largest MTCNN face as a Haar-like box, or None (see `FaceDetector.detect`)."""
-        found = self.detect_all(frame_bgr)
-        if not len(found):
-            return None
-        areas = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
-        return self.mapping.apply(found[int(np.argmax(areas))])
+        return _largest_mapped(self.detect_all(frame_bgr), self.mapping)
 
     def reset(self) -> None:
         """Stateless: nothing to forget."""
@@ -433,11 +440,7 @@ class YunetDetector:
 
     def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
         """The largest YuNet face as a Haar-like box, or None (see `FaceDetector.detect`)."""
-        found = self.detect_all(frame_bgr)
-        if not len(found):
-            return None
-        areas = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
-        return self.mapping.apply(found[int(np.argmax(areas))])
+        return _largest_mapped(self.detect_all(frame_bgr), self.mapping)
 
     def reset(self) -> None:
         """Stateless: nothing to forget."""
