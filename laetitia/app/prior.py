@@ -166,19 +166,20 @@ def _favourite(points: np.ndarray, readings: np.ndarray) -> np.ndarray:
 
 def _readings(session: Session, space: ParamSpace) -> tuple[np.ndarray, np.ndarray]:
     """A session's read emoticons (normalised) and readings, at most `PER_SESSION` of them."""
-    if not session.meta.space().same_bounds(space):
+    recorded = session.meta.space()
+    if not recorded.same_bounds(space):
         raise SessionError(
             f"session {session.folder} was recorded over another parameter space "
-            f"({list(session.meta.space().names)}); a prior is learned over one space."
+            f"({list(recorded.names)}); a prior is learned over one space."
         )
     scored = np.flatnonzero(session.scored())
     if scored.size > PER_SESSION:
         scored = scored[np.linspace(0, scored.size - 1, PER_SESSION).round().astype(int)]
-    params = session.params()[scored]
-    points = np.stack([space.normalize(space.clip(p)) for p in params]) if scored.size else None
-    return (points if points is not None else np.empty((0, len(space)))), session.steps["reward"][
-        scored
-    ]
+    readings = session.steps["reward"][scored]
+    if not scored.size:
+        return np.empty((0, len(space))), readings
+    points = np.stack([space.normalize(space.clip(p)) for p in session.params()[scored]])
+    return points, readings
 
 
 def learn_prior(sessions: Sequence[Session], space: ParamSpace | None = None) -> PopulationPrior:
