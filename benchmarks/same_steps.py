@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from laetitia.app.bench_agents import CONFIDENCE, bootstrap_medians
+from laetitia.app.bench_agents import bootstrap_medians, interval95
 
 Key = tuple[int, int]
 
@@ -52,10 +52,9 @@ def compare(a: dict[str, Any], b: dict[str, Any], agent: str) -> str:
     resampled = bootstrap_medians(tables)
     resampled["b - a"] = resampled["b"] - resampled["a"]
     medians["b - a"] = medians["b"] - medians["a"]
-    tail = (1 - CONFIDENCE) / 2
 
     def median(name: str) -> str:
-        low, high = np.quantile(resampled[name], [tail, 1 - tail])
+        low, high = interval95(resampled[name])
         return f"{medians[name]:g} [{low:g}, {high:g}]"
 
     return (

@@ -431,7 +431,8 @@ def bootstrap_medians(
     }
 
 
-def _interval(values: np.ndarray) -> list[float]:
+def interval95(values: np.ndarray) -> list[float]:
+    """The central `CONFIDENCE` interval of bootstrap resamples (NaNs left out)."""
     tail = (1 - CONFIDENCE) / 2
     low, high = np.nanquantile(values, [tail, 1 - tail])
     return [float(low), float(high)]
@@ -455,7 +456,7 @@ def _ratios(
         ratios[label] = {
             "to": other,
             "ratio": medians[name] / medians[other],
-            "ci95": _interval(resampled[name] / resampled[other]),
+            "ci95": interval95(resampled[name] / resampled[other]),
         }
     return ratios
 
@@ -485,7 +486,7 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
         censored = float(np.mean([not r.metrics.reached for r in mine]))
         agents[name] = {
             "median_steps_to_90": medians[name],
-            "median_steps_to_90_ci95": _interval(resampled[name]),
+            "median_steps_to_90_ci95": interval95(resampled[name]),
             # A run that never reached 90% counts as the budget; past half of them, the median
             # is only a lower bound, and says so.
             "median_censored": censored >= 0.5,
