@@ -199,7 +199,10 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         self.viewer.close()
 
     def _observation(self) -> np.ndarray:
-        return np.append(self._unit, self._last_reward).astype(np.float32)
+        # The shown emoticon normalised from its raw parameters, as a session records them, so
+        # an agent catching up from the session sees what it saw live: float32(self._unit) can
+        # round the other way when the unit lies on a float32 tie.
+        return np.append(self.space.normalize(self.params), self._last_reward).astype(np.float32)
 
     def _draw(self) -> np.ndarray:
         return render(self.params, self.image_size, self.space)

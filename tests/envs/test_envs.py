@@ -177,3 +177,18 @@ def test_the_viewer_hears_the_reward_the_env_gives():
     given.append((reward, info["scored"]))
     assert Listening.heard == given
     assert given[2] == (given[1][0], False) and given[3] == (0.0, False)
+
+
+def test_the_observation_is_the_shown_emoticon_as_its_recorded_parameters_give_it() -> None:
+    """On a float32 tie, float32(unit) and float32(normalize(params)) differ by one ulp; a
+    session records the parameters, so the observation must be the second, or an agent
+    catching up from the session sees another emoticon than it saw live."""
+    env = SmileEnv(step_size=1.0)
+    env.reset(seed=0)
+    unit = PARAM_SPACE.normalize(PARAM_SPACE.defaults)
+    unit[6] = -0.08426154032349586  # halfway between two float32s, met in a bayes-opt run
+    recorded = PARAM_SPACE.normalize(PARAM_SPACE.denormalize(unit))
+    assert np.float32(unit[6]) != np.float32(recorded[6])  # the tie the round trip breaks
+    env._unit = unit
+    obs = env._observation()
+    np.testing.assert_array_equal(obs[:-1], recorded.astype(np.float32))
