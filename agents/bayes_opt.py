@@ -3,9 +3,10 @@
 Every shown emoticon costs a person a second and a half and gives one noisy reading. A
 Gaussian process (`laetitia.agents.gp.TasteGP`) models the readings as a taste over the
 normalised emoticon (a Matérn kernel plus a quadratic trend), plus a slow mood drift over
-time, plus noise whose level is learned. After a space-filling design, the next emoticon is
-the best of one joint posterior draw of the taste over candidates (Thompson sampling; LogEI
-and UCB are settings, and were slower on people-v1). The recommendation is the emoticon read
+time, plus noise whose level is learned. After a design (the emoticon on show at the start,
+as `cma-es` starts from it, then space-filling points), the next emoticon is the best of one
+joint posterior draw of the taste over candidates (Thompson sampling; LogEI and UCB are
+settings, and were slower on people-v1). The recommendation is the emoticon read
 with the best *posterior mean*, never the best single reading: a lucky reading is not taken
 for the best emoticon. Evidence for these choices is in BENCHMARKS.md ("The `bayes-opt`
 agent").
@@ -42,7 +43,7 @@ smaller step size it walks there; every emoticon shown on the way is a reading t
 `prior_mean` (a function of normalised emoticons, in P(happy)) enters the GP's mean as
 `c + w · prior(x)`, the weight `w` fitted, so a wrong prior is discounted as readings come in.
 The `warm_start` emoticons (where other people smiled) are the first of the `initial_points`;
-the space-filling design fills only the rest, so with a prior of `initial_points` emoticons
+the design fills only the rest, so with a prior of `initial_points` emoticons
 every early reading is spent where people smile (on people-v2 that halved the median steps to
 90%; BENCHMARKS.md, "A prior learned from other people").
 
@@ -113,7 +114,11 @@ class BayesOpt(Agent):
 
     Settings:
         initial_points: Emoticons shown before the GP chooses: the warm start's, then a
-            space-filling (scrambled Sobol) design for the rest.
+            design for the rest: the emoticon on show at the start (with `read_start`) and
+            space-filling (scrambled Sobol) points.
+        read_start: Read the emoticon on show at the start first, as `cma-es` starts from it
+            (the environment's start is a designer's guess; a design point costs one step
+            wherever it is).
         refit_every: Readings between two fits of the hyperparameters.
         fit_iterations: L-BFGS-B iterations of a fit.
         background_fit: Refit in a thread while the person is read (same choices).
@@ -156,6 +161,7 @@ class BayesOpt(Agent):
     takes_prior = True
     defaults = {
         "initial_points": 8,
+        "read_start": True,
         "refit_every": 5,
         "fit_iterations": 30,
         "candidates": 256,
@@ -199,9 +205,10 @@ class BayesOpt(Agent):
         if self.warm_start.ndim != 2 or self.warm_start.shape[1] != n:
             raise ConfigError(f"bayes-opt warm_start must be (k, {n}) emoticons.")
         self.warm_start = np.clip(self.warm_start.astype(np.float64), -1.0, 1.0)
-        design = max(0, int(self.settings["initial_points"]) - self.warm_start.shape[0])
-        self.design = self._sobol(design, n)
-        """The space-filling design, shown after the warm start: together `initial_points`."""
+        design = self._design_size()
+        self.design = self._sobol(design - int(design > 0 and self.settings["read_start"]), n)
+        """The design, shown after the warm start: together `initial_points`. With
+        `read_start`, the start emoticon is put first at the first step."""
         self.target: np.ndarray | None = None
         """The emoticon chosen and not yet read (shown again after a step with no face)."""
         self.points = np.empty((0, n))
@@ -272,6 +279,10 @@ class BayesOpt(Agent):
             return len(PARAM_SPACE)
         return len(emoticon_env(self.env).space)
 
+    def _design_size(self) -> int:
+        """Emoticons of the design: the initial points the warm start leaves."""
+        return max(0, int(self.settings["initial_points"]) - self.warm_start.shape[0])
+
     def _sobol(self, count: int, n: int) -> np.ndarray:
         if count == 0:
             return np.empty((0, n))
@@ -292,6 +303,8 @@ class BayesOpt(Agent):
     # ----- the hooks ------------------------------------------------------------------------
     def _act(self, obs: np.ndarray) -> np.ndarray:
         current = obs[:-1].astype(np.float64)
+        if self.design.shape[0] < self._design_size():  # the first step, with read_start
+            self.design = np.vstack([current, self.design])
         if self.target is None:
             self.target = self._next_point()
             self._start_fit()

@@ -48,6 +48,29 @@ def test_each_step_shows_the_chosen_emoticon_and_reads_it() -> None:
     assert len({tuple(np.round(u, 6)) for u in shown.units}) == 10
 
 
+@pytest.mark.parametrize("read_start", [True, False])
+def test_the_start_emoticon_is_read_first_as_cma_es_starts_from_it(read_start: bool) -> None:
+    start = PARAM_SPACE.normalize(PARAM_SPACE.defaults)
+    shown = Shown()
+    agent = BayesOpt(env_for(), seed=0, read_start=read_start, **SMALL).learn(6, callback=[shown])
+    assert agent.design.shape[0] == SMALL["initial_points"]  # the start is one of the design
+    first_is_start = np.allclose(shown.units[0], start, atol=1e-5)
+    assert first_is_start == read_start
+    assert np.allclose(agent.design[0], start, atol=1e-5) == read_start
+    assert sum(np.allclose(u, start, atol=1e-5) for u in shown.units) == int(read_start)
+
+
+def test_an_agent_saved_before_its_first_step_still_reads_the_start_once(tmp_path) -> None:
+    BayesOpt(env_for(), seed=1, **SMALL).save(tmp_path / "bo")
+    loaded = BayesOpt.load(tmp_path / "bo", env=env_for())
+    assert loaded.design.shape[0] == SMALL["initial_points"] - 1
+    loaded.learn(5)
+    np.testing.assert_allclose(
+        loaded.points[0], PARAM_SPACE.normalize(PARAM_SPACE.defaults), atol=1e-5
+    )
+    assert loaded.design.shape[0] == SMALL["initial_points"]
+
+
 @pytest.mark.parametrize("steps", [3, 9])  # in the design, and after the GP has chosen
 def test_a_loaded_agent_continues_exactly_like_the_saved_one(tmp_path, steps: int) -> None:
     agent = BayesOpt(env_for(), seed=3, **SMALL).learn(steps)
