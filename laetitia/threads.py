@@ -1,12 +1,13 @@
-"""How many threads torch computes with: one choice per process, made for the machine.
+"""How many threads torch and OpenCV compute with: one choice per process, made for the machine.
 
 laetitia's networks are small (a 64 x 64 FER CNN, MTCNN at 180 px, 64 x 64 MLP policies). On
 a machine with few cores shared with a camera, a window and other processes, torch's default
 of one thread per core makes its threads spin against everything else: on two busy cores PPO's
 update took 4.5-7.5 s with two threads against 0.2-0.36 s with one, the FER model 187 ms a face
 against 1.3 ms, and `fer train` ran 3-5 times faster with one (BENCHMARKS.md, "Torch threads").
-So the default is one thread up to four cores, then half the cores (at most 8); an explicit
-choice (`laetitia COMMAND --threads N`, or `OMP_NUM_THREADS`) wins.
+OpenCV's parallel loops (YuNet's network, resizing) spend CPU the same way. So the default
+is one thread up to four cores, then half the cores (at most 8); an explicit choice
+(`laetitia COMMAND --threads N`, or `OMP_NUM_THREADS`) wins.
 
     use_threads(None)     # the machine's default (what every laetitia command does first)
     use_threads(4)        # an explicit choice
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+import cv2
 
 from laetitia.errors import ConfigError
 
@@ -36,9 +39,10 @@ def default_threads(cores: int | None = None) -> int:
 
 
 def use_threads(threads: int | None = None) -> int:
-    """Make torch compute with `threads` threads in this process (None: the machine's default).
+    """Make torch and OpenCV compute with `threads` threads in this process (None: the default).
 
-    Set before torch starts (the OpenMP variables), and on torch itself if it has started.
+    Set before torch starts (the OpenMP variables), and on torch itself if it has started;
+    OpenCV's with `cv2.setNumThreads` (video decoding keeps FFmpeg's own threads).
 
     Returns:
         The thread count in use.
@@ -55,6 +59,8 @@ def use_threads(threads: int | None = None) -> int:
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != _chosen:
         torch.set_num_threads(_chosen)
+    if cv2.getNumThreads() != _chosen:
+        cv2.setNumThreads(_chosen)
     return _chosen
 
 
