@@ -19,8 +19,6 @@ from __future__ import annotations
 import os
 import sys
 
-import cv2
-
 from laetitia.errors import ConfigError
 
 _chosen: int | None = None
@@ -41,8 +39,8 @@ def default_threads(cores: int | None = None) -> int:
 def use_threads(threads: int | None = None) -> int:
     """Make torch and OpenCV compute with `threads` threads in this process (None: the default).
 
-    Set before torch starts (the OpenMP variables), and on torch itself if it has started;
-    OpenCV's with `cv2.setNumThreads` (video decoding keeps FFmpeg's own threads).
+    Set before torch and OpenCV start (the OpenMP variables, `OPENCV_FOR_THREADS_NUM`), and on
+    each with its own call if it has started (video decoding keeps FFmpeg's own threads).
 
     Returns:
         The thread count in use.
@@ -54,12 +52,13 @@ def use_threads(threads: int | None = None) -> int:
     if threads is not None and threads < 1:
         raise ConfigError(f"threads must be at least 1, got {threads}.", field="threads")
     _chosen = default_threads() if threads is None else int(threads)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
         os.environ[name] = str(_chosen)
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != _chosen:
         torch.set_num_threads(_chosen)
-    if cv2.getNumThreads() != _chosen:
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and cv2.getNumThreads() != _chosen:
         cv2.setNumThreads(_chosen)
     return _chosen
 
