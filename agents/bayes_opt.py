@@ -43,9 +43,9 @@ smaller step size it walks there; every emoticon shown on the way is a reading t
 `prior_mean` (a function of normalised emoticons, in P(happy)) enters the GP's mean as
 `c + w · prior(x)`, the weight `w` fitted, so a wrong prior is discounted as readings come in.
 The `warm_start` emoticons (where other people smiled) are the first of the `initial_points`;
-the design fills only the rest, so with a prior of `initial_points` emoticons
-every early reading is spent where people smile (on people-v2 that halved the median steps to
-90%; BENCHMARKS.md, "A prior learned from other people").
+the design fills only the rest, so with a prior of `initial_points` emoticons every early
+reading is spent where people smile (on people-v2 that took 40% off the median steps to 90%;
+BENCHMARKS.md, "A prior learned from other people").
 
 ## Speed
 A person waits for the agent between the end of one reading and the next emoticon.

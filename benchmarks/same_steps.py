@@ -4,10 +4,11 @@
 
 For each agent in both files: how many runs (person x seed) have the same steps to 90%, each
 file's median with its 95% interval over the people (the bench's bootstrap, so the bench's
-interval), the difference of the medians (B - A) with a paired 95% interval (the same people
-resampled for both, as for the bench's ratios), and the largest difference of a run's
-happiness figures. Made to compare the same command on two machines (BENCHMARKS.md, "Are the
-step counts reproducible?"); `same_figures.py` says whether two files agree bit for bit.
+interval), the difference of the medians (B - A) and their ratio (B / A), each with a paired
+95% interval (the same people resampled for both, as for the bench's ratios), and the largest
+difference of a run's happiness figures. Made to compare the same command on two machines
+(BENCHMARKS.md, "Are the step counts reproducible?"), and an agent's two runs of one grid
+(with and without a prior); `same_figures.py` says whether two files agree bit for bit.
 """
 
 from __future__ import annotations
@@ -52,14 +53,17 @@ def compare(a: dict[str, Any], b: dict[str, Any], agent: str) -> str:
     resampled = bootstrap_medians(tables)
     resampled["b - a"] = resampled["b"] - resampled["a"]
     medians["b - a"] = medians["b"] - medians["a"]
+    resampled["b / a"] = resampled["b"] / resampled["a"]
+    medians["b / a"] = medians["b"] / medians["a"]
 
     def median(name: str) -> str:
         low, high = interval95(resampled[name])
-        return f"{medians[name]:g} [{low:g}, {high:g}]"
+        return f"{medians[name]:.4g} [{low:.4g}, {high:.4g}]"
 
     return (
         f"{agent}: {same}/{len(keys)} runs with the same steps to 90%; median A {median('a')}, "
-        f"B {median('b')}; B - A {median('b - a')}; happiness figures differ by at most "
+        f"B {median('b')}; B - A {median('b - a')}; B / A {median('b / a')}; happiness "
+        f"figures differ by at most "
         f"{happiness:.1e}"
     )
 
