@@ -5,9 +5,9 @@ a machine with few cores shared with a camera, a window and other processes, tor
 of one thread per core makes its threads spin against everything else: on two busy cores PPO's
 update took 4.5-7.5 s with two threads against 0.2-0.36 s with one, the FER model 187 ms a face
 against 1.3 ms, and `fer train` ran 3-5 times faster with one (BENCHMARKS.md, "Torch threads").
-OpenCV's parallel loops (YuNet's network, resizing) spend CPU the same way. So the default
-is one thread up to four cores, then half the cores (at most 8); an explicit choice
-(`laetitia COMMAND --threads N`, or `OMP_NUM_THREADS`) wins.
+OpenCV's parallel loops (YuNet's network, resizing) and FFmpeg's decoding threads spend CPU
+the same way. So the default is one thread up to four cores, then half the cores (at most 8);
+an explicit choice (`laetitia COMMAND --threads N`, or `OMP_NUM_THREADS`) wins.
 
     use_threads(None)     # the machine's default (what every laetitia command does first)
     use_threads(4)        # an explicit choice
@@ -40,7 +40,7 @@ def use_threads(threads: int | None = None) -> int:
     """Make torch and OpenCV compute with `threads` threads in this process (None: the default).
 
     Set before torch and OpenCV start (the OpenMP variables, `OPENCV_FOR_THREADS_NUM`), and on
-    each with its own call if it has started (video decoding keeps FFmpeg's own threads).
+    each with its own call if it has started; `laetitia.cameras.VideoFile` decodes with it too.
 
     Returns:
         The thread count in use.

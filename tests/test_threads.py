@@ -45,3 +45,22 @@ def test_a_choice_made_before_opencv_starts_holds_once_it_does() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_video_is_decoded_with_the_chosen_thread_count(restored, tmp_path, count: int) -> None:
+    """FFmpeg's decoding threads are a pool like the others: a second one on a small machine
+    spends CPU the rest of the pipeline needs."""
+    import numpy as np
+
+    from laetitia.cameras import VideoFile
+
+    path = tmp_path / "clip.mp4"  # MPEG-4 decodes in threads (FFmpeg's MJPEG decoder does not)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (64, 48))
+    for i in range(5):
+        writer.write(np.full((48, 64, 3), i * 40, np.uint8))
+    writer.release()
+    threads.use_threads(count)
+    with VideoFile(path) as video:
+        assert video._capture.get(cv2.CAP_PROP_N_THREADS) == count
+        assert sum(1 for _ in video) == 5
