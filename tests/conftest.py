@@ -31,3 +31,17 @@ def fixtures_dir() -> Path:
             f"{FIXTURES_ENV}=/path/to/fixtures"
         )
     return FIXTURES
+
+
+@pytest.fixture
+def fresh_python():
+    """Runs Python code in a new interpreter (nothing imported yet) and returns its stdout."""
+    import subprocess
+    import sys
+
+    def run(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    return run

@@ -177,19 +177,15 @@ def test_the_reward_rule_sees_only_the_reaction():
     assert GRAPH["laetitia.reward"] <= {"laetitia.types", "laetitia.labels", "laetitia.errors"}
 
 
-def test_importing_laetitia_loads_no_heavy_library():
+def test_importing_laetitia_loads_no_heavy_library(fresh_python):
     """`import laetitia` registers the envs and nothing more (the CLI starts fast)."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, laetitia, laetitia.cli, laetitia.types\n"
         "heavy = {'torch', 'cv2', 'pygame', 'matplotlib', 'stable_baselines3', 'ray',\n"
         "         'optuna'}\n"
         "print(sorted(heavy & set(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    assert fresh_python(code) == "[]"
 
 
 @pytest.mark.parametrize(

@@ -29,12 +29,9 @@ def test_the_default_is_one_thread_on_a_small_machine(restored, monkeypatch) -> 
     assert threads.default_threads(cores=2) == 3  # the user's choice wins
 
 
-def test_a_choice_made_before_opencv_starts_holds_once_it_does() -> None:
+def test_a_choice_made_before_opencv_starts_holds_once_it_does(fresh_python) -> None:
     """The CLI chooses before anything imports cv2 (it must start fast), so the choice must
     reach OpenCV's pool through its environment."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from laetitia.threads import use_threads\n"
@@ -43,8 +40,7 @@ def test_a_choice_made_before_opencv_starts_holds_once_it_does() -> None:
         "import cv2\n"
         "print(cv2.getNumThreads())"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "1"
+    assert fresh_python(code) == "1"
 
 
 @pytest.mark.parametrize("count", [1, 2])
