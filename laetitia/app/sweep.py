@@ -216,6 +216,7 @@ def ray_runtime(workers: int, address: str | None) -> Iterator[None]:
     quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": "WARNING"}
     if address is None:
         ray.init(
+            address="local",  # a new runtime, even beside a cluster `ray start` left running
             num_cpus=workers,
             include_dashboard=False,
             object_store_memory=OBJECT_STORE_BYTES,

@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -185,3 +186,25 @@ def test_a_two_node_cluster_runs_the_sweep_to_the_same_figures(no_ray_left) -> N
         r.metrics for r in serial.results.values()
     ]
     assert outcome.failures == {}
+
+
+@pytest.mark.expensive
+def test_a_local_runtime_starts_beside_a_cluster_left_running_on_the_machine(no_ray_left) -> None:
+    """`ray start --head` leaves a cluster that a plain `ray.init` would try to join (and refuse
+    the CPU count for); the sweep without an address starts its own runtime all the same."""
+    import ray
+
+    from laetitia.app.sweep import ray_runtime
+
+    ray_cli = [os.path.join(os.path.dirname(sys.executable), "ray")]
+    subprocess.run(
+        [*ray_cli, "start", "--head", "--num-cpus", "3", "--include-dashboard=false"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        with ray_runtime(1, None):
+            assert ray.cluster_resources()["CPU"] == 1  # its own, not the cluster's 3
+        assert not ray.is_initialized()
+    finally:
+        subprocess.run([*ray_cli, "stop", "--force"], check=False, capture_output=True)
