@@ -192,19 +192,38 @@ def test_a_two_node_cluster_runs_the_sweep_to_the_same_figures(no_ray_left) -> N
 def test_a_local_runtime_starts_beside_a_cluster_left_running_on_the_machine(no_ray_left) -> None:
     """`ray start --head` leaves a cluster that a plain `ray.init` would try to join (and refuse
     the CPU count for); the sweep without an address starts its own runtime all the same."""
+    import socket
+
     import ray
 
-    from laetitia.app.sweep import ray_runtime
+    from laetitia.app.sweep import check_reachable, ray_runtime
 
-    ray_cli = [os.path.join(os.path.dirname(sys.executable), "ray")]
-    subprocess.run(
-        [*ray_cli, "start", "--head", "--num-cpus", "3", "--include-dashboard=false"],
-        check=True,
-        capture_output=True,
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ray_cli = os.path.join(os.path.dirname(sys.executable), "ray")
+    # --block in a session of its own: the head's processes are its group and end with it, so
+    # stopping it touches no other test's runtime (`ray stop` ends every Ray process there is).
+    head = subprocess.Popen(
+        [ray_cli, "start", "--head", "--block", "--port", str(port), "--num-cpus", "3"]
+        + ["--include-dashboard=false"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                check_reachable(f"127.0.0.1:{port}", timeout_s=1.0)
+                break
+            except ConnectionError:
+                assert time.monotonic() < deadline, "the head never answered"
+                time.sleep(0.5)
+        time.sleep(2.0)  # the head writes where it runs once it answers
         with ray_runtime(1, None):
             assert ray.cluster_resources()["CPU"] == 1  # its own, not the cluster's 3
         assert not ray.is_initialized()
     finally:
-        subprocess.run([*ray_cli, "stop", "--force"], check=False, capture_output=True)
+        os.killpg(head.pid, signal.SIGKILL)  # SIGTERM makes it wait 30 s for its processes
+        head.wait(timeout=60)
