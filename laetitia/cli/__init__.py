@@ -60,7 +60,8 @@ def _mark_commands(parser: argparse.ArgumentParser) -> None:
             type=int,
             default=None,
             metavar="N",
-            help="threads torch computes with (default: 1 on up to 4 cores, else half the cores)",
+            help="threads torch, OpenCV and video decoding compute with (default: 1 on up to 4 "
+            "cores, else half the cores)",
         )
 
 
