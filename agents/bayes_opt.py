@@ -206,7 +206,8 @@ class BayesOpt(Agent):
             raise ConfigError(f"bayes-opt warm_start must be (k, {n}) emoticons.")
         self.warm_start = np.clip(self.warm_start.astype(np.float64), -1.0, 1.0)
         design = self._design_size()
-        self.design = self._sobol(design - int(design > 0 and self.settings["read_start"]), n)
+        sobol = design - 1 if design and self.settings["read_start"] else design
+        self.design = self._sobol(sobol, n)
         """The design, shown after the warm start: together `initial_points`. With
         `read_start`, the start emoticon is put first at the first step."""
         self.target: np.ndarray | None = None
