@@ -12,7 +12,9 @@ brows to chin. MTCNN's and YuNet's boxes are taller than wide and sit lower; `Mt
 Detection is the costly part of the pipeline. `FaceTracker` runs the detector on every k-th frame
 only and follows the face in between with a cheap template match, re-detecting at once when the
 match is lost, and on the next frame when that detection finds no face; while there is no face
-it detects on every other frame (`ABSENT_EVERY`).
+it detects on every other frame (`ABSENT_EVERY`), and YuNet's tracker first looks with a scout: the
+same detector on a smaller frame (`SCOUT_SIDE_PX`), the full detection running only when the
+scout sees a face.
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ setting. At 2 a face that appears is found on its first or second frame (a face 
 most one frame, as issue 18 allows), and frames without a face take half the detections: on the
 fixtures with a title card, 6-30% less CPU time a frame than at 1, which detects on every such
 frame (BENCHMARKS.md)."""
+
+SCOUT_SIDE_PX: dict[str, int] = {"yunet": 160}
+"""Per detector, the working size (longer side, px) of the scout `FaceTracker` looks with while
+it follows no face, in every default setting; a detector not named here has none. YuNet at 160
+px costs about a quarter of YuNet at its 320, and on the fixtures it sees a face on exactly the
+frames the full detector finds one. Its smallest face is twice the detector's: about 45 px
+(Haar box side) in a 640 x 480 frame and 90 px in 1280 x 720, against 30 and 55. A face between
+the two is still found on each step's first frame, where the detector itself looks, and
+followed from there (BENCHMARKS.md, "The scout")."""
 
 
 @runtime_checkable
@@ -491,6 +502,12 @@ class FaceTracker:
     within `absent_every` frames (on its first or second frame at the default 2).
     After `reset` the first frame always is a detection.
 
+    While there is no face (the last detection found none), a `scout` can look first: a cheaper
+    detector, the same one on a smaller frame. Only when the scout sees a face does the detector
+    run, on the same frame, and its box is the one returned; when the scout sees none, that
+    counts as the detection that found no face. The first detection after `reset` is always the
+    detector's own, so a step that starts with a face pays nothing for the scout.
+
     Args:
         detector: The detector to run.
         detect_every: k: frames from one detection to the next (1: detect on every frame).
@@ -503,6 +520,8 @@ class FaceTracker:
             them rebuilds it so, and `absent_every` then has no effect.
         absent_every: Frames from one detection to the next while no face is followed (1:
             every frame, how sessions recorded before this setting existed were tracked).
+        scout: The detector that looks first while there is no face; None for none (how
+            sessions recorded before it existed were tracked).
     """
 
     TEMPLATE_PX = 32
@@ -518,6 +537,7 @@ class FaceTracker:
         min_score: float = 0.6,
         redetect_after_miss: bool = True,
         absent_every: int = ABSENT_EVERY,
+        scout: FaceDetector | None = None,
     ) -> None:
         if detect_every < 1:
             raise ConfigError(f"detect_every must be at least 1, got {detect_every}.")
@@ -531,6 +551,7 @@ class FaceTracker:
         self.min_score = float(min_score)
         self.redetect_after_miss = bool(redetect_after_miss)
         self.absent_every = int(absent_every)
+        self.scout = scout
         self.name = detector.name
         self.whole_frame = detector.whole_frame
         self.reset()
@@ -538,14 +559,17 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget the tracked face: the next frame runs the detector."""
         self.detector.reset()
+        if self.scout is not None:
+            self.scout.reset()
         self._since = 1  # frames since the last detection
         self._wait = 1  # frames from the last detection to the next
         self._box: np.ndarray | None = None
         self._template: np.ndarray | None = None
         self._scale = 1.0  # template pixels per frame pixel
         self._offset = (0.0, 0.0)  # template's top-left corner relative to the box's
+        self._absent = False  # the last detection found no face: the scout looks first
         self.detections = 0
-        """Detector runs since the last reset (for benchmarks)."""
+        """Detector runs since the last reset (for benchmarks); the scout's are not counted."""
 
     def detect(self, frame_bgr: np.ndarray, gray: np.ndarray | None = None) -> np.ndarray | None:
         """The face box in this frame, detected or tracked (see `FaceDetector.detect`)."""
@@ -561,9 +585,13 @@ class FaceTracker:
                 return tracked
         gray = _gray(frame_bgr, gray) if self.tracker == "template" else gray
         followed = self._box is not None
+        self._since = 1
+        if self._absent and self.scout is not None and self.scout.detect(frame_bgr, gray) is None:
+            self._wait = self._wait_after_miss(followed)
+            return None
         self._box = self.detector.detect(frame_bgr, gray)
         self.detections += 1
-        self._since = 1
+        self._absent = self._box is None
         if self._box is None:
             self._wait = self._wait_after_miss(followed)
             return None
@@ -627,6 +655,7 @@ class FaceTracker:
             "min_score": self.min_score,
             "redetect_after_miss": self.redetect_after_miss,
             "absent_every": self.absent_every,
+            "scout": None if self.scout is None else self.scout.describe(),
         }
 
 
@@ -664,6 +693,7 @@ TRACKING_OPTIONS = (
     "min_score",
     "redetect_after_miss",
     "absent_every",
+    "scout",
 )
 """The keys of `FaceTracker.describe()` that are the tracker's, not the detector's."""
 
@@ -675,11 +705,13 @@ def spelled_out(description: Mapping[str, Any]) -> dict[str, Any]:
     and those trackers ran without it. Those recorded before `absent_every` existed do not name
     it, and those trackers detected on every frame while there was no face (or, without
     `redetect_after_miss`, on their k-th frames, which `absent_every` does not change): 1.
+    Those recorded before the `scout` existed do not name it, and those trackers had none.
     """
     out = dict(description)
     if out.get("detect_every", 1) > 1:
         out.setdefault("redetect_after_miss", False)
         out.setdefault("absent_every", 1)
+        out.setdefault("scout", None)
     return out
 
 
@@ -701,6 +733,8 @@ def detector_from_description(description: Mapping[str, Any]) -> FaceDetector:
     detector = make_detector(name, **options)
     if tracking.get("detect_every", 1) == 1 or name == "none":
         return detector
+    if isinstance(tracking.get("scout"), Mapping):
+        tracking["scout"] = detector_from_description(tracking["scout"])
     try:
         return FaceTracker(detector, **tracking)
     except TypeError as err:
@@ -712,6 +746,7 @@ def make_detector(
     detect_every: int = 1,
     tracker: str = TRACKERS[0],
     absent_every: int = ABSENT_EVERY,
+    scout_side_px: int | None = None,
     **options: object,
 ) -> FaceDetector:
     """Build a detector by name.
@@ -723,11 +758,16 @@ def make_detector(
         tracker: How to follow the face between detections ("template" or "hold").
         absent_every: Frames from one detection to the next while no face is followed (see
             `FaceTracker`). Ignored when `detect_every` is 1.
+        scout_side_px: Working size of the tracker's scout, the same detector with the same
+            options on a frame this small (see `FaceTracker`); 0 for no scout, None for the
+            detector's `SCOUT_SIDE_PX` (none if it has no entry). Ignored when `detect_every`
+            is 1.
         **options: Passed to the detector class (`YunetDetector`, `MtcnnDetector`,
             `HaarDetector`).
 
     Raises:
-        ConfigError: For an unknown name or option.
+        ConfigError: For an unknown name or option, or a scout for a detector without a
+            working size (Haar) or one not smaller than the detector's.
     """
     check_detector_name(name)
     classes: dict[str, type] = {
@@ -742,6 +782,25 @@ def make_detector(
         raise ConfigError(f"face detector {name!r}: {err}.") from err
     if detect_every == 1 or name == "none":
         return detector
+    side = SCOUT_SIDE_PX.get(name, 0) if scout_side_px is None else int(scout_side_px)
+    scout = None
+    if side:
+        full = getattr(detector, "work_side_px", None)
+        if full is None:
+            raise ConfigError(
+                f"a scout needs a detector that works on a shrunk frame (yunet, mtcnn); "
+                f"{name} has no working size. Use scout_side_px=0."
+            )
+        if full and side >= full:
+            raise ConfigError(
+                f"the scout's working size ({side} px) must be smaller than the detector's "
+                f"({full} px), or it costs more than the detection it saves."
+            )
+        scout = classes[name](**{**options, "work_side_px": side})
     return FaceTracker(
-        detector, detect_every=detect_every, tracker=tracker, absent_every=absent_every
+        detector,
+        detect_every=detect_every,
+        tracker=tracker,
+        absent_every=absent_every,
+        scout=scout,
     )

@@ -92,6 +92,7 @@ class HappinessMeter:
         detect_every: int = 1,
         tracker: str = TRACKERS[0],
         absent_every: int = ABSENT_EVERY,
+        scout_side_px: int | None = None,
         **detector_options: object,
     ) -> HappinessMeter:
         """The meter with a detector by name and a model from a path.
@@ -103,10 +104,12 @@ class HappinessMeter:
             tracker: How the face is followed between detections (see `make_detector`).
             absent_every: Frames from one detection to the next while there is no face (see
                 `make_detector`).
+            scout_side_px: Working size of the scout that looks while there is no face; None
+                for the detector's default (see `make_detector`).
             **detector_options: Passed to the detector class (see `make_detector`).
         """
         face_detector = make_detector(
-            detector, detect_every, tracker, absent_every, **detector_options
+            detector, detect_every, tracker, absent_every, scout_side_px, **detector_options
         )
         return cls(face_detector, load_model(model_path))
 
@@ -118,6 +121,7 @@ class HappinessMeter:
         detect_every: int | None = None,
         tracker: str = TRACKERS[0],
         absent_every: int = ABSENT_EVERY,
+        scout_side_px: int | None = None,
         **detector_options: object,
     ) -> HappinessMeter:
         """The live pipeline's meter: what viewers, `fer predict` and calibration read with.
@@ -135,12 +139,20 @@ class HappinessMeter:
             tracker: How the face is followed between detections (see `make_detector`).
             absent_every: Frames from one detection to the next while there is no face (see
                 `make_detector`).
+            scout_side_px: Working size of the scout that looks while there is no face; None
+                for the detector's default (see `make_detector`).
             **detector_options: Passed to the detector class (see `make_detector`).
         """
         if detect_every is None:
             detect_every = DETECT_EVERY.get(detector, 1)
         return cls.default(
-            detector, model_path, detect_every, tracker, absent_every, **detector_options
+            detector,
+            model_path,
+            detect_every,
+            tracker,
+            absent_every,
+            scout_side_px,
+            **detector_options,
         )
 
     def read(

@@ -96,15 +96,22 @@ def test_the_table_shows_ratios_to_the_fer_package_and_agreement():
 
 
 def test_the_bench_runs_on_a_video_without_faces(fixtures_dir):
-    settings = [PipelineSetting("yunet every 5", "yunet", 5)]
+    settings = [
+        PipelineSetting("yunet every 5", "yunet", 5),
+        PipelineSetting("yunet every 5, no scout", "yunet", 5, scout_side_px=0),
+    ]
     figures = run_pipeline_bench(
         fixtures_dir / "no_face.mp4", settings, repeats=1, model_seconds=0.01, fer_settings=()
     )
-    (row,) = figures["settings"]
-    assert row["frames_with_face"] == 0 and row["frames_extra"] == 0
-    # Nothing is found, so every other frame of each step of 10 is a detection, from its first:
-    # a face that appears is found on its first or second frame.
+    scouted, alone = figures["settings"]
+    assert scouted["frames_with_face"] == 0 and scouted["frames_extra"] == 0
+    # Nothing is found, so every other frame of each step of 10 is looked at, from its first:
+    # a face that appears is found on its first or second frame. Each step's first look is the
+    # detector's; the scout takes the others, and without it the detector takes them all.
     n = figures["video"]["frames"]
     steps = [min(10, n - start) for start in range(0, n, 10)]
-    assert row["detections"] == sum((frames + 1) // 2 for frames in steps)
+    looks = sum((frames + 1) // 2 for frames in steps)
+    assert (scouted["detections"], scouted["scout_runs"]) == (len(steps), looks - len(steps))
+    assert (alone["detections"], alone["scout_runs"]) == (looks, 0)
+    assert f"| {scouted['detections']} (+{scouted['scout_runs']} scout) |" in format_table(figures)
     assert figures["model"]["ms_per_face_batch1"] > 0

@@ -8,6 +8,7 @@ from laetitia.errors import CheckpointError, ConfigError
 from laetitia.faces import (
     IDENTITY_MAPPING,
     MTCNN_TO_HAAR,
+    SCOUT_SIDE_PX,
     YUNET_SHA256,
     YUNET_TO_HAAR,
     FaceTracker,
@@ -20,6 +21,7 @@ from laetitia.faces import (
 )
 from laetitia.fer import crop_face, load_model, to_gray
 from laetitia.labels import INDEX
+from laetitia.meter import HappinessMeter
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +162,40 @@ def test_yunet_finds_no_face_on_the_title_cards(fixtures_dir, yunet, clip, faces
     if faces:
         run = np.flatnonzero(found)
         assert run[-1] - run[0] + 1 == faces
+
+
+@pytest.mark.parametrize(
+    "clip", ["single_face.mp4", "noface_face.mov", "face_noface.mov", "no_face.mp4"]
+)
+def test_the_scout_sees_a_face_on_exactly_the_frames_yunet_finds_one(fixtures_dir, yunet, clip):
+    scout = YunetDetector(work_side_px=SCOUT_SIDE_PX["yunet"])
+    with VideoFile(fixtures_dir / clip) as video:
+        frames = list(video)
+    sees = [scout.detect(frame) is not None for frame in frames]
+    assert sees == [yunet.detect(frame) is not None for frame in frames]
+
+
+def test_the_scouted_default_reads_the_title_card_video_as_without_a_scout(fixtures_dir):
+    with VideoFile(fixtures_dir / "noface_face.mov") as video:
+        frames = list(video)
+    steps = [frames[i : i + 10] for i in range(0, len(frames), 10)]
+    readings = {}
+    for side in (None, 0):  # the default scout, and none
+        meter = HappinessMeter.live("yunet", scout_side_px=side)
+        tracker = meter.detector
+        assert isinstance(tracker, FaceTracker) and (tracker.scout is None) == (side == 0)
+        detections = 0
+        happy = []
+        for step in steps:
+            happy.append(meter.read(step).happiness())
+            detections += tracker.detections
+        readings[side] = (np.concatenate(happy), detections)
+    (scouted, with_scout), (alone, without) = readings[None], readings[0]
+    np.testing.assert_array_equal(scouted, alone)  # the same frames with a face, the same P
+    assert np.isnan(scouted).sum() == len(frames) - 72
+    # Each step over the title card looks on every other frame; with the scout only the first
+    # look of a step is a detection.
+    assert with_scout < without / 2
 
 
 def test_a_changed_or_missing_yunet_model_is_refused(tmp_path):

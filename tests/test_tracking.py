@@ -137,6 +137,7 @@ def test_sessions_recorded_before_absent_every_detected_on_every_frame_without_a
         "detect_every": 5,
         "redetect_after_miss": True,
         "absent_every": 1,
+        "scout": None,
     }
     assert spelled_out({"name": "haar"}) == {"name": "haar"}  # no tracker: every frame
 
@@ -150,3 +151,90 @@ def test_each_read_starts_with_a_detection(frames):
     assert detector.calls == 2 and reaction.has_face.all()
     meter.read(frames[:2], continues=True)  # the same video read on: the face is followed
     assert detector.calls == 2
+
+
+def scouted(finds_detector, finds_scout, **options):
+    """A tracker around a scripted detector, with a scripted scout."""
+    detector, scout = ScriptedDetector(finds_detector), ScriptedDetector(finds_scout)
+    return FaceTracker(detector, detect_every=5, scout=scout, **options), detector, scout
+
+
+def test_the_scout_looks_while_there_is_no_face_and_the_detector_when_it_sees_one(frames):
+    # The detector finds nothing on frame 0; the scout sees nothing on frame 2, a face on
+    # frame 4, which the detector then finds on that same frame.
+    tracked, detector, scout = scouted([False, True], [False, True])
+    found = [tracked.detect(frame) is not None for frame in frames[:7]]
+    assert found == [False] * 4 + [True] * 3
+    assert (detector.calls, scout.calls) == (2, 2)
+    assert tracked.detections == 2  # the scout's looks are not detections
+
+
+class ElsewhereScout(ScriptedDetector):
+    """Always sees a face, somewhere other than BOX."""
+
+    def detect(self, frame_bgr, gray=None):
+        self.calls += 1
+        return BOX + 7
+
+
+def test_the_box_comes_from_the_detector_not_the_scout(frames):
+    detector = ScriptedDetector([False, True])
+    tracked = FaceTracker(detector, detect_every=5, scout=ElsewhereScout([]))
+    assert tracked.detect(frames[0]) is None
+    tracked.detect(frames[1])  # no detection due: absent every 2
+    assert np.array_equal(tracked.detect(frames[2]), BOX)
+
+
+def test_a_face_the_scout_sees_but_the_detector_does_not_is_no_face(frames):
+    tracked, detector, scout = scouted([False, False, False], [True, True])
+    found = [tracked.detect(frame) is not None for frame in frames[:5]]
+    assert found == [False] * 5
+    assert (detector.calls, scout.calls) == (3, 2)  # frames 0, 2, 4; the scout on 2 and 4
+
+
+def test_each_step_starts_with_the_detector_not_the_scout(frames):
+    tracked, detector, scout = scouted([False, True, True], [False])
+    for _ in range(3):
+        tracked.detect(frames[0])  # a miss, then nothing due, then the scout sees nothing
+    tracked.reset()
+    assert tracked.detect(frames[0]) is not None  # the detector's own look, after the reset
+    assert (detector.calls, scout.calls) == (2, 1)
+
+
+def test_a_lost_face_is_looked_for_by_the_scout_on_the_next_frame(frames):
+    # Followed from frame 0, missed by the detector on frame 5: no face, so the scout looks on
+    # frame 6, sees it, and the detector finds it there. A single miss still costs one frame.
+    tracked, detector, scout = scouted([True, False, True], [True])
+    found = [tracked.detect(frame) is not None for frame in frames]
+    assert found == [True] * 5 + [False] + [True] * 4
+    assert (detector.calls, scout.calls) == (3, 1)
+
+
+def test_the_scout_round_trips_through_the_description():
+    from laetitia.faces import YunetDetector, detector_from_description, make_detector
+
+    tracked = make_detector("yunet", detect_every=5)
+    assert isinstance(tracked, FaceTracker) and isinstance(tracked.scout, YunetDetector)
+    assert tracked.scout.work_side_px == 160 and tracked.detector.work_side_px == 320
+    rebuilt = detector_from_description(tracked.describe())
+    assert isinstance(rebuilt, FaceTracker) and rebuilt.describe() == tracked.describe()
+    assert rebuilt.scout is not None and rebuilt.scout.work_side_px == 160
+    alone = make_detector("yunet", detect_every=5, scout_side_px=0)
+    assert isinstance(alone, FaceTracker) and alone.scout is None
+    assert detector_from_description(alone.describe()).describe()["scout"] is None
+    # Sessions recorded before the scout had none, and are rebuilt without one.
+    recorded = {k: v for k, v in tracked.describe().items() if k != "scout"}
+    old = detector_from_description(recorded)
+    assert isinstance(old, FaceTracker) and old.scout is None
+
+
+def test_a_scout_is_refused_where_it_cannot_save_anything():
+    from laetitia.errors import ConfigError
+    from laetitia.faces import make_detector
+
+    with pytest.raises(ConfigError, match="no working size"):
+        make_detector("haar", detect_every=5, scout_side_px=100)
+    with pytest.raises(ConfigError, match="must be smaller"):
+        make_detector("yunet", detect_every=5, scout_side_px=320)
+    haar = make_detector("haar", detect_every=5)  # no scout by default where none is known
+    assert isinstance(haar, FaceTracker) and haar.scout is None

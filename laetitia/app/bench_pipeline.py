@@ -62,6 +62,9 @@ class PipelineSetting:
     """How the face is followed between detections."""
     absent_every: int = ABSENT_EVERY
     """Frames from one detection to the next while no face is followed."""
+    scout_side_px: int | None = None
+    """Working size of the scout that looks while no face is followed; 0 for none, None for
+    the detector's default (`laetitia.faces.SCOUT_SIDE_PX`)."""
     options: dict[str, object] = field(default_factory=dict)
     """Further detector options (e.g. MTCNN's `work_side_px`)."""
     torch_threads: int = 1
@@ -74,6 +77,7 @@ class PipelineSetting:
             detect_every=self.detect_every,
             tracker=self.tracker,
             absent_every=self.absent_every,
+            scout_side_px=self.scout_side_px,
             **self.options,
         )
 
@@ -85,6 +89,7 @@ class PipelineSetting:
 KY, K, KH = DETECT_EVERY["yunet"], DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
 SETTINGS: tuple[PipelineSetting, ...] = (
     PipelineSetting(f"yunet every {KY}, template tracker (default)", "yunet", KY),
+    PipelineSetting(f"yunet every {KY}, template tracker, no scout", "yunet", KY, scout_side_px=0),
     PipelineSetting(
         f"yunet every {KY}, template tracker, every frame while no face",
         "yunet",
@@ -126,8 +131,8 @@ REFERENCE_LABELS = frozenset(s.label for s in REFERENCE_EVERY_FRAME.values())
 
 STAGES = ("decode", "detect", "track", "classify", "rest")
 """Where a pass's time goes (`stages_ms_per_frame` of a row): decoding the video, the detector
-itself, the tracker between detections (template matching), the FER CNN, and everything else
-(grayscale conversion, face crops, the meter's own work)."""
+itself and its scout, the tracker between detections (template matching), the FER CNN, and
+everything else (grayscale conversion, face crops, the meter's own work)."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,7 @@ class _Clock:
     """Seconds and calls per stage, summed over one pass."""
 
     def __init__(self) -> None:
-        self.seconds = dict.fromkeys(("decode", "find", "detect", "classify"), 0.0)
+        self.seconds = dict.fromkeys(("decode", "find", "detect", "scout", "classify"), 0.0)
         self.calls = dict.fromkeys(self.seconds, 0)
 
     def add(self, stage: str, seconds: float) -> None:
@@ -210,6 +215,8 @@ class _Pass:
     """P(happy) per frame, NaN where no face was read."""
     stages_s: dict[str, float]
     detections: int
+    scout_runs: int
+    """Looks of the tracker's scout, which are not detections (`FaceTracker`)."""
 
 
 def _read_video(path: Path) -> tuple[list[np.ndarray], float]:
@@ -225,6 +232,8 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
     detector = setting.make_detector()
     if isinstance(detector, FaceTracker):
         detector.detector = _TimedDetector(detector.detector, clock, "detect")
+        if detector.scout is not None:
+            detector.scout = _TimedDetector(detector.scout, clock, "scout")
     finder = _TimedDetector(detector, clock, "find")
     meter = HappinessMeter(
         finder,
@@ -248,7 +257,9 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     tracked = isinstance(detector, FaceTracker)
-    detect_s = clock.seconds["detect"] if tracked else clock.seconds["find"]
+    detect_s = (
+        clock.seconds["detect"] + clock.seconds["scout"] if tracked else clock.seconds["find"]
+    )
     stages = {
         "decode": clock.seconds["decode"],
         "detect": detect_s,
@@ -257,7 +268,9 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
     }
     stages["rest"] = seconds - sum(stages.values())
     detections = clock.calls["detect"] if tracked else clock.calls["find"]
-    return _Pass(seconds, cpu_seconds, np.concatenate(happy), stages, detections)
+    return _Pass(
+        seconds, cpu_seconds, np.concatenate(happy), stages, detections, clock.calls["scout"]
+    )
 
 
 def happiness_per_frame(
@@ -311,7 +324,8 @@ def _run_fer(detector: Any, path: Path) -> _Pass:
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     stages = {"decode": decode_s, "detect+classify": seconds - decode_s}
-    return _Pass(seconds, cpu_seconds, np.asarray(happy, dtype=np.float32), stages, len(happy))
+    happy_array = np.asarray(happy, dtype=np.float32)
+    return _Pass(seconds, cpu_seconds, happy_array, stages, len(happy), scout_runs=0)
 
 
 def _runs_of(mask: np.ndarray) -> int:
@@ -393,6 +407,7 @@ def _row(label: str, passes: list[_Pass], n: int) -> dict[str, Any]:
         "cpu_ms_per_frame": 1000.0 * min(p.cpu_seconds for p in passes) / n,
         "stages_ms_per_frame": {k: 1000.0 * v / n for k, v in best.stages_s.items()},
         "detections": best.detections,
+        "scout_runs": best.scout_runs,
         "frames_with_face": int(np.sum(~np.isnan(best.happy))),
     }
 
@@ -622,7 +637,8 @@ def format_table(figures: dict[str, Any]) -> str:
     for row in figures["settings"]:
         stages, total = row["stages_ms_per_frame"], row["ms_per_frame"]
         shares = " | ".join(f"{stages[s]:.2f} ({stages[s] / total:.0%})" for s in STAGES)
-        lines.append(f"| {row['label']} | {total:.2f} | {shares} | {row['detections']} |")
+        scouted = f" (+{row['scout_runs']} scout)" if row.get("scout_runs") else ""
+        lines.append(f"| {row['label']} | {total:.2f} | {shares} | {row['detections']}{scouted} |")
     model = figures["model"]
     lines.append("")
     lines.append(
