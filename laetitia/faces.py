@@ -62,10 +62,10 @@ SCOUT_SIDE_PX: dict[str, int] = {"yunet": 160}
 it follows no face, in every default setting; a detector not named here has none. A look by
 YuNet at 160 px costs about 40% of a detection at its 320 (1.6-1.8 against 4.3-4.6 ms; shrinking
 the frame is in both), and on the fixtures it sees a face on exactly the frames YuNet at 320
-finds one. Its smallest face is twice the detector's: about 45 px
-(Haar box side) in a 640 x 480 frame and 90 px in 1280 x 720, against 30 and 55. A face between
-the two is still found on each step's first frame, where the detector itself looks, and
-followed from there (BENCHMARKS.md, "The scout")."""
+finds one. Its smallest face is twice the detector's: about 45 px (Haar box side) in a 640 x
+480 frame and 90 px in 1280 x 720, against 30 and 55. A face between the two is still found on
+each step's first frame, where the detector itself looks, and followed from there
+(BENCHMARKS.md, "The scout")."""
 
 
 @runtime_checkable
@@ -784,6 +784,8 @@ def make_detector(
     if detect_every == 1 or name == "none":
         return detector
     side = SCOUT_SIDE_PX.get(name, 0) if scout_side_px is None else int(scout_side_px)
+    if side < 0:
+        raise ConfigError(f"scout_side_px must be 0 (no scout) or a size in px, got {side}.")
     scout = None
     if side:
         full = getattr(detector, "work_side_px", None)

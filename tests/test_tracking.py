@@ -236,5 +236,7 @@ def test_a_scout_is_refused_where_it_cannot_save_anything():
         make_detector("haar", detect_every=5, scout_side_px=100)
     with pytest.raises(ConfigError, match="must be smaller"):
         make_detector("yunet", detect_every=5, scout_side_px=320)
+    with pytest.raises(ConfigError, match="must be 0"):
+        make_detector("yunet", detect_every=5, scout_side_px=-160)
     haar = make_detector("haar", detect_every=5)  # no scout by default where none is known
     assert isinstance(haar, FaceTracker) and haar.scout is None
