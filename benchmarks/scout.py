@@ -39,7 +39,7 @@ def read(path: Path) -> list[np.ndarray]:
         return list(video)
 
 
-def agreement(
+def agreement_per_video(
     fixtures: Path, scout: YunetDetector, detector: YunetDetector
 ) -> dict[str, dict[str, int]]:
     """Per video: frames, frames with a face for each, frames where they differ."""
@@ -100,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     side = SCOUT_SIDE_PX["yunet"]
     scout, detector = YunetDetector(work_side_px=side), YunetDetector(work_side_px=DETECTOR_SIDE)
-    agreed = agreement(args.fixtures, scout, detector)
+    agreed = agreement_per_video(args.fixtures, scout, detector)
     samples = read(args.fixtures / "single_face.mp4")[::12]
     floors = {
         "scout": smallest_face(samples, detector, scout),

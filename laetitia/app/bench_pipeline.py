@@ -215,7 +215,7 @@ class _Pass:
     """P(happy) per frame, NaN where no face was read."""
     stages_s: dict[str, float]
     detections: int
-    scout_runs: int
+    scout_runs: int = 0
     """Looks of the tracker's scout, which are not detections (`FaceTracker`)."""
 
 
@@ -324,8 +324,7 @@ def _run_fer(detector: Any, path: Path) -> _Pass:
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     stages = {"decode": decode_s, "detect+classify": seconds - decode_s}
-    happy_array = np.asarray(happy, dtype=np.float32)
-    return _Pass(seconds, cpu_seconds, happy_array, stages, len(happy), scout_runs=0)
+    return _Pass(seconds, cpu_seconds, np.asarray(happy, dtype=np.float32), stages, len(happy))
 
 
 def _runs_of(mask: np.ndarray) -> int:
