@@ -21,11 +21,11 @@ import argparse
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from laetitia.cameras import VideoFile
 from laetitia.faces import SCOUT_SIDE_PX, YunetDetector
+from laetitia.faces.shrink import scaled
 
 VIDEOS = ("single_face.mp4", "noface_face.mov", "face_noface.mov", "no_face.mp4")
 FRAME_SIZES = ((640, 480), (960, 540), (1280, 720))
@@ -61,11 +61,7 @@ def placed(frame: np.ndarray, face_px: float, target_px: int, size: tuple[int, i
     """`frame` shrunk so its face is `target_px` wide, centred on a grey frame of `size`."""
     width, height = size
     scale = target_px / face_px
-    small = cv2.resize(
-        frame,
-        (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))),
-        interpolation=cv2.INTER_AREA,
-    )[:height, :width]
+    small = scaled(frame, scale)[:height, :width]
     canvas = np.full((height, width, 3), GREY, dtype=np.uint8)
     h, w = small.shape[:2]
     top, left = (height - h) // 2, (width - w) // 2
@@ -99,7 +95,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     side = SCOUT_SIDE_PX["yunet"]
-    scout, detector = YunetDetector(work_side_px=side), YunetDetector(work_side_px=DETECTOR_SIDE)
+    scout, detector = YunetDetector(long_side_px=side), YunetDetector(long_side_px=DETECTOR_SIDE)
     agreed = agreement_per_video(args.fixtures, scout, detector)
     samples = read(args.fixtures / "single_face.mp4")[::12]
     floors = {

@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, ...]] = [
     (
         "laetitia.emoticon*",
         "laetitia.cameras",
-        "laetitia.faces",
+        "laetitia.faces*",
         "laetitia.fer*",
         "laetitia.meter",
         "laetitia.profile",
@@ -50,7 +50,7 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 AGENTS_NEVER_IMPORT = (
     "laetitia.cameras",
-    "laetitia.faces",
+    "laetitia.faces*",
     "laetitia.fer*",
     "laetitia.meter",
     "laetitia.profile",

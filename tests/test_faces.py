@@ -1,5 +1,8 @@
-"""Face detection: Haar and MTCNN on real faces, the MTCNN -> Haar box mapping, tracking."""
+"""Face detection: the detectors on real faces, box mapping, shrinking, old descriptions."""
 
+import json
+
+import cv2
 import numpy as np
 import pytest
 
@@ -9,6 +12,7 @@ from laetitia.faces import (
     IDENTITY_MAPPING,
     MTCNN_TO_HAAR,
     SCOUT_SIDE_PX,
+    YUNET_KEYPOINTS,
     YUNET_SHA256,
     YUNET_TO_HAAR,
     FaceTracker,
@@ -16,9 +20,12 @@ from laetitia.faces import (
     MtcnnDetector,
     WholeFrame,
     YunetDetector,
+    detector_from_description,
     make_detector,
+    spelled_out,
     yunet_model_path,
 )
+from laetitia.faces.shrink import scaled, shrunk_to_side
 from laetitia.fer import crop_face, load_model, to_gray
 from laetitia.labels import INDEX
 from laetitia.meter import HappinessMeter
@@ -168,7 +175,7 @@ def test_yunet_finds_no_face_on_the_title_cards(fixtures_dir, yunet, clip, faces
     "clip", ["single_face.mp4", "noface_face.mov", "face_noface.mov", "no_face.mp4"]
 )
 def test_the_scout_sees_a_face_on_exactly_the_frames_yunet_finds_one(fixtures_dir, yunet, clip):
-    scout = YunetDetector(work_side_px=SCOUT_SIDE_PX["yunet"])
+    scout = YunetDetector(long_side_px=SCOUT_SIDE_PX["yunet"])
     with VideoFile(fixtures_dir / clip) as video:
         frames = list(video)
     sees = [scout.detect(frame) is not None for frame in frames]
@@ -221,3 +228,89 @@ def test_yunet_describes_its_model_and_mapping(yunet):
     assert described["name"] == "yunet" and described["model_path"] is None
     assert described["model_sha256"] == YUNET_SHA256
     assert described["mapping"]["side_h"] == YUNET_TO_HAAR.side_h
+
+
+def test_one_shrink_rule_for_detectors_and_tracker():
+    image = np.arange(360 * 640, dtype=np.uint32).reshape(360, 640).astype(np.uint8)
+    small, scale = shrunk_to_side(image, 180, "shorter")
+    assert small.shape == (180, 320) and scale == 0.5
+    np.testing.assert_array_equal(small, scaled(image, 0.5))
+    np.testing.assert_array_equal(
+        small, cv2.resize(image, (320, 180), interpolation=cv2.INTER_AREA)
+    )
+    small, scale = shrunk_to_side(image, 320, "longer")
+    assert small.shape == (180, 320) and scale == 0.5
+    # At most that size already, or 0: the image itself, never enlarged.
+    for side_px, side in ((360, "shorter"), (640, "longer"), (0, "shorter"), (0, "longer")):
+        same, scale = shrunk_to_side(image, side_px, side)
+        assert same is image and scale == 1.0
+    # Each side rounds to the nearest pixel and keeps at least one.
+    assert scaled(image, 1 / 3).shape == (120, 213)
+    assert scaled(image[:2], 0.1).shape == (1, 64)
+
+
+def test_yunet_gives_five_keypoints_with_each_face(video_frames, yunet):
+    for frame in video_frames[::12]:
+        faces, keypoints = yunet.detect_all_with_keypoints(frame)
+        np.testing.assert_array_equal(faces, yunet.detect_all(frame))
+        assert keypoints.shape == (1, len(YUNET_KEYPOINTS), 2) and keypoints.dtype == np.float32
+        x1, y1, x2, y2 = faces[0, :4]
+        points = dict(zip(YUNET_KEYPOINTS, keypoints[0], strict=True))
+        assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in points.values())
+        # The person's right eye and mouth corner are on the frame's left; eyes above the nose
+        # tip, the nose tip above the mouth.
+        assert points["right_eye"][0] < points["left_eye"][0]
+        assert points["right_mouth_corner"][0] < points["left_mouth_corner"][0]
+        eyes = max(points["right_eye"][1], points["left_eye"][1])
+        mouth = min(points["right_mouth_corner"][1], points["left_mouth_corner"][1])
+        assert eyes < points["nose_tip"][1] < mouth
+    faces, keypoints = yunet.detect_all_with_keypoints(np.full_like(video_frames[0], 90))
+    assert faces.shape == (0, 5) and keypoints.shape == (0, 5, 2)
+
+
+def _as_recorded_before_the_rename(description):
+    """A description as sessions recorded before the working size had a name per side hold it."""
+    out = {("work_side_px" if k.endswith("side_px") else k): v for k, v in description.items()}
+    if isinstance(out.get("scout"), dict):
+        out["scout"] = _as_recorded_before_the_rename(out["scout"])
+    return out
+
+
+@pytest.mark.parametrize(("name", "side"), [("yunet", "long_side_px"), ("mtcnn", "short_side_px")])
+def test_the_old_working_size_reads_as_the_side_it_limited(name, side):
+    today = make_detector(name, detect_every=5, scout_side_px=90).describe()
+    old = _as_recorded_before_the_rename(today)
+    assert "work_side_px" in old and side not in old and side in today
+    assert spelled_out(old) == today and list(spelled_out(old)) == list(today)
+    rebuilt = detector_from_description(old)
+    assert isinstance(rebuilt, FaceTracker) and rebuilt.describe() == today
+    assert getattr(rebuilt.detector, side) == today[side]
+    assert getattr(rebuilt.scout, side) == 90
+    with pytest.warns(DeprecationWarning, match=side):
+        assert getattr(make_detector(name, work_side_px=100), side) == 100
+    with pytest.raises(ConfigError, match="work_side_px"):
+        make_detector("haar", work_side_px=100)  # Haar never had a working size
+
+
+def test_a_yunet_session_recorded_before_the_rename_replays_bit_for_bit(video_frames, tmp_path):
+    from laetitia.app.replay import replay_session
+    from laetitia.emoticon import PARAM_SPACE
+    from laetitia.reward import reward_from
+    from laetitia.sessions import SessionRecorder, load_session, new_meta
+
+    meter = HappinessMeter.live("yunet")
+    folder = tmp_path / "session"
+    meta = new_meta(viewer={"kind": "video", "meter": meter.describe()}, seed=0)
+    with SessionRecorder(folder, meta) as recorder:
+        for start in (0, 40, 60):
+            reaction = meter.read(video_frames[start : start + 5])
+            recorder.record(0, reward_from(reaction).reward, PARAM_SPACE.defaults, reaction)
+    recorded = json.loads((folder / "meta.json").read_text())
+    detector = recorded["viewer"]["meter"]["detector"]
+    recorded["viewer"]["meter"]["detector"] = _as_recorded_before_the_rename(detector)
+    (folder / "meta.json").write_text(json.dumps(recorded))
+    result = replay_session(folder, tmp_path / "out", progress=False)
+    assert result.summary.exact and result.summary.same_detector
+    source = load_session(folder)
+    np.testing.assert_array_equal(result.session.frame_index.probs, source.frame_index.probs)
+    np.testing.assert_array_equal(result.session.frame_index.boxes, source.frame_index.boxes)

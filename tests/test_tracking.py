@@ -215,10 +215,10 @@ def test_the_scout_round_trips_through_the_description():
 
     tracked = make_detector("yunet", detect_every=5)
     assert isinstance(tracked, FaceTracker) and isinstance(tracked.scout, YunetDetector)
-    assert tracked.scout.work_side_px == 160 and tracked.detector.work_side_px == 320
+    assert tracked.scout.long_side_px == 160 and tracked.detector.long_side_px == 320
     rebuilt = detector_from_description(tracked.describe())
     assert isinstance(rebuilt, FaceTracker) and rebuilt.describe() == tracked.describe()
-    assert rebuilt.scout is not None and rebuilt.scout.work_side_px == 160
+    assert rebuilt.scout is not None and rebuilt.scout.long_side_px == 160
     alone = make_detector("yunet", detect_every=5, scout_side_px=0)
     assert isinstance(alone, FaceTracker) and alone.scout is None
     assert detector_from_description(alone.describe()).describe()["scout"] is None

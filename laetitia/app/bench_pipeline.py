@@ -66,7 +66,7 @@ class PipelineSetting:
     """Working size of the scout that looks while no face is followed; 0 for none, None for
     the detector's default (`laetitia.faces.SCOUT_SIDE_PX`)."""
     options: dict[str, object] = field(default_factory=dict)
-    """Further detector options (e.g. MTCNN's `work_side_px`)."""
+    """Further detector options (e.g. MTCNN's `short_side_px`)."""
     torch_threads: int = 1
     """Torch intra-op threads (the meter's default is 1)."""
 
@@ -108,7 +108,7 @@ SETTINGS: tuple[PipelineSetting, ...] = (
         "mtcnn every frame, full-size frames, fer's MTCNN settings, no mapping",
         "mtcnn",
         options={
-            "work_side_px": 0,
+            "short_side_px": 0,
             "min_face_size": 20,
             "thresholds": (0.6, 0.7, 0.7),
             "mapping": IDENTITY_MAPPING,
