@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import cv2
 import numpy as np
 import torch
 
@@ -30,6 +29,7 @@ from laetitia.faces import (
     make_detector,
 )
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
+from laetitia.fer.data import resize_face
 from laetitia.labels import HAPPY
 from laetitia.threads import ensure_threads
 from laetitia.types import Reaction
@@ -211,10 +211,9 @@ class HappinessMeter:
 
     def _crop(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
         if self.detector.whole_frame:
-            # The frame is the face crop already (FER2013 style): only resize it.
-            if gray.shape == (self._size, self._size):
-                return gray
-            return cv2.resize(gray, (self._size, self._size), interpolation=cv2.INTER_LINEAR)
+            # The frame is the face crop already (FER2013 style): resize it as the training
+            # data's whole faces are.
+            return resize_face(gray, self._size)
         return crop_face(gray, box, self.model.card)
 
     def describe(self) -> dict[str, object]:
