@@ -25,7 +25,6 @@ class MtcnnDetector:
     Args:
         min_face_size: Smallest face side searched, in working-frame pixels.
         short_side_px: Shorter side of the frame MTCNN sees; 0 to use frames at full size.
-            (Sessions recorded before it had this name call it `work_side_px`.)
         thresholds: Face-probability thresholds of MTCNN's three stages. facenet-pytorch's
             last one, 0.7, let title-card text through as faces in the fixture no_face.mp4
             (probabilities 0.71-0.85 at these settings), while every real face in the

@@ -63,7 +63,6 @@ class YunetDetector:
             a margin of only 0.03 below those faces.
         nms_threshold: Overlap above which the weaker of two boxes is dropped.
         long_side_px: Longer side of the frame YuNet sees; 0 to use frames at full size.
-            (Sessions recorded before it had this name call it `work_side_px`.)
         mapping: YuNet -> Haar box mapping; `IDENTITY_MAPPING` keeps YuNet's own box
             (squared by the crop rule).
         model_path: The ONNX model file; None for the shipped one.
