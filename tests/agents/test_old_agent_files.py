@@ -6,6 +6,7 @@
 """
 
 import json
+import shutil
 from pathlib import Path
 
 import gymnasium as gym
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from laetitia.agents import AGENTS, agent_class, load_agent
+from laetitia.errors import SessionError
 
 OLD = Path(__file__).parent / "old_agents"
 EXPECTED = json.loads((OLD / "expected.json").read_text())
@@ -42,3 +44,24 @@ def test_an_agent_saved_before_typed_settings_loads_and_acts_as_it_did(name, tmp
     again = json.loads((tmp_path / "again" / "agent.json").read_text())
     assert again["settings"] == saved["settings"]
     agent.learn(3)  # and it goes on learning
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"popsize": 8}, r"no setting\(s\) \['popsize'\]"),
+        ({"sigma": "wide"}, "setting sigma takes a number"),
+        ({"population": 1}, "setting population must be at least 2"),
+    ],
+)
+def test_a_saved_agent_whose_settings_this_version_refuses_is_a_session_error(
+    tmp_path, change, named
+):
+    folder = tmp_path / "cma-es"
+    shutil.copytree(OLD / "cma-es", folder)
+    document = json.loads((folder / "agent.json").read_text())
+    document["settings"].update(change)
+    (folder / "agent.json").write_text(json.dumps(document))
+    with pytest.raises(SessionError, match=named) as raised:
+        load_agent(folder, env=_env("cma-es"))
+    assert str(folder / "agent.json") in str(raised.value)
