@@ -33,9 +33,9 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import ReplayBuffer
 
 from laetitia.agents.sb3 import SB3Agent, SB3Settings, Transition
+from laetitia.agents.sb3_contract import REPLAY_ARRAYS
 
 REPLAY_PREFIX = "replay/"
-REPLAY_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,7 @@ class DQNAgent(SB3Agent):
     """The SB3 model; its replay buffer and exploration rate are saved with the agent."""
     settings_class = DQNSettings
     settings: DQNSettings
+    model_attributes = (("_n_calls", int), ("exploration_rate", float))
     action_spaces = (gym.spaces.Discrete,)
 
     def _model_arguments(self) -> dict[str, Any]:
@@ -143,7 +144,7 @@ class DQNAgent(SB3Agent):
         data, arrays = super()._state()
         buffer = self._replay_buffer()
         filled = buffer.buffer_size if buffer.full else buffer.pos
-        arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_FIELDS})
+        arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_ARRAYS})
         data.update(
             replay={"pos": buffer.pos, "full": buffer.full},
             exploration_rate=self.model.exploration_rate,
@@ -173,7 +174,7 @@ class DQNAgent(SB3Agent):
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._set_state(data, arrays)
         buffer = self._replay_buffer()
-        for field in REPLAY_FIELDS:
+        for field in REPLAY_ARRAYS:
             saved = arrays[REPLAY_PREFIX + field]
             getattr(buffer, field)[: len(saved)] = saved
         buffer.pos, buffer.full = int(data["replay"]["pos"]), bool(data["replay"]["full"])

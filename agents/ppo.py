@@ -35,6 +35,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from laetitia.agents.sb3 import SB3Agent, SB3Settings, Transition
+from laetitia.agents.sb3_contract import dependency_error
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,24 @@ class PPOSettings(SB3Settings):
     """The torch device the networks run on."""
 
 
+class RecordedFirstBuffer(RolloutBuffer):
+    """SB3's rollout buffer, whose next reset can keep the recorded steps it holds.
+
+    SB3's rollout resets the buffer before its first step (`sb3_contract`); a resumed rollout
+    that starts with recorded steps asks that reset to keep them (`keep_next_reset`).
+    """
+
+    keep_next_reset = False
+    """Whether the next `reset` keeps what the buffer holds (it does so once)."""
+
+    def reset(self) -> None:
+        """Empty the buffer, unless asked to keep it this once."""
+        if self.keep_next_reset:
+            self.keep_next_reset = False
+            return
+        super().reset()
+
+
 class ResumablePPO(PPO):
     """stable-baselines3's PPO whose next rollout can begin with recorded transitions."""
 
@@ -92,6 +111,8 @@ class ResumablePPO(PPO):
         self.rollout_start = self.num_timesteps - len(recorded)
         if not recorded:
             return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        if not isinstance(rollout_buffer, RecordedFirstBuffer):
+            raise TypeError("ResumablePPO collects into a RecordedFirstBuffer only.")
         rollout_buffer.reset()
         self.policy.set_training_mode(False)
         for t in recorded:
@@ -105,13 +126,26 @@ class ResumablePPO(PPO):
             rollout_buffer.compute_returns_and_advantage(last_values=last, dones=dones)
             return True
         # SB3 resets the buffer first; here it must keep the recorded transitions.
-        rollout_buffer.reset = lambda: None  # type: ignore[method-assign]
+        rollout_buffer.keep_next_reset = True
         try:
-            return super().collect_rollouts(
+            complete = super().collect_rollouts(
                 env, callback, rollout_buffer, n_rollout_steps - len(recorded)
             )
         finally:
-            del rollout_buffer.reset  # the class's method again
+            kept = not rollout_buffer.keep_next_reset
+            rollout_buffer.keep_next_reset = False
+        if not kept:
+            raise dependency_error(
+                "OnPolicyAlgorithm.collect_rollouts no longer resets the rollout buffer before "
+                "its first step, so the recorded steps of a resumed rollout were not kept"
+            )
+        if complete and not rollout_buffer.full:
+            raise dependency_error(
+                "OnPolicyAlgorithm.collect_rollouts left the rollout buffer at "
+                f"{rollout_buffer.pos} of {rollout_buffer.buffer_size} steps ({len(recorded)} "
+                "recorded ones first), not full"
+            )
+        return complete
 
     def _add_recorded(self, rollout_buffer: RolloutBuffer, t: Transition) -> None:
         obs = self.policy.obs_to_tensor(t.obs)[0]
@@ -165,10 +199,12 @@ class PPOAgent(SB3Agent):
             "max_grad_norm": s.max_grad_norm,
             "policy_kwargs": {"net_arch": list(s.net_arch), "log_std_init": s.log_std_init},
             "device": s.device,
+            "rollout_buffer_class": RecordedFirstBuffer,
         }
 
-    def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:
-        return local_vars["n_steps"] + 1 >= local_vars["n_rollout_steps"]
+    def _completes_rollout(self) -> bool:
+        # SB3 counts the step in num_timesteps before its callbacks see it.
+        return self.model.num_timesteps - self.model.rollout_start >= self.model.n_steps
 
     def saved_timesteps(self) -> int:
         """The step count a save records: the start of the rollout in progress.

@@ -24,6 +24,9 @@ What differs from plain SB3:
   `state_dict`, the optimizer's moments, and what the algorithm adds (DQN: its replay buffer).
   Loading rebuilds the model from the JSON settings and loads the tensors into it; SB3's
   `.zip` files, which unpickle parts of themselves, are never written or read.
+- Stopping at an exact step, starting a rollout with recorded steps and restoring a replay
+  buffer lean on SB3 internals; `laetitia.agents.sb3_contract` lists them and checks them
+  before the first model is built.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from laetitia.agents.base import BaseAgent, RecordedSteps, emoticon_steps, later_seed
+from laetitia.agents.sb3_contract import (
+    require_model_internals,
+    require_sb3_internals,
+    step_locals,
+)
 from laetitia.agents.settings import Settings
 from laetitia.envs.history import ShownHistory, history_rows, shown_observations
 from laetitia.errors import ConfigError, SessionError, VideoEndedError
@@ -121,12 +129,17 @@ class SB3Agent(BaseAgent):
 
     Raises:
         ConfigError: For settings the agent or SB3 refuses.
+        DependencyError: If the installed SB3 changed an internal resume relies on
+            (`laetitia.agents.sb3_contract`).
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
     """The stable-baselines3 class this agent wraps."""
     settings_class: ClassVar[type[Settings]] = SB3Settings
     settings: SB3Settings
+    model_attributes: ClassVar[tuple[tuple[str, type | None], ...]] = ()
+    """Attributes of the SB3 model, beyond every model's, that the agent saves or sets
+    (`laetitia.agents.sb3_contract.require_model_internals`), with their types."""
     action_spaces: ClassVar[tuple[type[gym.Space[Any]], ...]]
     """The action spaces the algorithm drives."""
     logs_tensorboard = True
@@ -139,6 +152,7 @@ class SB3Agent(BaseAgent):
         **changes: Any,
     ) -> None:
         super().__init__(env, seed, settings, **changes)
+        require_sb3_internals()
         ensure_threads()  # torch's default spins on a busy small machine (laetitia.threads)
         self.history = self.settings.history
         """How many shown steps the observation carries beside the one on show (0: none)."""
@@ -163,6 +177,7 @@ class SB3Agent(BaseAgent):
                 "Change or drop those settings.",
                 field="agent_args",
             ) from error
+        require_model_internals(self.model, self.model_attributes)
         self._tensorboard_run = self.name
 
     def _model_arguments(self) -> dict[str, Any]:
@@ -247,6 +262,7 @@ class SB3Agent(BaseAgent):
         )
         if stop.last is not None:
             # SB3 returns before taking in the step it was stopped on; the env has moved on.
+            # (An internal: `sb3_contract`, "a stopped step is not taken in".)
             self.model._last_obs, self.model._last_episode_starts = stop.last
         return self
 
@@ -276,7 +292,9 @@ class SB3Agent(BaseAgent):
         self.num_timesteps = recorded.n_steps
         self.episode += sum(recorded.starts_episode(s) for s in range(start + 1, recorded.n_steps))
         self.model.set_random_seed(later_seed(self.seed, self.num_timesteps))
-        self.model._last_obs = None  # a resumed run starts a new episode
+        # A resumed run starts a new episode: SB3 resets the env when _last_obs is None (an
+        # internal: `sb3_contract`, "BaseAlgorithm._setup_learn").
+        self.model._last_obs = None
         return len(transitions)
 
     def _transitions(self, recorded: RecordedSteps, start: int) -> list[Transition]:
@@ -339,8 +357,8 @@ class SB3Agent(BaseAgent):
         """Store recorded transitions as the algorithm stores its own (subclasses say how)."""
         raise SessionError(f"agent {self.name!r} cannot learn from recorded steps.")
 
-    def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:
-        """Whether the step SB3 is reporting (its `locals`) completes a rollout."""
+    def _completes_rollout(self) -> bool:
+        """Whether the step SB3 is reporting to the callbacks completes a rollout."""
         return True
 
     def predict(
@@ -458,10 +476,10 @@ class _StopAt(BaseCallback):
         self.last: tuple[np.ndarray, np.ndarray] | None = None
 
     def _on_step(self) -> bool:
-        dones = self.locals["dones"]
+        new_obs, dones, _ = step_locals(self.locals)
         self.agent.episode += int(np.sum(dones))
-        if self.num_timesteps >= self.target and not self.agent._completes_rollout(self.locals):
-            self.last = (self.locals["new_obs"], dones)
+        if self.num_timesteps >= self.target and not self.agent._completes_rollout():
+            self.last = (new_obs, dones)
             return False
         return True
 
