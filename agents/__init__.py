@@ -5,9 +5,14 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from laetitia.errors import ConfigError
+
+if TYPE_CHECKING:
+    import gymnasium as gym
+
+    from laetitia.agents.base import BaseAgent
 
 
 @dataclass(frozen=True)
@@ -69,18 +74,22 @@ def check_agent_name(name: str) -> None:
         raise ConfigError(f"agent {name!r} is unknown; choose one of {sorted(AGENTS)}.", "agent")
 
 
-def agent_class(name: str) -> Any:
-    """The class of a named agent.
+def agent_class(name: str) -> type[BaseAgent]:
+    """The class of a named agent (its settings are `agent_class(name).settings_class`).
 
     Raises:
         ConfigError: If no agent has that name.
     """
+    from laetitia.agents.base import BaseAgent
+
     check_agent_name(name)
-    module, _, cls = AGENTS[name].entry_point.partition(":")
-    return getattr(importlib.import_module(module), cls)
+    module, _, attribute = AGENTS[name].entry_point.partition(":")
+    cls = getattr(importlib.import_module(module), attribute)
+    assert isinstance(cls, type) and issubclass(cls, BaseAgent), AGENTS[name].entry_point
+    return cls
 
 
-def load_agent(path: str | Path, env: Any = None) -> Any:
+def load_agent(path: str | Path, env: gym.Env | None = None) -> BaseAgent:
     """Load a saved agent of any kind: its name is read from the folder's `agent.json`.
 
     Raises:

@@ -1,11 +1,12 @@
 """The base of every laetitia agent: settings, persistence, and the loop of our own agents.
 
 Every agent, ours or stable-baselines3's, answers `learn`, `predict`, `save` and `load`, so
-`laetitia train` treats them all alike. `BaseAgent` carries what they all share: checked
-settings, the seed, and persistence. `Agent` adds the training loop of laetitia's own agents;
-an algorithm file implements only its hooks: `_act` (choose an action while learning),
-`_observe` (learn from one transition), `_policy` (the greedy action), and the state it
-persists (`_state`/`_set_state`, plain JSON plus optional arrays).
+`laetitia train` treats them all alike. `BaseAgent` carries what they all share: its settings
+(a frozen dataclass, `laetitia.agents.settings`), the seed, and persistence. `Agent` adds the
+training loop of laetitia's own agents; an algorithm file implements only its hooks: `_act`
+(choose an action while learning), `_observe` (learn from one transition), `_policy` (the
+greedy action), and the state it persists (`_state`/`_set_state`, plain JSON plus optional
+arrays).
 
 Persistence is a folder: `agent.json` (the agent's name, settings and JSON state) and, when
 the agent has arrays, `tensors-<steps>.safetensors`, named in `agent.json`. The tensors are
@@ -17,7 +18,6 @@ is unpickled.
 from __future__ import annotations
 
 import json
-import numbers
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
@@ -27,6 +27,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 
+from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.files import atomic_path, write_json_atomic
 from laetitia.records import from_dict
@@ -41,10 +42,12 @@ StepInfo = dict[str, Any]
 
 
 @runtime_checkable
-class EmoticonMoves(Protocol):
-    """What the agents that choose emoticons need of `laetitia/Smile-v0` (its unwrapped env).
+class EmoticonSteps(Protocol):
+    """What the agents need of an emoticon env of either kind (its unwrapped env).
 
-    `laetitia.envs.smile.SmileEnv` answers it; the agents read it through `emoticon_env`.
+    `laetitia.envs.base.EmoticonEnv` answers it (`laetitia/Smile-v0` and
+    `laetitia/SmileDiscrete-v0`); the agents read it through `emoticon_steps`. Catching up on
+    recorded steps (`BaseAgent.catch_up`) works out each step's action from it.
     """
 
     space: ParamSpace
@@ -52,9 +55,44 @@ class EmoticonMoves(Protocol):
     step_size: float
     """How far one step moves each parameter, as a fraction of its range."""
 
+    def starting_unit(self, options: dict[str, Any] | None = None) -> np.ndarray | None:
+        """Normalised parameters an episode starts from with these options; None: at random."""
+        ...
+
+    def moved(self, unit: np.ndarray, action: Any) -> np.ndarray:
+        """Normalised parameters after `action` from `unit`, as `step` moves them."""
+        ...
+
+    def action_between(self, unit: np.ndarray, shown: np.ndarray) -> Any:
+        """An action that moves normalised parameters `unit` to `shown`; None if none does."""
+        ...
+
+
+@runtime_checkable
+class EmoticonMoves(EmoticonSteps, Protocol):
+    """What the agents that choose emoticons need of `laetitia/Smile-v0` (its unwrapped env).
+
+    `laetitia.envs.smile.SmileEnv` answers it; the agents read it through `emoticon_env`.
+    """
+
     def action_towards(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The action that moves normalised parameters `current` towards `target`."""
         ...
+
+
+def emoticon_steps(env: gym.Env) -> EmoticonSteps:
+    """The emoticon env inside `env` (below its wrappers).
+
+    Raises:
+        ConfigError: If `env` is not an emoticon env.
+    """
+    unwrapped = env.unwrapped
+    if not isinstance(unwrapped, EmoticonSteps):
+        raise ConfigError(
+            f"{type(unwrapped).__name__} is not a laetitia emoticon env: it has no parameter "
+            "space, step size or moves to take recorded steps in."
+        )
+    return unwrapped
 
 
 def emoticon_env(env: gym.Env) -> EmoticonMoves:
@@ -79,7 +117,7 @@ class AgentDocument:
     agent: str
     """The agent's name (`laetitia.agents.AGENTS`)."""
     settings: dict[str, Any]
-    """Every setting, defaults included."""
+    """Every setting, defaults included (the agent's `Settings.to_dict`)."""
     seed: int | None
     """The seed it was built with."""
     num_timesteps: int
@@ -164,45 +202,30 @@ def later_seed(seed: int | None, num_timesteps: int) -> int | None:
     return int(np.random.default_rng([seed, num_timesteps]).integers(2**31 - 1))
 
 
-def setting_type_error(value: Any, default: Any) -> str | None:
-    """What a setting takes, when `value` is not of the type of its `default`; else None.
-
-    An int default takes a whole number (not True or False), a float default any number, a bool
-    default true or false, a string default a string, a list or tuple default a list (JSON has
-    no tuples), and a None default anything.
-    """
-    if default is None:
-        return None
-    if isinstance(default, bool | np.bool_):
-        return None if isinstance(value, bool | np.bool_) else "true or false"
-    number = not isinstance(value, bool | np.bool_)
-    if isinstance(default, numbers.Integral):
-        return None if number and isinstance(value, numbers.Integral) else "a whole number"
-    if isinstance(default, numbers.Real):
-        return None if number and isinstance(value, numbers.Real) else "a number"
-    if isinstance(default, str):
-        return None if isinstance(value, str) else "a string"
-    if isinstance(default, list | tuple):
-        return None if isinstance(value, list | tuple) else "a list"
-    return None if isinstance(value, type(default)) else f"a {type(default).__name__}"
-
-
 class BaseAgent:
     """What every laetitia agent shares: checked settings, a seed, an env, persistence.
 
-    Subclasses define `num_timesteps` (steps taken so far), `learn` and `predict`.
+    Subclasses set `name` and `settings_class`, narrow `settings` to that class, and define
+    `num_timesteps` (steps taken so far), `learn` and `predict`.
 
     Args:
         env: The environment to learn on; may be None for an agent loaded only to predict.
         seed: Seeds the agent's own random generator.
-        **settings: Algorithm settings; unknown names, and values not of their default's type
-            (`setting_type_error`), are errors.
+        settings: The algorithm's settings (an instance of `settings_class`); None: the
+            defaults.
+        **changes: Settings by name, over `settings` (as `Settings.replace` takes them).
+
+    Raises:
+        ConfigError: For settings of another agent, a name no setting has, or a value not of
+            its setting's type or out of its range.
     """
 
     name: ClassVar[str]
     """The name `laetitia train --agent` uses."""
-    defaults: ClassVar[dict[str, Any]] = {}
-    """Every setting the algorithm takes, with its default."""
+    settings_class: ClassVar[type[Settings]] = Settings
+    """The dataclass of the algorithm's settings."""
+    settings: Settings
+    """The algorithm's settings (subclasses narrow the type to their `settings_class`)."""
     preferred_step_size: ClassVar[float] = 0.1
     """The env `step_size` the agent runs with unless told otherwise (`--step-size`)."""
     takes_prior: ClassVar[bool] = False
@@ -218,23 +241,24 @@ class BaseAgent:
     num_timesteps: int
     """Environment steps taken so far, across every `learn` call and resume."""
 
-    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
-        unknown = sorted(set(settings) - set(self.defaults))
-        if unknown:
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: Settings | None = None,
+        **changes: Any,
+    ) -> None:
+        if settings is None:
+            settings = self.settings_class.from_dict(changes)
+        elif type(settings) is not self.settings_class:
             raise ConfigError(
-                f"agent {self.name!r} has no setting(s) {unknown}; "
-                f"its settings are {sorted(self.defaults)}."
+                f"agent {self.name!r} takes its settings as {self.settings_class.__name__}, "
+                f"not {type(settings).__name__}.",
+                field="agent_args",
             )
-        for key, value in settings.items():
-            expected = setting_type_error(value, self.defaults[key])
-            if expected is not None:
-                raise ConfigError(
-                    f"agent {self.name!r} setting {key} takes {expected} (its default is "
-                    f"{self.defaults[key]!r}), got {value!r}; give e.g. "
-                    f"{key}={json.dumps(self.defaults[key], separators=(',', ':'))}.",
-                    field="agent_args",
-                )
-        self.settings = {**self.defaults, **settings}
+        else:
+            settings = settings.replace(**changes)
+        self.settings = settings
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.env = env
@@ -356,7 +380,7 @@ class BaseAgent:
         tensors = f"tensors-{steps}.safetensors" if arrays else None
         document = AgentDocument(
             agent=self.name,
-            settings=self.settings,
+            settings=self.settings.to_dict(),
             seed=self.seed,
             num_timesteps=steps,
             episode=self.episode,
@@ -405,7 +429,8 @@ class BaseAgent:
         """Rebuild an agent saved with `save`, optionally attached to an environment.
 
         Raises:
-            SessionError: If the folder holds no agent, or an agent of another kind.
+            SessionError: If the folder holds no agent, an agent of another kind, or settings
+                this version of the agent does not take.
         """
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
@@ -414,7 +439,13 @@ class BaseAgent:
         document = read_agent_document(folder)
         if document.agent != cls.name:
             raise SessionError(f"{folder} holds a {document.agent!r} agent, not {cls.name!r}.")
-        agent = cls(env, seed=document.seed, **document.settings)
+        try:
+            settings = cls.settings_class.from_dict(document.settings)
+        except ConfigError as error:
+            raise SessionError(
+                f"{folder / AGENT_FILE}: {error} It was saved by another version of laetitia."
+            ) from error
+        agent = cls(env, seed=document.seed, settings=settings)
         agent.num_timesteps = document.num_timesteps
         agent.episode = document.episode
         agent.env_config = document.env
@@ -443,8 +474,14 @@ class Agent(BaseAgent):
     `rewards`), so the session recorder serves these agents and SB3's alike.
     """
 
-    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
-        super().__init__(env, seed, **settings)
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: Settings | None = None,
+        **changes: Any,
+    ) -> None:
+        super().__init__(env, seed, settings, **changes)
         self.num_timesteps = 0
         self.logger = Logger(folder=None, output_formats=[])
         self._obs: np.ndarray | None = None
@@ -479,14 +516,14 @@ class Agent(BaseAgent):
             return super().catch_up(recorded)
         if self.env is None:
             raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
-        env = self.env.unwrapped
-        space = env.space  # type: ignore[attr-defined]
+        env = emoticon_steps(self.env)
+        space = env.space
         if not recorded.starts_episode(start):  # the emoticon on show when the agent stopped
             shown = space.normalize(space.clip(recorded.params[start - 1]))
             obs = np.append(shown, recorded.rewards[start - 1]).astype(np.float32)
         for step in range(start, recorded.n_steps):
             if recorded.starts_episode(step):
-                unit = env.starting_unit(self.reset_options())  # type: ignore[attr-defined]
+                unit = env.starting_unit(self.reset_options())
                 if unit is None:
                     raise SessionError(
                         "the env starts episodes from random emoticons: the agent cannot "
@@ -495,7 +532,7 @@ class Agent(BaseAgent):
                 obs = np.append(unit, 0.0).astype(np.float32)
             action = self._act(obs)
             shown = space.normalize(space.clip(recorded.params[step]))
-            if not np.allclose(env.moved(obs[:-1], action), shown, atol=1e-6):  # type: ignore[attr-defined]
+            if not np.allclose(env.moved(obs[:-1], action), shown, atol=1e-6):
                 raise SessionError(
                     f"step {step} of the session is not the emoticon agent {self.name!r} chooses "
                     "from its saved state: the session and the agent do not belong together."
@@ -578,5 +615,7 @@ class Agent(BaseAgent):
             callback = []
         if isinstance(callback, list):
             callback = CallbackList(callback)
+        # SB3 types a callback's model as its BaseAlgorithm; callbacks read only what every
+        # laetitia agent answers of it (num_timesteps, logger, get_env, save).
         callback.init_callback(self)  # type: ignore[arg-type]
         return callback

@@ -68,8 +68,9 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Literal, Self
 
 import gymnasium as gym
 import numpy as np
@@ -79,13 +80,14 @@ from stable_baselines3.common.callbacks import BaseCallback
 from laetitia.agents import favourite
 from laetitia.agents.base import Agent, emoticon_env
 from laetitia.agents.gp import Priors, TasteGP, log_expected_improvement
+from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError
 
 PriorMean = Callable[[np.ndarray], np.ndarray]
 """Prior mean reading of normalised emoticons, float (m, n) -> (m,), in P(happy)."""
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2, 0.4)
 """Standard deviations of the perturbations around the best emoticons, normalised units."""
-ACQUISITIONS = ("thompson", "log-ei", "ucb")
+Acquisition = Literal["thompson", "log-ei", "ucb"]
 """How the next emoticon is chosen: a posterior draw's best, LogEI, or an upper bound."""
 TOP_POINTS = 5
 """The best emoticons by posterior mean that local candidates are drawn around."""
@@ -109,83 +111,103 @@ def habituation_load(point: np.ndarray, shown: np.ndarray, width: float, half_li
     return float(np.sum(0.5 ** (age / half_life) * np.exp(-0.5 * d2 / width**2)))
 
 
+@dataclass(frozen=True)
+class BayesOptSettings(Settings):
+    """Bayesian optimisation's settings."""
+
+    agent: ClassVar[str] = "bayes-opt"
+    initial_points: int = 8
+    """Emoticons shown before the GP chooses: the warm start's, then a design for the rest:
+    the emoticon on show at the start (with `read_start`) and space-filling (scrambled
+    Sobol) points. At least 1."""
+    read_start: bool = True
+    """Read the emoticon on show at the start first, as `cma-es` starts from it (the
+    environment's start is a designer's guess; a design point costs one step wherever it
+    is)."""
+    refit_every: int = 5
+    """Readings between two fits of the hyperparameters, at least 1."""
+    fit_iterations: int = 30
+    """L-BFGS-B iterations of a fit, at least 1."""
+    candidates: int = 256
+    """Sobol candidates for the acquisition, over the whole space; at least 1."""
+    local_candidates: int = 256
+    """Candidates drawn around the best emoticons."""
+    quadratic_trend: bool = True
+    """Add a Bayesian quadratic trend to the taste."""
+    favourite_every: int = 5
+    """Show the fitted favourite's centre when the readings' count is a multiple of this (0:
+    never, and no favourite is fitted)."""
+    favourite_starts: int = 8
+    """Random centres the favourite's fit starts from, besides the best reading, the best
+    posterior mean and the last fit."""
+    trend_median: float = 0.3
+    """Prior median of the trend's weight variance."""
+    skip_frames: int = 3
+    """Frames at the start of a reading left out (the face still shows the previous
+    emoticon's response)."""
+    habituation_width: float = 0.25
+    """Normalised distance within which emoticons count as alike; positive."""
+    habituation_half_life: float = 10.0
+    """Shown emoticons after which a showing counts half; positive."""
+    habituation_input: bool = True
+    """Give the GP the habituation load as an input."""
+    mood_input: bool = True
+    """Model a mood drift over time."""
+    window: int = 400
+    """The most recent readings the GP is fitted to; at least twice `initial_points`."""
+    restarts: int = 4
+    """Candidates LogEI and UCB climb from."""
+    ascent_iterations: int = 25
+    """Adam steps of that climb."""
+    ascent_step: float = 0.03
+    """Adam's step size, in normalised units."""
+    lengthscale_median: float = 1.0
+    """Prior median of the length scales, normalised units."""
+    lengthscale_spread: float = 1.0
+    """Prior log standard deviation of the length scales."""
+    noise_median: float = 0.1
+    """Prior median of the noise variance, in the readings' variance."""
+    background_fit: bool = True
+    """Refit in a thread while the person is read (same choices)."""
+    acquisition: Acquisition = "thompson"
+    """"thompson" (the best of one joint posterior draw over the candidates), "log-ei" (LogEI
+    over the best posterior mean) or "ucb" (mean + ucb_beta · sd); the last two climb from
+    the `restarts` best candidates by `ascent_iterations` Adam steps of `ascent_step`."""
+    ucb_beta: float = 2.0
+    """The upper bound's multiple of the standard deviation."""
+
+    def _check(self) -> None:
+        for key in ("initial_points", "refit_every", "fit_iterations", "candidates", "window"):
+            if getattr(self, key) < 1:
+                raise self._refused(key, "must be at least 1")
+        for key in ("local_candidates", "skip_frames", "favourite_every", "favourite_starts"):
+            if getattr(self, key) < 0:
+                raise self._refused(key, "must be at least 0")
+        for key in ("habituation_width", "habituation_half_life"):
+            if getattr(self, key) <= 0:
+                raise self._refused(key, "must be positive")
+        if self.window < 2 * self.initial_points:
+            raise self._refused(
+                "window", f"must hold at least twice the initial points ({self.initial_points})"
+            )
+
+
 class BayesOpt(Agent):
     """Gaussian-process Bayesian optimisation on `laetitia/Smile-v0`, one emoticon per step.
-
-    Settings:
-        initial_points: Emoticons shown before the GP chooses: the warm start's, then a
-            design for the rest: the emoticon on show at the start (with `read_start`) and
-            space-filling (scrambled Sobol) points.
-        read_start: Read the emoticon on show at the start first, as `cma-es` starts from it
-            (the environment's start is a designer's guess; a design point costs one step
-            wherever it is).
-        refit_every: Readings between two fits of the hyperparameters.
-        fit_iterations: L-BFGS-B iterations of a fit.
-        background_fit: Refit in a thread while the person is read (same choices).
-        candidates: Sobol candidates for the acquisition, over the whole space.
-        local_candidates: Candidates drawn around the best emoticons.
-        quadratic_trend: Add a Bayesian quadratic trend to the taste.
-        favourite_every: Show the fitted favourite's centre when the readings' count is a
-            multiple of this (0: never, and no favourite is fitted).
-        favourite_starts: Random centres the favourite's fit starts from, besides the best
-            reading, the best posterior mean and the last fit.
-        trend_median: Prior median of the trend's weight variance.
-        skip_frames: Frames at the start of a reading left out (the face still shows the
-            previous emoticon's response).
-        habituation_width: Normalised distance within which emoticons count as alike.
-        habituation_half_life: Shown emoticons after which a showing counts half.
-        habituation_input: Give the GP the habituation load as an input.
-        mood_input: Model a mood drift over time.
-        window: The most recent readings the GP is fitted to.
-        acquisition: "thompson" (the best of one joint posterior draw over the candidates),
-            "log-ei" (LogEI over the best posterior mean) or "ucb" (mean + ucb_beta · sd);
-            the last two climb from the `restarts` best candidates by `ascent_iterations`
-            Adam steps of `ascent_step`.
-        ucb_beta: The upper bound's multiple of the standard deviation.
-        restarts: Candidates LogEI and UCB climb from.
-        ascent_iterations: Adam steps of that climb.
-        ascent_step: Adam's step size, in normalised units.
-        lengthscale_median: Prior median of the length scales, normalised units.
-        lengthscale_spread: Prior log standard deviation of the length scales.
-        noise_median: Prior median of the noise variance, in the readings' variance.
 
     Args:
         env: The environment (`laetitia/Smile-v0`).
         seed: Seeds the design and the candidates.
         prior_mean: A prior mean reading of normalised emoticons, its weight fitted.
         warm_start: float (k, n) normalised emoticons to show first.
-        **settings: The settings above.
+        settings: `BayesOptSettings`; None: the defaults.
+        **changes: Settings by name, over `settings`.
     """
 
-    name = "bayes-opt"
+    name = BayesOptSettings.agent
     takes_prior = True
-    defaults = {
-        "initial_points": 8,
-        "read_start": True,
-        "refit_every": 5,
-        "fit_iterations": 30,
-        "candidates": 256,
-        "local_candidates": 256,
-        "quadratic_trend": True,
-        "favourite_every": 5,
-        "favourite_starts": 8,
-        "trend_median": 0.3,
-        "skip_frames": 3,
-        "habituation_width": 0.25,
-        "habituation_half_life": 10.0,
-        "habituation_input": True,
-        "mood_input": True,
-        "window": 400,
-        "restarts": 4,
-        "ascent_iterations": 25,
-        "ascent_step": 0.03,
-        "lengthscale_median": 1.0,
-        "lengthscale_spread": 1.0,
-        "noise_median": 0.1,
-        "background_fit": True,
-        "acquisition": "thompson",
-        "ucb_beta": 2.0,
-    }
+    settings_class = BayesOptSettings
+    settings: BayesOptSettings
     preferred_step_size = 1.0
     """The env step size the bench runs this agent with: one step reaches any emoticon."""
 
@@ -195,10 +217,10 @@ class BayesOpt(Agent):
         seed: int | None = None,
         prior_mean: PriorMean | None = None,
         warm_start: np.ndarray | None = None,
-        **settings: Any,
+        settings: BayesOptSettings | None = None,
+        **changes: Any,
     ) -> None:
-        super().__init__(env, seed, **settings)
-        self._check_settings()
+        super().__init__(env, seed, settings, **changes)
         n = self._n_params()
         self.prior_mean = prior_mean
         self.warm_start = np.empty((0, n)) if warm_start is None else np.asarray(warm_start)
@@ -206,7 +228,7 @@ class BayesOpt(Agent):
             raise ConfigError(f"bayes-opt warm_start must be (k, {n}) emoticons.")
         self.warm_start = np.clip(self.warm_start.astype(np.float64), -1.0, 1.0)
         design = self._design_size()
-        sobol = design - 1 if design and self.settings["read_start"] else design
+        sobol = design - 1 if design and self.settings.read_start else design
         self.design = self._sobol(sobol, n)
         """The design, shown after the warm start: together `initial_points`. With
         `read_start`, the start emoticon is put first at the first step."""
@@ -234,28 +256,6 @@ class BayesOpt(Agent):
         """Seeds the random starts of each fit of the favourite, with the readings' count."""
         self._fitted: tuple[torch.Tensor, np.ndarray | None, int] | None = None
 
-    def _check_settings(self) -> None:
-        s = self.settings
-        positive = ("initial_points", "refit_every", "fit_iterations", "candidates", "window")
-        for key in positive:
-            if s[key] < 1:
-                raise ConfigError(f"bayes-opt {key} must be at least 1, got {s[key]}.")
-        for key in ("local_candidates", "skip_frames", "favourite_every", "favourite_starts"):
-            if s[key] < 0:
-                raise ConfigError(f"bayes-opt {key} must be at least 0, got {s[key]}.")
-        for key in ("habituation_width", "habituation_half_life"):
-            if s[key] <= 0:
-                raise ConfigError(f"bayes-opt {key} must be positive, got {s[key]}.")
-        if s["acquisition"] not in ACQUISITIONS:
-            raise ConfigError(
-                f"bayes-opt acquisition must be one of {ACQUISITIONS}, got {s['acquisition']!r}."
-            )
-        if s["window"] < 2 * s["initial_points"]:
-            raise ConfigError(
-                f"bayes-opt window ({s['window']}) must hold at least twice the initial "
-                f"points ({s['initial_points']})."
-            )
-
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Box):
             raise ConfigError(
@@ -282,7 +282,7 @@ class BayesOpt(Agent):
 
     def _design_size(self) -> int:
         """Emoticons of the design: the initial points the warm start leaves."""
-        return max(0, int(self.settings["initial_points"]) - self.warm_start.shape[0])
+        return max(0, self.settings.initial_points - self.warm_start.shape[0])
 
     def _sobol(self, count: int, n: int) -> np.ndarray:
         if count == 0:
@@ -334,7 +334,7 @@ class BayesOpt(Agent):
     def _reading(self, info: dict[str, Any], reward: float) -> float:
         """Mean P(happy) over the frames with a face after the first `skip_frames`."""
         reaction = info.get("reaction")
-        skip = int(self.settings["skip_frames"])
+        skip = self.settings.skip_frames
         if reaction is None or skip == 0:
             return reward
         happy = np.asarray(reaction.happiness(), dtype=np.float64)[skip:]
@@ -343,9 +343,7 @@ class BayesOpt(Agent):
 
     def _add_reading(self, point: np.ndarray, value: float) -> None:
         s = self.settings
-        load = habituation_load(
-            point, self.points, s["habituation_width"], s["habituation_half_life"]
-        )
+        load = habituation_load(point, self.points, s.habituation_width, s.habituation_half_life)
         self.points = np.vstack([self.points, point])
         self.loads = np.append(self.loads, load)
         self.times = np.append(self.times, float(self.num_timesteps))
@@ -374,14 +372,14 @@ class BayesOpt(Agent):
         x = torch.as_tensor(points, dtype=torch.float64)
         if loads is None:
             return self._inputs_t(x)
-        if not self.settings["habituation_input"]:
+        if not self.settings.habituation_input:
             return x
         u = torch.as_tensor(tiredness(loads), dtype=torch.float64)
         return torch.cat([x, u[:, None]], dim=1)
 
     def _inputs_t(self, x: torch.Tensor) -> torch.Tensor:
         """GP inputs of emoticons shown to a rested person (u = 0), differentiable in x."""
-        if not self.settings["habituation_input"]:
+        if not self.settings.habituation_input:
             return x
         return torch.cat([x, x.new_zeros(x.shape[0], 1)], dim=1)
 
@@ -398,7 +396,7 @@ class BayesOpt(Agent):
             data = self._recent()
             self._gp = self._build_gp(data)
             if self.raw is None:  # the first fit: there is nothing to start from
-                self._gp.fit(int(self.settings["fit_iterations"]))
+                self._gp.fit(self.settings.fit_iterations)
                 self.favourite = self._fit_favourite(data, self.values.size, None, None)
                 self.raw, self.fitted_at = self._gp.raw.clone(), self.values.size
         return self._gp
@@ -409,7 +407,7 @@ class BayesOpt(Agent):
         The arrays are replaced as readings come, never changed in place, so a fit in a thread
         may read them.
         """
-        recent = slice(max(0, self.values.size - int(self.settings["window"])), None)
+        recent = slice(max(0, self.values.size - self.settings.window), None)
         return {
             "points": self.points[recent],
             "loads": self.loads[recent],
@@ -420,7 +418,7 @@ class BayesOpt(Agent):
 
     def _build_gp(self, data: dict[str, np.ndarray]) -> TasteGP:
         s = self.settings
-        times = data["times"] / 100.0 if s["mood_input"] else np.zeros(data["times"].size)
+        times = data["times"] / 100.0 if s.mood_input else np.zeros(data["times"].size)
         return TasteGP(
             self._inputs(data["points"], data["loads"]),
             torch.as_tensor(times, dtype=torch.float64),
@@ -428,11 +426,11 @@ class BayesOpt(Agent):
             prior=None if self.prior_mean is None else torch.as_tensor(data["priors"]),
             raw=self.raw,
             priors=Priors(
-                lengthscale=(float(s["lengthscale_median"]), float(s["lengthscale_spread"])),
-                noise=(float(s["noise_median"]), 1.0),
-                trend=(float(s["trend_median"]), 1.0),
+                lengthscale=(s.lengthscale_median, s.lengthscale_spread),
+                noise=(s.noise_median, 1.0),
+                trend=(s.trend_median, 1.0),
             ),
-            trend_dims=self.points.shape[1] if s["quadratic_trend"] else 0,
+            trend_dims=self.points.shape[1] if s.quadratic_trend else 0,
         )
 
     def _fit_favourite(
@@ -450,16 +448,16 @@ class BayesOpt(Agent):
         a thread runs).
         """
         s = self.settings
-        if not s["favourite_every"]:
+        if not s.favourite_every:
             return None
         points, values = data["points"], data["values"]
         centres = [points[int(np.argmax(values))]] + ([] if best is None else [best])
         draws = np.random.default_rng([self.favourite_seed, count])
-        centres += list(draws.uniform(-0.7, 0.7, (int(s["favourite_starts"]), points.shape[1])))
+        centres += list(draws.uniform(-0.7, 0.7, (s.favourite_starts, points.shape[1])))
         starts = [favourite.initial_theta(c, values) for c in centres]
         if last is not None:
             starts.append(last)
-        tiring = tiredness(data["loads"]) if s["habituation_input"] else None
+        tiring = tiredness(data["loads"]) if s.habituation_input else None
         return favourite.fit(points, values, tiring, starts)
 
     # ----- refitting while the person is being read ------------------------------------------
@@ -471,17 +469,17 @@ class BayesOpt(Agent):
         it, so the thread changes when the work is done, never what it gives.
         """
         self._finish_fit()
-        if self.raw is None or self.values.size - self.fitted_at < self.settings["refit_every"]:
+        if self.raw is None or self.values.size - self.fitted_at < self.settings.refit_every:
             return
         data, count, last = self._recent(), self.values.size, self.favourite
         gp, best = self._build_gp(data), self.best_point()
 
         def fit() -> None:
-            gp.fit(int(self.settings["fit_iterations"]))
+            gp.fit(self.settings.fit_iterations)
             bump = self._fit_favourite(data, count, best, last)
             self._fitted = (gp.raw.clone(), bump, count)
 
-        if self.settings["background_fit"]:
+        if self.settings.background_fit:
             self._fitting = threading.Thread(target=fit, name="bayes-opt-fit", daemon=True)
             self._fitting.start()
         else:
@@ -518,23 +516,23 @@ class BayesOpt(Agent):
         top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]
         if self.favourite is not None:
             centre = favourite.centre(self.favourite, points.shape[1])
-            if self.values.size % int(self.settings["favourite_every"]) == 0:
+            if self.values.size % self.settings.favourite_every == 0:
                 return centre
             top = np.vstack([top, centre])
         candidates = np.vstack(
             [
-                self._sobol(int(self.settings["candidates"]), points.shape[1]),
-                self._around(top, int(self.settings["local_candidates"])),
+                self._sobol(self.settings.candidates, points.shape[1]),
+                self._around(top, self.settings.local_candidates),
             ]
         )
-        if self.settings["acquisition"] == "thompson":
+        if self.settings.acquisition == "thompson":
             generator = torch.Generator().manual_seed(int(self.rng.integers(2**31 - 1)))
             with torch.no_grad():
                 draw = self.model().sample(
                     self._inputs(candidates), self._prior_t(torch.as_tensor(candidates)), generator
                 )
             return candidates[int(torch.argmax(draw))].copy()
-        starts = self._best_candidates(candidates, incumbent, int(self.settings["restarts"]))
+        starts = self._best_candidates(candidates, incumbent, self.settings.restarts)
         return self._ascend(starts, incumbent)
 
     def _around(self, centres: np.ndarray, count: int) -> np.ndarray:
@@ -555,17 +553,17 @@ class BayesOpt(Agent):
         return candidates[torch.argsort(score, descending=True)[:count].numpy()]
 
     def _score(self, mean: torch.Tensor, sd: torch.Tensor, incumbent: torch.Tensor) -> torch.Tensor:
-        if self.settings["acquisition"] == "ucb":
-            return mean + float(self.settings["ucb_beta"]) * sd
+        if self.settings.acquisition == "ucb":
+            return mean + self.settings.ucb_beta * sd
         return log_expected_improvement(mean, sd, incumbent)
 
     def _ascend(self, starts: np.ndarray, incumbent: torch.Tensor) -> np.ndarray:
         """Climb the acquisition from each start (Adam, in the box); the best end or start."""
         x = torch.as_tensor(starts, dtype=torch.float64).clone()
-        step = float(self.settings["ascent_step"])
+        step = self.settings.ascent_step
         first, second = torch.zeros_like(x), torch.zeros_like(x)
         gp = self.model()
-        for i in range(1, int(self.settings["ascent_iterations"]) + 1):
+        for i in range(1, self.settings.ascent_iterations + 1):
             x.requires_grad_(True)
             mean, sd = gp.posterior(self._inputs_t(x), self._prior_t(x))
             (grad,) = torch.autograd.grad(self._score(mean, sd, incumbent).sum(), x)

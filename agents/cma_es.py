@@ -32,38 +32,57 @@ a fresh optimiser with the same seed, which restores its state exactly. Nothing 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from laetitia.agents.base import Agent, StepInfo, emoticon_env
+from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CmaEsSettings(Settings):
+    """CMA-ES's settings."""
+
+    agent: ClassVar[str] = "cma-es"
+    population: int = 6
+    """Emoticons per generation, at least 2."""
+    sigma: float = 0.4
+    """Initial spread, in normalised units (each range is 2 wide), in (0, 2]."""
+    separable: bool = False
+    """Adapt a diagonal covariance only (sep-CMA-ES: faster per parameter, blind to
+    correlations between parameters)."""
+
+    def _check(self) -> None:
+        if self.population < 2:
+            raise self._refused("population", "must be at least 2")
+        if not 0.0 < self.sigma <= 2.0:
+            raise self._refused("sigma", "must be in (0, 2]")
 
 
 class CmaEs(Agent):
     """CMA-ES (the `cmaes` library) on `laetitia/Smile-v0`, one emoticon per step.
 
-    Settings:
-        population: Emoticons per generation.
-        sigma: Initial spread, in normalised units (each range is 2 wide).
-        separable: Adapt a diagonal covariance only (sep-CMA-ES: faster per parameter, blind
-            to correlations between parameters).
+    Settings: `CmaEsSettings`.
     """
 
-    name = "cma-es"
-    defaults = {"population": 6, "sigma": 0.4, "separable": False}
+    name = CmaEsSettings.agent
+    settings_class = CmaEsSettings
+    settings: CmaEsSettings
     preferred_step_size = 1.0
     """The env step size the bench runs this agent with: one step reaches any emoticon."""
 
-    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
-        super().__init__(env, seed, **settings)
-        if self.settings["population"] < 2:
-            raise ConfigError(
-                f"cma-es population must be at least 2, got {self.settings['population']}."
-            )
-        if not 0.0 < self.settings["sigma"] <= 2.0:
-            raise ConfigError(f"cma-es sigma must be in (0, 2], got {self.settings['sigma']}.")
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: CmaEsSettings | None = None,
+        **changes: Any,
+    ) -> None:
+        super().__init__(env, seed, settings, **changes)
         self._cma_seed = int(self.rng.integers(2**31 - 1))
         self._cma: Any = None
         self.start: np.ndarray | None = None
@@ -132,7 +151,7 @@ class CmaEs(Agent):
 
     # ----- CMA-ES -------------------------------------------------------------------------------
     def _pop(self) -> int:
-        return int(self.settings["population"])
+        return self.settings.population
 
     def _new_cma(self) -> Any:
         import cmaes
@@ -141,10 +160,10 @@ class CmaEs(Agent):
 
         assert self.start is not None
         bounds = np.tile([-1.0, 1.0], (self.start.size, 1))
-        algorithm = cmaes.SepCMA if self.settings["separable"] else SymmetricRootCMA
+        algorithm = cmaes.SepCMA if self.settings.separable else SymmetricRootCMA
         return algorithm(
             mean=self.start,
-            sigma=float(self.settings["sigma"]),
+            sigma=self.settings.sigma,
             bounds=bounds,
             seed=self._cma_seed,
             population_size=self._pop(),

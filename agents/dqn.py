@@ -24,17 +24,54 @@ On the simulated viewer (20 seeds, 500 steps) these defaults raised the mean rew
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from stable_baselines3 import DQN
 from stable_baselines3.common.buffers import ReplayBuffer
 
-from laetitia.agents.sb3 import SB3Agent, Transition
+from laetitia.agents.sb3 import SB3Agent, SB3Settings, Transition
+from laetitia.agents.sb3_contract import REPLAY_ARRAYS
 
 REPLAY_PREFIX = "replay/"
-REPLAY_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+
+
+@dataclass(frozen=True)
+class DQNSettings(SB3Settings):
+    """DQN's settings: SB3's `DQN` arguments of the same names, the network's, and `history`."""
+
+    agent: ClassVar[str] = "dqn"
+    learning_rate: float = 1e-3
+    """Adam's step size."""
+    buffer_size: int = 10_000
+    """Transitions the replay buffer holds (more than a session's steps; saved with the
+    agent)."""
+    learning_starts: int = 50
+    """Steps of random moves before learning starts."""
+    batch_size: int = 32
+    """Transitions in each gradient step's minibatch."""
+    tau: float = 1.0
+    """How much of the Q-network each target update copies (1: all of it)."""
+    gamma: float = 0.5
+    """Discount factor: Q is nearly a learned map of happiness one move ahead."""
+    gradient_steps: int = 1
+    """Gradient steps after each environment step."""
+    target_update_interval: int = 50
+    """Steps between two updates of the target network."""
+    exploration_fraction: float = 0.3
+    """Fraction of the run over which epsilon falls from its first value to its last."""
+    exploration_initial_eps: float = 1.0
+    """Epsilon (the chance of a random move) at the first step."""
+    exploration_final_eps: float = 0.05
+    """Epsilon after `exploration_fraction` of the run."""
+    max_grad_norm: float = 10.0
+    """Largest norm of a gradient step; longer ones are scaled down to it."""
+    net_arch: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the Q-network."""
+    device: str = "cpu"
+    """The torch device the network runs on."""
 
 
 class CountingDQN(DQN):
@@ -66,33 +103,37 @@ class CountingDQN(DQN):
 class DQNAgent(SB3Agent):
     """Deep Q-learning over the 17 discrete moves (keep, or one parameter up or down).
 
-    Settings: SB3's `DQN` arguments of the same names, plus `net_arch` (hidden layer sizes of
-    the Q-network) and `history` (how many shown emoticons the observation carries).
+    Settings: `DQNSettings`.
     """
 
-    name = "dqn"
+    name = DQNSettings.agent
     algorithm = CountingDQN
     model: CountingDQN
     """The SB3 model; its replay buffer and exploration rate are saved with the agent."""
-    fixed = {"train_freq": 1}
+    settings_class = DQNSettings
+    settings: DQNSettings
+    model_attributes = (("_n_calls", int), ("exploration_rate", float))
     action_spaces = (gym.spaces.Discrete,)
-    defaults = {
-        "learning_rate": 1e-3,
-        "buffer_size": 10_000,
-        "learning_starts": 50,
-        "batch_size": 32,
-        "tau": 1.0,
-        "gamma": 0.5,
-        "gradient_steps": 1,
-        "target_update_interval": 50,
-        "exploration_fraction": 0.3,
-        "exploration_initial_eps": 1.0,
-        "exploration_final_eps": 0.05,
-        "max_grad_norm": 10.0,
-        "net_arch": [64, 64],
-        "device": "cpu",
-        "history": 0,
-    }
+
+    def _model_arguments(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "learning_rate": s.learning_rate,
+            "buffer_size": s.buffer_size,
+            "learning_starts": s.learning_starts,
+            "batch_size": s.batch_size,
+            "tau": s.tau,
+            "gamma": s.gamma,
+            "gradient_steps": s.gradient_steps,
+            "target_update_interval": s.target_update_interval,
+            "exploration_fraction": s.exploration_fraction,
+            "exploration_initial_eps": s.exploration_initial_eps,
+            "exploration_final_eps": s.exploration_final_eps,
+            "max_grad_norm": s.max_grad_norm,
+            "policy_kwargs": {"net_arch": list(s.net_arch)},
+            "device": s.device,
+            "train_freq": 1,  # fixed: see the module's docstring
+        }
 
     def _replay_buffer(self) -> ReplayBuffer:
         buffer = self.model.replay_buffer
@@ -103,7 +144,7 @@ class DQNAgent(SB3Agent):
         data, arrays = super()._state()
         buffer = self._replay_buffer()
         filled = buffer.buffer_size if buffer.full else buffer.pos
-        arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_FIELDS})
+        arrays.update({REPLAY_PREFIX + f: getattr(buffer, f)[:filled] for f in REPLAY_ARRAYS})
         data.update(
             replay={"pos": buffer.pos, "full": buffer.full},
             exploration_rate=self.model.exploration_rate,
@@ -133,7 +174,7 @@ class DQNAgent(SB3Agent):
     def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         super()._set_state(data, arrays)
         buffer = self._replay_buffer()
-        for field in REPLAY_FIELDS:
+        for field in REPLAY_ARRAYS:
             saved = arrays[REPLAY_PREFIX + field]
             getattr(buffer, field)[: len(saved)] = saved
         buffer.pos, buffer.full = int(data["replay"]["pos"]), bool(data["replay"]["full"])

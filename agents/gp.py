@@ -213,6 +213,7 @@ class TasteGP:
             with torch.enable_grad():  # also when asked for under no_grad
                 try:
                     loss = self._loss(raw)
+                # torch.linalg exports LinAlgError at run time but its stubs do not declare it.
                 except torch.linalg.LinAlgError:  # type: ignore[attr-defined]
                     return math.inf, np.zeros_like(flat)  # an ill-conditioned trial step
                 (grad,) = torch.autograd.grad(loss, raw)

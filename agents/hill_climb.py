@@ -14,32 +14,52 @@ is shown again every k steps and its best reading becomes the mean of all its re
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from laetitia.agents.base import Agent, StepInfo, emoticon_env
+from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class HillClimbSettings(Settings):
+    """The hill-climber's settings."""
+
+    agent: ClassVar[str] = "hill-climb"
+    step: float = 1.0
+    """Largest move of one parameter, as a fraction of the env's `step_size`, in (0, 1]."""
+    remeasure_every: int = 0
+    """Show the incumbent again every this many steps (0: never, as the original)."""
+
+    def _check(self) -> None:
+        if not 0.0 < self.step <= 1.0:
+            raise self._refused("step", "must be in (0, 1]")
+        if self.remeasure_every < 0:
+            raise self._refused("remeasure_every", "must be 0 (off) or a positive count")
 
 
 class HillClimber(Agent):
     """Monte Carlo hill-climbing over the emoticon's parameters on `laetitia/Smile-v0`.
 
-    Settings:
-        step: Largest move of one parameter, as a fraction of the env's `step_size` (<= 1).
-        remeasure_every: Show the incumbent again every this many steps (0: never).
+    Settings: `HillClimbSettings`.
     """
 
-    name = "hill-climb"
-    defaults = {"step": 1.0, "remeasure_every": 0}
+    name = HillClimbSettings.agent
+    settings_class = HillClimbSettings
+    settings: HillClimbSettings
 
-    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
-        super().__init__(env, seed, **settings)
-        if not 0.0 < self.settings["step"] <= 1.0:
-            raise ConfigError(f"hill-climb step must be in (0, 1], got {self.settings['step']}.")
-        if self.settings["remeasure_every"] < 0:
-            raise ConfigError("hill-climb remeasure_every must be 0 (off) or a positive count.")
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: HillClimbSettings | None = None,
+        **changes: Any,
+    ) -> None:
+        super().__init__(env, seed, settings, **changes)
         self.incumbent: np.ndarray | None = None
         """Normalised parameters of the best emoticon so far."""
         self.best_reward = -np.inf
@@ -66,14 +86,14 @@ class HillClimber(Agent):
         return self._move(current, self._candidate)
 
     def _due_for_remeasure(self) -> bool:
-        every = self.settings["remeasure_every"]
+        every = self.settings.remeasure_every
         return every > 0 and self.num_timesteps % every == 0
 
     def _propose(self) -> np.ndarray:
         assert self.incumbent is not None
         candidate = self.incumbent.copy()
         index = self.rng.integers(candidate.size)
-        reach = 2.0 * self.settings["step"] * self._step_size()
+        reach = 2.0 * self.settings.step * self._step_size()
         candidate[index] = np.clip(candidate[index] + self.rng.uniform(-reach, reach), -1, 1)
         return candidate
 

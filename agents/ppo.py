@@ -23,7 +23,8 @@ part-way through a rollout loses none of its steps for learning.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -33,7 +34,59 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from laetitia.agents.sb3 import SB3Agent, Transition
+from laetitia.agents.sb3 import SB3Agent, SB3Settings, Transition
+from laetitia.agents.sb3_contract import dependency_error
+
+
+@dataclass(frozen=True)
+class PPOSettings(SB3Settings):
+    """PPO's settings: SB3's `PPO` arguments of the same names, the policy's, and `history`."""
+
+    agent: ClassVar[str] = "ppo"
+    learning_rate: float = 1e-3
+    """Adam's step size: few updates, so each one moves the policy further."""
+    n_steps: int = 64
+    """Steps per rollout, that is between two policy updates (about one episode)."""
+    batch_size: int = 32
+    """Minibatch size of each gradient step."""
+    n_epochs: int = 10
+    """Passes over each rollout."""
+    gamma: float = 0.5
+    """Discount factor: a move is judged mostly by the face it leads to."""
+    gae_lambda: float = 0.9
+    """Generalised advantage estimation's trade-off between bias and variance."""
+    clip_range: float = 0.2
+    """How far the policy's probability ratio may move in one update."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus in the loss."""
+    vf_coef: float = 0.5
+    """Weight of the value function's loss."""
+    max_grad_norm: float = 0.5
+    """Largest norm of a gradient step; longer ones are scaled down to it."""
+    net_arch: tuple[int, ...] = (64, 64)
+    """Hidden layer sizes of the policy and value networks."""
+    log_std_init: float = -0.5
+    """Initial log standard deviation of the action noise."""
+    device: str = "cpu"
+    """The torch device the networks run on."""
+
+
+class RecordedFirstBuffer(RolloutBuffer):
+    """SB3's rollout buffer, whose next reset can keep the recorded steps it holds.
+
+    SB3's rollout resets the buffer before its first step (`sb3_contract`); a resumed rollout
+    that starts with recorded steps asks that reset to keep them (`keep_next_reset`).
+    """
+
+    keep_next_reset = False
+    """Whether the next `reset` keeps what the buffer holds (it does so once)."""
+
+    def reset(self) -> None:
+        """Empty the buffer, unless asked to keep it this once."""
+        if self.keep_next_reset:
+            self.keep_next_reset = False
+            return
+        super().reset()
 
 
 class ResumablePPO(PPO):
@@ -58,6 +111,8 @@ class ResumablePPO(PPO):
         self.rollout_start = self.num_timesteps - len(recorded)
         if not recorded:
             return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        if not isinstance(rollout_buffer, RecordedFirstBuffer):
+            raise TypeError("ResumablePPO collects into a RecordedFirstBuffer only.")
         rollout_buffer.reset()
         self.policy.set_training_mode(False)
         for t in recorded:
@@ -71,13 +126,26 @@ class ResumablePPO(PPO):
             rollout_buffer.compute_returns_and_advantage(last_values=last, dones=dones)
             return True
         # SB3 resets the buffer first; here it must keep the recorded transitions.
-        rollout_buffer.reset = lambda: None  # type: ignore[method-assign]
+        rollout_buffer.keep_next_reset = True
         try:
-            return super().collect_rollouts(
+            complete = super().collect_rollouts(
                 env, callback, rollout_buffer, n_rollout_steps - len(recorded)
             )
         finally:
-            del rollout_buffer.reset  # the class's method again
+            kept = not rollout_buffer.keep_next_reset
+            rollout_buffer.keep_next_reset = False
+        if not kept:
+            raise dependency_error(
+                "OnPolicyAlgorithm.collect_rollouts no longer resets the rollout buffer before "
+                "its first step, so the recorded steps of a resumed rollout were not kept"
+            )
+        if complete and not rollout_buffer.full:
+            raise dependency_error(
+                "OnPolicyAlgorithm.collect_rollouts left the rollout buffer at "
+                f"{rollout_buffer.pos} of {rollout_buffer.buffer_size} steps ({len(recorded)} "
+                "recorded ones first), not full"
+            )
+        return complete
 
     def _add_recorded(self, rollout_buffer: RolloutBuffer, t: Transition) -> None:
         obs = self.policy.obs_to_tensor(t.obs)[0]
@@ -104,37 +172,39 @@ class ResumablePPO(PPO):
 class PPOAgent(SB3Agent):
     """Proximal Policy Optimization with a Gaussian policy over the 8 parameter moves.
 
-    Settings: SB3's `PPO` arguments of the same names, plus `net_arch` (hidden layer sizes of
-    the policy and value networks), `log_std_init` (initial log standard deviation of the
-    action noise) and `history` (how many shown emoticons the observation carries).
+    Settings: `PPOSettings`.
     """
 
-    name = "ppo"
+    name = PPOSettings.agent
     algorithm = ResumablePPO
     model: ResumablePPO
     """The SB3 model, with the rollout it is collecting."""
-    policy_settings = ("net_arch", "log_std_init")
+    settings_class = PPOSettings
+    settings: PPOSettings
     action_spaces = (gym.spaces.Box, gym.spaces.Discrete)
     checkpoint_every = 0  # the policy changes only between rollouts
-    defaults = {
-        "learning_rate": 1e-3,
-        "n_steps": 64,
-        "batch_size": 32,
-        "n_epochs": 10,
-        "gamma": 0.5,
-        "gae_lambda": 0.9,
-        "clip_range": 0.2,
-        "ent_coef": 0.0,
-        "vf_coef": 0.5,
-        "max_grad_norm": 0.5,
-        "net_arch": [64, 64],
-        "log_std_init": -0.5,
-        "device": "cpu",
-        "history": 0,
-    }
 
-    def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:
-        return local_vars["n_steps"] + 1 >= local_vars["n_rollout_steps"]
+    def _model_arguments(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "learning_rate": s.learning_rate,
+            "n_steps": s.n_steps,
+            "batch_size": s.batch_size,
+            "n_epochs": s.n_epochs,
+            "gamma": s.gamma,
+            "gae_lambda": s.gae_lambda,
+            "clip_range": s.clip_range,
+            "ent_coef": s.ent_coef,
+            "vf_coef": s.vf_coef,
+            "max_grad_norm": s.max_grad_norm,
+            "policy_kwargs": {"net_arch": list(s.net_arch), "log_std_init": s.log_std_init},
+            "device": s.device,
+            "rollout_buffer_class": RecordedFirstBuffer,
+        }
+
+    def _completes_rollout(self) -> bool:
+        # SB3 counts the step in num_timesteps before its callbacks see it.
+        return self.model.num_timesteps - self.model.rollout_start >= self.model.n_steps
 
     def saved_timesteps(self) -> int:
         """The step count a save records: the start of the rollout in progress.

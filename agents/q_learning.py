@@ -34,13 +34,15 @@ settings by the emoticon it named, so a saved agent does not depend on that fold
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from laetitia.agents.base import Agent, StepInfo
+from laetitia.agents.settings import Settings
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
 
@@ -49,45 +51,61 @@ EDGE_TOLERANCE = 1e-4
 the same moves in another order differ by rounding, and must land in the same cell."""
 
 
+@dataclass(frozen=True)
+class QLearningSettings(Settings):
+    """Tabular Q-learning's settings."""
+
+    agent: ClassVar[str] = "q-learning"
+    bins: int = 4
+    """Cells per parameter on the normalised range [-1, 1], at least 2."""
+    learning_rate: float = 0.5
+    """Step size of each value update, in [0, 1]."""
+    discount: float = 0.9
+    """Discount factor of future rewards, in [0, 1) (episodes never terminate)."""
+    epsilon_start: float = 1.0
+    """Exploration rate at the first step, in [0, 1]."""
+    epsilon_end: float = 0.05
+    """Exploration rate after `epsilon_decay_steps`, in [0, 1]."""
+    epsilon_decay_steps: int = 200
+    """Steps over which epsilon falls linearly."""
+    start_from: str | tuple[float, ...] | None = None
+    """Where episodes start: None (the original emoticon), a session folder (its best
+    emoticon; the agent replaces it by that emoticon's values as it is built), or raw
+    parameter values."""
+
+    def _check(self) -> None:
+        if self.bins < 2:
+            raise self._refused("bins", "must be at least 2")
+        for key in ("learning_rate", "epsilon_start", "epsilon_end"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise self._refused(key, "must be in [0, 1]")
+        if not 0.0 <= self.discount < 1.0:
+            raise self._refused("discount", "must be in [0, 1)")
+        if self.epsilon_decay_steps < 0:
+            raise self._refused("epsilon_decay_steps", "must be 0 or more")
+
+
 class QLearning(Agent):
     """Tabular Q-learning with a sparse table over a grid of the parameters.
 
-    Settings:
-        bins: Cells per parameter on the normalised range [-1, 1].
-        learning_rate: Step size of each value update.
-        discount: Discount factor of future rewards, below 1 (episodes never terminate).
-        epsilon_start: Exploration rate at the first step.
-        epsilon_end: Exploration rate after `epsilon_decay_steps`.
-        epsilon_decay_steps: Steps over which epsilon falls linearly.
-        start_from: None (the original emoticon), a session folder (its best emoticon), or a
-            list of raw parameter values; episodes start there.
+    Settings: `QLearningSettings`.
     """
 
-    name = "q-learning"
-    defaults = {
-        "bins": 4,
-        "learning_rate": 0.5,
-        "discount": 0.9,
-        "epsilon_start": 1.0,
-        "epsilon_end": 0.05,
-        "epsilon_decay_steps": 200,
-        "start_from": None,
-    }
+    name = QLearningSettings.agent
+    settings_class = QLearningSettings
+    settings: QLearningSettings
 
-    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
-        super().__init__(env, seed, **settings)
-        s = self.settings
-        if not isinstance(s["bins"], int) or s["bins"] < 2:
-            raise ConfigError(f"q-learning bins must be a whole number >= 2, got {s['bins']}.")
-        for key in ("learning_rate", "epsilon_start", "epsilon_end"):
-            if not 0.0 <= s[key] <= 1.0:
-                raise ConfigError(f"q-learning {key} must be in [0, 1], got {s[key]}.")
-        if not 0.0 <= s["discount"] < 1.0:
-            raise ConfigError(f"q-learning discount must be in [0, 1), got {s['discount']}.")
-        if s["epsilon_decay_steps"] < 0:
-            raise ConfigError("q-learning epsilon_decay_steps must be 0 or more.")
-        if s["start_from"] is not None:
-            s["start_from"] = _start_params(s["start_from"]).tolist()
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: QLearningSettings | None = None,
+        **changes: Any,
+    ) -> None:
+        super().__init__(env, seed, settings, **changes)
+        if self.settings.start_from is not None:
+            start = _start_params(self.settings.start_from)
+            self.settings = self.settings.replace(start_from=tuple(start.tolist()))
         self.table: dict[tuple[int, ...], np.ndarray] = {}
         """Action values of each visited cell."""
 
@@ -100,15 +118,15 @@ class QLearning(Agent):
 
     def cell(self, obs: np.ndarray) -> tuple[int, ...]:
         """The grid cell of an observation's parameters."""
-        bins = self.settings["bins"]
+        bins = self.settings.bins
         position = (np.asarray(obs[:-1], dtype=np.float64) + 1.0) * 0.5 * bins
         return tuple(np.clip(np.floor(position + EDGE_TOLERANCE), 0, bins - 1).astype(int).tolist())
 
     def epsilon(self) -> float:
         """The exploration rate at the current step."""
         s = self.settings
-        fraction = min(1.0, self.num_timesteps / max(s["epsilon_decay_steps"], 1))
-        return s["epsilon_start"] + fraction * (s["epsilon_end"] - s["epsilon_start"])
+        fraction = min(1.0, self.num_timesteps / max(s.epsilon_decay_steps, 1))
+        return s.epsilon_start + fraction * (s.epsilon_end - s.epsilon_start)
 
     def _n_moves(self) -> int:
         """The env's number of discrete moves (`_check_env` made sure they are discrete)."""
@@ -128,12 +146,12 @@ class QLearning(Agent):
     ) -> None:
         if not info["scored"]:
             return
-        n, discount = self._n_moves(), self.settings["discount"]
+        n, discount = self._n_moves(), self.settings.discount
         values = self.table.setdefault(self.cell(obs), np.zeros(n))
         # A cell first measured now starts every move at the value of staying there forever.
         following = self.table.setdefault(self.cell(next_obs), np.full(n, reward / (1 - discount)))
         target = reward + discount * following.max()
-        values[action] += self.settings["learning_rate"] * (target - values[action])
+        values[action] += self.settings.learning_rate * (target - values[action])
 
     def _policy(self, obs: np.ndarray) -> int:
         values = self.table.get(self.cell(obs))
@@ -141,7 +159,7 @@ class QLearning(Agent):
 
     def reset_options(self) -> dict[str, Any] | None:
         """Start each episode at `start_from`, when set."""
-        start = self.settings["start_from"]
+        start = self.settings.start_from
         return None if start is None else {"params": np.asarray(start, dtype=np.float64)}
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -161,24 +179,18 @@ class QLearning(Agent):
         }
 
 
-def _start_params(start: Any) -> np.ndarray:
-    """Raw parameters from a session folder (its best emoticon) or a list of values.
+def _start_params(start: str | tuple[float, ...]) -> np.ndarray:
+    """Raw parameters from a session folder (its best emoticon) or raw values.
 
     Raises:
-        ConfigError: If `start` is neither a folder nor a list.
         SessionError: If the folder is not a session, or none of its steps saw a face.
-        ParameterError: If the list does not hold one finite value per parameter.
+        ParameterError: If the values are not one finite value per parameter.
     """
     from laetitia.sessions import load_session
     from laetitia.sessions.best import session_best
 
-    if isinstance(start, list):
-        return PARAM_SPACE.clip(start)
     if not isinstance(start, str):
-        raise ConfigError(
-            f"start_from takes a session folder or a list of {len(PARAM_SPACE)} raw parameter "
-            f"values, got {start!r}."
-        )
+        return PARAM_SPACE.clip(np.asarray(start, dtype=np.float64))
     folder = Path(start)
     best = session_best(load_session(folder))
     if best is None:

@@ -1,10 +1,11 @@
 """stable-baselines3's algorithms behind laetitia's agent interface, saved without pickle.
 
 `SB3Agent` wraps one SB3 model so that it answers what every laetitia agent answers: the
-constructor `(env, seed=None, **settings)` with unknown settings refused, `learn`, `predict`,
-`save` and `load`. An algorithm file (`ppo.py`, `dqn.py`) says only which SB3 class it wraps,
-its settings with defaults chosen for the hundreds of steps a person can give, and any extra
-state it persists.
+constructor `(env, seed=None, settings=None, **changes)` with unknown settings refused,
+`learn`, `predict`, `save` and `load`. An algorithm file (`ppo.py`, `dqn.py`) says only which
+SB3 class it wraps, its settings (an `SB3Settings` dataclass, with defaults chosen for the
+hundreds of steps a person can give), how they become the SB3 class's arguments
+(`_model_arguments`), and any extra state it persists.
 
 What differs from plain SB3:
 - `learn(n)` takes exactly `n` more steps, continuing the step count (SB3's
@@ -23,6 +24,9 @@ What differs from plain SB3:
   `state_dict`, the optimizer's moments, and what the algorithm adds (DQN: its replay buffer).
   Loading rebuilds the model from the JSON settings and loads the tensors into it; SB3's
   `.zip` files, which unpickle parts of themselves, are never written or read.
+- Stopping at an exact step, starting a rollout with recorded steps and restoring a replay
+  buffer lean on SB3 internals; `laetitia.agents.sb3_contract` lists them and checks them
+  before the first model is built.
 """
 
 from __future__ import annotations
@@ -38,7 +42,13 @@ import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from laetitia.agents.base import BaseAgent, RecordedSteps, later_seed
+from laetitia.agents.base import BaseAgent, RecordedSteps, emoticon_steps, later_seed
+from laetitia.agents.sb3_contract import (
+    require_model_internals,
+    require_sb3_internals,
+    step_locals,
+)
+from laetitia.agents.settings import Settings
 from laetitia.envs.history import ShownHistory, history_rows, shown_observations
 from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.threads import ensure_threads
@@ -48,6 +58,23 @@ MAX_HISTORY = 100
 recovers with a half-life of 20 shown emoticons, so 100 steps back it has faded to 3%; DQN's
 replay buffer holds two observations per transition (10,000 by default), which at K = 100 is
 already 80 MB."""
+
+
+@dataclass(frozen=True)
+class SB3Settings(Settings):
+    """What every stable-baselines3 agent's settings have beside its algorithm's arguments."""
+
+    history: int = 0
+    """How many shown emoticons (and their rewards) the observation carries beside the one on
+    show, from 0 (none) to `MAX_HISTORY` (`laetitia.envs.history.ShownHistory`)."""
+
+    def _check(self) -> None:
+        if not 0 <= self.history <= MAX_HISTORY:
+            raise self._refused(
+                "history",
+                "is how many shown emoticons the observation carries, from 0 (none) to "
+                f"{MAX_HISTORY}",
+            )
 
 
 @dataclass(frozen=True)
@@ -88,63 +115,61 @@ def require_tensorboard() -> None:
 class SB3Agent(BaseAgent):
     """A stable-baselines3 algorithm as a laetitia agent.
 
-    Subclasses set `algorithm` (the SB3 class) and `defaults` (every setting: an argument of
-    the SB3 class, of its policy when named in `policy_settings`, or `history`), and may
-    extend `_state`/`_set_state`.
+    Subclasses set `algorithm` (the SB3 class), `settings_class` (an `SB3Settings`) and
+    `_model_arguments` (the SB3 class's arguments from the settings), and may extend
+    `_state`/`_set_state`.
 
     Args:
         env: The environment to learn on; None for an agent loaded only to predict (the model
             then takes its spaces from the agent's registered environment). With `history`
             set, the agent's `env` is this one wrapped in `ShownHistory`.
         seed: Seeds SB3 (Python, numpy, torch, the action space and the env's first reset).
-        **settings: Algorithm settings; unknown names are errors.
+        settings: The algorithm's settings; None: the defaults.
+        **changes: Settings by name, over `settings`.
+
+    Raises:
+        ConfigError: For settings the agent or SB3 refuses.
+        DependencyError: If the installed SB3 changed an internal resume relies on
+            (`laetitia.agents.sb3_contract`).
     """
 
     algorithm: ClassVar[type[BaseAlgorithm]]
     """The stable-baselines3 class this agent wraps."""
-    policy_settings: ClassVar[tuple[str, ...]] = ("net_arch",)
-    """Settings that go to the policy (SB3's `policy_kwargs`) rather than to the algorithm."""
-    observation_settings: ClassVar[tuple[str, ...]] = ("history",)
-    """Settings that shape what the agent observes (`observed`) and are not SB3's."""
-    fixed: ClassVar[dict[str, Any]] = {}
-    """SB3 arguments the agent fixes rather than exposes as settings."""
+    settings_class: ClassVar[type[Settings]] = SB3Settings
+    settings: SB3Settings
+    model_attributes: ClassVar[tuple[tuple[str, type | None], ...]] = ()
+    """Attributes of the SB3 model, beyond every model's, that the agent saves or sets
+    (`laetitia.agents.sb3_contract.require_model_internals`), with their types."""
     action_spaces: ClassVar[tuple[type[gym.Space[Any]], ...]]
     """The action spaces the algorithm drives."""
     logs_tensorboard = True
 
-    def __init__(self, env: gym.Env | None, seed: int | None = None, **settings: Any) -> None:
-        super().__init__(env, seed, **settings)
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: SB3Settings | None = None,
+        **changes: Any,
+    ) -> None:
+        super().__init__(env, seed, settings, **changes)
+        require_sb3_internals()
         ensure_threads()  # torch's default spins on a busy small machine (laetitia.threads)
-        self.history = int(self.settings["history"])
+        self.history = self.settings.history
         """How many shown steps the observation carries beside the one on show (0: none)."""
-        if not 0 <= self.history <= MAX_HISTORY:
-            raise ConfigError(
-                f"agent {self.name!r} setting history is how many shown emoticons the "
-                f"observation carries, from 0 (none) to {MAX_HISTORY}; got {self.history}.",
-                field="agent_args",
-            )
         if env is not None:
             self.env = self.observed(env)
-        policy = {k: v for k, v in self.settings.items() if k in self.policy_settings}
-        algorithm = {
-            k: v
-            for k, v in self.settings.items()
-            if k not in self.policy_settings and k not in self.observation_settings
-        }
         model_env = self.env if self.env is not None else _SpacesOnly(self.name, self.history)
         try:
             self.model = self.algorithm(
-                "MlpPolicy",
-                model_env,
-                policy_kwargs=policy,
-                seed=seed,
-                verbose=0,
-                **self.fixed,
-                **algorithm,
+                "MlpPolicy", model_env, seed=seed, verbose=0, **self._model_arguments()
             )
         except (TypeError, ValueError, AssertionError) as error:
             # SB3 checks its arguments as it builds the model; a value it refuses is a setting.
-            given = ", ".join(f"{k}={v!r}" for k, v in settings.items()) or "none (the defaults)"
+            default = self.settings_class().to_dict()
+            given = ", ".join(
+                f"{k}={v!r}" for k, v in self.settings.to_dict().items() if v != default[k]
+            )
+            given = given or "none (the defaults)"
             why = str(error) or type(error).__name__
             raise ConfigError(
                 f"agent {self.name!r} cannot be built with the settings given ({given}): "
@@ -152,7 +177,12 @@ class SB3Agent(BaseAgent):
                 "Change or drop those settings.",
                 field="agent_args",
             ) from error
+        require_model_internals(self.model, self.model_attributes)
         self._tensorboard_run = self.name
+
+    def _model_arguments(self) -> dict[str, Any]:
+        """The SB3 class's arguments, besides the policy, env, seed and verbosity."""
+        raise NotImplementedError
 
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, self.action_spaces):
@@ -232,6 +262,7 @@ class SB3Agent(BaseAgent):
         )
         if stop.last is not None:
             # SB3 returns before taking in the step it was stopped on; the env has moved on.
+            # (An internal: `sb3_contract`, "a stopped step is not taken in".)
             self.model._last_obs, self.model._last_episode_starts = stop.last
         return self
 
@@ -261,27 +292,29 @@ class SB3Agent(BaseAgent):
         self.num_timesteps = recorded.n_steps
         self.episode += sum(recorded.starts_episode(s) for s in range(start + 1, recorded.n_steps))
         self.model.set_random_seed(later_seed(self.seed, self.num_timesteps))
-        self.model._last_obs = None  # a resumed run starts a new episode
+        # A resumed run starts a new episode: SB3 resets the env when _last_obs is None (an
+        # internal: `sb3_contract`, "BaseAlgorithm._setup_learn").
+        self.model._last_obs = None
         return len(transitions)
 
     def _transitions(self, recorded: RecordedSteps, start: int) -> list[Transition]:
         if self.env is None:
             raise ConfigError(f"agent {self.name!r} has no environment; load it with env=...")
-        env = self.env.unwrapped
-        space = env.space  # type: ignore[attr-defined]
+        env = emoticon_steps(self.env)
+        space = env.space
         units = np.stack([space.normalize(space.clip(p)) for p in recorded.params])
         shown = shown_observations(space, recorded.params, recorded.rewards)
         transitions = []
         for step in range(start, recorded.n_steps):
             begins = recorded.starts_episode(step)
             if begins:
-                before = env.starting_unit(None)  # type: ignore[attr-defined]
+                before = env.starting_unit(None)
                 reward_before, earlier = 0.0, shown[:step]
             else:
                 before, reward_before = units[step - 1], float(recorded.rewards[step - 1])
                 earlier = shown[: step - 1]
-            action = None if before is None else env.action_between(before, units[step])  # type: ignore[attr-defined]
-            if action is None:
+            action = None if before is None else env.action_between(before, units[step])
+            if before is None or action is None:
                 raise SessionError(
                     f"step {step} of the session is not a move agent {self.name!r}'s env makes; "
                     "the session and the agent do not belong together."
@@ -317,15 +350,15 @@ class SB3Agent(BaseAgent):
         carried = None if self.env is None else _shown_history(self.env)
         if carried is None:
             return
-        space = carried.unwrapped.space  # type: ignore[attr-defined]
+        space = emoticon_steps(carried).space
         carried.remember(shown_observations(space, recorded.params, recorded.rewards))
 
     def _take_in(self, transitions: list[Transition]) -> None:
         """Store recorded transitions as the algorithm stores its own (subclasses say how)."""
         raise SessionError(f"agent {self.name!r} cannot learn from recorded steps.")
 
-    def _completes_rollout(self, local_vars: dict[str, Any]) -> bool:
-        """Whether the step SB3 is reporting (its `locals`) completes a rollout."""
+    def _completes_rollout(self) -> bool:
+        """Whether the step SB3 is reporting to the callbacks completes a rollout."""
         return True
 
     def predict(
@@ -413,7 +446,8 @@ class _BoundCallbacks(CallbackList):
 
     def init_callback(self, model: Any) -> None:
         """Bind to the agent, whatever SB3 passes."""
-        # The agent is no BaseAlgorithm, but answers what callbacks read of their model.
+        # SB3 types a callback's model as its BaseAlgorithm; the agent is none, but answers
+        # what callbacks read of it (num_timesteps, logger, get_env, save).
         super().init_callback(self.agent)  # type: ignore[arg-type]
 
 
@@ -442,10 +476,10 @@ class _StopAt(BaseCallback):
         self.last: tuple[np.ndarray, np.ndarray] | None = None
 
     def _on_step(self) -> bool:
-        dones = self.locals["dones"]
+        new_obs, dones, _ = step_locals(self.locals)
         self.agent.episode += int(np.sum(dones))
-        if self.num_timesteps >= self.target and not self.agent._completes_rollout(self.locals):
-            self.last = (self.locals["new_obs"], dones)
+        if self.num_timesteps >= self.target and not self.agent._completes_rollout():
+            self.last = (new_obs, dones)
             return False
         return True
 

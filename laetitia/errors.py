@@ -46,6 +46,10 @@ class ConfigError(LaetitiaError, ValueError):
     """A configuration value out of range or an unknown setting."""
 
 
+class DependencyError(LaetitiaError, RuntimeError):
+    """An installed package that does not offer what laetitia relies on (a changed internal)."""
+
+
 class DatasetError(LaetitiaError, ValueError):
     """A FER dataset (CSV or image folders) that cannot be read as labelled face images."""
 

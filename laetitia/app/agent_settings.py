@@ -3,11 +3,12 @@
     {"agent": "cma-es", "settings": {"population": 8, "sigma": 0.31}, "found_by": {...}}
 
 `agent` names the agent the settings are for, `settings` holds algorithm settings by name (any
-subset of the agent's `defaults`), and `found_by` says where they came from (for `laetitia
-tune`: the objective, the grid and the experiment folder). The file is read as strictly as
-every other record (`laetitia.records.from_dict`), and each setting is checked against the
-agent's own: an unknown setting, or a value not of its default's type, is an error naming the
-setting and the file.
+subset of the fields of the agent's settings dataclass, `agent_class(agent).settings_class`),
+and `found_by` says where they came from (for `laetitia tune`: the objective, the grid and the
+experiment folder). The file is read as strictly as every other record
+(`laetitia.records.from_dict`), and the settings fill the agent's dataclass as strictly
+(`laetitia.agents.settings.Settings.from_dict`): an unknown setting, a value not of its type or
+out of its range, is an error naming the setting and the file.
 """
 
 from __future__ import annotations
@@ -36,21 +37,8 @@ class AgentSettings:
     def __post_init__(self) -> None:
         # Here, not at import: `laetitia train` refuses a bad argument before torch loads.
         from laetitia.agents import agent_class
-        from laetitia.agents.base import setting_type_error
 
-        defaults = agent_class(self.agent).defaults
-        for key, value in self.settings.items():
-            if key not in defaults:
-                raise ConfigError(
-                    f"agent {self.agent!r} has no setting {key!r}; its settings are "
-                    f"{sorted(defaults)}."
-                )
-            expected = setting_type_error(value, defaults[key])
-            if expected is not None:
-                raise ConfigError(
-                    f"setting {key!r} of agent {self.agent!r} takes {expected} (its default "
-                    f"is {defaults[key]!r}), got {value!r}."
-                )
+        agent_class(self.agent).settings_class.from_dict(self.settings)
 
 
 def write_agent_settings(path: Path, record: AgentSettings) -> Path:

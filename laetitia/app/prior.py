@@ -32,6 +32,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class PopulationPrior:
 
     __call__ = mean
 
-    def agent_arguments(self, start: bool = True) -> dict[str, object]:
+    def agent_arguments(self, start: bool = True) -> dict[str, Any]:
         """What an agent that takes a prior is built (`start`) or loaded with.
 
         The prior is its model's mean and, to start, the `WARM_START` emoticons it shows first.

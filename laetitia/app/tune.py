@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from laetitia.agents import agent_class
-from laetitia.agents.base import setting_type_error
+from laetitia.agents.settings import Settings
 from laetitia.app.agent_settings import AgentSettings, write_agent_settings
 from laetitia.app.bench_agents import BenchConfig, run_once, step_size_for
 from laetitia.app.sweep import check_sweep_settings, ray_runtime, torch_threads
@@ -109,47 +109,48 @@ class Dimension:
 def parse_dimension(agent: str, text: str) -> Dimension:
     """One dimension from its text: `KEY=LOW:HIGH[:log]`, `KEY=A,B,...` or `KEY=VALUE`.
 
-    Values are read as JSON where they parse (`true`, `0.3`), as strings otherwise. A range is
-    of whole numbers for a setting whose default is one, of numbers for a number setting.
+    Values are read as JSON where they parse (`true`, `0.3`), as strings otherwise, and must be
+    of the type of the setting's field in the agent's settings dataclass
+    (`agent_class(agent).settings_class`). A range is of whole numbers for an `int` field, of
+    numbers for a `float` field.
 
     Raises:
         ConfigError: With `field` "space", for text of none of these forms, a setting the agent
             does not have, a value not of the setting's type, or a value the agent refuses.
     """
-    defaults = agent_class(agent).defaults
+    settings = agent_class(agent).settings_class
     name, sep, body = text.partition("=")
     if not sep or not name or not body:
         raise _space_error(f"{text!r} is not one of {', '.join(SPACE_FORMS)}.")
-    if name not in defaults:
+    if name not in settings.names():
         raise _space_error(
             f"{text!r}: agent {agent!r} has no setting {name!r}; its settings are "
-            f"{sorted(defaults)}."
+            f"{settings.names()}."
         )
-    default = defaults[name]
     parts = body.split(":")
     if len(parts) in (2, 3) and "," not in body:
-        dimension = _range(name, default, parts, text)
+        dimension = _range(settings, name, parts, text)
     else:
-        values = tuple(_typed(name, default, _value(part), text) for part in body.split(","))
+        values = tuple(_typed(settings, name, _value(part), text) for part in body.split(","))
         dimension = Dimension(name, choices=tuple(dict.fromkeys(values)))
     for value in _extremes(dimension):
         _check_agent_accepts(agent, name, value, text)
     return dimension
 
 
-def _range(name: str, default: Any, parts: list[str], text: str) -> Dimension:
-    integer = isinstance(default, int) and not isinstance(default, bool)
-    if isinstance(default, bool) or not isinstance(default, int | float):
+def _range(settings: type[Settings], name: str, parts: list[str], text: str) -> Dimension:
+    kind = settings.hints()[name]
+    if kind not in (int, float):
         raise _space_error(f"{text!r}: setting {name!r} is not a number; list its values (A,B).")
     if len(parts) == 3 and parts[2] != "log":
         raise _space_error(f"{text!r}: a range ends in ':log' or nothing, not {parts[2]!r}.")
-    low, high = (_typed(name, default, _value(p), text) for p in parts[:2])
+    low, high = (_typed(settings, name, _value(p), text) for p in parts[:2])
     log = len(parts) == 3
     if not low < high or (log and low <= 0):
         raise _space_error(
             f"{text!r}: a range needs LOW < HIGH{' and LOW > 0 on a log scale' if log else ''}."
         )
-    return Dimension(name, low=low, high=high, log=log, integer=integer)
+    return Dimension(name, low=low, high=high, log=log, integer=kind is int)
 
 
 def _value(text: str) -> Any:
@@ -159,16 +160,12 @@ def _value(text: str) -> Any:
         return text
 
 
-def _typed(name: str, default: Any, value: Any, text: str) -> Any:
-    expected = setting_type_error(value, default)
-    if expected is not None:
-        raise _space_error(
-            f"{text!r}: setting {name!r} takes {expected} (its default is {default!r}), "
-            f"got {value!r}."
-        )
-    if isinstance(default, float) and isinstance(value, int):
-        return float(value)
-    return value
+def _typed(settings: type[Settings], name: str, value: Any, text: str) -> Any:
+    """`value` as setting `name` holds it (a whole number as a float, a list as a tuple)."""
+    try:
+        return settings.value_of(name, value)
+    except ConfigError as error:
+        raise _space_error(f"{text!r}: {error}") from error
 
 
 def _extremes(dimension: Dimension) -> Iterable[Any]:
@@ -483,8 +480,8 @@ def _searcher(config: TuneConfig) -> Any:
     from ray.tune.search.optuna import OptunaSearch
 
     searched = config.searched()
-    defaults = agent_class(config.agent).defaults
-    start = {d.name: defaults[d.name] for d in searched}
+    settings = agent_class(config.agent).settings_class
+    start = {d.name: settings.default(d.name) for d in searched}
     inside = all(d.contains(start[d.name]) for d in searched)
     return OptunaSearch(
         space={d.name: d.distribution() for d in searched},

@@ -29,7 +29,7 @@ def test_the_saved_folder_is_json_and_safetensors_not_a_pickle(tmp_path):
     arrays = load_file(tmp_path / "agent" / "tensors-60.safetensors")
     assert {key.split("/")[0] for key in arrays} == {"policy", "optimizer", "replay"}
     document = json.loads((tmp_path / "agent" / "agent.json").read_text())
-    assert document["settings"]["gamma"] == DQNAgent.defaults["gamma"]
+    assert document["settings"] == DQNAgent.settings_class().to_dict()
 
 
 def test_a_loaded_dqn_keeps_its_replay_buffer_and_optimizer(tmp_path):

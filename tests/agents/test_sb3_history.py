@@ -35,7 +35,7 @@ def test_an_agent_with_history_learns_saves_and_loads_to_the_same_policy(cls, tm
     agent.save(tmp_path / "agent")
     with_env = cls.load(tmp_path / "agent", env=env_for(cls))
     without_env = cls.load(tmp_path / "agent")
-    assert with_env.settings["history"] == 3 and isinstance(with_env.env, ShownHistory)
+    assert with_env.settings.history == 3 and isinstance(with_env.env, ShownHistory)
     assert without_env.model.observation_space == agent.model.observation_space
     for obs in np.random.default_rng(0).uniform(0, 1, (5, OWN + 3 * ROW)).astype(np.float32):
         action = agent.predict(obs, deterministic=True)[0]

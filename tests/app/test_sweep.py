@@ -54,7 +54,7 @@ def test_a_run_that_fails_is_reported_by_name_and_the_others_are_kept() -> None:
     outcome = run_sweep(run_once, jobs, workers=1, progress=False)
     assert list(outcome.results) == [("cma-es", 0, 0)]
     failure = outcome.failures[("cma-es", 0, 1)]
-    assert failure.error.startswith("ConfigError: cma-es population must be at least 2")
+    assert failure.error.startswith("ConfigError: agent 'cma-es' setting population must be")
     assert not failure.worker_died and "Traceback" in failure.details
     error = SweepError(outcome, describe_run)
     assert "1 of 2 runs failed" in str(error) and "cma-es person 0 seed 1" in str(error)

@@ -111,8 +111,9 @@ def test_a_settings_file_round_trips_and_flags_override_it(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ({"agent": "cma-es", "settings": {"popsize": 8}}, "no setting 'popsize'"),
-        ({"agent": "cma-es", "settings": {"sigma": "wide"}}, "'sigma' of agent 'cma-es' takes"),
+        ({"agent": "cma-es", "settings": {"popsize": 8}}, r"no setting\(s\) \['popsize'\]"),
+        ({"agent": "cma-es", "settings": {"sigma": "wide"}}, "setting sigma takes a number"),
+        ({"agent": "cma-es", "settings": {"sigma": 5}}, r"setting sigma must be in \(0, 2\]"),
         ({"agent": "cma-es", "settings": {}, "extra": 1}, "unknown key"),
         ({"settings": {}}, "'agent' of AgentSettings is missing"),
         ({"agent": "hill-climb", "settings": {}}, "settings of agent 'hill-climb'"),
