@@ -57,14 +57,14 @@ def add_run_arguments(
         dest="settle_s",
         type=float,
         default=RUN_DEFAULTS.settle_s,
-        help=f"seconds to wait after a change ({RUN_DEFAULTS.settle_s})",
+        help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
     )
     parser.add_argument(
         "--step-size",
         type=float,
         default=None,
-        help="largest change per step, fraction of range (default: the agent's "
-        + ("training step size)" if from_training else f"{STEP_SIZE} for most)"),
+        help="largest change per step, fraction of range (default: the agent's"
+        + (" training step size)" if from_training else f", {STEP_SIZE} for most)"),
     )
     episode = parser.add_argument(
         "--max-episode-steps",
@@ -73,7 +73,7 @@ def add_run_arguments(
         metavar="N",
         help="steps per episode (default: the agent's training episode length)"
         if from_training
-        else f"steps per episode ({RUN_DEFAULTS.max_episode_steps})",
+        else f"steps per episode (default {RUN_DEFAULTS.max_episode_steps})",
     )
     for old in renamed:
         add_renamed(parser, old, episode)
