@@ -26,12 +26,13 @@ import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.app.bench_agents import THRESHOLD, BenchConfig, run_metrics, run_once, step_size_for
+from laetitia.app.bench_agents import THRESHOLD, BenchConfig, run_metrics, run_once, run_settings
+from laetitia.envs.make import make_env
+from laetitia.run_settings import RunSettings
 from laetitia.viewers.people import suite_viewer
 
 
@@ -64,13 +65,9 @@ def run_until_90(agent: str, viewer_index: int, seed: int, steps: int, settings:
     that never got there took all `steps`) and the seconds it took.
     """
     config = BenchConfig(agents=(agent,), steps=steps)
-    viewer = suite_viewer(viewer_index, seed=seed, frames=config.frames)
-    env = gym.make(
-        AGENTS[agent].env_id,
-        viewer=viewer,
-        step_size=step_size_for(agent, config),
-        max_episode_steps=config.episode_steps,
-    )
+    run = run_settings(agent, config)
+    viewer = suite_viewer(viewer_index, seed=seed, frames=run.frames)
+    env = make_env(AGENTS[agent].env_id, viewer, run)
     stop = _StopAt90(viewer)
     start = time.perf_counter()
     try:
@@ -144,11 +141,8 @@ def time_waits(
     import torch
 
     torch.set_num_threads(1)
-    env = gym.make(
-        AGENTS["bayes-opt"].env_id,
-        viewer=suite_viewer(viewer, seed=seed),
-        step_size=1.0,
-        max_episode_steps=50,
+    env = make_env(
+        AGENTS["bayes-opt"].env_id, suite_viewer(viewer, seed=seed), RunSettings(step_size=1.0)
     )
     step = env.step
     marks: list[tuple[float, float]] = []

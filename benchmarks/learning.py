@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 
-import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
+from laetitia.envs.make import make_env
+from laetitia.run_settings import RunSettings
 
 WINDOW = 50
 
@@ -34,13 +35,8 @@ class Rewards(BaseCallback):
 
 def first_and_last(name: str, seed: int, steps: int) -> tuple[float, float]:
     """Mean reward over the first and the last `WINDOW` steps of one run."""
-    env = gym.make(
-        AGENTS[name].env_id,
-        viewer=f"sim:{seed}",
-        frames=10,
-        max_episode_steps=50,
-        step_size=agent_class(name).preferred_step_size,
-    )
+    run = RunSettings(step_size=agent_class(name).preferred_step_size)
+    env = make_env(AGENTS[name].env_id, f"sim:{seed}", run)
     log = Rewards()
     agent_class(name)(env, seed=seed).learn(steps, callback=log)
     return float(np.mean(log.rewards[:WINDOW])), float(np.mean(log.rewards[-WINDOW:]))

@@ -21,6 +21,8 @@ def figures(path: Path) -> dict[str, Any]:
     document.pop("machine", None)
     for name in ("workers", "address", "retries"):
         document["config"].pop(name, None)
+    if "episode_steps" in document["config"]:  # its name in results written before it had one
+        document["config"]["max_episode_steps"] = document["config"].pop("episode_steps")
     for summary in document["agents"].values():
         summary.pop("seconds_per_step", None)
     return document

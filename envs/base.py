@@ -15,6 +15,7 @@ from laetitia.emoticon.render import render
 from laetitia.emoticon.window import EmoticonWindow
 from laetitia.errors import ConfigError, VideoEndedError
 from laetitia.reward import reward_from
+from laetitia.run_settings import RUN_DEFAULTS, STEP_SIZE, RunSettings
 from laetitia.types import Viewer
 from laetitia.viewers.spec import make_viewer
 
@@ -34,9 +35,9 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
     def __init__(
         self,
         viewer: Viewer | str = "sim",
-        frames: int = 10,
-        settle_s: float = 0.5,
-        step_size: float = 0.1,
+        frames: int = RUN_DEFAULTS.frames,
+        settle_s: float = RUN_DEFAULTS.settle_s,
+        step_size: float = STEP_SIZE,
         start: str = "default",
         image_size: int = 256,
         render_mode: str | None = None,
@@ -50,8 +51,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
             raise ConfigError(
                 f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}."
             )
-        if not 0.0 < step_size <= 1.0:
-            raise ConfigError(f"step_size is a fraction of each range in (0, 1], got {step_size}.")
+        RunSettings(frames=frames, settle_s=settle_s, step_size=step_size)  # checks each
         if start not in START_STATES:
             raise ConfigError(f"start {start!r} is not one of {START_STATES}.")
         self.space = space

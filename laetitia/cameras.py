@@ -31,6 +31,8 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset(
 )
 """File name endings `ImageFolder` reads (case-insensitive); other files in a folder are skipped."""
 
+ALTERNATIVE_VIEWERS = ("viewer=video:PATH", "viewer=sim", "viewer=person:INDEX")
+"""The viewers to suggest to a user whose webcam cannot be used (an error's `mentions`)."""
 ALTERNATIVES = (
     "Without a webcam, use a recorded video (the viewer `video:PATH`) or a simulated viewer "
     "(the viewer `sim`, or a simulated person: the viewer `person:INDEX`)."
@@ -104,7 +106,8 @@ class Webcam(Camera):
         if not 0 <= self.index <= MAX_CAMERA_INDEX:
             raise CameraError(
                 f"no webcam can be at index {self.index}: camera indices are 0 to "
-                f"{MAX_CAMERA_INDEX} (0 is the first camera). {ALTERNATIVES}"
+                f"{MAX_CAMERA_INDEX} (0 is the first camera). {ALTERNATIVES}",
+                mentions=ALTERNATIVE_VIEWERS,
             )
         with _quiet_opencv():  # its warnings would come before our own message
             self._capture = cv2.VideoCapture(self.index)
@@ -112,8 +115,9 @@ class Webcam(Camera):
             self._capture.release()
             raise CameraError(
                 f"no webcam could be opened at index {self.index} (is one connected, and "
-                f"free for this program to use?). Try another index, viewer "
-                f"webcam:INDEX. {ALTERNATIVES}"
+                f"free for this program to use?). Try another index (the viewer `webcam:INDEX`). "
+                f"{ALTERNATIVES}",
+                mentions=("viewer=webcam:INDEX", *ALTERNATIVE_VIEWERS),
             )
         self.frames_read = 0
 
@@ -150,7 +154,8 @@ class Webcam(Camera):
                 raise CameraError(
                     f"webcam {self.index} stopped delivering frames (none for "
                     f"{self.timeout_s:g} s after {self.frames_read} frames): check that it is "
-                    f"still connected and not in use by another program. {ALTERNATIVES}"
+                    f"still connected and not in use by another program. {ALTERNATIVES}",
+                    mentions=ALTERNATIVE_VIEWERS,
                 )
             time.sleep(0.01)
 

@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class LaetitiaError(Exception):
     """Base of every error laetitia raises on purpose.
+
+    An error about settings carries the fields it names as data, so the CLI can name each by
+    the flag that sets it without reading the wording: `field` is the setting at fault, and
+    the message starts with its name; `mentions` are the other settings the message names,
+    each written in it as `written` says.
+
+        ConfigError("steps must be at least 1, got 0.", field="steps")
+        SessionError("... ask for more steps (`steps`) to add them.", mentions=("steps",))
+        CameraError("... use a recorded video (the viewer `video:PATH`).",
+                    mentions=("viewer=video:PATH",))
 
     Args:
         message: What is wrong and what to do. When it is about one config field, it starts
             with the field's name ("steps must be at least 1, got 0.").
         field: The config field at fault, if one is: the CLI names it by its flag instead.
+        mentions: Other config fields the message names: a field ("model_path", written
+            "`model_path`"), or a field and a value to give it ("viewer=video:PATH", written
+            "the viewer `video:PATH`"). The CLI shows them as flags ("--model", "--viewer
+            video:PATH").
     """
 
-    def __init__(self, message: str = "", field: str | None = None) -> None:
+    def __init__(
+        self, message: str = "", field: str | None = None, mentions: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.mentions = tuple(mentions)
+        missing = [m for m in self.mentions if written(m) not in message]
+        assert not missing, f"mentions {missing} are not written in the message {message!r}"
+
+
+def written(mention: str) -> str:
+    """How an error's message writes a config field it mentions (`LaetitiaError.mentions`).
+
+    A field between backquotes ("`model_path`"); a field and a value to give it as "the field
+    `value`" ("viewer=video:PATH": "the viewer `video:PATH`").
+    """
+    field, given, value = mention.partition("=")
+    return f"the {field} `{value}`" if given else f"`{field}`"
 
 
 class ParameterError(LaetitiaError, ValueError):

@@ -143,8 +143,9 @@ class Profile:
                 f"this calibration profile was fitted on FER model {self.model_identity} "
                 f"({self.model_name}), but the model in use is {identity}. A profile maps one "
                 "model's outputs and means nothing for another: run `laetitia calibrate` again "
-                "with this model, or score with the model the profile was made for (setting "
-                "`model`)."
+                "with this model, or score with the model the profile was made for "
+                "(`model`).",
+                mentions=("model",),
             )
         check_labels(self.class_names, class_names, source="calibration profile")
 

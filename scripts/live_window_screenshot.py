@@ -22,12 +22,13 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 def main() -> None:
     import cv2
-    import gymnasium as gym
 
     from laetitia.agents import agent_class
     from laetitia.cameras import VideoFile
+    from laetitia.envs.make import make_env
     from laetitia.errors import CameraError
     from laetitia.meter import HappinessMeter
+    from laetitia.run_settings import RUN_DEFAULTS
     from laetitia.viewers.live import LiveViewer
     from laetitia.viewers.live_window import LiveWindow
 
@@ -51,7 +52,7 @@ def main() -> None:
         nondeterministic=False,
         window=window,
     )
-    env = gym.make("laetitia/Smile-v0", viewer=viewer, step_size=0.1, max_episode_steps=50)
+    env = make_env("laetitia/Smile-v0", viewer, RUN_DEFAULTS)
     agent = agent_class("hill-climb")(env, seed=0)
     try:
         agent.learn(args.steps)

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
         "laetitia.records",
         "laetitia.seeding",
         "laetitia.threads",
+        "laetitia.run_settings",
     ),
     # 2. the emoticon, and the smile signal
     (

@@ -308,6 +308,7 @@ def test_a_yunet_session_recorded_before_the_rename_replays_bit_for_bit(video_fr
     recorded = json.loads((folder / "meta.json").read_text())
     detector = recorded["viewer"]["meter"]["detector"]
     recorded["viewer"]["meter"]["detector"] = _as_recorded_before_the_rename(detector)
+    recorded["format_version"] = 2  # sessions from before the rename were written at version 2
     (folder / "meta.json").write_text(json.dumps(recorded))
     result = replay_session(folder, tmp_path / "out", progress=False)
     assert result.summary.exact and result.summary.same_detector

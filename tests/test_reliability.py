@@ -146,7 +146,7 @@ def test_an_evaluation_keeps_no_frames_when_its_training_session_kept_none(tmp_p
     config = TrainConfig(out=out, viewer="sim", steps=3, frames=2, keep_frames=False)
     train(config, progress=False)
     args = ["evaluate", "--agent-path", str(out / AGENT_DIR), "--viewer", "sim", "--episodes"]
-    assert main([*args, "1", "--steps-per-episode", "2", "--out", str(tmp_path / "eval")]) == 0
+    assert main([*args, "1", "--max-episode-steps", "2", "--out", str(tmp_path / "eval")]) == 0
     assert not load_session(tmp_path / "eval").frames_kept
 
 

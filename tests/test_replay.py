@@ -109,15 +109,27 @@ def test_a_session_scored_with_an_unknown_model_asks_for_its_file(recorded, tmp_
     assert not (tmp_path / "out").exists()  # refused before anything was written
 
 
+def written_at_version_2(tmp_path, viewer):
+    """The record of a session with this viewer as laetitia wrote it at format version 2, read."""
+    from laetitia.sessions import read_meta
+
+    path = tmp_path / "meta.json"
+    path.write_text(json.dumps({**new_meta(viewer=viewer).to_json(), "format_version": 2}))
+    return read_meta(path)
+
+
 @pytest.mark.parametrize("detector", ["mtcnn", "haar"])
-def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracking(detector):
+def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracking(
+    detector, tmp_path
+):
     from laetitia.app.replay import build_meter
     from laetitia.meter import HappinessMeter
 
     described = HappinessMeter.default(detector, detect_every=5).describe()
-    for newer in ("redetect_after_miss", "absent_every"):  # what such a meta.json lacks
+    for newer in ("redetect_after_miss", "absent_every", "scout"):  # what such a meta.json lacks
         del described["detector"][newer]
-    meter, same_model, same_detector = build_meter(new_meta(viewer={"kind": "video", **described}))
+    old = written_at_version_2(tmp_path, {"kind": "video", **described})
+    meter, same_model, same_detector = build_meter(old)
     assert same_model and same_detector and meter.detector.name == detector
     assert meter.detector.redetect_after_miss is False
     haar = HappinessMeter.default("haar", detect_every=5).describe()
@@ -125,18 +137,19 @@ def test_a_session_recorded_before_the_miss_retry_is_rebuilt_with_its_old_tracki
     assert same and fresh.detector.redetect_after_miss is True
 
 
-def test_a_session_recorded_before_absent_every_detects_on_every_frame_without_a_face():
+def test_a_session_recorded_before_absent_every_detects_on_every_frame_without_a_face(tmp_path):
     from laetitia.app.replay import build_meter
     from laetitia.meter import HappinessMeter
 
     described = HappinessMeter.default("yunet", detect_every=5).describe()
     assert described["detector"]["absent_every"] == 2
     del described["detector"]["absent_every"]  # what such a session's meta.json holds
-    meter, _, same_detector = build_meter(new_meta(viewer={"kind": "video", **described}))
+    old = written_at_version_2(tmp_path, {"kind": "video", **described})
+    meter, _, same_detector = build_meter(old)
     assert same_detector and meter.detector.redetect_after_miss is True
     assert meter.detector.absent_every == 1
     # Re-scored with another detector, the recorded tracking goes with it.
-    other, _, same = build_meter(new_meta(viewer={"kind": "video", **described}), detector="haar")
+    other, _, same = build_meter(old, detector="haar")
     assert not same and other.detector.absent_every == 1
 
 

@@ -15,6 +15,7 @@ the viewers and sessions, and the smile signal (see docs/architecture.md).
 | `replay` | re-scoring a recorded session's frames (`laetitia replay`) |
 | `predict` | the FER model over a video or images (`laetitia fer predict`) |
 | `plots` | every figure of sessions (`laetitia plot`, the notebook) |
+| `truth` | a simulated viewer's noise-free happiness, for the curves and the best said |
 | `calibration` | fitting a person's calibration profile (`laetitia calibrate`) |
 
 Importing this package runs nothing: import the module you need.

@@ -29,14 +29,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
 from laetitia.app.prior import PopulationPrior, read_prior
 from laetitia.app.sweep import SweepError, SweepResult, check_sweep_settings, run_sweep
+from laetitia.envs.make import make_env
 from laetitia.errors import ConfigError
+from laetitia.run_settings import RUN_DEFAULTS, RunSettings
 from laetitia.viewers.people import (
     SUITE_SIZE,
     SUITE_V2,
@@ -163,10 +164,10 @@ class BenchConfig:
     """Seeds per agent and viewer (0 .. seeds-1)."""
     steps: int = 1000
     """Steps per run; steps-to-90% is censored here."""
-    frames: int = 10
-    """Frames read per shown emoticon, the same for every agent."""
-    episode_steps: int = 50
-    """Steps per episode (the env's horizon, as in `laetitia train`)."""
+    frames: int = RUN_DEFAULTS.frames
+    """Frames read per shown emoticon, the same for every agent (`RunSettings.frames`)."""
+    max_episode_steps: int = RUN_DEFAULTS.max_episode_steps
+    """Steps per episode, as in `laetitia train` (`RunSettings.max_episode_steps`)."""
     workers: int = 2
     """Runs at once, each a Ray task (1 with no `address`: one after another in this process)."""
     step_sizes: dict[str, float] = field(default_factory=dict)
@@ -213,9 +214,12 @@ class BenchConfig:
                 f"viewers must be between 1 and {size}, got {self.viewers}.", field="viewers"
             )
         self._check_people(size)
-        for name in ("seeds", "steps", "frames", "episode_steps"):
+        for name in ("seeds", "steps"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}.")
+                raise ConfigError(
+                    f"{name} must be at least 1, got {getattr(self, name)}.", field=name
+                )
+        RunSettings(frames=self.frames, max_episode_steps=self.max_episode_steps)  # checks them
         check_sweep_settings(self.workers, self.address, self.retries)
         for name, step_size in self.step_sizes.items():
             if name not in self.agents or not 0.0 < step_size <= 1.0:
@@ -272,6 +276,19 @@ def step_size_for(agent: str, config: BenchConfig) -> float:
     return float(agent_class(parse_agent_spec(agent)[0]).preferred_step_size)
 
 
+def run_settings(agent: str, config: BenchConfig) -> RunSettings:
+    """The run settings of an agent's (spec's) runs.
+
+    The bench's frames and episode length, and the agent's step size (`step_size_for`);
+    simulated people read no face and need no settle.
+    """
+    return RunSettings(
+        frames=config.frames,
+        max_episode_steps=config.max_episode_steps,
+        step_size=step_size_for(agent, config),
+    )
+
+
 def run_once(
     agent: str,
     viewer_index: int,
@@ -291,13 +308,9 @@ def run_once(
         prior: A prior for an agent that takes one (`laetitia.app.prior`).
     """
     name, spec_settings = parse_agent_spec(agent)
-    viewer = suite_viewer(viewer_index, seed=seed, frames=config.frames, suite=config.suite)
-    env = gym.make(
-        AGENTS[name].env_id,
-        viewer=viewer,
-        step_size=step_size_for(agent, config),
-        max_episode_steps=config.episode_steps,
-    )
+    run = run_settings(agent, config)
+    viewer = suite_viewer(viewer_index, seed=seed, frames=run.frames, suite=config.suite)
+    env = make_env(AGENTS[name].env_id, viewer, run)
     chosen = agent_class(name)
     extra = prior.agent_arguments() if prior is not None and chosen.takes_prior else {}
     threshold = viewer.floor() + THRESHOLD * (viewer.attainable_max() - viewer.floor())

@@ -46,6 +46,7 @@ from laetitia.faces import (
 )
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.meter import HappinessMeter
+from laetitia.run_settings import RUN_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,10 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
 
 
 def happiness_per_frame(
-    setting: PipelineSetting, model: FerModel, video: str | Path, frames_per_call: int = 10
+    setting: PipelineSetting,
+    model: FerModel,
+    video: str | Path,
+    frames_per_call: int = RUN_DEFAULTS.frames,
 ) -> np.ndarray:
     """P(happy) per frame of a video read through one setting (NaN where it found no face)."""
     return _run(setting, model, Path(video), frames_per_call).happy
@@ -415,7 +419,7 @@ def run_pipeline_bench(
     video: str | Path,
     settings: Sequence[PipelineSetting] = SETTINGS,
     repeats: int = 3,
-    frames_per_call: int = 10,
+    frames_per_call: int = RUN_DEFAULTS.frames,
     model_path: str | Path | None = None,
     model_seconds: float = 1.0,
     fer_settings: Sequence[FerPackageSetting] | None = None,

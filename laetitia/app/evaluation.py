@@ -22,21 +22,21 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
-from laetitia.app.training import pipeline_options, resume_config
-from laetitia.envs.registration import MAX_EPISODE_STEPS
+from laetitia.app.training import resume_config
+from laetitia.envs.make import make_env
 from laetitia.errors import ConfigError, ProfileError, VideoEndedError
 from laetitia.faces import DETECTOR_NAMES
 from laetitia.files import write_json_atomic
+from laetitia.run_settings import RUN_DEFAULTS, RunSettings
 from laetitia.seeding import seed_everything
 from laetitia.sessions import META_FILE, SessionRecorder, load_session, new_meta, prepare_folder
 from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
@@ -81,18 +81,20 @@ class EvaluationConfig:
     """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
     episodes: int = 5
     """Episodes to run."""
-    steps_per_episode: int | None = None
-    """Steps per episode; None: the episode length the agent was trained with."""
+    max_episode_steps: int | None = None
+    """Steps per episode (`RunSettings.max_episode_steps`); None: the episode length the agent
+    was trained with."""
     seed: int = 0
     """Seeds the environment's first reset and torch."""
     deterministic: bool = True
     """Use the agent's deterministic actions."""
-    frames: int = 10
-    """Frames read per shown emoticon."""
-    settle_s: float = 0.5
-    """Seconds a live viewer waits after a change before reading frames."""
+    frames: int = RUN_DEFAULTS.frames
+    """Frames read per shown emoticon (`RunSettings.frames`)."""
+    settle_s: float = RUN_DEFAULTS.settle_s
+    """Seconds a live viewer waits after a change (`RunSettings.settle_s`)."""
     step_size: float | None = None
-    """Largest change of a parameter per step; None: the step size the agent was trained with."""
+    """Largest change of a parameter per step (`RunSettings.step_size`); None: the step size
+    the agent was trained with."""
     out: Path | None = None
     """A session folder to record the evaluation in; None records nothing."""
     detector: str | None = None
@@ -121,14 +123,31 @@ class EvaluationConfig:
             raise ConfigError(
                 f"episodes must be at least 1, got {self.episodes}.", field="episodes"
             )
-        if self.steps_per_episode is not None and self.steps_per_episode < 1:
-            raise ConfigError(
-                f"steps_per_episode must be at least 1, got {self.steps_per_episode}.",
-                field="steps_per_episode",
-            )
-        if self.frames < 1:
-            raise ConfigError(f"frames must be at least 1, got {self.frames}.", field="frames")
+        self.run_settings({})  # the run settings' own checks: frames, settle, step size, ...
         parse_viewer_spec(self.viewer)
+
+    def run_settings(
+        self, trained_env: Mapping[str, Any], preferred_step_size: float | None = None
+    ) -> RunSettings:
+        """The evaluation's run settings: those given, the rest as the agent was trained.
+
+        Args:
+            trained_env: The env the agent was saved with (`agent.json`'s `env`: its
+                `step_size` and `max_episode_steps`).
+            preferred_step_size: The agent's own step size, where neither this config nor
+                its training env names one.
+        """
+        return RunSettings(
+            frames=self.frames,
+            settle_s=self.settle_s,
+            max_episode_steps=self.max_episode_steps
+            or trained_env.get("max_episode_steps")
+            or RUN_DEFAULTS.max_episode_steps,
+            step_size=self.step_size or trained_env.get("step_size") or preferred_step_size,
+            detector=self.detector,
+            model=self.model,
+            profile=self.profile,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
@@ -200,7 +219,9 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
             raise
         raise type(error)(
             f"{error} (the {', '.join(taken)} came from the training session's {meta}; "
-            "name another `detector`, `model` or `profile` to score with others)"
+            "name another `detector`, `model` or `profile` to score with others)",
+            field=error.field,
+            mentions=(*error.mentions, *PIPELINE),
         ) from error
     return ScoringPipeline(detector, model, profile, taken)
 
@@ -339,21 +360,8 @@ def evaluate_saved(
     seed_everything(config.seed)
     if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
         log(pipeline.describe())
-    env = gym.make(
-        trained_env.get("id") or AGENTS[name].env_id,
-        viewer=config.viewer,
-        frames=config.frames,
-        settle_s=config.settle_s,
-        step_size=config.step_size
-        or trained_env.get("step_size")
-        or agent_class(name).preferred_step_size,
-        max_episode_steps=config.steps_per_episode
-        or trained_env.get("max_episode_steps")
-        or MAX_EPISODE_STEPS,
-        **pipeline_options(
-            config.viewer, config.detector, config.model, config.profile, config.window
-        ),
-    )
+    run = config.run_settings(trained_env, agent_class(name).preferred_step_size)
+    env = make_env(trained_env.get("id") or AGENTS[name].env_id, config.viewer, run, config.window)
     recorder = None
     try:
         agent = load_agent(config.agent_path, env=env)

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
-from laetitia.app.best import session_best, true_happiness
+from laetitia.app.truth import simulated_truth, true_happiness
 from laetitia.emoticon.params import ParamSpace
 from laetitia.errors import ConfigError, SessionError
 from laetitia.files import save_figure
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.sessions import Session
+from laetitia.sessions.best import session_best
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -367,7 +368,7 @@ def plot_params(session: Session, ax: Axes | None = None) -> Axes:
             label=f"{param.name}: {_short(param.meaning)}",
         )
     if (session.steps["faces"] > 0).any():
-        best = session_best(session)
+        best = session_best(session)  # only its first step is drawn: no truth needed
         if best is not None and best.first_step is not None:
             ax.axvline(best.first_step, color="k", ls="--", lw=1, label="best emoticon shown")
     ax.set_xlabel(STEP_LABEL)
@@ -473,11 +474,13 @@ def _class_color(names: Sequence[str], index: int) -> str:
 
 
 def plot_best_emoticon(session: Session, ax: Axes, size: int = 256) -> Axes:
-    """The session's best emoticon (`laetitia.app.best`), titled with what its readings say."""
+    """The session's best emoticon (`session_best`), titled with what its readings say."""
     from laetitia.emoticon.render import render
 
     ax.axis("off")
-    best = session_best(session) if session.scored().any() else None
+    best = None
+    if session.scored().any():
+        best = session_best(session, truth=simulated_truth(session))
     if best is None:
         ax.text(0.5, 0.5, "no step saw a face:\nno best emoticon", ha="center", va="center")
         return ax

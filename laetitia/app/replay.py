@@ -258,7 +258,6 @@ def build_meter(
     Raises:
         SessionError: If the recorded model or profile cannot be found (pass `model_path`).
     """
-    from laetitia.faces import spelled_out
     from laetitia.fer import load_model, model_identity
     from laetitia.meter import HappinessMeter
 
@@ -271,11 +270,14 @@ def build_meter(
             raise SessionError(
                 f"the session was scored with FER model {recorded['model'].get('name')} "
                 f"(sha256 {str(identity)[:12]}...), which is neither the shipped one nor a "
-                "file its config names; name that model's file (setting `model_path`)."
+                "file its config names; name that model's file (`model_path`).",
+                mentions=("model_path",),
             )
     model = load_model(model_path if _is_file(model_path) else None)
     same_model = model.identity == identity
-    recorded_detector = spelled_out(recorded["detector"])
+    # As recorded: an older session's description names its tracking options since it was
+    # read (`laetitia.sessions.migrations`), so it compares with the detector's own.
+    recorded_detector = dict(recorded["detector"])
     face_detector = _detector(recorded_detector, detector)
     meter: Any = HappinessMeter(face_detector, model)
     if "profile" in recorded and same_model:
@@ -305,9 +307,9 @@ def _with_profile(meter: Any, path: object) -> Any:
     if not _is_file(path):
         raise SessionError(
             f"the session was scored through a calibration profile ({path}) that is not "
-            "there any more; restore the file to re-score with it, or name a model (setting "
-            "`model_path`) to "
-            "re-score without it."
+            "there any more; restore the file to re-score with it, or name a model "
+            "(`model_path`) to re-score without it.",
+            mentions=("model_path",),
         )
     return calibrated(meter, Path(str(path)))
 

@@ -3,8 +3,9 @@
     result = train(TrainConfig(out=Path("runs/me"), agent="cma-es", viewer="webcam"))
     result = resume(Path("runs/me"), steps=100)        # carries on where it stopped
 
-The environment is built the way a user builds it from Python: `gymnasium.make(env_id,
-viewer=SPEC, frames=..., detector=..., model=..., profile=...)`, so the CLI and a notebook get
+The environment is built from the config's run settings by `laetitia.envs.make.make_env`,
+the one way every run builds its env: `gymnasium.make(env_id, viewer=SPEC, frames=...,
+max_episode_steps=..., detector=..., model=..., profile=...)`, so the CLI and a notebook get
 the same env. Every step is recorded into the session folder as it completes
 (`SessionCallback`), and the agent is saved as it learns (`AgentCheckpoint`), so a run killed
 at any moment resumes.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from laetitia.agents import AGENTS, check_agent_name
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
-from laetitia.faces import DETECTOR_NAMES
 from laetitia.records import from_dict
+from laetitia.run_settings import RunSettings
 from laetitia.sessions import (
     META_FILE,
     Session,
@@ -35,7 +35,7 @@ from laetitia.sessions import (
     prepare_folder,
     repair_session,
 )
-from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
+from laetitia.viewers.spec import check_face_pipeline, parse_viewer_spec
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from laetitia.agents.base import BaseAgent
     from laetitia.app.prior import PopulationPrior
-    from laetitia.sessions.best import BestEmoticon
+    from laetitia.sessions.best import BestEmoticon, Truth
     from laetitia.types import Viewer
 
 AGENT_DIR = "agent"
@@ -53,9 +53,13 @@ BEST_PNG = "best_emoticon.png"
 CURVE_PNG = "learning_curve.png"
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run; written whole into the session's meta.json."""
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(RunSettings):
+    """Everything that defines a training run; written whole into the session's meta.json.
+
+    The run settings (frames, settle, episode length, step size, face pipeline) are those of
+    `laetitia.run_settings.RunSettings`, with their defaults; a training adds what follows.
+    """
 
     out: Path
     """The session folder to write."""
@@ -67,27 +71,11 @@ class TrainConfig:
     """Steps to take (one shown emoticon each)."""
     seed: int = 0
     """Seeds the agent, the environment and torch."""
-    frames: int = 10
-    """Frames read per shown emoticon."""
-    settle_s: float = 0.5
-    """Seconds a live viewer waits after a change before reading frames."""
-    step_size: float | None = None
-    """Largest change of a parameter per step, as a fraction of its range; None: the agent's
-    `preferred_step_size` (0.1 for most, 1.0 for cma-es, which jumps to the emoticon it picks)."""
-    episode_steps: int = 50
-    """Steps per episode (the env's horizon)."""
     keep_frames: bool = True
     """Keep the camera frames as lossless PNGs in the session (False: none, only the per-frame
     probabilities and face boxes; no image of the person is written)."""
-    detector: str = DETECTOR_NAMES[0]
-    """Face detector of a webcam or video viewer: yunet (the default), mtcnn, haar, none."""
-    model: Path | None = None
-    """FER model file of a webcam or video viewer; None for the shipped one."""
     window: bool = True
     """Show the live window for a webcam or video viewer (a webcam always shows one)."""
-    profile: Path | None = None
-    """A person's calibration profile for a webcam or video viewer (made by `laetitia
-    calibrate`): the reward is their calibrated P(smile). None: the model's P(happy)."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent."""
     prior: tuple[Path, ...] = ()
@@ -99,24 +87,13 @@ class TrainConfig:
     stable-baselines3 agents' own training statistics)."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         object.__setattr__(self, "out", Path(self.out))
-        for name in ("steps", "frames", "episode_steps"):
-            value = getattr(self, name)
-            if value < 1:
-                raise ConfigError(f"{name} must be at least 1, got {value}.", field=name)
-        if not math.isfinite(self.settle_s) or self.settle_s < 0:
-            raise ConfigError(
-                f"settle_s must be a finite number of seconds, 0 or more, got {self.settle_s}.",
-                field="settle_s",
-            )
+        if self.steps < 1:
+            raise ConfigError(f"steps must be at least 1, got {self.steps}.", field="steps")
         if self.seed < 0:
             raise ConfigError(f"seed must be 0 or more, got {self.seed}.", field="seed")
         check_agent_name(self.agent)
-        if self.step_size is not None and not 0.0 < self.step_size <= 1.0:
-            raise ConfigError(
-                f"step_size is a fraction of each range in (0, 1], got {self.step_size}.",
-                field="step_size",
-            )
         spec = parse_viewer_spec(self.viewer)
         if spec.kind in ("video", "session"):
             # Absolute, so a resume finds the recording from any working folder.
@@ -129,8 +106,9 @@ class TrainConfig:
         """The config with its files checked, before anything opens or loads.
 
         Returns:
-            The same config with the model and profile paths absolute (a run resumed from
-            another folder finds them) and the agent's preferred step size where none was given.
+            The same config with the detector named (the default one where none was), the
+            model and profile paths absolute (a run resumed from another folder finds them),
+            and the agent's preferred step size where none was given.
 
         Raises:
             ConfigError: For an unknown detector, a missing model file, a profile with a viewer
@@ -139,6 +117,7 @@ class TrainConfig:
         """
         from laetitia.agents import agent_class
         from laetitia.agents.sb3 import require_tensorboard
+        from laetitia.faces import DETECTOR_NAMES
 
         chosen = agent_class(self.agent)
         if self.prior and not chosen.takes_prior:
@@ -147,11 +126,14 @@ class TrainConfig:
                 f"{sorted(n for n in AGENTS if agent_class(n).takes_prior)} do.",
                 field="prior",
             )
-        model, profile = check_face_pipeline(self.viewer, self.detector, self.model, self.profile)
+        detector = self.detector or DETECTOR_NAMES[0]
+        model, profile = check_face_pipeline(self.viewer, detector, self.model, self.profile)
         if self.tensorboard is not None:
             require_tensorboard()
         step_size = chosen.preferred_step_size if self.step_size is None else self.step_size
-        return dataclasses.replace(self, model=model, profile=profile, step_size=step_size)
+        return dataclasses.replace(
+            self, detector=detector, model=model, profile=profile, step_size=step_size
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The config as plain data."""
@@ -162,27 +144,10 @@ class TrainConfig:
         return data
 
     def make_env(self) -> gym.Env:
-        """The agent's environment with this config's viewer, as `gymnasium.make` builds it."""
-        import gymnasium as gym
+        """The agent's environment with this config's viewer (`laetitia.envs.make.make_env`)."""
+        from laetitia.envs.make import make_env
 
-        return gym.make(
-            AGENTS[self.agent].env_id,
-            viewer=self.viewer,
-            frames=self.frames,
-            settle_s=self.settle_s,
-            step_size=self.step_size,
-            max_episode_steps=self.episode_steps,
-            **pipeline_options(self.viewer, self.detector, self.model, self.profile, self.window),
-        )
-
-
-def pipeline_options(
-    viewer: str, detector: str | None, model: Path | None, profile: Path | None, window: bool | None
-) -> dict[str, Any]:
-    """The env's face-pipeline arguments for a viewer spec: none for a viewer that reads no face."""
-    if parse_viewer_spec(viewer).kind not in FACE_KINDS:
-        return {}
-    return {"detector": detector, "model": model, "profile": profile, "window": window}
+        return make_env(AGENTS[self.agent].env_id, self.viewer, self, window=self.window)
 
 
 @dataclass(frozen=True)
@@ -196,7 +161,7 @@ class TrainResult:
     stopped_early: str | None
     """Why the run ended before its step count (the camera ran out, the person ended it)."""
     best: BestEmoticon | None = None
-    """The best emoticon, said honestly (`laetitia.app.best`); None when nothing was read."""
+    """The best emoticon, said honestly (`laetitia.sessions.best`); None when nothing was read."""
 
 
 def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
@@ -282,6 +247,9 @@ def _remove_new_session(folder: Path, recorder: SessionRecorder | None, created:
 def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
     """A training session and its config, read back strictly.
 
+    The config is the current one whatever laetitia version wrote it: `read_meta` migrated
+    older records (`laetitia.sessions.migrations`).
+
     Raises:
         SessionError: If the folder holds no training session, or its config is not one this
             laetitia reads (the message names the key and the file).
@@ -292,9 +260,7 @@ def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
             f"{folder} is a {session.meta.kind} session, not one written by `laetitia train`; "
             "it cannot be resumed."
         )
-    # Sessions from before there was a choice of detector read faces with MTCNN, the default
-    # then (YuNet is the default now).
-    saved = {"detector": "mtcnn", **session.meta.config, "out": str(folder)}
+    saved = {**session.meta.config, "out": str(folder)}
     config = from_dict(TrainConfig, saved, f"{Path(folder) / META_FILE}: config", SessionError)
     return session, config
 
@@ -372,7 +338,8 @@ def resume(
     if remaining < 1:
         raise SessionError(
             f"{folder} already has {session.n_steps} steps, as many as its run asked for "
-            f"({config.steps}); ask for more steps (setting `steps`) to add them."
+            f"({config.steps}); ask for more steps (`steps`) to add them.",
+            mentions=("steps",),
         )
     if not (folder / AGENT_DIR).exists():
         raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
@@ -446,6 +413,7 @@ def _run(
 ) -> TrainResult:
     from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
     from laetitia.app.recording import SessionCallback
+    from laetitia.app.truth import viewer_truth
 
     callbacks: list[BaseCallback] = [
         SessionCallback(recorder, episode=first_episode),
@@ -473,20 +441,26 @@ def _run(
         recorder.close()
         env.close()
     agent.save(config.out / AGENT_DIR)
-    return _finish(config.out, stopped_early, agent.best_params())
+    return _finish(config.out, stopped_early, agent.best_params(), viewer_truth(_viewer(env)))
 
 
-def _finish(folder: Path, stopped_early: str | None, guess: np.ndarray | None) -> TrainResult:
+def _finish(
+    folder: Path, stopped_early: str | None, guess: np.ndarray | None, truth: Truth | None
+) -> TrainResult:
+    """Say the run's best (`best.json`, its image) and draw its learning curve.
+
+    `truth` is the run's own viewer's noise-free happiness (a simulated viewer's), said of the
+    best; None for a person.
+    """
     import numpy as np
 
-    from laetitia.app.best import honest_best
     from laetitia.app.plots import save_learning_curve
     from laetitia.emoticon.render import render
-    from laetitia.sessions.best import write_best
+    from laetitia.sessions.best import best_by_readings, write_best
 
     session = load_session(folder)
     best_png = curve_png = None
-    best = honest_best(session, guess) if session.n_steps else None
+    best = best_by_readings(session, guess, truth) if session.n_steps else None
     if best is not None and session.scored().any():
         write_best(folder, best)
         best_png = folder / BEST_PNG

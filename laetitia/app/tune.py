@@ -48,6 +48,7 @@ from laetitia.app.sweep import check_sweep_settings, ray_runtime, torch_threads
 from laetitia.errors import ConfigError
 from laetitia.files import write_json_atomic
 from laetitia.records import from_dict
+from laetitia.run_settings import RUN_DEFAULTS
 
 TIE_WEIGHT = 0.49
 """Weight of the happiness in the objective: below 0.5, the smallest step of a median."""
@@ -205,10 +206,10 @@ class TuneConfig:
     """... with this many seeds each (0 .. seeds-1) ..."""
     steps: int = 300
     """... and this many steps per run."""
-    frames: int = 10
-    """Frames read per shown emoticon."""
-    episode_steps: int = 50
-    """Steps per episode (the env's horizon)."""
+    frames: int = RUN_DEFAULTS.frames
+    """Frames read per shown emoticon (`RunSettings.frames`)."""
+    max_episode_steps: int = RUN_DEFAULTS.max_episode_steps
+    """Steps per episode (`RunSettings.max_episode_steps`)."""
     step_size: float | None = None
     """Env step size; None: the agent's `preferred_step_size`."""
     workers: int = 2
@@ -264,7 +265,7 @@ class TuneConfig:
             seeds=self.seeds,
             steps=self.steps,
             frames=self.frames,
-            episode_steps=self.episode_steps,
+            max_episode_steps=self.max_episode_steps,
             workers=1,
             step_sizes={} if self.step_size is None else {self.agent: self.step_size},
         )
@@ -454,7 +455,10 @@ def read_config(out: Path) -> TuneConfig:
         ) from error
     except json.JSONDecodeError as error:
         raise ConfigError(f"out {path} is not JSON: {error}.", field="out") from error
-    data = {**data, "out": str(Path(out).resolve())} if isinstance(data, dict) else data
+    if isinstance(data, dict):
+        data = {**data, "out": str(Path(out).resolve())}
+        if "episode_steps" in data:  # its name in searches started before it had one name
+            data["max_episode_steps"] = data.pop("episode_steps")
     return from_dict(TuneConfig, data, source=str(path))
 
 
@@ -463,6 +467,7 @@ def _refuse_existing(out: Path) -> None:
         raise ConfigError(
             f"out {out} already holds a search; resume it (`resume`) or choose another folder.",
             field="out",
+            mentions=("resume",),
         )
 
 

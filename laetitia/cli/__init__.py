@@ -2,18 +2,20 @@
 
 The CLI maps flags to the application's typed configs and nothing more. An option's `dest` is
 the config field it sets (`--settle` sets `settle_s`), so an error the library raises about a
-field (`ConfigError.field`) is shown with the flag that sets it.
+field is shown with the flag that sets it: the error carries its fields as data
+(`LaetitiaError.field` and `.mentions`), and each command's parser knows its flags by field
+(`CommandParser.flags`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import re
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from laetitia.errors import LaetitiaError
+from laetitia.errors import LaetitiaError, written
 from laetitia.threads import use_threads
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -31,11 +33,102 @@ COMMAND_MODULES: tuple[str, ...] = (
 """Modules of `laetitia.cli` that each add one subcommand with `add_parser(subparsers)`."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser that knows the option setting each config field.
+
+    Every option added with `add_argument` is noted by its `dest`, the config field it sets
+    (`--settle` sets `settle_s`), so an error the library raises about a field is shown with
+    that option (`error_line`). An option added to a group is noted with `names`. Subcommands'
+    parsers are of this class too (`add_subparsers` makes its parsers of its parser's class). A
+    parser whose command runs (`set_defaults(func=...)`) also takes `--threads`, and is found
+    from its parsed arguments (`args.command_parser`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.flags: dict[str, str] = {}  # before argparse adds --help
+        """The option that sets each config field (its longest spelling), by field."""
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        """`argparse.ArgumentParser.add_argument`, noting the option by the field it sets."""
+        return self.names(super().add_argument(*args, **kwargs))
+
+    def names(self, action: argparse.Action) -> argparse.Action:
+        """Note `action` as the option that sets its `dest` (the first one added keeps it)."""
+        if action.option_strings and action.dest not in self.flags:
+            self.flags[action.dest] = max(action.option_strings, key=len)
+        return action
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        """`argparse.ArgumentParser.set_defaults`; a `func` makes this parser a command's."""
+        super().set_defaults(**kwargs)
+        if "func" in kwargs:
+            super().set_defaults(command_parser=self)
+            self.add_argument(
+                "--threads",
+                type=int,
+                default=None,
+                metavar="N",
+                help="threads torch, OpenCV and video decoding compute with (default: 1 on up "
+                "to 4 cores, else half the cores)",
+            )
+
+
+class DeprecatedFlag(argparse.Action):
+    """An option's old spelling: sets what the new one sets, and says once to use the new one.
+
+    Added after the new option, with its `dest`, `action=DeprecatedFlag`, `new=` the new
+    spelling, and its help hidden (`argparse.SUPPRESS`); see `add_renamed`.
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+        self.warned = False
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        """Set the value as the new option would, saying on stderr (once) to use that one."""
+        if not self.warned:
+            self.warned = True
+            print(
+                f"{parser.prog}: warning: {option_string} is deprecated; use {self.new} "
+                "(it does the same).",
+                file=sys.stderr,
+            )
+        setattr(namespace, self.dest, values)
+
+
+def add_renamed(parser: argparse.ArgumentParser, old: str, new: argparse.Action) -> None:
+    """Keep `old`, an option renamed `new`, working: the same value, a deprecation line.
+
+    Args:
+        parser: The command's parser (where `new` was added).
+        old: The old spelling ("--episode-steps").
+        new: The option it became, as `add_argument` returned it.
+    """
+    same: dict[str, Any] = {} if new.type is None else {"type": new.type}
+    parser.add_argument(
+        old,
+        dest=new.dest,
+        metavar=new.metavar,
+        action=DeprecatedFlag,
+        new=max(new.option_strings, key=len),
+        help=argparse.SUPPRESS,
+        **same,
+    )
+
+
+def build_parser() -> CommandParser:
     """The full argument parser, with every subcommand registered."""
     from laetitia import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="laetitia",
         description="An RL research environment that learns to make a person smile.",
     )
@@ -43,62 +136,28 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"laetitia.cli.{name}").add_parser(subparsers)
-    _mark_commands(parser)
     return parser
 
 
-def _mark_commands(parser: argparse.ArgumentParser) -> None:
-    """Let each command's parser be found from its parsed arguments (`args.command_parser`)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                _mark_commands(sub)
-    if parser.get_default("func") is not None:
-        parser.set_defaults(command_parser=parser)
-        parser.add_argument(
-            "--threads",
-            type=int,
-            default=None,
-            metavar="N",
-            help="threads torch, OpenCV and video decoding compute with (default: 1 on up to 4 "
-            "cores, else half the cores)",
-        )
+def error_line(error: LaetitiaError, parser: CommandParser | None) -> str:
+    """An error's message with the options of `parser` for the config fields it names.
 
-
-def flag_for(parser: argparse.ArgumentParser, field: str) -> str | None:
-    """The option of a command that sets config field `field` (its `dest`), if there is one."""
-    for action in parser._actions:
-        if action.dest == field and action.option_strings:
-            return max(action.option_strings, key=len)
-    return None
-
-
-SETTING = re.compile(r"(?:setting )?`(\w+)`")
-"""How a library message refers to a config field: "setting `model_path`", or "`model_path`"."""
-VALUE = re.compile(r"\bthe (\w+) `([^`]+)`")
-"""How a library message suggests a value of a field: "the viewer `video:PATH`"."""
-
-
-def error_line(error: LaetitiaError, parser: argparse.ArgumentParser | None) -> str:
-    """An error's message with flags for the config fields it names, where the command has them.
-
-    The field at fault (`error.field`) starts the message; other fields appear in backquotes
-    ("setting `model_path`"). Each becomes the option of `parser` that sets it ("--model").
+    The fields are the error's own data, never read from its wording: the field at fault
+    (`error.field`), whose name starts the message, and the fields it mentions
+    (`error.mentions`, written as `laetitia.errors.written` says). Each becomes the option that
+    sets it ("--model"), with the value it suggests ("--viewer video:PATH"); a field the command
+    has no option for stays as it is written.
     """
     message = str(error)
     if parser is None:
         return message
-
-    def flag(match: re.Match[str]) -> str:
-        return flag_for(parser, match.group(1)) or match.group(0)
-
-    def flag_value(match: re.Match[str]) -> str:
-        option = flag_for(parser, match.group(1))
-        return f"{option} {match.group(2)}" if option else match.group(0)
-
-    message = SETTING.sub(flag, VALUE.sub(flag_value, message))
+    for mention in error.mentions:
+        name, given, value = mention.partition("=")
+        option = parser.flags.get(name)
+        if option is not None:
+            message = message.replace(written(mention), f"{option} {value}" if given else option)
     field = error.field
-    option = None if field is None else flag_for(parser, field)
+    option = None if field is None else parser.flags.get(field)
     if field is None or option is None:
         return message
     if message.startswith(field):
@@ -106,23 +165,25 @@ def error_line(error: LaetitiaError, parser: argparse.ArgumentParser | None) -> 
     return f"{option}: {message}"
 
 
+class _Unset(list[Any]):
+    """An option's value before the command line sets it (a list: `append` options add to it)."""
+
+
 def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[str, object]:
     """The options of one command that `argv` (its arguments) sets explicitly, by `dest`.
 
-    A value equal to the default counts as given when it was typed.
+    A value equal to the default counts as given when it was typed. The arguments are parsed
+    into a namespace where every option already holds a marker (argparse fills in a default only
+    where the namespace has none), so what the command line set is what no longer holds it.
     """
-    saved = {action: action.default for action in parser._actions}
-    defaults = dict(parser._defaults)
-    try:
-        for action in parser._actions:
-            action.default = argparse.SUPPRESS
-        parser._defaults.clear()
-        given, _ = parser.parse_known_args(list(argv))
-    finally:
-        for action, default in saved.items():
-            action.default = default
-        parser._defaults.update(defaults)
-    return vars(given)
+    every = vars(parser.parse_known_args(list(argv))[0])
+    unset = argparse.Namespace(**{dest: _Unset() for dest in every})
+    parsed = vars(parser.parse_known_args(list(argv), namespace=unset)[0])
+    return {
+        dest: list(value) if isinstance(value, _Unset) else value
+        for dest, value in parsed.items()
+        if not (isinstance(value, _Unset) and not value)
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from laetitia.cli.train import add_frames_argument
+
 QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
 """What `--quick` runs: under five minutes on two cores with every agent."""
 
@@ -70,7 +72,7 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
     agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 1000)")
-    agents.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
+    add_frames_argument(agents)
     add_ray_arguments(agents, what="runs")
     agents.add_argument(
         "--step-size",
@@ -190,7 +192,7 @@ def _add_pipeline(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     pipeline.add_argument("--video", type=Path, required=True, help="the video to read")
     pipeline.add_argument("--repeats", type=int, default=3, help="timed passes per setting (3)")
-    pipeline.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
+    add_frames_argument(pipeline)
     pipeline.add_argument("--model", type=Path, default=None, help="FER weights (default: shipped)")
     pipeline.add_argument(
         "--no-fer",

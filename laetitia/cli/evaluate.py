@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from laetitia.cli.train import add_face_pipeline_arguments
+from laetitia.cli.train import add_run_arguments
 from laetitia.viewers.spec import SPEC_FORMS
 
 
@@ -33,13 +33,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
     )
     parser.add_argument("--episodes", type=int, default=5, help="episodes to run (5)")
-    parser.add_argument(
-        "--steps-per-episode",
-        type=int,
-        default=None,
-        metavar="N",
-        help="steps per episode (default: the agent's training episode length)",
-    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the viewer's noise (0)")
     parser.add_argument(
         "--stochastic",
@@ -47,24 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_false",
         help="sample actions as in training instead",
     )
-    parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
-    parser.add_argument(
-        "--settle",
-        dest="settle_s",
-        type=float,
-        default=0.5,
-        help="seconds to wait after a change (0.5)",
-    )
-    parser.add_argument(
-        "--step-size",
-        type=float,
-        default=None,
-        help="largest change per step (default: the agent's training step size)",
-    )
+    add_run_arguments(parser, from_training=True, renamed=("--steps-per-episode",))
     parser.add_argument(
         "--out", type=Path, default=None, help="record the evaluation as a session in this folder"
     )
-    add_face_pipeline_arguments(parser, from_training=True)
     parser.add_argument(
         "--no-frames",
         dest="keep_frames",
@@ -84,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         agent_path=args.agent_path,
         viewer=args.viewer,
         episodes=args.episodes,
-        steps_per_episode=args.steps_per_episode,
+        max_episode_steps=args.max_episode_steps,
         seed=args.seed,
         deterministic=args.deterministic,
         frames=args.frames,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from laetitia.run_settings import RUN_DEFAULTS, STEP_SIZE
 from laetitia.viewers.spec import SPEC_FORMS
 
 if TYPE_CHECKING:
     from laetitia.app.training import TrainResult
+    from laetitia.cli import CommandParser
 
 
 def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> None:
@@ -19,22 +22,65 @@ def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> Non
     parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
 
 
-def add_face_pipeline_arguments(
-    parser: argparse.ArgumentParser, from_training: bool = False
+def add_frames_argument(parser: argparse.ArgumentParser) -> None:
+    """--frames: frames read per step (`RunSettings.frames`), for every command that runs steps."""
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=RUN_DEFAULTS.frames,
+        help=f"frames read per step (default {RUN_DEFAULTS.frames})",
+    )
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, from_training: bool = False, renamed: Sequence[str] = ()
 ) -> None:
-    """--detector, --model and --profile: how a webcam or video viewer reads the face.
+    """The run settings (`laetitia.run_settings.RunSettings`) as options, with their defaults.
+
+    --frames, --settle, --step-size, --max-episode-steps, and the face pipeline: --detector,
+    --model and --profile, how a webcam or video viewer reads the face.
 
     Args:
         parser: The command's parser.
-        from_training: The defaults are a training session's (`laetitia evaluate`): each
-            option defaults to None, meaning "as the agent was trained".
+        from_training: The defaults of the step size, the episode length and the face pipeline
+            are a training session's (`laetitia evaluate`): each defaults to None, meaning "as
+            the agent was trained".
+        renamed: The command's old spellings of --max-episode-steps, which still work and say
+            they are deprecated.
     """
+    from laetitia.cli import add_renamed
     from laetitia.faces import DETECTOR_NAMES
 
+    add_frames_argument(parser)
+    parser.add_argument(
+        "--settle",
+        dest="settle_s",
+        type=float,
+        default=RUN_DEFAULTS.settle_s,
+        help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
+    )
+    parser.add_argument(
+        "--step-size",
+        type=float,
+        default=None,
+        help="largest change per step, fraction of range (default: the agent's"
+        + (" training step size)" if from_training else f", {STEP_SIZE} for most)"),
+    )
+    episode = parser.add_argument(
+        "--max-episode-steps",
+        type=int,
+        default=None if from_training else RUN_DEFAULTS.max_episode_steps,
+        metavar="N",
+        help="steps per episode (default: the agent's training episode length)"
+        if from_training
+        else f"steps per episode (default {RUN_DEFAULTS.max_episode_steps})",
+    )
+    for old in renamed:
+        add_renamed(parser, old, episode)
     default = "default: the training session's, else" if from_training else "default:"
     parser.add_argument(
         "--detector",
-        default=None if from_training else DETECTOR_NAMES[0],
+        default=None,
         help=f"face detector of a webcam or video viewer: {', '.join(DETECTOR_NAMES)} "
         f"({default} {DETECTOR_NAMES[0]})",
     )
@@ -55,7 +101,7 @@ def add_face_pipeline_arguments(
     )
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     """Register `laetitia train`."""
     from laetitia.agents import AGENTS
 
@@ -70,12 +116,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", type=Path, help="session folder to write")
-    where.add_argument(
-        "--resume",
-        type=Path,
-        metavar="DIR",
-        help="continue the session in DIR with its own settings (--steps adds that many steps)",
+    parser.names(where.add_argument("--out", type=Path, help="session folder to write"))
+    parser.names(
+        where.add_argument(
+            "--resume",
+            type=Path,
+            metavar="DIR",
+            help="continue the session in DIR with its own settings (--steps adds that many steps)",
+        )
     )
     parser.add_argument(
         "--repair",
@@ -83,28 +131,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --resume: keep a damaged session's steps before the damage, drop the rest",
     )
     add_common_run_arguments(parser, steps=200)
-    parser.add_argument("--frames", type=int, default=10, help="frames read per step (10)")
-    parser.add_argument(
-        "--settle",
-        dest="settle_s",
-        type=float,
-        default=0.5,
-        help="seconds to wait after a change (0.5)",
-    )
-    parser.add_argument(
-        "--step-size",
-        type=float,
-        default=None,
-        help="largest change per step, fraction of range (default: the agent's, 0.1 for most)",
-    )
-    parser.add_argument("--episode-steps", type=int, default=50, help="steps per episode (50)")
+    add_run_arguments(parser, renamed=("--episode-steps",))
     parser.add_argument(
         "--no-frames",
         dest="keep_frames",
         action="store_false",
         help="keep no camera image in the session, only per-frame probabilities and face boxes",
     )
-    add_face_pipeline_arguments(parser)
     parser.add_argument(
         "--no-window",
         action="store_true",
@@ -153,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.resume is not None:
         asked = given_options(args.command_parser, args.argv[1:])
-        for name in ("resume", "repair", "steps"):
+        for name in ("resume", "repair", "steps", "threads"):
             asked.pop(name, None)
         if "agent_config" in asked:
             raise ConfigError(
@@ -168,7 +201,11 @@ def run(args: argparse.Namespace) -> int:
         report(resume(args.resume, steps=args.steps, repair=args.repair, asked=asked))
         return 0
     if args.repair:
-        raise ConfigError("repair applies to a session being resumed (setting `resume`).")
+        raise ConfigError(
+            "repair applies to a session being resumed (`resume`).",
+            field="repair",
+            mentions=("resume",),
+        )
     config = TrainConfig(
         out=args.out,
         agent=args.agent,
@@ -178,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         frames=args.frames,
         settle_s=args.settle_s,
         step_size=args.step_size,
-        episode_steps=args.episode_steps,
+        max_episode_steps=args.max_episode_steps,
         keep_frames=args.keep_frames,
         detector=args.detector,
         model=args.model,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from laetitia.cli.bench import add_ray_arguments
+from laetitia.cli.train import add_frames_argument
+
+if TYPE_CHECKING:
+    from laetitia.cli import CommandParser
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     """Register `laetitia tune`."""
     from laetitia.agents import AGENTS
 
@@ -34,12 +39,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(fixed); repeatable, e.g. --space sigma=0.1:0.8:log --space population=4:12",
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", type=Path, help="experiment folder to write (Tune's own)")
-    where.add_argument(
-        "--resume",
-        type=Path,
-        metavar="OUT",
-        help="carry on the interrupted search in OUT, with its own settings",
+    parser.names(
+        where.add_argument("--out", type=Path, help="experiment folder to write (Tune's own)")
+    )
+    parser.names(
+        where.add_argument(
+            "--resume",
+            type=Path,
+            metavar="OUT",
+            help="carry on the interrupted search in OUT, with its own settings",
+        )
     )
     parser.add_argument(
         "--samples",
@@ -50,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--viewers", type=int, default=8, help="people K per trial (default 8)")
     parser.add_argument("--seeds", type=int, default=1, help="seeds S per person (default 1)")
     parser.add_argument("--steps", type=int, default=300, help="steps N per run (default 300)")
-    parser.add_argument("--frames", type=int, default=10, help="frames per step (default 10)")
+    add_frames_argument(parser)
     parser.add_argument(
         "--step-size", type=float, default=None, help="env step size (default: the agent's)"
     )

@@ -162,8 +162,8 @@ def select_classes(names: Sequence[str] | None) -> tuple[str, ...]:
         raise DatasetError(f"class(es) {repeated} given more than once; name each class once.")
     if len(indices) < 2:
         raise DatasetError(
-            f"a classifier needs at least two classes, got {list(names)}; name more in setting "
-            "`classes`."
+            f"a classifier needs at least two classes, got {list(names)}; name more in `classes`.",
+            mentions=("classes",),
         )
     return tuple(EMOTIONS[i] for i in sorted(indices))
 
@@ -505,8 +505,9 @@ class Splits:
                     f"split {name!r} has no images of {missing} (images per split: {have}; "
                     f"{name}: {self.origin[name]}). Every class must be in every split: add "
                     f"images of {missing}"
-                    + (f", raise setting `{name}_fraction`" if carved else "")
-                    + ", or leave the class(es) out of setting `classes`."
+                    + (f", raise `{name}_fraction`" if carved else "")
+                    + ", or leave the class(es) out of `classes`.",
+                    mentions=(f"{name}_fraction", "classes") if carved else ("classes",),
                 )
 
     def table(self) -> str:
@@ -735,5 +736,6 @@ def check_input_stats(
             f"(mean {reference.mean:.3f}, std {reference.std:.3f}, range [{reference.min:.3f}, "
             f"{reference.max:.3f}]).{hint} Make both sets uint8 face crops with pixel values "
             "0-255 prepared the same way; if the difference is intended (a study of domain "
-            "shift), set `allow_stats_mismatch`."
+            "shift), set `allow_stats_mismatch`.",
+            mentions=("allow_stats_mismatch",),
         )

@@ -164,7 +164,8 @@ def check_subset(model_classes: Sequence[str], classes: Sequence[str]) -> None:
     if unknown:
         raise LabelMismatchError(
             f"the model has classes {list(model_classes)}, not {unknown}; evaluate it on its "
-            "own classes or a subset of them (setting `classes`)."
+            "own classes or a subset of them (`classes`).",
+            mentions=("classes",),
         )
 
 
@@ -456,7 +457,8 @@ def _evaluated_set(splits: Splits, split: str, path: Path) -> FaceSet:
     missing = [c for c, n in faces.counts().items() if n == 0]
     if missing:
         raise SplitError(
-            f"{path} has no images of {missing}; evaluate without them (setting `classes`)."
+            f"{path} has no images of {missing}; evaluate without them (`classes`).",
+            mentions=("classes",),
         )
     return faces
 

@@ -113,7 +113,14 @@ class TrainConfig:
         if problems:
             (first, message), *others = problems
             rest = "".join(f"; `{name}`{text[len(name) :]}" for name, text in others)
-            raise ConfigError(message + rest + ".", field=first)
+            # Each problem's message starts with its field; the other fields it names are
+            # the comparisons made in `_problems` (lr_min is checked against `lr`).
+            named = [name for name, _ in others] + [
+                "lr" for name, _ in problems if name == "lr_min"
+            ]
+            raise ConfigError(
+                message + rest + ".", field=first, mentions=tuple(dict.fromkeys(named))
+            )
         self.split_spec()  # validates the fractions
 
     def _problems(self) -> list[tuple[str, str]]:
@@ -187,8 +194,9 @@ def _class_weights(
     if unused:
         raise ConfigError(
             f"{name} names {unused}, which the run does not train on (classes {list(classes)}); "
-            "drop the weight or add the class to setting `classes`.",
+            "drop the weight or add the class to `classes`.",
             field=name,
+            mentions=("classes",),
         )
     bad = {c: w for c, w in weights.items() if not (math.isfinite(w) and w > 0)}
     if bad:
@@ -227,6 +235,7 @@ def resume_changes(saved: TrainConfig, config: TrainConfig) -> dict[str, dict[st
         raise ConfigError(
             f"a resumed run keeps its data split, classes, model and optimiser settings, but "
             f"these differ from the checkpoint's: {listed}. Drop them to resume, or start a new "
-            f"run. On resume you may change {sorted(RESUMABLE)}."
+            f"run. On resume you may change {sorted(RESUMABLE)}.",
+            mentions=tuple(fixed),
         )
     return changed

@@ -17,9 +17,11 @@ A session folder holds
 |---|---|
 | `layout` | file names and table columns |
 | `meta` | `SessionMeta`, the record in `meta.json`, and its strict loader |
+| `migrations` | older `meta.json` records brought up to this version, one step per version |
 | `recorder` | `SessionRecorder`: appending steps durably; resuming; `repair_session` |
 | `reader` | `Session` and `load_session`: reading a folder back, checking its steps |
 | `folders` | where runs go, and finding every session under a folder |
+| `best` | a session's best emoticon, said honestly (`session_best`), and `best.json` |
 """
 
 from laetitia.sessions.folders import (
@@ -40,7 +42,6 @@ from laetitia.sessions.layout import (
     step_columns,
 )
 from laetitia.sessions.meta import (
-    FORMAT_VERSION,
     Recording,
     Resumption,
     SessionMeta,
@@ -48,6 +49,7 @@ from laetitia.sessions.meta import (
     read_meta,
     write_meta,
 )
+from laetitia.sessions.migrations import FORMAT_VERSION, migrate
 from laetitia.sessions.reader import FrameIndex, Session, decode_frame, load_session
 from laetitia.sessions.recorder import (
     Repair,
@@ -81,6 +83,7 @@ __all__ = [
     "frame_columns",
     "load_session",
     "load_sessions",
+    "migrate",
     "new_meta",
     "package_versions",
     "prepare_folder",

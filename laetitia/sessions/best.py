@@ -5,10 +5,12 @@ luck (a demo's printed best was 0.90 for an emoticon whose noise-free happiness 
 the best emoticon is the agent's own best guess when it has one (the hill-climber's incumbent,
 CMA-ES's mean, the Bayesian optimiser's posterior mean), otherwise the emoticon with the
 highest mean over its readings; and what is said of it is the mean of *its* readings with how
-many there were (and, for a simulated viewer, its noise-free happiness: `laetitia.app.best`).
+many there were, and, where the caller knows the viewer's noise-free happiness (a simulated
+viewer: `laetitia.app.truth`), that too.
 
 A run writes it into the session folder as `best.json` (`write_best`), so `laetitia plot` and
-an agent starting from a session's best (Q-learning's `start_from`) use the best the run said.
+an agent starting from a session's best (Q-learning's `start_from`) use the best the run said:
+`session_best` is the one way to ask for a session's best.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,10 +64,21 @@ class BestEmoticon:
         return f"{read} ({self.chosen_by})"
 
 
-def best_by_readings(session: Session, guess: np.ndarray | None = None) -> BestEmoticon | None:
+Truth = Callable[[np.ndarray], float]
+"""A viewer's noise-free happiness for raw parameters (a simulated viewer's `true_happiness`)."""
+
+
+def best_by_readings(
+    session: Session, guess: np.ndarray | None = None, truth: Truth | None = None
+) -> BestEmoticon | None:
     """The session's best emoticon: `guess` (the agent's), else the highest mean reading.
 
     Repeated showings of the same emoticon pool their readings.
+
+    Args:
+        session: The session.
+        guess: The agent's best guess (raw parameters), if it has one.
+        truth: The viewer's noise-free happiness, where it is known: said of the best.
 
     Returns:
         None when no step saw a face and there is no guess.
@@ -96,6 +110,7 @@ def best_by_readings(session: Session, guess: np.ndarray | None = None) -> BestE
         first_step=int(shown[0]) if shown.size else None,
         readings=int(read.sum()),
         mean_reading=float(rewards[read].mean()) if read.any() else None,
+        true_happiness=None if truth is None else float(truth(chosen)),
     )
 
 
@@ -125,6 +140,15 @@ def read_best(session: Session) -> BestEmoticon | None:
     return best
 
 
-def session_best(session: Session) -> BestEmoticon | None:
-    """The best emoticon a run wrote, else the one its readings give."""
-    return read_best(session) or best_by_readings(session)
+def session_best(session: Session, truth: Truth | None = None) -> BestEmoticon | None:
+    """The session's best emoticon: the one its run wrote, else the one its readings give.
+
+    Args:
+        session: The session.
+        truth: The viewer's noise-free happiness, where it is known, said of a best computed
+            here (a best the run wrote says it already, when the run knew it).
+
+    Raises:
+        SessionError: If `best.json` is there but not a best emoticon's record.
+    """
+    return read_best(session) or best_by_readings(session, truth=truth)

@@ -5,10 +5,11 @@ config, written by the application that ran it: `config` for a training, `evalua
 evaluation, `replay` for a re-scoring), the viewer with its model identity and face detector,
 the parameter space, the class names, the seed, package versions and how frames are recorded.
 
-`read_meta` refuses a key the record does not have, a missing key, or a value of the wrong
-type, with a `SessionError` naming the key and the file. Sessions written before the record
-was versioned (no `format_version`) are version 1; they have the same keys and load as they
-are. A session from a newer laetitia (a higher version) is refused with both versions named.
+`read_meta` first brings a record written by an older laetitia up to this one's version
+(`laetitia.sessions.migrations`: sessions written before the record was versioned, with no
+`format_version`, are version 1), then refuses a key the record does not have, a missing key,
+or a value of the wrong type, with a `SessionError` naming the key and the file. A session from
+a newer laetitia (a higher version) is refused with both versions named.
 """
 
 from __future__ import annotations
@@ -33,9 +34,8 @@ from laetitia.sessions.layout import (
     META_FILE,
     PNG_COMPRESSION,
 )
+from laetitia.sessions.migrations import FORMAT_VERSION, migrate
 
-FORMAT_VERSION = 2
-"""The version of the session record this laetitia writes. 1: before the record had one."""
 VERSIONED_PACKAGES = (
     "laetitia",
     "numpy",
@@ -207,6 +207,9 @@ def write_meta(path: Path, meta: SessionMeta) -> None:
 def read_meta(path: Path) -> SessionMeta:
     """Read a `meta.json`, strictly.
 
+    Returns:
+        The record at this laetitia's `FORMAT_VERSION`, whichever version wrote the file.
+
     Raises:
         SessionError: If the file is unreadable or not JSON, from a newer laetitia, or not a
             session record (an unknown or missing key, a value of the wrong type).
@@ -219,11 +222,4 @@ def read_meta(path: Path) -> SessionMeta:
         raise SessionError(f"{path} is corrupt ({error}); the session cannot be read.") from error
     except OSError as error:
         raise SessionError(f"{path} cannot be read: {error.strerror or error}.") from error
-    if isinstance(data, dict):
-        version = data.get("format_version", 1)
-        if isinstance(version, int) and version > FORMAT_VERSION:
-            raise SessionError(
-                f"{path} is a session of format version {version}, written by a newer laetitia; "
-                f"this one reads versions up to {FORMAT_VERSION}. Upgrade laetitia to read it."
-            )
-    return from_dict(SessionMeta, data, str(path), SessionError)
+    return from_dict(SessionMeta, migrate(data, str(path)), str(path), SessionError)

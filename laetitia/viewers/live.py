@@ -31,6 +31,7 @@ import numpy as np
 from laetitia.cameras import Camera, VideoFile, Webcam
 from laetitia.errors import VideoEndedError
 from laetitia.meter import HappinessMeter, Meter
+from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.types import Reaction
 
 if TYPE_CHECKING:
@@ -67,8 +68,8 @@ class LiveViewer:
         self,
         camera: Camera | Callable[[], Camera],
         meter: Meter | Callable[[], Meter] | None = None,
-        frames: int = 10,
-        settle_s: float = 0.5,
+        frames: int = RUN_DEFAULTS.frames,
+        settle_s: float = RUN_DEFAULTS.settle_s,
         show: bool = True,
         realtime: bool = True,
         source: dict[str, object] | None = None,
@@ -101,8 +102,8 @@ class LiveViewer:
     def from_webcam(
         cls,
         index: int = 0,
-        frames: int = 10,
-        settle_s: float = 0.5,
+        frames: int = RUN_DEFAULTS.frames,
+        settle_s: float = RUN_DEFAULTS.settle_s,
         show: bool = True,
         meter: Meter | Callable[[], Meter] | None = None,
     ) -> LiveViewer:
@@ -125,8 +126,8 @@ class LiveViewer:
     def from_video(
         cls,
         path: str | Path,
-        frames: int = 10,
-        settle_s: float = 0.5,
+        frames: int = RUN_DEFAULTS.frames,
+        settle_s: float = RUN_DEFAULTS.settle_s,
         show: bool = False,
         meter: Meter | Callable[[], Meter] | None = None,
     ) -> LiveViewer:

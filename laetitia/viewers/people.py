@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
+from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.types import Reaction
 from laetitia.viewers.simulated import frame_probs
 
@@ -177,7 +178,7 @@ class PersonViewer:
         self,
         taste: Taste,
         behaviour: Behaviour | None = None,
-        frames: int = 10,
+        frames: int = RUN_DEFAULTS.frames,
         seed: int = 0,
         space: ParamSpace = PARAM_SPACE,
         name: str = "person",
@@ -354,7 +355,7 @@ def suite_shape(index: int) -> str:
 def suite_viewer(
     index: int,
     seed: int = 0,
-    frames: int = 10,
+    frames: int = RUN_DEFAULTS.frames,
     space: ParamSpace = PARAM_SPACE,
     suite: str = SUITE_VERSION,
 ) -> PersonViewer:

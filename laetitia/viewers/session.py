@@ -25,6 +25,7 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.errors import SessionError
+from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.sessions import Session, load_session
 from laetitia.types import Reaction
 
@@ -47,7 +48,9 @@ class SessionReplayViewer:
     nondeterministic = False
     needs_image = False
 
-    def __init__(self, path: Path | str, frames: int = 10, space: ParamSpace = PARAM_SPACE) -> None:
+    def __init__(
+        self, path: Path | str, frames: int = RUN_DEFAULTS.frames, space: ParamSpace = PARAM_SPACE
+    ) -> None:
         if frames < 1:
             raise ValueError(f"a viewer must read at least one frame per step, got {frames}.")
         self.path = Path(path)

@@ -14,6 +14,7 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.labels import EMOTIONS, HAPPY
+from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.types import Reaction
 
 
@@ -83,7 +84,7 @@ class SimulatedViewer:
     def __init__(
         self,
         seed: int = 0,
-        frames: int = 10,
+        frames: int = RUN_DEFAULTS.frames,
         noise: float = 0.1,
         space: ParamSpace = PARAM_SPACE,
     ) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from laetitia.errors import ConfigError, ViewerSpecError
+from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.types import Viewer
 
 if TYPE_CHECKING:
@@ -81,8 +82,8 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
 
 def make_viewer(
     spec: str | ViewerSpec,
-    frames: int = 10,
-    settle_s: float = 0.5,
+    frames: int = RUN_DEFAULTS.frames,
+    settle_s: float = RUN_DEFAULTS.settle_s,
     detector: str | None = None,
     model: str | Path | None = None,
     window: bool | None = None,

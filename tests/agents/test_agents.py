@@ -146,7 +146,7 @@ def test_deterministic_evaluation_is_a_number_and_repeats_with_the_same_seed(nam
     agent = agent_class(name)(make_env(name), seed=0).learn(64)
     agent.save(tmp_path / "agent")
     config = EvaluationConfig(
-        agent_path=tmp_path / "agent", viewer="sim:3", episodes=2, steps_per_episode=10, seed=7
+        agent_path=tmp_path / "agent", viewer="sim:3", episodes=2, max_episode_steps=10, seed=7
     )
     first, second = evaluate_saved(config, progress=False), evaluate_saved(config, progress=False)
     assert 0.0 <= first.mean_happiness <= 1.0

@@ -78,6 +78,8 @@ def test_a_training_session_from_before_detector_choice_scores_with_mtcnn(
     meta = json.loads((old / "meta.json").read_text())
     for key in ("detector", "model", "profile"):  # what sessions of then recorded
         meta["config"].pop(key, None)
+    meta["config"]["episode_steps"] = meta["config"].pop("max_episode_steps")
+    del meta["format_version"]  # the record had no version then
     (old / "meta.json").write_text(json.dumps(meta))
     assert evaluate(video, old / "agent", tmp_path / "eval") == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored with"))

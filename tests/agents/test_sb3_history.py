@@ -98,7 +98,7 @@ def _train_watching(tmp_path, name, steps, saves=False):
         viewer="sim:2",
         steps=steps,
         frames=2,
-        episode_steps=8,
+        max_episode_steps=8,
         agent_args={"history": 4},
     )
     with pytest.MonkeyPatch.context() as patch:

@@ -29,7 +29,7 @@ def test_demo_writes_a_session_a_best_emoticon_and_a_learning_curve(tmp_path, ca
 
 def test_the_default_demo_shows_an_agent_finding_a_smile(tmp_path, capsys):
     """What `make demo` runs: the curve rises and the printed best is within noise of the truth."""
-    from laetitia.app.best import true_happiness
+    from laetitia.app.truth import true_happiness
 
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0

@@ -204,6 +204,7 @@ def calibrate_live(
             "this program to use?). Try another camera index, or calibrate from a recording "
             "of yourself (`video`) with its `neutral` and `smile` spans.",
             field="camera",
+            mentions=("video", "neutral", "smile"),
         ) from err
     window = CalibrationWindow() if display is None else None
     try:
