@@ -31,6 +31,7 @@ from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.files import atomic_path, write_json_atomic
 from laetitia.records import from_dict
+from laetitia.run_settings import STEP_SIZE
 
 if TYPE_CHECKING:
     from laetitia.emoticon.params import ParamSpace
@@ -226,7 +227,7 @@ class BaseAgent:
     """The dataclass of the algorithm's settings."""
     settings: Settings
     """The algorithm's settings (subclasses narrow the type to their `settings_class`)."""
-    preferred_step_size: ClassVar[float] = 0.1
+    preferred_step_size: ClassVar[float] = STEP_SIZE
     """The env `step_size` the agent runs with unless told otherwise (`--step-size`)."""
     takes_prior: ClassVar[bool] = False
     """Whether the agent can start from a prior learned from other people
