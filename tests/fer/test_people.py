@@ -54,6 +54,16 @@ def test_each_person_lands_in_one_part_and_classes_keep_their_shares(seed):
     assert np.array_equal(part, assign_people(labels, persons, shares, seed))  # seeded
 
 
+def test_the_seed_chooses_among_splits_even_with_few_people():
+    faces = make_people(15, seed=2)
+    labels, persons = _labels_persons(faces)
+    tests = set()
+    for seed in range(6):
+        part = assign_people(labels, persons, (0.1, 0.1, 0.8), seed)
+        tests.add(frozenset(p for p, i in zip(persons, part, strict=True) if i == 1))
+    assert len(tests) >= 3
+
+
 def test_person_folds_are_folds_over_people_with_balanced_classes():
     labels, persons = _labels_persons()
     fold = person_folds(labels, persons, k=5, seed=0)
