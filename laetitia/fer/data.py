@@ -472,7 +472,9 @@ def _read_folders(root: Path, classes: tuple[str, ...], size: int) -> LoadedFace
         notes += group_notes
         if faces is not None:
             groups[group] = faces
-    _check_person_folders_everywhere(root, groups)
+    _refuse_some_without_people(
+        root, {f"{g}/": faces.persons is not None for g, faces in groups.items()}
+    )
     persons_from = ""
     if any(faces.persons is not None for faces in groups.values()):
         persons_from = "person folders (CLASS/PERSON/)"
@@ -522,8 +524,10 @@ def _read_class_folders(
                 sources.append(file.relative_to(root).as_posix())
                 if person is not None:
                     persons.append(person)
-    if len(set(by_person.values())) > 1:
-        raise DatasetError(_mixed_people_message(root, folder, by_person))
+    where = folder.relative_to(root).as_posix()
+    _refuse_some_without_people(
+        root, {("" if where == "." else f"{where}/") + c: yes for c, yes in by_person.items()}
+    )
     if not images:
         return None, notes
     named = tuple(persons) if persons else None
@@ -543,26 +547,21 @@ def _image_files(root: Path, folder: Path, notes: list[str], note_folders: bool)
     return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def _mixed_people_message(root: Path, folder: Path, by_person: Mapping[str, bool]) -> str:
-    with_people = sorted(c for c, yes in by_person.items() if yes)
-    without = sorted(c for c, yes in by_person.items() if not yes)
-    where = folder.relative_to(root).as_posix()
-    prefix = "" if where == "." else f"{where}/"
-    return (
-        f"in {root}, the images of {[prefix + c for c in with_people]} sit in person folders "
-        f"(CLASS/PERSON/x.png) but those of {[prefix + c for c in without]} do not; put every "
-        "image in its person's folder, or none."
-    )
+def _refuse_some_without_people(root: Path, named: Mapping[str, bool]) -> None:
+    """Refuse folders of which some hold person folders and others do not.
 
+    Args:
+        root: The data folder.
+        named: Folder (relative to `root`) -> whether its images sit in person folders.
 
-def _check_person_folders_everywhere(root: Path, groups: Mapping[str, FaceSet]) -> None:
-    """Refuse split folders of which some name people and others do not."""
-    named = {g: faces.persons is not None for g, faces in groups.items()}
+    Raises:
+        DatasetError: Naming both kinds.
+    """
     if len(set(named.values())) > 1:
         raise DatasetError(
-            f"in {root}, the images of {sorted(g for g, yes in named.items() if yes)} sit in "
+            f"in {root}, the images of {sorted(f for f, yes in named.items() if yes)} sit in "
             f"person folders (CLASS/PERSON/x.png) but those of "
-            f"{sorted(g for g, yes in named.items() if not yes)} do not; put every image in its "
+            f"{sorted(f for f, yes in named.items() if not yes)} do not; put every image in its "
             "person's folder, or none."
         )
 
