@@ -1,5 +1,6 @@
 """Personal calibration: spans, the fit, profiles, the report, the CLI, the privacy rule."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from laetitia.app.calibration import (
     save_profile,
 )
 from laetitia.app.calibration.fit import auc
+from laetitia.app.calibration.one_face import face_jumps
 from laetitia.app.calibration.window import WINDOW_SIZE, draw_prompt
 from laetitia.errors import CalibrationError, LabelMismatchError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY
@@ -496,6 +498,40 @@ def test_a_failed_calibration_says_so(tmp_path):
     assert any("poorly" in line for line in report.warnings())
     assert "warning" in report.summary()
     assert not fit(person(), tmp_path / "ok.json").report.warnings()
+
+
+# ----- one person's face -----------------------------------------------------------------------
+
+
+def test_a_face_read_that_jumps_as_if_another_person_were_read_is_reported(tmp_path):
+    frames = person()
+    rng = np.random.default_rng(0)
+    steady = np.array([200, 120, 150, 150]) + rng.normal(0, 3, (frames.n_frames, 4))
+    result = fit(dataclasses.replace(frames, boxes=steady.astype(np.float32)), tmp_path / "a.json")
+    assert result.report.face_jumps == [] and not result.report.warnings()
+    # Frames 50-54 of the smiling span read a larger face on the other side of the picture.
+    boxes = steady.copy()
+    boxes[50:55] = [480, 60, 240, 240]
+    result = fit(dataclasses.replace(frames, boxes=boxes.astype(np.float32)), tmp_path / "b.json")
+    jumps = result.report.face_jumps
+    assert [jump["t_s"] for jump in jumps] == [round(frames.times_s[i], 4) for i in (50, 55)]
+    assert all(jump["span"] == "smile 1-2" for jump in jumps)
+    warning = [line for line in result.report.warnings() if "another person in view" in line]
+    assert warning and "2 time(s)" in warning[0] and "warning" in result.report.summary()
+    saved = json.loads(result.report_json.read_text())["report"]
+    assert saved["face_jumps"] == jumps
+
+
+def test_the_fixtures_one_man_reads_as_one_face_and_a_false_face_as_a_jump(
+    fixtures_dir, haar_meter, fixture_profile
+):
+    assert fixture_profile.report.face_jumps == []  # single_face.mp4: one man throughout
+    # noface_face.mov: Haar takes a shape on the title card for a face, then finds the man.
+    spans = [parse_span("0-3", NEUTRAL), parse_span("3-6.3", SMILE)]
+    frames = read_video_spans(fixtures_dir / "noface_face.mov", spans, haar_meter, False)
+    jumps = face_jumps(frames)
+    assert len(jumps) == 1 and jumps[0]["span"] == "smile 3-6.3"
+    assert jumps[0]["size_ratio"] > 3
 
 
 # ----- the profile in training ----------------------------------------------------------------

@@ -11,6 +11,13 @@ alternating keeps both parts spread over the span (a face changes within a span)
 (`laetitia.app.calibration.report`) is computed on the held-out frames only, which neither the fit
 nor the choice of penalty saw.
 
+**One person.** A profile is one person's, and everything here splits one recording of them:
+the held-out blocks and the cross-validation folds are parts of that recording, never other
+people (a person's own frames are what the profile is for). A fit that pools several people's
+faces (a population calibration) must keep each person's faces in one fold instead
+(`laetitia.fer.people.person_folds`); none is made here. That the frames are one person's is
+checked as far as the boxes tell (`laetitia.app.calibration.one_face`).
+
 **Fit.** L2-regularised logistic regression (`laetitia.logistic`), neutral = 0,
 smile = 1, on the profile's features (`laetitia.profile.profile_features`). The
 log-odds weight gets a small penalty (`L2_DEFAULT`): one person's frames are often separable,

@@ -7,18 +7,20 @@
 Every figure is computed on the held-out frames only (`laetitia.app.calibration.fit.split_blocks`):
 the model's raw P(happy) against the calibrated P(smile), each by its ROC AUC over neutral and
 smiling frames and its mean on each. A calibration whose figures suggest it went wrong says so
-(`CalibrationReport.warnings`).
+(`CalibrationReport.warnings`), as does one whose face read jumped as if another person's face
+were read (`laetitia.app.calibration.one_face`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from laetitia.app.calibration.fit import BLOCKS_PER_SPAN, auc
 from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.app.calibration.one_face import face_jumps
 from laetitia.profile import Profile
 
 if TYPE_CHECKING:
@@ -61,11 +63,14 @@ class CalibrationReport:
     cv_auc: dict[str, float]
     """Cross-validated ROC AUC of each candidate penalty (on the fitted frames only)."""
     split: str = (
-        f"each span's face frames cut into {BLOCKS_PER_SPAN} contiguous blocks; "
-        "blocks 1 and 3 fitted (one cross-validation fold each), blocks 2 and 4 held out; "
-        "these figures are on held-out frames only"
+        f"one recording of one person; each span's face frames cut into {BLOCKS_PER_SPAN} "
+        "contiguous blocks; blocks 1 and 3 fitted (one cross-validation fold each), blocks 2 "
+        "and 4 held out; these figures are on held-out frames only"
     )
     """How the frames were split."""
+    face_jumps: list[dict[str, Any]] = field(default_factory=list)
+    """Where the face read jumped between frames, as if another face were read
+    (`laetitia.app.calibration.one_face.face_jumps`); empty when it never did."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -101,6 +106,16 @@ class CalibrationReport:
                 f"warning: the resting value is {self.calibrated_neutral:.2f} (> {WARN_RESTING}):"
                 " a neutral face would still be rewarded; calibrate again with a relaxed face "
                 "in the neutral spans."
+            )
+        if self.face_jumps:
+            times = ", ".join(f"{jump['t_s']:g} s" for jump in self.face_jumps[:5])
+            more = f" and {len(self.face_jumps) - 5} more" if len(self.face_jumps) > 5 else ""
+            found.append(
+                f"warning: the face read jumped to another place or size {len(self.face_jumps)} "
+                f"time(s) (at {times}{more}): another person in view, or something taken for a "
+                "face, may have been read as this person's face, and a profile is one "
+                "person's. Check the frames there, and calibrate again with only the person "
+                "in view."
             )
         return found
 
@@ -138,6 +153,7 @@ def evaluate(
         no_face=int((~frames.has_face).sum()),
         l2_logits=profile.l2_logits,
         cv_auc=cv_auc,
+        face_jumps=face_jumps(frames),
     )
     return report, calibrated
 
