@@ -5,9 +5,9 @@
     report_figure(frames, calibrated, fit_mask).savefig("me.report.png")
 
 Every figure is computed on the held-out frames only (`laetitia.app.calibration.fit.split_blocks`):
-the model's raw P(happy) against the calibrated P(smile), each by its ROC AUC over neutral and
-smiling frames and its mean on each. A calibration whose figures suggest it went wrong says so
-(`CalibrationReport.warnings`).
+the raw signal (the model's P(happy), or the smile blendshapes' mean) against the calibrated
+P(smile), each by its ROC AUC over neutral and smiling frames and its mean on each. A
+calibration whose figures suggest it went wrong says so (`CalibrationReport.warnings`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 from laetitia.app.calibration.fit import BLOCKS_PER_SPAN, auc
 from laetitia.app.calibration.frames import CalibrationFrames
 from laetitia.profile import Profile
+from laetitia.signals import get_signal
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -35,13 +36,13 @@ class CalibrationReport:
     """How well raw and calibrated signals separate held-out neutral and smiling frames."""
 
     auc_raw: float
-    """ROC AUC of the model's P(happy)."""
+    """ROC AUC of the raw signal."""
     auc_calibrated: float
     """ROC AUC of the calibrated P(smile)."""
     raw_neutral: float
-    """Mean raw P(happy) on neutral frames: the raw resting value."""
+    """Mean raw signal on neutral frames: the raw resting value."""
     raw_smile: float
-    """Mean raw P(happy) on smiling frames."""
+    """Mean raw signal on smiling frames."""
     calibrated_neutral: float
     """Mean calibrated P(smile) on neutral frames: the resting value, near zero."""
     calibrated_smile: float
@@ -66,6 +67,8 @@ class CalibrationReport:
         "these figures are on held-out frames only"
     )
     """How the frames were split."""
+    signal: str = "fer-happy"
+    """The signal calibrated (its raw values are the `raw_` figures)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -78,8 +81,8 @@ class CalibrationReport:
                 f"held-out frames: {self.held_out_neutral} neutral, {self.held_out_smile} smiling "
                 f"(fitted on {self.fit_neutral} + {self.fit_smile}; {self.no_face} without a face)",
                 "                    ROC AUC   mean neutral   mean smiling",
-                f"raw P(happy)        {self.auc_raw:7.3f}   {self.raw_neutral:12.3f}   "
-                f"{self.raw_smile:12.3f}",
+                f"{'raw ' + get_signal(self.signal).label:<20}{self.auc_raw:7.3f}   "
+                f"{self.raw_neutral:12.3f}   {self.raw_smile:12.3f}",
                 f"calibrated P(smile) {self.auc_calibrated:7.3f}   "
                 f"{self.calibrated_neutral:12.3f}   {self.calibrated_smile:12.3f}",
                 f"(penalty on the other logits' weights: {self.l2_logits:g}, cross-validated)",
@@ -119,8 +122,8 @@ def evaluate(
         fit_mask: True for frames that were fitted on (`fit.fitted_frames`).
         cv_auc: The cross-validated AUC of each candidate penalty, for the record.
     """
-    calibrated = profile.smile_probability(frames.probs)
-    raw = frames.raw_happiness
+    calibrated = profile.smile_probability(frames.probs, frames.measures)
+    raw = frames.raw_signal
     labels = frames.labels
     held = frames.has_face & ~fit_mask
     neutral, smile = held & (labels == 0), held & (labels == 1)
@@ -138,6 +141,7 @@ def evaluate(
         no_face=int((~frames.has_face).sum()),
         l2_logits=profile.l2_logits,
         cv_auc=cv_auc,
+        signal=frames.signal,
     )
     return report, calibrated
 
@@ -153,7 +157,7 @@ def report_figure(
     held = frames.has_face & ~fit_mask
     labels = frames.labels[held]
     signals = {
-        "raw P(happy)": frames.raw_happiness[held],
+        f"raw {get_signal(frames.signal).label}": frames.raw_signal[held],
         "calibrated P(smile)": calibrated[held],
     }
     figure = Figure(figsize=(12, 3.8), layout="constrained")
