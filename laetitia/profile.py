@@ -130,12 +130,7 @@ class Profile:
     @property
     def logistic(self) -> LogisticFit:
         """The profile's map from features to P(smile)."""
-        return LogisticFit(
-            mean=np.asarray(self.feature_mean),
-            scale=np.asarray(self.feature_scale),
-            weights=np.asarray(self.weights),
-            bias=self.bias,
-        )
+        return LogisticFit.of(self.feature_mean, self.feature_scale, self.weights, self.bias)
 
     @property
     def happy_index(self) -> int:

@@ -31,7 +31,7 @@ import functools
 import hashlib
 import importlib.resources
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -79,122 +79,6 @@ def log_prob_features(log_probs: np.ndarray, happy_index: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Signal:
-    """A named smile signal: what it needs per frame and how a frame's value is computed.
-
-    Subclasses compute `values` and say what a person's calibration fits on.
-    """
-
-    name: str
-    """The name sessions, the CLI and `gym.make(..., signal=NAME)` know it by."""
-    label: str
-    """How a gauge, a plot or a table names its values ("P(happy)", "smile")."""
-    summary: str
-    """One line for `--help` and the README."""
-    measures: tuple[str, ...] = ()
-    """What the meter must measure per frame beyond the class probabilities."""
-    feature_kind: str = "happy_log_odds+centered_logits"
-    """What a person's calibration fits on (`calibration_features`), recorded in a profile."""
-    reads_fer: bool = True
-    """Whether its values (and its calibration features) are the FER model's output: a profile
-    of it is then tied to that model."""
-
-    @property
-    def needs_landmarks(self) -> bool:
-        """Whether the meter must run the face landmarker for it."""
-        return bool(self.measures)
-
-    def values(
-        self,
-        probs: np.ndarray,
-        measures: Mapping[str, np.ndarray],
-        class_names: Sequence[str] = EMOTIONS,
-    ) -> np.ndarray:
-        """The signal per frame, float32 (N,), NaN where there was no face.
-
-        Args:
-            probs: float32 (N, C) class probabilities, NaN rows where no face.
-            measures: float32 (N,) per name of `measures`, NaN where no face.
-            class_names: The columns of `probs`.
-        """
-        raise NotImplementedError
-
-    def calibration_features(
-        self,
-        probs: np.ndarray,
-        measures: Mapping[str, np.ndarray],
-        class_names: Sequence[str] = EMOTIONS,
-    ) -> np.ndarray:
-        """What a person's calibration maps to P(smile), float64 (N, D); NaN rows stay NaN.
-
-        For the FER signals, `fer_features` (C + 1 numbers); the first column is the one a
-        calibration penalises least (`laetitia.app.calibration.fit`).
-        """
-        return fer_features(probs, list(class_names).index(HAPPY))
-
-    def feature_count(self, n_classes: int) -> int:
-        """How many calibration features a frame has, for a model of `n_classes` classes."""
-        return n_classes + 1
-
-    def check_model(self, identity: str) -> None:
-        """Refuse a FER model the signal means nothing for (by its sha256); most take any."""
-
-    def describe(self) -> dict[str, Any]:
-        """What a session records of the signal (the meter adds its models' sha256)."""
-        return {
-            "name": self.name,
-            "label": self.label,
-            "summary": self.summary,
-            "measures": list(self.measures),
-        }
-
-
-@dataclass(frozen=True)
-class FerHappy(Signal):
-    """The FER model's P(happy): the "happy" column of the probabilities, as it is."""
-
-    def values(
-        self,
-        probs: np.ndarray,
-        measures: Mapping[str, np.ndarray],
-        class_names: Sequence[str] = EMOTIONS,
-    ) -> np.ndarray:
-        """The "happy" column, float32 (the reward of a `-v0` session, bit for bit)."""
-        return np.asarray(probs[:, list(class_names).index(HAPPY)], dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Smile(Signal):
-    """The mean of the two smile blendshapes, uncalibrated."""
-
-    def values(
-        self,
-        probs: np.ndarray,
-        measures: Mapping[str, np.ndarray],
-        class_names: Sequence[str] = EMOTIONS,
-    ) -> np.ndarray:
-        """(mouthSmileLeft + mouthSmileRight) / 2, computed in float64, as float32."""
-        left, right = (np.asarray(measures[m], dtype=np.float64) for m in self.measures)
-        return ((left + right) / 2).astype(np.float32)
-
-    def calibration_features(
-        self,
-        probs: np.ndarray,
-        measures: Mapping[str, np.ndarray],
-        class_names: Sequence[str] = EMOTIONS,
-    ) -> np.ndarray:
-        """One feature: the logit of the smile, its score clipped to [1e-6, 1 - 1e-6]."""
-        smile = np.clip(
-            self.values(probs, measures).astype(np.float64), LOGIT_FLOOR, 1 - LOGIT_FLOOR
-        )
-        return np.log(smile / (1 - smile))[:, None]
-
-    def feature_count(self, n_classes: int) -> int:
-        """One: the smile's logit."""
-        return 1
-
-
-@dataclass(frozen=True)
 class PopulationFit:
     """`fer-smile`'s map, as `laetitia/fer/weights/fer_smile.json` holds it."""
 
@@ -217,12 +101,7 @@ class PopulationFit:
     @property
     def logistic(self) -> LogisticFit:
         """The map from the happy log-odds to P(smile)."""
-        return LogisticFit(
-            mean=np.asarray(self.mean),
-            scale=np.asarray(self.scale),
-            weights=np.asarray(self.weights),
-            bias=self.bias,
-        )
+        return LogisticFit.of(self.mean, self.scale, self.weights, self.bias)
 
 
 def fer_smile_fit_path() -> Path:
@@ -252,17 +131,75 @@ def read_population_fit(path: Path | None = None) -> tuple[PopulationFit, str]:
 
 
 @functools.cache
-def _shipped_fit() -> tuple[PopulationFit, str]:
+def shipped_fit() -> tuple[PopulationFit, str]:
+    """The shipped `fer_smile.json` and its sha256, read once per process."""
     return read_population_fit()
 
 
-@dataclass(frozen=True)
-class FerSmile(Signal):
-    """A population P(smile) from the FER model's happy log-odds (`PopulationFit`)."""
+PerFrame = Callable[[np.ndarray, Mapping[str, np.ndarray], int], np.ndarray]
+"""A function of a frame's readings: the class probabilities (N, C), the measures (name ->
+(N,)), and the column of "happy" among the classes."""
 
-    def fit(self) -> tuple[PopulationFit, str]:
-        """The shipped fit and its file's sha256 (read once per process)."""
-        return _shipped_fit()
+
+def happy_column(probs: np.ndarray, measures: Mapping[str, np.ndarray], happy: int) -> np.ndarray:
+    """`fer-happy`: the "happy" column, float32, as it is (a `-v0` reward, bit for bit)."""
+    return np.asarray(probs[:, happy], dtype=np.float32)
+
+
+def smile_mean(probs: np.ndarray, measures: Mapping[str, np.ndarray], happy: int) -> np.ndarray:
+    """`smile`: (mouthSmileLeft + mouthSmileRight) / 2, computed in float64, as float32."""
+    left, right = (np.asarray(measures[name], dtype=np.float64) for name in SMILE_MEASURES)
+    return ((left + right) / 2).astype(np.float32)
+
+
+def fer_smile(probs: np.ndarray, measures: Mapping[str, np.ndarray], happy: int) -> np.ndarray:
+    """`fer-smile`: sigmoid(bias + w (happy log-odds - mean) / scale), as float32."""
+    features = fer_features(probs, happy)[:, :1]
+    return shipped_fit()[0].logistic.predict(features).astype(np.float32)
+
+
+def fer_evidence(probs: np.ndarray, measures: Mapping[str, np.ndarray], happy: int) -> np.ndarray:
+    """A FER signal's calibration features: `fer_features` (C + 1 numbers)."""
+    return fer_features(probs, happy)
+
+
+def smile_logit(probs: np.ndarray, measures: Mapping[str, np.ndarray], happy: int) -> np.ndarray:
+    """`smile`'s calibration feature: its logit, the score clipped to [1e-6, 1 - 1e-6]."""
+    smile = np.clip(
+        smile_mean(probs, measures, happy).astype(np.float64), LOGIT_FLOOR, 1 - LOGIT_FLOOR
+    )
+    return np.log(smile / (1 - smile))[:, None]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A named smile signal: what it needs per frame and how a frame's value is computed."""
+
+    name: str
+    """The name sessions, the CLI and `gym.make(..., signal=NAME)` know it by."""
+    label: str
+    """How a gauge, a plot or a table names its values ("P(happy)", "smile")."""
+    summary: str
+    """One line for `--help` and the README."""
+    compute: PerFrame
+    """A frame's value from its readings (`values`)."""
+    measures: tuple[str, ...] = ()
+    """What the meter must measure per frame beyond the class probabilities."""
+    features: PerFrame = fer_evidence
+    """What a person's calibration maps to P(smile) (`calibration_features`); the first column
+    is the one a calibration penalises least (`laetitia.app.calibration.fit`)."""
+    feature_kind: str = "happy_log_odds+centered_logits"
+    """The kind of `features`, recorded in a profile."""
+    reads_fer: bool = True
+    """Whether its values (and its calibration features) are the FER model's output: a profile
+    of it is then tied to that model."""
+    fit: Callable[[], tuple[PopulationFit, str]] | None = None
+    """A population fit on one FER model's output, and its file's sha256; None for none."""
+
+    @property
+    def needs_landmarks(self) -> bool:
+        """Whether the meter must run the face landmarker for it."""
+        return bool(self.measures)
 
     def values(
         self,
@@ -270,16 +207,37 @@ class FerSmile(Signal):
         measures: Mapping[str, np.ndarray],
         class_names: Sequence[str] = EMOTIONS,
     ) -> np.ndarray:
-        """sigmoid(bias + w (log-odds - mean) / scale), as float32."""
-        features = fer_features(probs, list(class_names).index(HAPPY))[:, :1]
-        return self.fit()[0].logistic.predict(features).astype(np.float32)
+        """The signal per frame, float32 (N,), NaN where there was no face.
+
+        Args:
+            probs: float32 (N, C) class probabilities, NaN rows where no face.
+            measures: float32 (N,) per name of `measures`, NaN where no face.
+            class_names: The columns of `probs`.
+        """
+        return self.compute(probs, measures, list(class_names).index(HAPPY))
+
+    def calibration_features(
+        self,
+        probs: np.ndarray,
+        measures: Mapping[str, np.ndarray],
+        class_names: Sequence[str] = EMOTIONS,
+    ) -> np.ndarray:
+        """What a person's calibration maps to P(smile), float64 (N, D); NaN rows stay NaN."""
+        return self.features(probs, measures, list(class_names).index(HAPPY))
+
+    def feature_count(self, n_classes: int) -> int:
+        """How many calibration features a frame has, for a model of `n_classes` classes."""
+        measures = {name: np.full(1, 0.5, np.float32) for name in self.measures}
+        return int(self.features(np.full((1, n_classes), 1 / n_classes), measures, 0).shape[1])
 
     def check_model(self, identity: str) -> None:
-        """Refuse a FER model other than the one the fit was made on.
+        """Refuse a FER model other than the one the signal's population fit was made on.
 
         Raises:
-            ConfigError: For another model's identity.
+            ConfigError: For another model's identity (signals without a fit take any).
         """
+        if self.fit is None:
+            return
         fitted = self.fit()[0].model_identity
         if identity != fitted:
             raise ConfigError(
@@ -290,28 +248,39 @@ class FerSmile(Signal):
             )
 
     def describe(self) -> dict[str, Any]:
-        """The signal, with its fit file's sha256 and what it was fitted on."""
-        fit, sha256 = self.fit()
-        return {
-            **super().describe(),
-            "fit": {"file": FER_SMILE_FIT, "sha256": sha256, "fitted_on": fit.fitted_on},
+        """What a session records of the signal (the meter adds its models' sha256)."""
+        described: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "summary": self.summary,
+            "measures": list(self.measures),
         }
+        if self.fit is not None:
+            fit, sha256 = self.fit()
+            described["fit"] = {"file": FER_SMILE_FIT, "sha256": sha256, "fitted_on": fit.fitted_on}
+        return described
 
 
 SIGNALS: Final[dict[str, Signal]] = {
-    SMILE: Smile(
+    SMILE: Signal(
         SMILE,
         "smile",
         "mean of the mouthSmileLeft/Right blendshapes of MediaPipe's face landmarker",
+        smile_mean,
         measures=SMILE_MEASURES,
+        features=smile_logit,
         feature_kind="smile_logit",
         reads_fer=False,
     ),
-    FER_HAPPY: FerHappy(FER_HAPPY, "P(happy)", "the FER model's P(happy) (DeepLaetitia's reward)"),
-    FER_SMILE: FerSmile(
+    FER_HAPPY: Signal(
+        FER_HAPPY, "P(happy)", "the FER model's P(happy) (DeepLaetitia's reward)", happy_column
+    ),
+    FER_SMILE: Signal(
         FER_SMILE,
         "P(smile), FER",
         "a population P(smile) from the FER model's happy log-odds (fitted on the London set)",
+        fer_smile,
+        fit=shipped_fit,
     ),
 }
 """Every signal, by name; the first is the default."""
