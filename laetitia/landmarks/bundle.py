@@ -15,9 +15,14 @@ MediaPipe runs, so the readings are MediaPipe's (BENCHMARKS.md: parity).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.resources
+import os
+import sys
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -126,6 +131,33 @@ def _interpreter_class() -> Any:
     return Interpreter
 
 
+LITERT_GREETING: Final = "Created TensorFlow Lite XNNPACK delegate for CPU."
+"""The line LiteRT's C++ side prints on stderr the first time a process builds a network."""
+
+
+@contextlib.contextmanager
+def _without_greeting() -> Iterator[None]:
+    """Hold stderr back while networks are built, and write back all but LiteRT's greeting.
+
+    The file descriptor is held, where LiteRT's C++ side writes: a command's output keeps only
+    what concerns its user.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            said = caught.read().decode("utf-8", errors="replace").splitlines()
+            kept = [line for line in said if LITERT_GREETING not in line]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+
+
 class LandmarkNetworks:
     """The landmark and blendshape networks on LiteRT's interpreter, one thread each.
 
@@ -143,12 +175,15 @@ class LandmarkNetworks:
         interpreter = _interpreter_class()
         threads = ensure_threads() if threads is None else threads
         members = read_bundle(path)
-        self._landmarks = interpreter(model_content=members[LANDMARKS_MEMBER], num_threads=threads)
-        self._blendshapes = interpreter(
-            model_content=members[BLENDSHAPES_MEMBER], num_threads=threads
-        )
-        for network in (self._landmarks, self._blendshapes):
-            network.allocate_tensors()
+        with _without_greeting():
+            self._landmarks = interpreter(
+                model_content=members[LANDMARKS_MEMBER], num_threads=threads
+            )
+            self._blendshapes = interpreter(
+                model_content=members[BLENDSHAPES_MEMBER], num_threads=threads
+            )
+            for network in (self._landmarks, self._blendshapes):
+                network.allocate_tensors()
         outputs = {d["name"]: d["index"] for d in self._landmarks.get_output_details()}
         self._landmarks_in = self._landmarks.get_input_details()[0]["index"]
         self._points_out, self._presence_out = outputs["Identity"], outputs["Identity_1"]

@@ -90,3 +90,18 @@ def test_a_frame_without_a_face_reads_none_and_is_not_searched_when_told(fixture
     assert found is not None and found.presence > 0.5 and found.landmarks.shape == (478, 3)
     # Followed: the next frame is read in the region of these landmarks, even unsearched.
     assert landmarker.read(frame, search=False) is not None
+
+
+def test_litert_greets_no_one_on_stderr():
+    """LiteRT prints an INFO line when a process builds its first network: it is held back."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from laetitia.landmarks import LandmarkNetworks\n"
+        "LandmarkNetworks()\n"
+        "print('built', file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stderr == "built\n"
