@@ -295,4 +295,5 @@ def signal_record(viewer: Viewer) -> dict[str, object]:
     replayed = described.get("signal")
     if isinstance(replayed, dict):
         return dict(replayed)
-    return {**get_signal(viewer.signal).describe(), "simulated": True}
+    # A simulated viewer measures nothing: its values are what it simulates, kept as they are.
+    return {**get_signal(viewer.signal).describe(), "measures": [], "simulated": True}

@@ -127,3 +127,40 @@ def test_a_signal_the_session_did_not_measure_is_refused(session):
 
 def reaction_mean(reaction):
     return float(np.mean(reaction.signal_values()[reaction.has_face]))
+
+
+def test_a_viewer_that_simulates_smile_is_recorded_and_replayed_by_its_values(tmp_path):
+    """A simulated viewer of another signal (people-v3 simulates smile) needs no measures."""
+    import dataclasses
+
+    import gymnasium as gym
+
+    from laetitia.viewers.simulated import SimulatedViewer
+    from laetitia.viewers.spec import signal_record
+
+    class SmilingSim(SimulatedViewer):
+        signal = "smile"
+
+        def react(self, image, params):
+            read = super().react(image, params)
+            return dataclasses.replace(read, signal="smile", values=read.happiness().copy())
+
+    viewer = SmilingSim(seed=1, frames=3)
+    env = gym.make("laetitia/Smile-v1", viewer=viewer)
+    assert env.unwrapped.signal == "smile"
+    meta = new_meta(agent="test", viewer=viewer.describe(), signal=signal_record(viewer))
+    env.reset(seed=0)
+    shown = []
+    with SessionRecorder(tmp_path / "s", meta) as recorder:
+        for _ in range(3):
+            _, reward, _, _, info = env.step(env.action_space.sample())
+            recorder.record(0, reward, info["params"], info["reaction"])
+            shown.append(info["reaction"])
+    from laetitia.sessions import load_session
+
+    session = load_session(tmp_path / "s")
+    assert session.meta.signal_name == "smile" and session.meta.measures == ()
+    replay = SessionReplayViewer(tmp_path / "s", frames=3)
+    again = replay.react(None, session.params()[0])
+    assert replay.signal == again.signal == "smile"
+    np.testing.assert_array_equal(again.signal_values(), shown[0].signal_values())
