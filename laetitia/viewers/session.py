@@ -108,7 +108,7 @@ class SessionReplayViewer:
                 f"signal {self.signal} needs {', '.join(missing)} per frame, and the session "
                 f"{self.path} (scored by {session.meta.signal_name}) did not keep them. Replay "
                 f"it with its own signal, or re-score its frames with the signal first "
-                "(`laetitia replay --signal`).",
+                "(`laetitia replay`, naming the `signal`).",
                 field="signal",
             )
 
