@@ -46,8 +46,8 @@ StepInfo = dict[str, Any]
 class EmoticonSteps(Protocol):
     """What the agents need of an emoticon env of either kind (its unwrapped env).
 
-    `laetitia.envs.base.EmoticonEnv` answers it (`laetitia/Smile-v0` and
-    `laetitia/SmileDiscrete-v0`); the agents read it through `emoticon_steps`. Catching up on
+    `laetitia.envs.base.EmoticonEnv` answers it (`laetitia/Smile-v1` and
+    `laetitia/SmileDiscrete-v1`); the agents read it through `emoticon_steps`. Catching up on
     recorded steps (`BaseAgent.catch_up`) works out each step's action from it.
     """
 
@@ -71,7 +71,7 @@ class EmoticonSteps(Protocol):
 
 @runtime_checkable
 class EmoticonMoves(EmoticonSteps, Protocol):
-    """What the agents that choose emoticons need of `laetitia/Smile-v0` (its unwrapped env).
+    """What the agents that choose emoticons need of `laetitia/Smile-v1` (its unwrapped env).
 
     `laetitia.envs.smile.SmileEnv` answers it; the agents read it through `emoticon_env`.
     """
@@ -105,7 +105,7 @@ def emoticon_env(env: gym.Env) -> EmoticonMoves:
     unwrapped = env.unwrapped
     if not isinstance(unwrapped, EmoticonMoves):
         raise ConfigError(
-            f"{type(unwrapped).__name__} is not laetitia/Smile-v0: it has no parameter space, "
+            f"{type(unwrapped).__name__} is not laetitia/Smile-v1: it has no parameter space, "
             "step size or action_towards to move to a chosen emoticon."
         )
     return unwrapped
@@ -548,7 +548,7 @@ class Agent(BaseAgent):
         return recorded.n_steps - start
 
     def _move(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """The `laetitia/Smile-v0` action from normalised parameters `current` to `target`.
+        """The `laetitia/Smile-v1` action from normalised parameters `current` to `target`.
 
         Raises:
             ConfigError: If the agent has no environment to act in.

@@ -3,9 +3,10 @@
     env = make_env("laetitia/Smile-v0", "video:me.mp4", RunSettings(frames=5, detector="haar"))
 
 It is `gymnasium.make` with each run setting passed where the env takes it: frames, settle and
-step size to the env, the episode length as Gymnasium's time limit, and the face pipeline
-(detector, FER model, profile, window) only to a viewer that reads a face from a spec string
-(any other viewer has no use for it).
+step size to the env, the episode length as Gymnasium's time limit, the signal to every viewer
+(a simulated one refuses any other than its own), and the face pipeline (detector, FER model,
+profile, window) only to a viewer that reads a face from a spec string (any other viewer has no
+use for it).
 Training, evaluation and the agents' bench build their envs here, so a new run setting reaches
 every one of them by being passed on here once.
 """
@@ -35,7 +36,8 @@ def make_env(
 
     Raises:
         ViewerSpecError: For a spec string that names no viewer.
-        ConfigError: For a detector that does not exist.
+        ConfigError: For a detector or signal that does not exist, or a signal the viewer
+            cannot give.
         ProfileError: For a profile that is unreadable or made for another model.
     """
     options: dict[str, Any] = {
@@ -45,6 +47,8 @@ def make_env(
     }
     if run.step_size is not None:
         options["step_size"] = run.step_size
+    if run.signal is not None:
+        options["signal"] = run.signal
     if isinstance(viewer, str) and parse_viewer_spec(viewer).kind in FACE_KINDS:
         options.update(detector=run.detector, model=run.model, profile=run.profile, window=window)
     return gym.make(env_id, viewer=viewer, **options)

@@ -35,7 +35,7 @@ from laetitia.sessions import (
     prepare_folder,
     repair_session,
 )
-from laetitia.viewers.spec import check_face_pipeline, parse_viewer_spec
+from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -108,15 +108,19 @@ class TrainConfig(RunSettings):
         Returns:
             The same config with the detector named (the default one where none was), the
             model and profile paths absolute (a run resumed from another folder finds them),
-            and the agent's preferred step size where none was given.
+            the signal of a webcam or video viewer named (the agent's env's default where none
+            was, so a resume scores as the run did), and the agent's preferred step size where
+            none was given.
 
         Raises:
-            ConfigError: For an unknown detector, a missing model file, a profile with a viewer
-                that reads no face, or TensorBoard logging an agent or the machine cannot do.
-            ProfileError: For a profile that is unreadable or made for another model.
+            ConfigError: For an unknown detector or signal, a missing model file, a profile
+                with a viewer that reads no face, or TensorBoard logging an agent or the
+                machine cannot do.
+            ProfileError: For a profile that is unreadable or made for another model or signal.
         """
         from laetitia.agents import agent_class
         from laetitia.agents.sb3 import require_tensorboard
+        from laetitia.envs.registration import DEFAULT_SIGNALS
         from laetitia.faces import DETECTOR_NAMES
 
         chosen = agent_class(self.agent)
@@ -127,12 +131,22 @@ class TrainConfig(RunSettings):
                 field="prior",
             )
         detector = self.detector or DETECTOR_NAMES[0]
-        model, profile = check_face_pipeline(self.viewer, detector, self.model, self.profile)
+        signal = self.signal
+        if signal is None and parse_viewer_spec(self.viewer).kind in FACE_KINDS:
+            signal = DEFAULT_SIGNALS[AGENTS[self.agent].env_id]
+        model, profile = check_face_pipeline(
+            self.viewer, detector, self.model, self.profile, signal
+        )
         if self.tensorboard is not None:
             require_tensorboard()
         step_size = chosen.preferred_step_size if self.step_size is None else self.step_size
         return dataclasses.replace(
-            self, detector=detector, model=model, profile=profile, step_size=step_size
+            self,
+            detector=detector,
+            model=model,
+            profile=profile,
+            step_size=step_size,
+            signal=signal,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -193,6 +207,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
     from laetitia.agents import agent_class
     from laetitia.app.prior import read_prior
     from laetitia.seeding import seed_everything
+    from laetitia.viewers.spec import signal_record
 
     config = config.checked()
     seed_everything(config.seed)
@@ -210,6 +225,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         env_id=AGENTS[config.agent].env_id,
         seed=config.seed,
         viewer=viewer.describe(),
+        signal=signal_record(viewer),
         command=tuple(sys.argv),
     )
     created = not config.out.exists()

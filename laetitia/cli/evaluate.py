@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         detector=args.detector,
         model=args.model,
         profile=args.profile,
+        signal=args.signal,
         keep_frames=args.keep_frames,
     )
     result = evaluate_saved(config)

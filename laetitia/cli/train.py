@@ -32,13 +32,27 @@ def add_frames_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_signal_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    """--signal NAME: the smile signal the reward averages (`RunSettings.signal`)."""
+    from laetitia.signals import SIGNALS
+
+    named = "; ".join(f"{name}: {signal.summary}" for name, signal in SIGNALS.items())
+    parser.add_argument(
+        "--signal",
+        choices=tuple(SIGNALS),
+        default=None,
+        metavar="NAME",
+        help=f"the smile signal a frame is scored by ({named}) (default: {default})",
+    )
+
+
 def add_run_arguments(
     parser: argparse.ArgumentParser, from_training: bool = False, renamed: Sequence[str] = ()
 ) -> None:
     """The run settings (`laetitia.run_settings.RunSettings`) as options, with their defaults.
 
-    --frames, --settle, --step-size, --max-episode-steps, and the face pipeline: --detector,
-    --model and --profile, how a webcam or video viewer reads the face.
+    --frames, --settle, --step-size, --max-episode-steps, --signal, and the face pipeline:
+    --detector, --model and --profile, how a webcam or video viewer reads the face.
 
     Args:
         parser: The command's parser.
@@ -98,6 +112,11 @@ def add_run_arguments(
         metavar="PROFILE",
         help="your calibration profile (laetitia calibrate): the reward becomes your "
         f"calibrated P(smile) ({default} none)",
+    )
+    add_signal_argument(
+        parser,
+        ("the training session's, else " if from_training else "")
+        + "smile for a webcam or video, the viewer's own for a simulated one",
     )
 
 
@@ -220,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
         detector=args.detector,
         model=args.model,
         profile=args.profile,
+        signal=args.signal,
         window=not args.no_window or args.viewer.startswith("webcam"),
         agent_args=agent_args_with_file(
             args.agent, args.agent_config, parse_agent_args(args.agent_args)

@@ -32,7 +32,7 @@ from laetitia.cameras import Camera, VideoFile, Webcam
 from laetitia.errors import VideoEndedError
 from laetitia.meter import HappinessMeter, Meter
 from laetitia.run_settings import RUN_DEFAULTS
-from laetitia.types import Reaction
+from laetitia.types import FER_HAPPY, Reaction
 
 if TYPE_CHECKING:
     from laetitia.viewers.live_window import LiveWindow
@@ -59,6 +59,8 @@ class LiveViewer:
         nondeterministic: Whether reactions cannot be reproduced (a person).
         window: The live window to show in (`laetitia.viewers.live_window.LiveWindow`); None makes
             one on the first `react` when `show` is True.
+        signal: The name of the smile signal the meter scores frames by (`laetitia.signals`);
+            the meter must be one of it.
     """
 
     needs_image = True
@@ -75,19 +77,21 @@ class LiveViewer:
         source: dict[str, object] | None = None,
         nondeterministic: bool = True,
         window: LiveWindow | None = None,
+        signal: str = FER_HAPPY,
     ) -> None:
         if frames < 1:
             raise ValueError(f"frames must be at least 1, got {frames}.")
         if settle_s < 0:
             raise ValueError(f"settle_s must be at least 0, got {settle_s}.")
         self._camera_source = camera
-        self._meter_source = meter if meter is not None else HappinessMeter.live
+        self._meter_source = meter if meter is not None else _default_meter(signal)
         self.frames = int(frames)
         self.settle_s = float(settle_s)
         self.show = show
         self.realtime = realtime
         self.source = source
         self.nondeterministic = nondeterministic
+        self.signal = signal
         self._camera: Camera | None = camera if isinstance(camera, Camera) else None
         self._meter: Meter | None = meter if isinstance(meter, Meter) else None
         self._window = window
@@ -106,6 +110,7 @@ class LiveViewer:
         settle_s: float = RUN_DEFAULTS.settle_s,
         show: bool = True,
         meter: Meter | Callable[[], Meter] | None = None,
+        signal: str = FER_HAPPY,
     ) -> LiveViewer:
         """A person at webcam `index`, shown each emoticon in a window (`--viewer webcam:INDEX`).
 
@@ -120,6 +125,7 @@ class LiveViewer:
             realtime=True,
             source={"kind": "webcam", "index": int(index)},
             nondeterministic=True,
+            signal=signal,
         )
 
     @classmethod
@@ -130,6 +136,7 @@ class LiveViewer:
         settle_s: float = RUN_DEFAULTS.settle_s,
         show: bool = False,
         meter: Meter | Callable[[], Meter] | None = None,
+        signal: str = FER_HAPPY,
     ) -> LiveViewer:
         """A recorded video read in order as if live (`--viewer video:PATH`); see the module."""
         path = Path(path)
@@ -142,6 +149,7 @@ class LiveViewer:
             realtime=False,
             source={"kind": "video", "path": str(path)},
             nondeterministic=False,
+            signal=signal,
         )
 
     @property
@@ -150,6 +158,7 @@ class LiveViewer:
         if self._meter is None:
             source = self._meter_source
             self._meter = source if isinstance(source, Meter) else source()
+            assert self._meter.signal.name == self.signal, "the meter reads the viewer's signal"
         return self._meter
 
     def reset(self, seed: int | None = None) -> None:
@@ -302,3 +311,8 @@ class LiveViewer:
         if self._window is not None:
             self._window.close()
             self._window = None
+
+
+def _default_meter(signal: str) -> Callable[[], Meter]:
+    """A builder of `HappinessMeter.live` for a signal."""
+    return lambda: HappinessMeter.live(signal=signal)

@@ -89,9 +89,12 @@ class LiveState:
     box: np.ndarray | None = None
     """Face box x, y, w, h in preview pixels, or None when no face was found."""
     happiness: float = math.nan
-    """P(happy) of the last step over its frames with a face; NaN when none had a face."""
+    """The signal's mean over the last step's frames with a face; NaN when none had a face."""
     frame_happiness: tuple[float, ...] = ()
-    """P(happy) of each frame of the last step (NaN where no face)."""
+    """The signal's value in each frame of the last step (NaN where no face)."""
+    signal_label: str = "P(happy)"
+    """How the gauge names the signal (`laetitia.signals.Signal.label`; "calibrated" added
+    when a person's profile maps it)."""
     step: int = 0
     """The step on show (its number in `steps.csv`)."""
     rewards: list[float] = field(default_factory=list)
@@ -112,6 +115,14 @@ class LiveState:
     """The classes of `probs`, in order."""
     footer: str = KEYS_HELP
     """The line at the bottom: the keys of the live window, or a caption (a recorded video)."""
+
+
+def signal_label(signal: str, calibrated: bool = False) -> str:
+    """How a gauge or a figure names a signal's values (a profile's are a calibrated P(smile))."""
+    from laetitia.signals import get_signal
+
+    label = get_signal(signal).label
+    return f"{label}, calibrated" if calibrated else label
 
 
 def key_action(event: object) -> str | None:
@@ -234,7 +245,7 @@ def _draw_gauge(surface: Surface, state: LiveState, font: Font) -> None:
     import pygame
 
     x, y, w, h = GAUGE
-    surface.blit(font.render("P(happy)", True, DIM), (x, y - 20))
+    surface.blit(font.render(state.signal_label, True, DIM), (x, y - 20))
     pygame.draw.rect(surface, PANEL, GAUGE)
     if math.isnan(state.happiness):
         surface.blit(font.render("no face", True, NO_FACE), (x + 8, y + h // 2 - 6))
@@ -256,7 +267,7 @@ def _draw_curve(surface: Surface, state: LiveState, font: Font) -> None:
     x, y, w, h = CURVE
     pygame.draw.rect(surface, PANEL, CURVE)
     surface.blit(font.render("reward per step", True, DIM), (x + 6, y + 4))
-    for level in (0.5, 1.0):  # faint guides at P(happy) 0.5 and 1
+    for level in (0.5, 1.0):  # faint guides at rewards 0.5 and 1
         guide_y = y + h - 4 - (h - 28) * level
         pygame.draw.line(surface, BACKGROUND, (x + 2, guide_y), (x + w - 2, guide_y))
     rewards = state.rewards[-CURVE_STEPS:]
@@ -334,8 +345,9 @@ class LiveWindow:
     def show_reaction(self, reaction: Reaction) -> None:
         """Show a step's reading: the last frame and face box, the gauge; count the step.
 
-        The gauge is the mean P(happy) over the frames with a face (NaN: none had one). The
-        reward the env gives the step comes after, with `show_reward`.
+        The gauge is the mean of the signal over the frames with a face (NaN: none had one),
+        named by the signal's label. The reward the env gives the step comes after, with
+        `show_reward`.
         """
         state = self.state
         if reaction.frames:
@@ -344,9 +356,11 @@ class LiveWindow:
         state.box = (
             reaction.boxes[last] if reaction.boxes is not None and reaction.has_face[last] else None
         )
-        happy = reaction.happiness()[reaction.has_face]
-        state.happiness = float(np.mean(happy, dtype=np.float64)) if happy.size else math.nan
-        state.frame_happiness = tuple(float(p) for p in reaction.happiness())
+        values = reaction.signal_values()
+        read = values[reaction.has_face]
+        state.happiness = float(np.mean(read, dtype=np.float64)) if read.size else math.nan
+        state.frame_happiness = tuple(float(p) for p in values)
+        state.signal_label = signal_label(reaction.signal, "raw_signal" in reaction.extras)
         state.step += 1
         # A q pressed now ends the session before the next emoticon, after this step is saved.
         self._handle_events()

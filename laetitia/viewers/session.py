@@ -15,6 +15,10 @@ recorded emoticon the answer says little about what the person would have felt, 
 Only recorded steps with a face in view are answered from (a step where the person looked away
 says nothing about the emoticon); a session without any is refused. Ties go to the earliest step.
 The viewer is deterministic and needs no image.
+
+It answers with the session's own signal, the values recorded for each frame, or with another
+signal computed from what `frames.csv` kept (the class probabilities always; a signal that needs
+more, such as `smile`'s blendshapes, only from a session that measured them).
 """
 
 from __future__ import annotations
@@ -24,10 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
-from laetitia.errors import SessionError
+from laetitia.errors import ConfigError, SessionError
 from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.sessions import Session, load_session
+from laetitia.signals import get_signal
 from laetitia.types import Reaction
+
+_Recorded = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]
+"""A step's probabilities, face flags, boxes, signal values and measures, frame by frame."""
 
 
 class SessionReplayViewer:
@@ -39,17 +47,23 @@ class SessionReplayViewer:
             through in recording order (or cut) to this many.
         space: The parameter space of the emoticons shown; the session's must have the same
             names and bounds.
+        signal: The signal to answer with; None for the one the session was scored by.
 
     Raises:
         SessionError: If the folder is not a session, was recorded over another parameter
             space, or has no step with a face.
+        ConfigError: For a signal the session did not keep what it needs of.
     """
 
     nondeterministic = False
     needs_image = False
 
     def __init__(
-        self, path: Path | str, frames: int = RUN_DEFAULTS.frames, space: ParamSpace = PARAM_SPACE
+        self,
+        path: Path | str,
+        frames: int = RUN_DEFAULTS.frames,
+        space: ParamSpace = PARAM_SPACE,
+        signal: str | None = None,
     ) -> None:
         if frames < 1:
             raise ValueError(f"a viewer must read at least one frame per step, got {frames}.")
@@ -64,6 +78,8 @@ class SessionReplayViewer:
                 f"({list(recorded.names)}); replay it with the laetitia version that recorded it."
             )
         self.class_names = session.class_names
+        self.signal = signal or session.meta.signal_name
+        self._check_signal(session)
         scored = np.flatnonzero(session.steps["faces"] > 0)
         if scored.size == 0:
             raise SessionError(
@@ -75,17 +91,46 @@ class SessionReplayViewer:
         self._reactions = [self._recorded(session, int(step)) for step in scored]
         self._meta = session.meta
 
-    def _recorded(self, session: Session, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-frame probabilities, face flags and boxes of a step, cycled to `frames` rows."""
+    def _check_signal(self, session: Session) -> None:
+        """Refuse a signal the session kept too little to compute.
+
+        Raises:
+            ConfigError: For a signal whose measures the session's frames.csv does not hold.
+        """
+        if self.signal == session.meta.signal_name:
+            return
+        wanted = get_signal(self.signal).measures
         index = session.frame_index
+        kept = {} if index is None else index.measures
+        missing = [name for name in wanted if name not in kept]
+        if missing or (wanted and index is None):
+            raise ConfigError(
+                f"signal {self.signal} needs {', '.join(missing)} per frame, and the session "
+                f"{self.path} (scored by {session.meta.signal_name}) did not keep them. Replay "
+                f"it with its own signal, or re-score its frames with the signal first "
+                "(`laetitia replay`, naming the `signal`).",
+                field="signal",
+            )
+
+    def _recorded(self, session: Session, step: int) -> _Recorded:
+        """What a step's frames read, cycled to `frames` rows, with the viewer's signal."""
+        index = session.frame_index
+        own = self.signal == session.meta.signal_name
         if index is not None and (rows := index.rows(step)).size:
             probs, faces, boxes = index.probs[rows], index.has_face[rows], index.boxes[rows]
+            measures = {name: kept[rows] for name, kept in index.measures.items()}
+            recorded = None if index.values is None or not own else index.values[rows]
         else:  # no frame index: the step's means, repeated
             probs = session.probs()[step][None].astype(np.float32)
             faces = np.ones(1, dtype=bool)
             boxes = np.full((1, 4), np.nan, dtype=np.float32)
+            measures, recorded = {}, None
+        values = recorded
+        if values is None:
+            values = get_signal(self.signal).values(probs, measures, self.class_names)
         take = np.arange(self.frames) % probs.shape[0]
-        return probs[take], faces[take], boxes[take]
+        measured = {name: kept[take] for name, kept in measures.items()}
+        return probs[take], faces[take], boxes[take], values[take], measured
 
     def nearest(self, params: np.ndarray) -> tuple[int, float]:
         """The recorded step nearest to raw `params`, and its normalised distance."""
@@ -100,13 +145,18 @@ class SessionReplayViewer:
     def react(self, image: np.ndarray | None, params: np.ndarray) -> Reaction:
         """The recorded reaction to the nearest recorded emoticon (`image` is unused)."""
         step, distance = self.nearest(params)
-        probs, faces, boxes = self._reactions[int(np.searchsorted(self._steps, step))]
+        probs, faces, boxes, values, measures = self._reactions[
+            int(np.searchsorted(self._steps, step))
+        ]
         return Reaction(
             probs=probs.copy(),
             has_face=faces.copy(),
             class_names=self.class_names,
             boxes=boxes.copy(),
             extras={"source_step": float(step), "distance": distance},
+            signal=self.signal,
+            values=values.copy(),
+            measures={name: kept.copy() for name, kept in measures.items()},
         )
 
     def show_reward(self, reward: float, scored: bool) -> None:
@@ -122,6 +172,11 @@ class SessionReplayViewer:
             "steps_answered_from": int(self._steps.size),
             "recorded_viewer": viewer,
             "match": "nearest recorded emoticon, Euclidean in normalised parameter space",
+            "signal": {
+                **(self._meta.signal if self.signal == self._meta.signal_name else {}),
+                **get_signal(self.signal).describe(),
+                "from": "the session's frames.csv",
+            },
         }
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from laetitia.errors import ConfigError, ViewerSpecError
 from laetitia.run_settings import RUN_DEFAULTS
-from laetitia.types import Viewer
+from laetitia.types import FER_HAPPY, Viewer
 
 if TYPE_CHECKING:
     from laetitia.meter import Meter
@@ -88,6 +88,8 @@ def make_viewer(
     model: str | Path | None = None,
     window: bool | None = None,
     profile: str | Path | None = None,
+    signal: str | None = None,
+    default_signal: str = FER_HAPPY,
 ) -> Viewer:
     """Build the viewer a spec names.
 
@@ -101,12 +103,18 @@ def make_viewer(
         window: Show the live window (a webcam or video viewer); None for the viewer's
             default: shown for a webcam, not for a video.
         profile: A person's calibration profile (`laetitia calibrate`) for a webcam or video
-            viewer: "happy" becomes their calibrated P(smile). None for none.
+            viewer: the signal becomes their calibrated P(smile). None for none.
+        signal: The smile signal (`laetitia.signals`). None: `default_signal` for a webcam or
+            video viewer, the signal a simulated viewer simulates, the one a recorded session
+            was scored by.
+        default_signal: The signal of a webcam or video viewer when `signal` is None (the
+            env version's: `laetitia.envs.registration.DEFAULT_SIGNALS`).
 
     Raises:
         ViewerSpecError: For an unknown spec, or a path that does not exist.
-        ConfigError: For a profile with a viewer that reads no face.
-        ProfileError: For a profile that is unreadable or made for another model.
+        ConfigError: For a profile with a viewer that reads no face, an unknown signal, or a
+            signal a simulated viewer does not simulate.
+        ProfileError: For a profile that is unreadable or made for another model or signal.
     """
     parsed = parse_viewer_spec(spec) if isinstance(spec, str) else spec
     if profile is not None and parsed.kind not in FACE_KINDS:
@@ -114,10 +122,14 @@ def make_viewer(
             f"a calibration profile applies to a face read by the FER model: use it with a "
             f"webcam or video viewer, not {str(parsed)!r}."
         )
+    if signal is not None:
+        from laetitia.signals import get_signal
+
+        get_signal(signal)  # an unknown name is refused whatever the viewer
     if parsed.kind == "sim":
         from laetitia.viewers.simulated import SimulatedViewer
 
-        return SimulatedViewer(seed=int(parsed.arg or 0), frames=frames)
+        return simulating(SimulatedViewer(seed=int(parsed.arg or 0), frames=frames), signal)
     if parsed.kind == "person":
         from laetitia.viewers.people import SUITE_V2, SUITE_VERSION, SUITES, suite_viewer
 
@@ -129,8 +141,9 @@ def make_viewer(
             raise ViewerSpecError(
                 f"viewer {str(parsed)!r}: {suite} has members 0 to {SUITES[suite] - 1}."
             )
-        return suite_viewer(index, frames=frames, suite=suite)
+        return simulating(suite_viewer(index, frames=frames, suite=suite), signal)
     shown = {} if window is None else {"show": window}
+    face_signal = signal or default_signal
     if parsed.kind == "webcam":
         from laetitia.viewers.live import LiveViewer
 
@@ -138,7 +151,8 @@ def make_viewer(
             int(parsed.arg or 0),
             frames=frames,
             settle_s=settle_s,
-            meter=_meter(detector, model, profile),
+            meter=_meter(detector, model, profile, face_signal),
+            signal=face_signal,
             **shown,
         )
     path = Path(parsed.arg or "")
@@ -148,11 +162,35 @@ def make_viewer(
         from laetitia.viewers.live import LiveViewer
 
         return LiveViewer.from_video(
-            path, frames=frames, settle_s=settle_s, meter=_meter(detector, model, profile), **shown
+            path,
+            frames=frames,
+            settle_s=settle_s,
+            meter=_meter(detector, model, profile, face_signal),
+            signal=face_signal,
+            **shown,
         )
     from laetitia.viewers.session import SessionReplayViewer
 
-    return SessionReplayViewer(path, frames=frames)
+    return SessionReplayViewer(path, frames=frames, signal=signal)
+
+
+def simulating(viewer: Viewer, signal: str | None) -> Viewer:
+    """A simulated viewer, refused when it was asked for a signal other than its own.
+
+    A simulated viewer has no face: it gives the signal it simulates (its `signal`), and no
+    other can be read off it.
+
+    Raises:
+        ConfigError: For another signal.
+    """
+    if signal is not None and signal != viewer.signal:
+        raise ConfigError(
+            f"signal {signal} cannot be read off a simulated viewer: it has no face, and "
+            f"simulates {viewer.signal}. Ask for {viewer.signal} (or no signal: a simulated "
+            "viewer gives its own), or use a webcam or video viewer.",
+            field="signal",
+        )
+    return viewer
 
 
 def check_face_pipeline(
@@ -160,6 +198,7 @@ def check_face_pipeline(
     detector: str,
     model: str | Path | None,
     profile: str | Path | None,
+    signal: str | None = None,
 ) -> tuple[Path | None, Path | None]:
     """Refuse a face pipeline that cannot run, before anything opens or loads.
 
@@ -168,14 +207,16 @@ def check_face_pipeline(
         detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
         model: FER model file; None for the shipped one.
         profile: Calibration profile; None for none. Only a webcam or video viewer takes one.
+        signal: The smile signal the face is scored by; None: the viewer's own (`fer-happy`
+            for what a profile is checked against).
 
     Returns:
         The model and profile paths, absolute (a run resumed elsewhere finds them).
 
     Raises:
-        ConfigError: For an unknown detector, a missing model file, or a profile with a viewer
-            that reads no face.
-        ProfileError: For a profile that is unreadable or made for another model.
+        ConfigError: For an unknown detector or signal, a missing model file, a signal the
+            model cannot give, or a profile with a viewer that reads no face.
+        ProfileError: For a profile that is unreadable or made for another model or signal.
     """
     from laetitia.faces import check_detector_name
 
@@ -184,31 +225,37 @@ def check_face_pipeline(
         model = Path(model).resolve()
         if not model.is_file():
             raise ConfigError(f"model {model}: no such FER model file.", field="model")
+    parsed = parse_viewer_spec(viewer) if isinstance(viewer, str) else viewer
+    if signal is not None:
+        from laetitia.signals import get_signal
+
+        chosen = get_signal(signal)
+        if parsed.kind in FACE_KINDS and chosen.reads_fer:
+            from laetitia.fer import model_identity
+
+            chosen.check_model(model_identity(model))
     if profile is not None:
         from laetitia.profile import load_profile_for
 
         profile = Path(profile).resolve()
-        parsed = parse_viewer_spec(viewer) if isinstance(viewer, str) else viewer
         if parsed.kind not in FACE_KINDS:
             raise ConfigError(
                 f"profile calibrates a face read by the FER model: use it with a webcam "
                 f"or video viewer, not {str(parsed)!r}.",
                 field="profile",
             )
-        load_profile_for(profile, model)
+        load_profile_for(profile, model, signal or FER_HAPPY)
     return model, profile
 
 
 def _meter(
-    detector: str | None, model: str | Path | None, profile: str | Path | None = None
-) -> Callable[[], Meter] | None:
-    """A builder of the live viewer's meter with another detector, model or a profile.
+    detector: str | None, model: str | Path | None, profile: str | Path | None, signal: str
+) -> Callable[[], Meter]:
+    """A builder of the live viewer's meter: its detector, model, signal and profile.
 
-    None when all three are the defaults. A profile is read and checked against the model now,
-    so a wrong one is refused before anything opens.
+    A profile is read and checked against the model and the signal now, so a wrong one is
+    refused before anything opens.
     """
-    if detector is None and model is None and profile is None:
-        return None
     from laetitia.faces import DETECTOR_NAMES, check_detector_name
 
     name = detector or DETECTOR_NAMES[0]
@@ -218,12 +265,35 @@ def _meter(
     if profile is not None:
         from laetitia.profile import load_profile_for
 
-        calibration = load_profile_for(profile, model)
+        calibration = load_profile_for(profile, model, signal)
 
     def build() -> Meter:
         from laetitia.meter import HappinessMeter
         from laetitia.profile import calibrated
 
-        return calibrated(HappinessMeter.live(name, model), calibration)
+        return calibrated(HappinessMeter.live(name, model, signal=signal), calibration)
 
     return build
+
+
+def signal_record(viewer: Viewer) -> dict[str, object]:
+    """What a session records of the signal a viewer's reactions carry (`SessionMeta.signal`).
+
+    A camera's: its meter's description of the signal, with the sha256 of every model it uses
+    (and the profile that calibrates it, if one does); a recorded session's: the signal it
+    answers with; a simulated viewer's: the signal it simulates.
+    """
+    from laetitia.signals import get_signal
+
+    described = viewer.describe()
+    meter = described.get("meter")
+    if isinstance(meter, dict) and isinstance(meter.get("signal"), dict):
+        record = dict(meter["signal"])
+        if "profile" in meter:
+            record["calibrated_by"] = meter["profile"]
+        return record
+    replayed = described.get("signal")
+    if isinstance(replayed, dict):
+        return dict(replayed)
+    # A simulated viewer measures nothing: its values are what it simulates, kept as they are.
+    return {**get_signal(viewer.signal).describe(), "measures": [], "simulated": True}
