@@ -69,7 +69,11 @@ class SmileEnv(EmoticonEnv):
     `viewer` is a viewer or a spec string (`sim`, `sim:SEED`, `person:INDEX`, `webcam`,
     `webcam:INDEX`, `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is
     how long a live viewer waits before reading; `start`, `image_size` and `render_mode` as
-    above.
+    above. For a webcam or video, `detector`, `model` and `profile` choose how the face is
+    read, `window` whether a window is shown, `screen` which (`"full"`, the demo window with
+    the reading, or `"participant"`, the emoticon alone: `laetitia.viewers.stage`), and
+    `control` shares its pause and end with a dashboard. A participant in the browser is a
+    viewer object served with its page (`laetitia.app.web.participant.serve_participant`).
 
     ## Version History
     * v0: initial version.
