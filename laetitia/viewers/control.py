@@ -72,6 +72,13 @@ class SessionControl:
         self.pauses = 0
         """Pauses so far: a step that began before the latest one starts again."""
 
+    def __deepcopy__(self, memo: dict[int, object]) -> SessionControl:
+        """The control itself: a copy would steer nothing.
+
+        Gymnasium copies an env's spec, whose kwargs hold it.
+        """
+        return self
+
     @property
     def paused(self) -> bool:
         """Whether the session is paused."""

@@ -356,8 +356,10 @@ class LiveWindow:
             FramesInterrupted: If the session was paused.
             SessionEndedByUser: If the session was ended.
         """
-        self.poll()
+        self._handle_events()  # no redraw: the frames read are drawn as they come
+        self.control.check_end(self.state.step)
         if self.state.paused:
+            self._redraw()
             raise FramesInterrupted(f"paused from the {self.control.paused_by}")
 
     def show_emoticon(self, image_rgb: np.ndarray) -> None:

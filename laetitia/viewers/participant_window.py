@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from laetitia.emoticon.render import BACKGROUND as EMOTICON_BACKGROUND
 from laetitia.viewers.control import SessionControl
 from laetitia.viewers.live_window import LiveWindow
 from laetitia.viewers.stage import INSTRUCTIONS_BY, Screen
@@ -30,9 +31,9 @@ from laetitia.viewers.stage import INSTRUCTIONS_BY, Screen
 if TYPE_CHECKING:
     from pygame import Surface
 
-BACKGROUND = (128, 128, 128)
-"""Mid grey: no glare, and no strong contrast with any emoticon colour."""
-TEXT = (255, 255, 255)
+BACKGROUND = EMOTICON_BACKGROUND
+"""The emoticon's own background: the screen is one plain colour around it."""
+TEXT = (60, 60, 60)
 EMOTICON_FRACTION = 0.8
 """The emoticon's side as a fraction of the screen's shorter side."""
 PAUSED_TEXT = "Paused. Press space to go on."

@@ -252,17 +252,17 @@ def parse_address(text: str, default_port: int | None = None) -> tuple[str, int]
 
     Args:
         text: The address; an empty host (`:PORT`) or none is this machine (`BROWSER_HOST`).
-        default_port: The port when `text` is empty; None when a port must be given.
+        default_port: The address's port when `text` is empty; None when one must be given.
 
     Raises:
         ConfigError: For a port that is not a whole number from 0 to 65535 (0: any free one).
     """
+    if not text and default_port is not None:
+        return BROWSER_HOST, default_port
     host, sep, port = text.rpartition(":")
     if not sep:
         host, port = "", text
     host = host.strip("[]") or BROWSER_HOST
-    if not port and default_port is not None:
-        return host, default_port
     if not port.isdigit() or int(port) > 65535:
         raise ConfigError(
             f"{text!r} is not an address [HOST:]PORT (a port is a whole number from 0 to 65535; "

@@ -6,10 +6,11 @@
 
 Events (JSON objects with a `type`) the dashboard receives:
 
-    session  {signal, preview, viewer}            what it watches (sent first)
+    session  {signal, preview, viewer}            what it watches (sent first; the signal's
+                                                  name once a step was read)
     history  {rewards[], scored[]}                the steps so far (sent on connecting)
-    step     {step, episode, reward, scored, signal, frames[], faces, frames_read,
-              no_face_total, preview, best}       after each step
+    step     {step, episode, reward, scored, signal_name, signal, frames[], faces,
+              frames_read, no_face_total, preview, best}   after each step
     show     {step, image}                        the emoticon put on show (a PNG data URL)
     state    {paused, by, ending}                 a pause, a resume, an end
     status   {text}                               why the session waits ("" when it runs)
@@ -83,8 +84,8 @@ def preview_data_url(frame_bgr: np.ndarray, box: np.ndarray | None, mode: str) -
     scale = min(1.0, PREVIEW_WIDTH / frame_bgr.shape[1])
     small = _shrink(frame_bgr, round(max(frame_bgr.shape[:2]) * scale))
     if mode == "blur":
-        # Pixelated to 16 blocks across, then smoothed: a shape, never a person.
-        blocks = cv2.resize(small, (16, max(1, 16 * small.shape[0] // small.shape[1])))
+        # Pixelated to 12 blocks across, then smoothed: a shape, never a person.
+        blocks = cv2.resize(small, (12, max(1, 12 * small.shape[0] // small.shape[1])))
         small = cv2.resize(blocks, small.shape[1::-1], interpolation=cv2.INTER_LINEAR)
     if box is not None and np.all(np.isfinite(box)):
         x, y, w, h = (round(float(v) * scale) for v in box)
@@ -204,6 +205,7 @@ class DashboardFeed:
             faces = values[reaction.has_face]
             self._no_face_total += reaction.n_frames - reaction.n_faces
             event.update(
+                signal_name=name,
                 signal=float(np.mean(faces, dtype=np.float64)) if faces.size else None,
                 frames=[None if math.isnan(v) else float(v) for v in values],
                 faces=reaction.n_faces,

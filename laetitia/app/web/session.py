@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 from laetitia.app.web.feed import PREVIEWS, DashboardFeed
 from laetitia.errors import ConfigError
 from laetitia.run_settings import RunSettings
-from laetitia.viewers.control import SessionControl
+from laetitia.viewers.control import SessionControl, SessionEvent
 from laetitia.viewers.spec import make_meter, parse_viewer_spec
 from laetitia.viewers.stage import Screen, parse_screen
 
@@ -112,7 +112,7 @@ class WebSession:
         window: Whether a webcam or video viewer shows its window; None: the viewer's default
             (a webcam's shown, a video's not).
         param_names: The emoticon's parameter names (the dashboard's best guess).
-        log: Where the URLs are said.
+        log: Where the pages' addresses are said, and why the session waits when it does.
     """
 
     def __init__(
@@ -139,6 +139,8 @@ class WebSession:
             or screen.kind == "participant"
         )
         self.control: SessionControl | None = SessionControl() if shared else None
+        if self.control is not None:
+            self.control.listen(self._say_why_it_waits)
         self.feed: DashboardFeed | None = None
         if self.options.dashboard is not None:
             assert self.control is not None
@@ -176,6 +178,10 @@ class WebSession:
                 options.tls_key,
             ).start()
             self.log(f"participant: {self.participant.url}")
+
+    def _say_why_it_waits(self, event: SessionEvent) -> None:
+        if event.kind == "status" and event.text:
+            self.log(f"the session waits: {event.text}")
 
     def viewer(self) -> str | Viewer:
         """What the env is given: the spec, or the browser participant's viewer."""

@@ -41,6 +41,7 @@ function showStep(e) {
   seen.steps++;
   drawCurve();
   if (e.frames !== undefined) {
+    $("signal-name").textContent = e.signal_name;
     $("signal").textContent = e.signal === null ? "no face" : e.signal.toFixed(2);
     $("gauge").firstElementChild.style.width = `${100 * (e.signal || 0)}%`;
     $("frames").innerHTML = e.frames.map((v) => v === null
