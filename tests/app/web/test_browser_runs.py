@@ -3,7 +3,7 @@
 The page is a WebSocket client (the `websockets` library laetitia's server uses) that answers
 as participant.js does and streams plain grey frames (no face: each step is recorded, unscored).
 It proves the runs themselves: `train` and its resume record one session across two pages, and
-`evaluate` takes a browser participant too.
+`evaluate` takes a browser participant and a dashboard too.
 """
 
 import json
@@ -18,6 +18,7 @@ from websockets.sync.client import connect
 from laetitia.app.evaluation import EvaluationConfig, evaluate_saved
 from laetitia.app.training import TrainConfig, resume, train
 from laetitia.app.web.protocol import FrameHeader, frame_message
+from laetitia.app.web.session import WebOptions
 from laetitia.sessions import load_session
 
 GREY = cv2.imencode(".jpg", np.full((48, 64, 3), 128, np.uint8))[1].tobytes()
@@ -72,8 +73,23 @@ class PythonPage:
             time.sleep(0.02)
 
 
-def with_a_page(run):
-    """Run `run(log)` in a thread; a Python page joins the participant's URL it says."""
+def watch(url, events):
+    """A dashboard in Python: collects the events its socket sends until it closes."""
+
+    def run():
+        with connect(url.replace("http://", "ws://") + "ws", proxy=None) as ws:
+            try:
+                for text in ws:
+                    events.append(json.loads(text))
+            except Exception:  # noqa: BLE001 - the server stopped
+                return
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def with_a_page(run, dashboard_events=None):
+    """Run `run(log)` in a thread; a Python page joins the participant's URL it says (and a
+    Python dashboard the dashboard's, collecting its events into `dashboard_events`)."""
     said, ran = queue.Queue(), {}
 
     def target():
@@ -86,6 +102,8 @@ def with_a_page(run):
     worker.start()
     line = said.get(timeout=TIMEOUT_S)
     while not line.startswith("participant: "):
+        if line.startswith("dashboard: ") and dashboard_events is not None:
+            watch(line.removeprefix("dashboard: "), dashboard_events)
         line = said.get(timeout=TIMEOUT_S)
     page = PythonPage(line.removeprefix("participant: "))
     worker.join(TIMEOUT_S)
@@ -125,6 +143,13 @@ def test_a_browser_session_resumes_with_a_new_page_and_an_evaluation_takes_one_t
         settle_s=0.05,
         out=tmp_path / "evaluation",
     )
-    result = with_a_page(lambda log: evaluate_saved(evaluation, progress=False, log=log))
+    events = []
+    web = WebOptions(dashboard="127.0.0.1:0")
+    result = with_a_page(
+        lambda log: evaluate_saved(evaluation, progress=False, log=log, web=web), events
+    )
     assert result.steps == 2
     assert load_session(tmp_path / "evaluation").n_steps == 2
+    # The evaluation's dashboard was told each step, and showed each emoticon put on show.
+    assert [e["step"] for e in events if e["type"] == "step"] == [0, 1]
+    assert [e["step"] for e in events if e["type"] == "show"] == [0, 1]

@@ -157,7 +157,7 @@ def test_a_browser_participant_is_read_as_the_same_meter_reads_the_source(
         early = [got for stamps, got, _ in rows if max(stamps) < 10]
         late = [got for stamps, got, _ in rows if min(stamps) > 36]
         assert early and late, rows
-        assert max(early) < 0.5 < 0.8 < min(late), rows
+        assert max(early) < 0.1 and min(late) > 0.6, rows  # about 0.005, then 0.8 to 0.97
     if video == "face_noface.mov":
         # The page reloaded mid-session and the session resumed with it, losing no step: the
         # reloaded page opened its camera afresh (the fake camera played from frame 0 again),
