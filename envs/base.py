@@ -17,7 +17,9 @@ from laetitia.errors import ConfigError, VideoEndedError
 from laetitia.reward import reward_from
 from laetitia.run_settings import RUN_DEFAULTS, STEP_SIZE, RunSettings
 from laetitia.types import FER_HAPPY, Viewer
+from laetitia.viewers.control import SessionControl
 from laetitia.viewers.spec import make_viewer
+from laetitia.viewers.stage import Screen, parse_screen
 
 START_STATES = ("default", "random")
 
@@ -48,6 +50,8 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         window: bool | None = None,
         signal: str | None = None,
         default_signal: str = FER_HAPPY,
+        screen: Screen | str | None = None,
+        control: SessionControl | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(
@@ -68,14 +72,24 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
                 window=window,
                 signal=signal,
                 default_signal=default_signal,
+                screen=parse_screen(screen) if isinstance(screen, str) else screen,
+                control=control,
             )
         else:
-            given = {"detector": detector, "model": model, "profile": profile, "window": window}
+            given = {
+                "detector": detector,
+                "model": model,
+                "profile": profile,
+                "window": window,
+                "screen": screen,
+                "control": control,
+            }
             named = sorted(k for k, v in given.items() if v is not None)
             if named:
                 raise ConfigError(
                     f"{', '.join(named)} choose how a viewer built from a spec string reads "
-                    "faces; this env was given a viewer object: build it with them instead."
+                    "faces and shows itself; this env was given a viewer object: build it with "
+                    "them instead."
                 )
             own = getattr(viewer, "signal", FER_HAPPY)
             if signal is not None and signal != own:

@@ -19,11 +19,18 @@ import gymnasium as gym
 
 from laetitia.run_settings import RunSettings
 from laetitia.types import Viewer
+from laetitia.viewers.control import SessionControl
 from laetitia.viewers.spec import FACE_KINDS, parse_viewer_spec
+from laetitia.viewers.stage import Screen
 
 
 def make_env(
-    env_id: str, viewer: str | Viewer, run: RunSettings, window: bool | None = None
+    env_id: str,
+    viewer: str | Viewer,
+    run: RunSettings,
+    window: bool | None = None,
+    screen: Screen | None = None,
+    control: SessionControl | None = None,
 ) -> gym.Env:
     """Build a laetitia env for a run, as `gymnasium.make` builds it.
 
@@ -33,6 +40,9 @@ def make_env(
             already built (frames and settle are then the viewer's own).
         run: The run's settings; a `step_size` of None leaves the env's default (`STEP_SIZE`).
         window: Show the live window of a webcam or video viewer; None: the viewer's default.
+        screen: Which window a webcam or video viewer shows (`laetitia.viewers.stage`); None:
+            the live window.
+        control: The pause and end of a webcam's or video's window, shared with a dashboard.
 
     Raises:
         ViewerSpecError: For a spec string that names no viewer.
@@ -51,4 +61,5 @@ def make_env(
         options["signal"] = run.signal
     if isinstance(viewer, str) and parse_viewer_spec(viewer).kind in FACE_KINDS:
         options.update(detector=run.detector, model=run.model, profile=run.profile, window=window)
+        options.update(screen=screen, control=control)
     return gym.make(env_id, viewer=viewer, **options)

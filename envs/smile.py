@@ -75,8 +75,12 @@ class SmileEnv(EmoticonEnv):
     `webcam:INDEX`, `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is
     how long a live viewer waits before reading; `signal` names the smile signal (None: the
     version's default for a face, the viewer's own otherwise; asking a simulated viewer for
-    another than its own is a `ConfigError`); `detector`, `model` and `profile` choose how a
-    webcam or video viewer reads the face; `start`, `image_size` and `render_mode` as above.
+    another than its own is a `ConfigError`); `start`, `image_size` and `render_mode` as
+    above. For a webcam or video, `detector`, `model` and `profile` choose how the face is
+    read, `window` whether a window is shown, `screen` which (`"full"`, the demo window with
+    the reading, or `"participant"`, the emoticon alone: `laetitia.viewers.stage`), and
+    `control` shares its pause and end with a dashboard. A participant in the browser is a
+    viewer object served with its page (`laetitia.app.web.participant.serve_participant`).
 
     ## Version History
     * v1: a webcam or video viewer is scored by the `smile` signal (the mean of MediaPipe's

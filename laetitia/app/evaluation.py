@@ -33,7 +33,8 @@ import numpy as np
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
 from laetitia.app.training import resume_config
-from laetitia.envs.make import make_env
+from laetitia.app.web.session import WebOptions, WebSession, presentation
+from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.envs.registration import DEFAULT_SIGNALS
 from laetitia.errors import ConfigError, ProfileError, VideoEndedError
 from laetitia.faces import DETECTOR_NAMES
@@ -86,7 +87,8 @@ class EvaluationConfig:
     agent_path: Path
     """The saved agent's folder (a training session's `agent/`)."""
     viewer: str = "webcam"
-    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR,
+    browser[:[HOST:]PORT] (a participant's browser page, served on that address)."""
     episodes: int = 5
     """Episodes to run."""
     max_episode_steps: int | None = None
@@ -124,6 +126,12 @@ class EvaluationConfig:
     """Keep the camera frames in the recorded session; None: as the agent's training session
     did (a session recorded without frames gives an evaluation without them), else keep them.
     An evaluation never keeps frames its training session did not."""
+    screen: str = "full"
+    """What the person at a webcam sees (`laetitia.app.training.TrainConfig.screen`)."""
+    blank_s: float = 0.0
+    """Seconds of a plain screen between two emoticons on a participant's screen."""
+    instructions: str | None = None
+    """Text a participant's screen shows before the first emoticon, until they press space."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agent_path", Path(self.agent_path))
@@ -135,7 +143,7 @@ class EvaluationConfig:
                 f"episodes must be at least 1, got {self.episodes}.", field="episodes"
             )
         self.run_settings({})  # the run settings' own checks: frames, settle, step size, ...
-        parse_viewer_spec(self.viewer)
+        presentation(self.viewer, self.screen, self.blank_s, self.instructions)
 
     def run_settings(
         self, trained_env: Mapping[str, Any], preferred_step_size: float | None = None
@@ -291,6 +299,7 @@ def evaluate(
     deterministic: bool = True,
     recorder: SessionRecorder | None = None,
     progress: bool = False,
+    observe: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> Evaluation:
     """Run `episodes` whole episodes of an agent's policy; the agent learns nothing.
 
@@ -302,6 +311,8 @@ def evaluate(
         deterministic: Use the agent's deterministic actions.
         recorder: Where to record each step, if anywhere.
         progress: Show a progress bar.
+        observe: Told each step (its number, episode and info) after it is recorded: a
+            dashboard (`laetitia.app.web.session.WebSession.observe`).
 
     Raises:
         ConfigError: If the env has no time limit (its episodes would never end).
@@ -337,6 +348,8 @@ def evaluate(
                 happiness.append(float(info["happiness"]))
             if recorder is not None:
                 recorder.record(episode, info["reward"], info["params"], info["reaction"])
+            if observe is not None:
+                observe(steps - 1, episode, info)
             bar.update(1)
         per_episode.append(happiness)
     bar.close()
@@ -352,12 +365,16 @@ def evaluate(
 
 
 def evaluate_saved(
-    config: EvaluationConfig, progress: bool = True, log: Callable[[str], None] = print
+    config: EvaluationConfig,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    web: WebOptions | None = None,
 ) -> Evaluation:
     """Load a saved agent and evaluate it against a viewer, recording it if `config.out` is set.
 
     A webcam or video viewer scores with the training session's face pipeline unless the
-    config names another (`scoring_pipeline`); `log` is told which, before the first step.
+    config names another (`scoring_pipeline`); `log` is told which, before the first step, and
+    the addresses of the pages served (a browser participant's, a dashboard: `web`).
 
     Raises:
         SessionError: If `config.agent_path` holds no saved agent, or `out` cannot be written.
@@ -386,7 +403,34 @@ def evaluate_saved(
     if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
         log(pipeline.describe())
     run = config.run_settings(trained_env, agent_class(name).preferred_step_size)
-    env = make_env(env_id, config.viewer, run, config.window)
+    screen = presentation(config.viewer, config.screen, config.blank_s, config.instructions)
+    served = WebSession(
+        config.viewer,
+        run,
+        screen,
+        web,
+        keep_frames=keep_frames,
+        window=config.window,
+        param_names=PARAM_SPACE.names,
+        log=log,
+    )
+    with served:
+        return _evaluate_saved(
+            config, name, trained_env, keep_frames, created, pipeline, progress, served
+        )
+
+
+def _evaluate_saved(
+    config: EvaluationConfig,
+    name: str,
+    trained_env: Mapping[str, Any],
+    keep_frames: bool,
+    created: bool,
+    pipeline: ScoringPipeline,
+    progress: bool,
+    served: WebSession,
+) -> Evaluation:
+    env = served.make_env(trained_env.get("id") or AGENTS[name].env_id)
     recorder = None
     try:
         agent = load_agent(config.agent_path, env=env)
@@ -412,6 +456,7 @@ def evaluate_saved(
             deterministic=config.deterministic,
             recorder=recorder,
             progress=progress,
+            observe=served.observe if served.feed is not None else None,
         )
     except BaseException:
         if config.out is not None and (recorder is None or recorder.next_step == 0):

@@ -1,4 +1,4 @@
-"""The live session window: what the person in front of the camera sees, and its keys.
+"""The live session window (`--screen full`): the emoticon beside the reading, and its keys.
 
     window = LiveWindow()
     window.wait(0.5)                      # settle time; holds while paused; q / close end it
@@ -6,15 +6,22 @@
     window.show_reaction(reaction)        # camera preview with the face box, the gauge
     window.show_reward(reward, scored)    # the env's reward, added to the curve
 
+It is the demo's view, for a person alone: they see their own reading. A study shows its
+participant the emoticon alone (`laetitia.viewers.participant_window`) and the reading to the
+experimenter (the dashboard, `laetitia.app.web`). The window is a `Stage`
+(`laetitia.viewers.stage`): `hold`, `present` and `check` are what a live viewer calls.
+
 Drawing is apart from the logic: `LiveState` is what the window shows, `draw_live` draws a
 state on any pygame surface (a window, or an off-screen surface in tests), and `LiveWindow`
 keeps the state, owns the display and turns key presses into actions with `key_action`.
 
-Keys: space pauses (the next emoticon waits until space is pressed again; the reading in
-progress completes first), `q`, Escape or closing the window end the session: `LiveWindow`
-raises `SessionEndedByUser` (during a reading, that reading is dropped; once a step's reading
-is shown, that step completes and the session ends before the next emoticon), and `laetitia
-train` saves what was recorded and stops.
+Keys: space pauses (the next emoticon waits until space is pressed again; a step being read
+starts again after the pause, with the full settle time), `q`, Escape or closing the window end
+the session: `LiveWindow` raises `SessionEndedByUser` (during a reading, that reading is
+dropped; once a step's reading is shown, that step completes and the session ends before the
+next emoticon), and `laetitia train` saves what was recorded and stops. The keys act through
+the window's `SessionControl` (`laetitia.viewers.control`), which a dashboard may share: its
+buttons then act exactly as the keys do.
 
 The window opens on first use; it never writes an image anywhere unless `screenshot` is called.
 Where a frame's image was not kept (`--no-frames`) or the viewer has no camera, `draw_live`
@@ -33,9 +40,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from laetitia.errors import ConfigError, SessionEndedByUser
+from laetitia.cameras import FramesInterrupted
+from laetitia.errors import ConfigError
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.types import Reaction
+from laetitia.viewers.control import SessionControl
 
 if TYPE_CHECKING:
     from pygame import Surface
@@ -311,7 +320,11 @@ class LiveWindow:
         first_step: Number of the first step it will show (non-zero when a session resumes).
         rewards: Rewards of the steps already recorded (a resumed session's curve).
         scored: Whether each of those steps saw a face.
+        control: The session's pause and end, shared with a dashboard; None for its own.
     """
+
+    by = "live window"
+    """Who the window's keys pause or end the session as."""
 
     def __init__(
         self,
@@ -319,9 +332,11 @@ class LiveWindow:
         first_step: int = 0,
         rewards: Sequence[float] = (),
         scored: Sequence[bool] = (),
+        control: SessionControl | None = None,
     ) -> None:
         self.title = title
         self.state = LiveState(step=first_step, rewards=list(rewards), scored=list(scored))
+        self.control = control if control is not None else SessionControl()
         self._screen: Surface | None = None
 
     def resume_from(self, rewards: Iterable[float], scored: Iterable[bool]) -> None:
@@ -330,7 +345,34 @@ class LiveWindow:
         self.state.scored = [bool(s) for s in scored]
         self.state.step = len(self.state.rewards)
 
-    # ----- what the viewer calls ---------------------------------------------------------------
+    # ----- the stage: what a live viewer calls ------------------------------------------------
+    def hold(self, step: int) -> None:
+        """Return when the session is not paused, handling keys meanwhile.
+
+        Raises:
+            SessionEndedByUser: If the session was ended (the keys, or a dashboard).
+        """
+        self.wait(0.0)
+
+    def present(self, image: np.ndarray, step: int) -> float:
+        """Show the emoticon; the monotonic time it was drawn (a webcam's clock)."""
+        self.show_emoticon(image)
+        self.control.announce_show(step, image)
+        return time.monotonic()
+
+    def check(self, step: int) -> None:
+        """Handle keys while a step is read; a pause makes the step start again.
+
+        Raises:
+            FramesInterrupted: If the session was paused.
+            SessionEndedByUser: If the session was ended.
+        """
+        self._handle_events()  # no redraw: the frames read are drawn as they come
+        self.control.check_end(self.state.step)
+        if self.state.paused:
+            self._redraw()
+            raise FramesInterrupted(f"paused from the {self.control.paused_by}")
+
     def show_emoticon(self, image_rgb: np.ndarray) -> None:
         """Show a new emoticon (RGB uint8) and handle pending keys."""
         self.state.emoticon = image_rgb
@@ -378,13 +420,14 @@ class LiveWindow:
         After a pause the full settle time starts again, so the person has it to look.
 
         Raises:
-            SessionEndedByUser: If the person pressed q or Escape, or closed the window.
+            SessionEndedByUser: If the person pressed q or Escape, or closed the window (or
+                the session's control was ended from elsewhere).
         """
         deadline = time.monotonic() + seconds
         while True:
             self.poll()
             if self.state.paused:
-                time.sleep(FRAME_S)
+                self.control.wait(FRAME_S)
                 deadline = time.monotonic() + seconds
                 continue
             left = deadline - time.monotonic()
@@ -400,11 +443,7 @@ class LiveWindow:
         """
         self._handle_events()
         self._redraw()
-        if self.state.ending:
-            raise SessionEndedByUser(
-                f"the session was ended from the live window at step {self.state.step}; "
-                "every completed step is saved, and the session can be resumed."
-            )
+        self.control.check_end(self.state.step)
 
     def _handle_events(self) -> None:
         import pygame
@@ -413,22 +452,29 @@ class LiveWindow:
         for event in pygame.event.get():
             action = key_action(event)
             if action == "pause":
-                self.state.paused = not self.state.paused
+                self.control.toggle(self.by)
             elif action == "quit":
-                self.state.ending = True
+                self.control.end(self.by)
+        # The control may also have changed from another thread (a dashboard's buttons).
+        self.state.paused = self.control.paused
+        self.state.ending = self.control.ending
 
     def _redraw(self) -> None:
         import pygame
 
-        draw_live(self._open(), self.state)
+        self.draw(self._open())
         pygame.display.flip()
+
+    def draw(self, surface: Surface) -> None:
+        """Draw what the window shows on `surface` (of the window's size)."""
+        draw_live(surface, self.state)
 
     def screenshot(self, path: Path | str) -> Path:
         """Save what the window shows as an image file (PNG by its suffix)."""
         import pygame
 
         screen = self._open()
-        draw_live(screen, self.state)
+        self.draw(screen)
         path = Path(path)
         pygame.image.save(screen, str(path))
         return path
@@ -441,6 +487,12 @@ class LiveWindow:
             pygame.display.quit()
             self._screen = None
 
+    def _set_mode(self) -> Surface:
+        """Open the display at the window's size."""
+        import pygame
+
+        return pygame.display.set_mode(WINDOW_SIZE)
+
     def _open(self) -> Surface:
         if self._screen is None:
             import pygame
@@ -448,7 +500,7 @@ class LiveWindow:
             try:
                 pygame.display.init()
                 pygame.display.set_caption(self.title)
-                self._screen = pygame.display.set_mode(WINDOW_SIZE)
+                self._screen = self._set_mode()
             except pygame.error as error:
                 raise ConfigError(
                     f"the live window cannot be opened ({error}): there is no screen. Run "

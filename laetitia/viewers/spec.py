@@ -1,8 +1,12 @@
-"""Viewer spec strings (`sim`, `sim:SEED`, `webcam`, `webcam:INDEX`, `video:PATH`, `session:DIR`).
+"""Viewer spec strings: `sim`, `webcam`, `video:PATH`, `session:DIR`, `browser`, and their forms.
 
-The CLI and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
+The forms are `SPEC_FORMS` (`sim:SEED`, `webcam:INDEX`, `browser:[HOST:]PORT`, ...). The CLI
+and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
 opens nothing: a camera or file is opened on the viewer's first reaction. `person:INDEX` names
-member INDEX of the simulated people suite (`laetitia.viewers.people`).
+member INDEX of the simulated people suite (`laetitia.viewers.people`). `browser` names a
+participant's browser page, served by laetitia's web server for as long as the session runs: the
+application starts the server and builds that viewer (`laetitia.app.web.participant`), so
+`make_viewer` only says how to get one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from laetitia.types import FER_HAPPY, Viewer
 
 if TYPE_CHECKING:
     from laetitia.meter import Meter
+    from laetitia.viewers.control import SessionControl
+    from laetitia.viewers.stage import Screen
 
 SPEC_FORMS = (
     "sim",
@@ -28,10 +34,25 @@ SPEC_FORMS = (
     "session:DIR",
     "person:INDEX",
     "person:v2:INDEX",
+    "browser[:[HOST:]PORT]",
 )
 
-FACE_KINDS = ("webcam", "video")
+FACE_KINDS = ("webcam", "video", "browser")
 """Viewer kinds whose frames go through the face pipeline (detector, FER model, profile)."""
+LIVE_KINDS = ("webcam", "browser")
+"""Viewer kinds that are a person in front of a camera now."""
+BROWSER_HOST = "127.0.0.1"
+"""Where a browser participant's page is served when the spec names no host: this machine."""
+BROWSER_PORT = 8770
+"""The port a browser participant's page is served on when the spec names none."""
+BROWSER_RECIPE = (
+    "From the command line, `laetitia train` with the viewer `browser` serves the page and "
+    "prints its URL. From Python, serve it while the env runs: `with "
+    "serve_participant('127.0.0.1:8770') "
+    "as page: env = gymnasium.make('laetitia/Smile-v0', viewer=page.viewer(frames=10, "
+    "settle_s=0.5))` (serve_participant is in laetitia.app.web.participant)."
+)
+"""How to get a browser participant's viewer: said where a spec string cannot build one."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +76,14 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
     """
     kind, sep, arg = text.partition(":")
     forms = ", ".join(SPEC_FORMS)
-    if kind not in {"sim", "webcam", "video", "session", "person"}:
+    if kind not in {"sim", "webcam", "video", "session", "person", "browser"}:
         raise ViewerSpecError(f"unknown viewer {text!r}; use one of: {forms}.")
+    if kind == "browser":
+        try:
+            parse_address(arg, BROWSER_PORT) if sep else None
+        except ConfigError as error:
+            raise ViewerSpecError(f"viewer {text!r}: {error} (the forms are {forms}).") from None
+        return ViewerSpec(kind, arg if sep else None)
     if kind == "person" and arg.startswith("v2:"):
         if not arg[3:].isdigit():
             raise ViewerSpecError(
@@ -90,6 +117,8 @@ def make_viewer(
     profile: str | Path | None = None,
     signal: str | None = None,
     default_signal: str = FER_HAPPY,
+    screen: Screen | None = None,
+    control: SessionControl | None = None,
 ) -> Viewer:
     """Build the viewer a spec names.
 
@@ -109,9 +138,14 @@ def make_viewer(
             was scored by.
         default_signal: The signal of a webcam or video viewer when `signal` is None (the
             env version's: `laetitia.envs.registration.DEFAULT_SIGNALS`).
+        screen: What the person at a webcam (or watching a video's window) sees: the live
+            window (None, the default) or the participant's (`laetitia.viewers.stage`).
+        control: The session's pause and end for a webcam's or video's window, shared with a
+            dashboard (`laetitia.viewers.control`); None for the window's own.
 
     Raises:
-        ViewerSpecError: For an unknown spec, or a path that does not exist.
+        ViewerSpecError: For an unknown spec, a path that does not exist, or `browser` (whose
+            viewer comes with the web server that serves its page: the message says how).
         ConfigError: For a profile with a viewer that reads no face, an unknown signal, or a
             signal a simulated viewer does not simulate.
         ProfileError: For a profile that is unreadable or made for another model or signal.
@@ -142,7 +176,13 @@ def make_viewer(
                 f"viewer {str(parsed)!r}: {suite} has members 0 to {SUITES[suite] - 1}."
             )
         return simulating(suite_viewer(index, frames=frames, suite=suite), signal)
-    shown = {} if window is None else {"show": window}
+    if parsed.kind == "browser":
+        raise ViewerSpecError(
+            f"viewer {str(parsed)!r} is a participant's browser page, served by laetitia's web "
+            f"server while the session runs; a spec string alone cannot start it. "
+            f"{BROWSER_RECIPE}",
+            mentions=("viewer=browser",),
+        )
     face_signal = signal or default_signal
     if parsed.kind == "webcam":
         from laetitia.viewers.live import LiveViewer
@@ -151,9 +191,11 @@ def make_viewer(
             int(parsed.arg or 0),
             frames=frames,
             settle_s=settle_s,
-            meter=_meter(detector, model, profile, face_signal),
+            meter=make_meter(detector, model, profile, face_signal),
             signal=face_signal,
-            **shown,
+            show=True if window is None else window,
+            screen=screen,
+            control=control,
         )
     path = Path(parsed.arg or "")
     if not path.exists():
@@ -165,9 +207,11 @@ def make_viewer(
             path,
             frames=frames,
             settle_s=settle_s,
-            meter=_meter(detector, model, profile, face_signal),
+            meter=make_meter(detector, model, profile, face_signal),
             signal=face_signal,
-            **shown,
+            show=False if window is None else window,
+            screen=screen,
+            control=control,
         )
     from laetitia.viewers.session import SessionReplayViewer
 
@@ -248,10 +292,39 @@ def check_face_pipeline(
     return model, profile
 
 
-def _meter(
+def parse_address(text: str, default_port: int | None = None) -> tuple[str, int]:
+    """A `[HOST:]PORT` (host: a name, an IPv4 address, or an IPv6 one in brackets).
+
+    Args:
+        text: The address; an empty host (`:PORT`) or none is this machine (`BROWSER_HOST`).
+        default_port: The address's port when `text` is empty; None when one must be given.
+
+    Raises:
+        ConfigError: For a port that is not a whole number from 0 to 65535 (0: any free one).
+    """
+    if not text and default_port is not None:
+        return BROWSER_HOST, default_port
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = "", text
+    host = host.strip("[]") or BROWSER_HOST
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(
+            f"{text!r} is not an address [HOST:]PORT (a port is a whole number from 0 to 65535; "
+            "0 takes any free one)."
+        )
+    return host, int(port)
+
+
+def browser_address(spec: ViewerSpec) -> tuple[str, int]:
+    """Where a `browser[:[HOST:]PORT]` spec serves the participant's page."""
+    return parse_address(spec.arg or "", BROWSER_PORT)
+
+
+def make_meter(
     detector: str | None, model: str | Path | None, profile: str | Path | None, signal: str
 ) -> Callable[[], Meter]:
-    """A builder of the live viewer's meter: its detector, model, signal and profile.
+    """A builder of a live viewer's meter: its detector, model, signal and profile.
 
     A profile is read and checked against the model and the signal now, so a wrong one is
     refused before anything opens.
