@@ -1,5 +1,8 @@
 """Viewer spec strings (`sim`, `sim:SEED`, `webcam`, `webcam:INDEX`, `video:PATH`, `session:DIR`).
 
+`session:DIR` replays a session folder, or a Minari dataset a study exported
+(`DATASET#PARTICIPANT` for one participant of several).
+
 The CLI and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
 opens nothing: a camera or file is opened on the viewer's first reaction. `person:INDEX` names
 member INDEX of the simulated people suite (`laetitia.viewers.people`).
@@ -142,7 +145,7 @@ def make_viewer(
             **shown,
         )
     path = Path(parsed.arg or "")
-    if not path.exists():
+    if not path.exists() and not (parsed.kind == "session" and _names_a_participant(path)):
         raise ViewerSpecError(f"viewer {str(parsed)!r}: {path} does not exist.")
     if parsed.kind == "video":
         from laetitia.viewers.live import LiveViewer
@@ -227,3 +230,11 @@ def _meter(
         return calibrated(HappinessMeter.live(name, model), calibration)
 
     return build
+
+
+def _names_a_participant(path: Path) -> bool:
+    """Whether `path` is `DATASET#PARTICIPANT`: one participant of a Minari dataset."""
+    from laetitia.sessions.minari import PARTICIPANT_SEPARATOR, is_minari_dataset
+
+    folder, separator, _ = str(path).rpartition(PARTICIPANT_SEPARATOR)
+    return bool(separator) and is_minari_dataset(folder)
