@@ -292,7 +292,30 @@ def _polyline(surface: Surface, points: list[tuple[float, float]]) -> None:
         pygame.draw.lines(surface, CURVE_LINE, False, points, 2)
 
 
-class LiveWindow:
+class PersonWindow:
+    """A pygame window the person sees, opened on first use (`open_window`).
+
+    Args:
+        title: The window's title.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self._screen: Surface | None = None
+
+    def close(self) -> None:
+        """Close the window if it is open."""
+        if self._screen is not None:
+            close_window()
+            self._screen = None
+
+    def _open(self) -> Surface:
+        if self._screen is None:
+            self._screen = open_window(self.title)
+        return self._screen
+
+
+class LiveWindow(PersonWindow):
     """The pygame window of a live session; opened on first use.
 
     Args:
@@ -309,9 +332,8 @@ class LiveWindow:
         rewards: Sequence[float] = (),
         scored: Sequence[bool] = (),
     ) -> None:
-        self.title = title
+        super().__init__(title)
         self.state = LiveState(step=first_step, rewards=list(rewards), scored=list(scored))
-        self._screen: Surface | None = None
 
     def resume_from(self, rewards: Iterable[float], scored: Iterable[bool]) -> None:
         """Continue the step count and curve of a resumed session."""
@@ -419,26 +441,29 @@ class LiveWindow:
         pygame.image.save(screen, str(path))
         return path
 
-    def close(self) -> None:
-        """Close the window if it is open."""
-        if self._screen is not None:
-            import pygame
 
-            pygame.display.quit()
-            self._screen = None
+def open_window(title: str, size: tuple[int, int] = WINDOW_SIZE) -> Surface:
+    """Open the pygame window the person sees (one at a time), `size` pixels.
 
-    def _open(self) -> Surface:
-        if self._screen is None:
-            import pygame
+    Raises:
+        ConfigError: If there is no screen to open it on.
+    """
+    import pygame
 
-            try:
-                pygame.display.init()
-                pygame.display.set_caption(self.title)
-                self._screen = pygame.display.set_mode(WINDOW_SIZE)
-            except pygame.error as error:
-                raise ConfigError(
-                    f"the live window cannot be opened ({error}): there is no screen. Run "
-                    "where there is one, or with SDL_VIDEODRIVER=dummy for a video viewer "
-                    "without a screen (the window is then drawn off-screen)."
-                ) from error
-        return self._screen
+    try:
+        pygame.display.init()
+        pygame.display.set_caption(title)
+        return pygame.display.set_mode(size)
+    except pygame.error as error:
+        raise ConfigError(
+            f"the window cannot be opened ({error}): there is no screen. Run where there is "
+            "one, or with SDL_VIDEODRIVER=dummy for a video viewer without a screen (the "
+            "window is then drawn off-screen)."
+        ) from error
+
+
+def close_window() -> None:
+    """Close the window `open_window` opened."""
+    import pygame
+
+    pygame.display.quit()

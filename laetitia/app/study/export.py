@@ -35,11 +35,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from laetitia.app.study.participants import folder_lock, now, study_sessions
+from laetitia.app.study.participants import folder_lock, now, read_record, study_sessions
 from laetitia.app.study.protocol import STUDY_FILE, read_study
 from laetitia.errors import StudyError
 from laetitia.files import atomic_path, write_json_atomic
-from laetitia.records import from_dict
 from laetitia.sessions import META_FILE, Session, load_session
 from laetitia.sessions.minari import (
     INFO_FACES,
@@ -358,13 +357,17 @@ def write_minari(sessions: list[Labelled], root: Path, study: str) -> tuple[str,
 
 
 def _env(session: Session) -> gym.Env:
-    """The session's env (its id and step size), with a simulated viewer: for its spaces."""
-    import gymnasium as gym
+    """The session's env (its id, step size and episode length) with a simulated viewer."""
+    from laetitia.envs.make import make_env
+    from laetitia.run_settings import RUN_DEFAULTS, RunSettings
 
     config = session.meta.config or {}
-    step_size = config.get("step_size") or 0.1
-    env_id = session.meta.env_id or "laetitia/Smile-v0"
-    return gym.make(env_id, viewer="sim", frames=1, step_size=float(step_size))
+    settings = RunSettings(
+        frames=1,
+        step_size=config.get("step_size"),
+        max_episode_steps=config.get("max_episode_steps", RUN_DEFAULTS.max_episode_steps),
+    )
+    return make_env(session.meta.env_id or "laetitia/Smile-v0", "sim", settings)
 
 
 def session_episodes(session: Session, env: gym.Env) -> Iterator[tuple[Any, int]]:
@@ -420,15 +423,7 @@ def _action(env: Any, before: np.ndarray, after: np.ndarray) -> np.ndarray:
 
 def read_export_log(study_dir: Path) -> ExportLog:
     """The study's log of exports (empty when there is none)."""
-    path = Path(study_dir) / EXPORTS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ExportLog()
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StudyError(f"{path} cannot be read ({error}).") from error
-    log: ExportLog = from_dict(ExportLog, data, str(path), StudyError)
-    return log
+    return read_record(Path(study_dir) / EXPORTS_FILE, ExportLog) or ExportLog()
 
 
 def write_export_log(study_dir: Path, log: ExportLog) -> None:
@@ -449,13 +444,11 @@ def delete_export(record: ExportRecord) -> bool:
     if record.format == REPORT:
         return _delete_report(record)
     folder = Path(record.path)
-    manifest = folder / MANIFEST
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        written = from_dict(ExportRecord, data, str(manifest), StudyError)
-    except (OSError, ValueError):
-        return False
-    if written.export_id != record.export_id or folder.is_symlink():
+        written = read_record(folder / MANIFEST, ExportRecord)
+    except StudyError:
+        return False  # not a manifest laetitia wrote: nothing is deleted
+    if written is None or written.export_id != record.export_id or folder.is_symlink():
         return False
     for name in written.written:
         if Path(name).is_absolute() or ".." in Path(name).parts:
@@ -465,7 +458,7 @@ def delete_export(record: ExportRecord) -> bool:
             entry.unlink()
         elif entry.is_dir():
             shutil.rmtree(entry)
-    manifest.unlink()
+    (folder / MANIFEST).unlink()
     if not any(folder.iterdir()):
         folder.rmdir()
     return True

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from laetitia.app.study.protocol import NAME
 from laetitia.errors import StudyError
@@ -42,6 +42,7 @@ PARTICIPANT_FILE: Final = "participant.json"
 PROFILE_FILE: Final = "profile.json"
 WITHDRAWALS_FILE: Final = "withdrawals.json"
 LOCK_FILE: Final = ".lock"
+T = TypeVar("T")
 RECORD_FORMAT: Final = 1
 """Version of `participant.json`."""
 ACCEPTED, DECLINED, SIMULATED = "accepted", "declined", "simulated"
@@ -159,6 +160,24 @@ def participant_dir(study_dir: Path, participant: str) -> Path:
     return participants_dir(study_dir) / check_participant(participant)
 
 
+def read_record(path: Path, cls: type[T]) -> T | None:
+    """A record of the study (a JSON file of the dataclass `cls`), read strictly.
+
+    Returns:
+        None when the file does not exist.
+
+    Raises:
+        StudyError: If the file is unreadable, or not a `cls` (naming the key and the file).
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StudyError(f"{path} cannot be read ({error}).") from error
+    return from_dict(cls, data, str(path), StudyError)
+
+
 def read_participant(study_dir: Path, participant: str) -> Participant | None:
     """A participant's record; None when they have none.
 
@@ -166,13 +185,9 @@ def read_participant(study_dir: Path, participant: str) -> Participant | None:
         StudyError: If the record is not one this laetitia reads.
     """
     path = participant_dir(study_dir, participant) / PARTICIPANT_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    record = read_record(path, Participant)
+    if record is None:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StudyError(f"{path} cannot be read ({error}).") from error
-    record: Participant = from_dict(Participant, data, str(path), StudyError)
     if record.format_version > RECORD_FORMAT:
         raise StudyError(f"{path} was written by a newer laetitia; upgrade laetitia.")
     if record.participant != participant:

@@ -20,7 +20,15 @@ import time
 from typing import TYPE_CHECKING, Protocol
 
 from laetitia.errors import SessionEndedByUser
-from laetitia.viewers.live_window import BACKGROUND, DIM, FRAME_S, TEXT, WINDOW_SIZE, key_action
+from laetitia.viewers.live_window import (
+    BACKGROUND,
+    DIM,
+    FRAME_S,
+    TEXT,
+    WINDOW_SIZE,
+    PersonWindow,
+    key_action,
+)
 
 if TYPE_CHECKING:
     from pygame import Surface
@@ -114,16 +122,17 @@ def _font(size: int) -> Font:
     return pygame.font.Font(None, size)
 
 
-class PygameScreens:
+class PygameScreens(PersonWindow):
     """The consent and break screens in a pygame window, opened on first use.
+
+    `close` closes it (the live session opens its own).
 
     Args:
         title: The window's title.
     """
 
     def __init__(self, title: str = "laetitia study") -> None:
-        self.title = title
-        self._screen: Surface | None = None
+        super().__init__(title)
 
     def consent(self, text: str) -> bool:
         """Show the consent text until A (True) or D, q, Escape, closing (False)."""
@@ -163,23 +172,6 @@ class PygameScreens:
             draw_rest(screen, left, next_part, parts)
             pygame.display.flip()
             time.sleep(FRAME_S)
-
-    def close(self) -> None:
-        """Close the window if it is open (the live session opens its own)."""
-        if self._screen is not None:
-            import pygame
-
-            pygame.display.quit()
-            self._screen = None
-
-    def _open(self) -> Surface:
-        if self._screen is None:
-            import pygame
-
-            pygame.display.init()
-            pygame.display.set_caption(self.title)
-            self._screen = pygame.display.set_mode(WINDOW_SIZE)
-        return self._screen
 
 
 def participant_screens(viewer: str) -> ParticipantScreens:

@@ -15,7 +15,6 @@ index goes to the next participant who enrols, so the orders stay balanced.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,11 +30,11 @@ from laetitia.app.study.participants import (
     folder_lock,
     now,
     participant_dir,
+    read_record,
 )
 from laetitia.app.study.protocol import read_study
 from laetitia.errors import StudyError
 from laetitia.files import write_json_atomic
-from laetitia.records import from_dict
 
 
 @dataclass(frozen=True)
@@ -58,15 +57,7 @@ class Withdrawn:
 
 def read_withdrawals(study_dir: Path) -> Withdrawals:
     """The study's withdrawals (none when there is no record)."""
-    path = Path(study_dir) / WITHDRAWALS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return Withdrawals()
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StudyError(f"{path} cannot be read ({error}).") from error
-    record: Withdrawals = from_dict(Withdrawals, data, str(path), StudyError)
-    return record
+    return read_record(Path(study_dir) / WITHDRAWALS_FILE, Withdrawals) or Withdrawals()
 
 
 def withdraw(study_dir: Path | str, participant: str) -> Withdrawn:

@@ -85,3 +85,11 @@ def test_a_prior_for_an_agent_that_takes_none_and_unsafe_names_are_refused(tmp_p
 def test_a_folder_without_a_study_file_says_how_to_make_one(tmp_path):
     with pytest.raises(StudyError, match="laetitia study init"):
         read_study(tmp_path)
+
+
+def test_the_study_file_of_the_docs_reads_as_it_is_shown(tmp_path):
+    page = (Path(__file__).resolve().parents[3] / "docs" / "studies.md").read_text()
+    text = page.split("```toml\n", 1)[1].split("```", 1)[0]
+    study = _read(text, tmp_path)
+    assert [c.name for c in study.conditions] == ["climb", "bayes"]
+    assert study.settings == {"frames": 10, "settle_s": 0.5, "max_episode_steps": 50}
