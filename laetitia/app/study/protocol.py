@@ -6,7 +6,8 @@ conditions, whether camera frames are kept, the consent text, the simulated peop
 run and the settings of the report. Every other key is a setting of `laetitia train`
 (`laetitia.app.training.TrainConfig`: `frames`, `settle_s`, `max_episode_steps`, `detector`,
 `model`, ...) and passes through to each session by name, at the top (every condition) or in
-one condition (that condition, over the top's): a new run setting needs no study code. The
+one condition (that condition, over the top's): a new run setting needs no study code. A
+setting that is a path (a FER model) is read from the study folder when it is relative. The
 settings the study itself decides (where each session goes, its seed, its prior, the
 participant's calibration profile, the viewer) cannot be set there.
 
@@ -287,6 +288,9 @@ def parse_study(text: str, source: Path, folder: Path) -> Study:
     for key, cls in (("simulation", Simulation), ("analysis", Analysis)):
         if key in record:
             record[key] = _unknown(record[key], field_names(cls), f"in [{key}]", source)
+    record["settings"] = _paths_from(folder, record["settings"])
+    for condition in record["conditions"]:
+        condition["settings"] = _paths_from(folder, condition["settings"])
     study: Study = from_dict(Study, {**record, "folder": folder}, str(source), StudyError)
     check_name(study.name, "the study name", str(source))
     _check_simulation(study.simulation, source)
@@ -294,6 +298,23 @@ def parse_study(text: str, source: Path, folder: Path) -> Study:
         check_name(condition.name, "the condition name", f"{source}: [[conditions]]")
         _check_condition(study, condition, source)
     return study
+
+
+def _paths_from(folder: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings that are paths (a FER model, ...), a relative one read from the study folder."""
+    import typing
+
+    from laetitia.app.training import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    return {
+        name: str(folder / value)
+        if isinstance(value, str)
+        and "Path" in str(hints.get(name))
+        and not Path(value).is_absolute()
+        else value
+        for name, value in settings.items()
+    }
 
 
 def _condition(entry: Any, number: int, training: tuple[str, ...], source: Path) -> dict[str, Any]:

@@ -60,13 +60,15 @@ def test_training_settings_pass_through_by_name_and_a_condition_overrides_the_to
     tmp_path, study_text
 ):
     text = study_text.replace('agent = "hill-climb"', 'agent = "hill-climb"\nmax_episode_steps = 6')
-    study = _read(text.replace("settle_s = 0.0", "settle_s = 0.25"), tmp_path)
+    text = text.replace("settle_s = 0.0", 'settle_s = 0.25\ntensorboard = "logs"')
+    study = _read(text, tmp_path)
     climb, bayes = study.conditions
     one = study.train_config(climb, tmp_path / "s", "sim:1", seed=3)
     other = study.train_config(bayes, tmp_path / "t", "sim:1", seed=4)
     assert (one.frames, one.settle_s, one.max_episode_steps) == (2, 0.25, 6)
     assert (other.frames, other.settle_s, other.max_episode_steps) == (2, 0.25, 50)
     assert one.keep_frames is False  # a study keeps no image unless it says so
+    assert one.tensorboard == tmp_path / "logs"  # a relative path is the study folder's
     assert (one.agent, one.steps, one.seed, one.viewer) == ("hill-climb", 10, 3, "sim:1")
 
 
