@@ -92,6 +92,10 @@ class DependencyError(LaetitiaError, RuntimeError):
     """An installed package that does not offer what laetitia relies on (a changed internal)."""
 
 
+class StudyError(LaetitiaError, ValueError):
+    """A study folder or study file that cannot be read, run, changed or exported."""
+
+
 class DatasetError(LaetitiaError, ValueError):
     """A FER dataset (CSV or image folders) that cannot be read as labelled face images."""
 

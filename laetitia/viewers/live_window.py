@@ -312,7 +312,34 @@ def _polyline(surface: Surface, points: list[tuple[float, float]]) -> None:
         pygame.draw.lines(surface, CURVE_LINE, False, points, 2)
 
 
-class LiveWindow:
+class PersonWindow:
+    """A pygame window the person sees, opened on first use (`open_window`).
+
+    Args:
+        title: The window's title.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self._screen: Surface | None = None
+
+    def close(self) -> None:
+        """Close the window if it is open."""
+        if self._screen is not None:
+            close_window()
+            self._screen = None
+
+    def _open(self) -> Surface:
+        if self._screen is None:
+            self._screen = open_window(self.title, self._size())
+        return self._screen
+
+    def _size(self) -> tuple[int, int] | None:
+        """The window's size in pixels; None for the full screen."""
+        return WINDOW_SIZE
+
+
+class LiveWindow(PersonWindow):
     """The pygame window of a live session; opened on first use.
 
     Args:
@@ -334,10 +361,9 @@ class LiveWindow:
         scored: Sequence[bool] = (),
         control: SessionControl | None = None,
     ) -> None:
-        self.title = title
+        super().__init__(title)
         self.state = LiveState(step=first_step, rewards=list(rewards), scored=list(scored))
         self.control = control if control is not None else SessionControl()
-        self._screen: Surface | None = None
 
     def resume_from(self, rewards: Iterable[float], scored: Iterable[bool]) -> None:
         """Continue the step count and curve of a resumed session."""
@@ -479,32 +505,31 @@ class LiveWindow:
         pygame.image.save(screen, str(path))
         return path
 
-    def close(self) -> None:
-        """Close the window if it is open."""
-        if self._screen is not None:
-            import pygame
 
-            pygame.display.quit()
-            self._screen = None
+def open_window(title: str, size: tuple[int, int] | None = WINDOW_SIZE) -> Surface:
+    """Open the pygame window the person sees (one at a time), `size` pixels (None: full screen).
 
-    def _set_mode(self) -> Surface:
-        """Open the display at the window's size."""
-        import pygame
+    Raises:
+        ConfigError: If there is no screen to open it on.
+    """
+    import pygame
 
-        return pygame.display.set_mode(WINDOW_SIZE)
+    try:
+        pygame.display.init()
+        pygame.display.set_caption(title)
+        if size is None:
+            return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        return pygame.display.set_mode(size)
+    except pygame.error as error:
+        raise ConfigError(
+            f"the window cannot be opened ({error}): there is no screen. Run where there is "
+            "one, or with SDL_VIDEODRIVER=dummy for a video viewer without a screen (the "
+            "window is then drawn off-screen)."
+        ) from error
 
-    def _open(self) -> Surface:
-        if self._screen is None:
-            import pygame
 
-            try:
-                pygame.display.init()
-                pygame.display.set_caption(self.title)
-                self._screen = self._set_mode()
-            except pygame.error as error:
-                raise ConfigError(
-                    f"the live window cannot be opened ({error}): there is no screen. Run "
-                    "where there is one, or with SDL_VIDEODRIVER=dummy for a video viewer "
-                    "without a screen (the window is then drawn off-screen)."
-                ) from error
-        return self._screen
+def close_window() -> None:
+    """Close the window `open_window` opened."""
+    import pygame
+
+    pygame.display.quit()

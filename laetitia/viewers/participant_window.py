@@ -137,9 +137,6 @@ class ParticipantWindow(LiveWindow):
         """The participant's view (`draw_participant`)."""
         draw_participant(surface, self.state.emoticon, self.message)
 
-    def _set_mode(self) -> Surface:
-        import pygame
-
-        if self.screen.size is None:
-            return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
-        return pygame.display.set_mode(self.screen.size)
+    def _size(self) -> tuple[int, int] | None:
+        """The participant's window size; None (no size given) for the full screen."""
+        return self.screen.size

@@ -19,6 +19,11 @@ The viewer is deterministic and needs no image.
 It answers with the session's own signal, the values recorded for each frame, or with another
 signal computed from what `frames.csv` kept (the class probabilities always; a signal that needs
 more, such as `smile`'s blendshapes, only from a session that measured them).
+
+A Minari dataset a study exported (`laetitia.sessions.minari`) is read the same way: the
+dataset folder when it holds one participant, `DATASET#PARTICIPANT` for one of several. It
+holds each step's mean probabilities and reward, not its frames: they are repeated, as for a
+session recorded without a frame index (its own signal's value is the step's reward).
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ class SessionReplayViewer:
     """Answers each emoticon with the reaction recorded for the nearest one in a session.
 
     Args:
-        path: The recorded session folder.
+        path: The recorded session folder, or a Minari dataset folder (`DATASET#PARTICIPANT`
+            for one participant of several).
         frames: Frames per reaction. A recorded step with another number of frames is cycled
             through in recording order (or cut) to this many.
         space: The parameter space of the emoticons shown; the session's must have the same
@@ -50,8 +56,8 @@ class SessionReplayViewer:
         signal: The signal to answer with; None for the one the session was scored by.
 
     Raises:
-        SessionError: If the folder is not a session, was recorded over another parameter
-            space, or has no step with a face.
+        SessionError: If the folder is not a session (or a Minari dataset laetitia wrote), was
+            recorded over another parameter space, or has no step with a face.
         ConfigError: For a signal the session did not keep what it needs of.
     """
 
@@ -70,26 +76,84 @@ class SessionReplayViewer:
         self.path = Path(path)
         self.frames = frames
         self.space = space
+        dataset, participant = _minari_source(self.path)
+        if dataset is not None:
+            self._from_minari(dataset, participant, signal)
+        else:
+            self._from_session(signal)
+
+    def _from_session(self, signal: str | None) -> None:
         session = load_session(self.path)
         recorded = session.meta.space()
-        if not recorded.same_bounds(space):
-            raise SessionError(
-                f"session {self.path} was recorded over another parameter space "
-                f"({list(recorded.names)}); replay it with the laetitia version that recorded it."
-            )
+        self._check_space(recorded)
         self.class_names = session.class_names
         self.signal = signal or session.meta.signal_name
         self._check_signal(session)
         scored = np.flatnonzero(session.steps["faces"] > 0)
+        self._refuse_faceless(scored)
+        self._steps = scored
+        units = [self.space.normalize(self.space.clip(p)) for p in session.params()[scored]]
+        self._units = np.stack(units)
+        self._reactions = [self._recorded(session, int(step)) for step in scored]
+        self._source: dict[str, object] = {"recorded_viewer": session.meta.viewer}
+        self._recorded_signal: dict[str, object] = session.meta.signal
+        self._recorded_signal_name = session.meta.signal_name
+
+    def _from_minari(self, dataset: Path, participant: str | None, signal: str | None) -> None:
+        from laetitia.sessions.minari import read_minari_steps
+
+        steps = read_minari_steps(dataset, participant)
+        self._check_space(steps.space)
+        self.class_names = steps.class_names
+        self.signal = signal or steps.signal
+        own = self.signal == steps.signal
+        if not own and get_signal(self.signal).measures:
+            raise ConfigError(
+                f"signal {self.signal} needs {', '.join(get_signal(self.signal).measures)} per "
+                f"frame, and the dataset {self.path} (scored by {steps.signal}) holds each "
+                "step's mean probabilities only. Replay it with its own signal.",
+                field="signal",
+            )
+        scored = np.flatnonzero(steps.faces > 0)
+        self._refuse_faceless(scored)
+        self._steps = scored
+        self._units = steps.units[scored]
+        take = np.zeros(self.frames, dtype=np.int64)  # the step's means, repeated
+        self._reactions = []
+        for step in scored:
+            probs = steps.probs[step][None]
+            # Its own signal's value is the step's reward (the mean the session was scored by).
+            values = (
+                np.array([steps.rewards[step]], dtype=np.float32)
+                if own
+                else get_signal(self.signal).values(probs, {}, self.class_names)
+            )
+            self._reactions.append(
+                (
+                    probs[take],
+                    np.ones(self.frames, dtype=bool),
+                    np.full((self.frames, 4), np.nan, dtype=np.float32),
+                    values[take],
+                    {},
+                )
+            )
+        self._source = {"dataset": steps.dataset_id, "participant": steps.participant}
+        self._recorded_signal = get_signal(steps.signal).describe()
+        self._recorded_signal_name = steps.signal
+
+    def _check_space(self, recorded: ParamSpace) -> None:
+        if not recorded.same_bounds(self.space):
+            raise SessionError(
+                f"session {self.path} was recorded over another parameter space "
+                f"({list(recorded.names)}); replay it with the laetitia version that recorded it."
+            )
+
+    def _refuse_faceless(self, scored: np.ndarray) -> None:
         if scored.size == 0:
             raise SessionError(
                 f"session {self.path} has no step with a face in view: there is no reaction "
                 "to replay. Record a session where the person faces the camera."
             )
-        self._steps = scored
-        self._units = np.stack([space.normalize(space.clip(p)) for p in session.params()[scored]])
-        self._reactions = [self._recorded(session, int(step)) for step in scored]
-        self._meta = session.meta
 
     def _check_signal(self, session: Session) -> None:
         """Refuse a signal the session kept too little to compute.
@@ -163,21 +227,34 @@ class SessionReplayViewer:
         """Nothing to show: the viewer has no window."""
 
     def describe(self) -> dict[str, object]:
-        """The session replayed, and the model and detector that scored it."""
-        viewer = self._meta.viewer
+        """The session replayed, and the model and detector that scored it (or the dataset)."""
         return {
             "kind": "session",
             "path": str(self.path),
             "frames": self.frames,
             "steps_answered_from": int(self._steps.size),
-            "recorded_viewer": viewer,
+            **self._source,
             "match": "nearest recorded emoticon, Euclidean in normalised parameter space",
             "signal": {
-                **(self._meta.signal if self.signal == self._meta.signal_name else {}),
+                **(self._recorded_signal if self.signal == self._recorded_signal_name else {}),
                 **get_signal(self.signal).describe(),
-                "from": "the session's frames.csv",
+                "from": "the session's frames.csv" if "recorded_viewer" in self._source else (
+                    "the dataset's steps"
+                ),
             },
         }
 
     def close(self) -> None:
         """Nothing to release: the session was read whole."""
+
+
+def _minari_source(path: Path) -> tuple[Path | None, str | None]:
+    """The Minari dataset `path` names, and the participant after its `#`, if it names one."""
+    from laetitia.sessions.minari import PARTICIPANT_SEPARATOR, is_minari_dataset
+
+    if is_minari_dataset(path):
+        return path, None
+    folder, separator, participant = str(path).rpartition(PARTICIPANT_SEPARATOR)
+    if separator and is_minari_dataset(folder):
+        return Path(folder), participant
+    return None, None

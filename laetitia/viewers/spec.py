@@ -1,7 +1,9 @@
 """Viewer spec strings: `sim`, `webcam`, `video:PATH`, `session:DIR`, `browser`, and their forms.
 
-The forms are `SPEC_FORMS` (`sim:SEED`, `webcam:INDEX`, `browser:[HOST:]PORT`, ...). The CLI
-and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
+The forms are `SPEC_FORMS` (`sim:SEED`, `webcam:INDEX`, `browser:[HOST:]PORT`, ...).
+`session:DIR` replays a session folder, or a Minari dataset a study exported
+(`DATASET#PARTICIPANT` for one participant of several). The CLI and `make` name viewers
+with these strings; `make_viewer` builds the viewer. Parsing
 opens nothing: a camera or file is opened on the viewer's first reaction. `person:INDEX` names
 member INDEX of the simulated people suite (`laetitia.viewers.people`). `browser` names a
 participant's browser page, served by laetitia's web server for as long as the session runs: the
@@ -198,7 +200,7 @@ def make_viewer(
             control=control,
         )
     path = Path(parsed.arg or "")
-    if not path.exists():
+    if not path.exists() and not (parsed.kind == "session" and _names_a_participant(path)):
         raise ViewerSpecError(f"viewer {str(parsed)!r}: {path} does not exist.")
     if parsed.kind == "video":
         from laetitia.viewers.live import LiveViewer
@@ -370,3 +372,11 @@ def signal_record(viewer: Viewer) -> dict[str, object]:
         return dict(replayed)
     # A simulated viewer measures nothing: its values are what it simulates, kept as they are.
     return {**get_signal(viewer.signal).describe(), "measures": [], "simulated": True}
+
+
+def _names_a_participant(path: Path) -> bool:
+    """Whether `path` is `DATASET#PARTICIPANT`: one participant of a Minari dataset."""
+    from laetitia.sessions.minari import PARTICIPANT_SEPARATOR, is_minari_dataset
+
+    folder, separator, _ = str(path).rpartition(PARTICIPANT_SEPARATOR)
+    return bool(separator) and is_minari_dataset(folder)
