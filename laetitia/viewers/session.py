@@ -98,6 +98,7 @@ class SessionReplayViewer:
         self._source: dict[str, object] = {"recorded_viewer": session.meta.viewer}
         self._recorded_signal: dict[str, object] = session.meta.signal
         self._recorded_signal_name = session.meta.signal_name
+        self._answered_from = "the session's frames.csv"
 
     def _from_minari(self, dataset: Path, participant: str | None, signal: str | None) -> None:
         from laetitia.sessions.minari import read_minari_steps
@@ -140,6 +141,7 @@ class SessionReplayViewer:
         self._source = {"dataset": steps.dataset_id, "participant": steps.participant}
         self._recorded_signal = get_signal(steps.signal).describe()
         self._recorded_signal_name = steps.signal
+        self._answered_from = "the dataset's steps"
 
     def _check_space(self, recorded: ParamSpace) -> None:
         if not recorded.same_bounds(self.space):
@@ -238,9 +240,7 @@ class SessionReplayViewer:
             "signal": {
                 **(self._recorded_signal if self.signal == self._recorded_signal_name else {}),
                 **get_signal(self.signal).describe(),
-                "from": "the session's frames.csv" if "recorded_viewer" in self._source else (
-                    "the dataset's steps"
-                ),
+                "from": self._answered_from,
             },
         }
 
