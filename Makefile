@@ -48,9 +48,11 @@ typecheck: $(STAMP)
 	for entry in laetitia/* emoticon envs agents; do ln -s "$(CURDIR)/$$entry" $(TYPECHECK)/laetitia/; done
 	cd $(TYPECHECK) && $(abspath $(BIN))/python -m mypy --config-file $(CURDIR)/pyproject.toml
 
-# -rs prints the reason of every skipped test (the real-face media, strace).
+# -rs prints the reason of every skipped test (the real-face media, strace). The suite takes
+# 5-10 minutes on two cores; `timeout` ends a run that hangs after 25 with an interrupt, which
+# makes pytest print the failures so far (a hang follows a failure whose teardown waits).
 test: lint
-	$(BIN)/python -m pytest -q -n 2 -rs
+	timeout --signal=INT --kill-after=60 1500 $(BIN)/python -m pytest -q -n 2 -rs
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -53,7 +53,7 @@ def test_a_message_takes_the_emoticon_s_place():
 def test_the_window_shows_instructions_first_and_a_blank_between_emoticons():
     screen = parse_screen("participant:320x240", blank_s=0.2, instructions="Look at the face.")
     window = ParticipantWindow(screen)
-    assert window._set_mode().get_size() == SIZE
+    assert window._open().get_size() == SIZE
     assert window.message is None
 
     def press_space_once_reading():

@@ -24,6 +24,7 @@ from laetitia.app.training import TrainConfig, train
 from laetitia.meter import HappinessMeter
 from laetitia.sessions import load_session
 from laetitia.sessions.layout import STEPS_FILE
+from laetitia.types import FER_HAPPY
 
 FPS = {"single_face.mp4": 5, "noface_face.mov": 15, "face_noface.mov": 15}
 """The y4m's rate per video: each plays through in about the 10 steps of a session (the fake
@@ -38,7 +39,7 @@ TIMEOUT_S = 120
 
 def one_meter():
     """A live meter that detects on every frame (the session's and the reference's alike)."""
-    return HappinessMeter.live(detect_every=1)
+    return HappinessMeter.live(detect_every=1, signal=FER_HAPPY)
 
 
 def browser_session(tmp_path, monkeypatch, fixtures_dir, video, during=None):
@@ -57,6 +58,7 @@ def browser_session(tmp_path, monkeypatch, fixtures_dir, video, during=None):
         steps=STEPS,
         frames=FRAMES,
         settle_s=SETTLE_S,
+        signal=FER_HAPPY,  # the steps' reward is P(happy): compared below with the reference's
     )
     ran = {}
 
@@ -73,7 +75,12 @@ def browser_session(tmp_path, monkeypatch, fixtures_dir, video, during=None):
         assert url.startswith("participant: http://127.0.0.1:")
         driver.get(url.removeprefix("participant: "))
         if during is not None:
-            during(driver, config.out)
+            try:
+                during(driver, config.out)
+            except pytest.fail.Exception:
+                if "error" in ran:  # the session's own error says more than the wait's
+                    raise ran["error"] from None
+                raise
         session.join(TIMEOUT_S)
     assert not session.is_alive(), "the session did not complete"
     if "error" in ran:

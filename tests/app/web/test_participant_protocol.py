@@ -22,6 +22,7 @@ from laetitia.app.web.server import Access
 from laetitia.cameras import BrowserCamera
 from laetitia.errors import SessionEndedByUser, WebServerError
 from laetitia.labels import EMOTIONS, HAPPY
+from laetitia.signals import FER_HAPPY, get_signal
 from laetitia.types import Reaction
 from laetitia.viewers.browser import BrowserStage
 from laetitia.viewers.control import SessionControl
@@ -40,6 +41,8 @@ IDLE = 5
 
 class BrightnessMeter:
     """Reads a frame's brightness as P(happy): which frames a step read is visible."""
+
+    signal = get_signal(FER_HAPPY)
 
     def read(self, frames):
         probs = np.zeros((len(frames), len(EMOTIONS)), np.float32)
@@ -61,7 +64,13 @@ class FakePage:
     then decides what it answers (by default: drawn now, and `frames` after it).
     """
 
+    opened: list["FakePage"] = []
+    """Every page a test opened: the session fixture closes those a failing test left open,
+    so a failure ends the test instead of leaving the server waiting on a page forever."""
+
     def __init__(self, client, on_show=None, frames=()):
+        FakePage.opened.append(self)
+        self.closed = threading.Event()
         self._context = client.websocket_connect("/ws", headers=LOOPBACK)
         self.ws = self._context.__enter__()
         self.t0 = time.monotonic()
@@ -75,7 +84,6 @@ class FakePage:
         self.ws.send_json({"type": "camera", "ok": True, "settings": {"width": 32}})
         self.idle = threading.Event()
         self.idle.set()
-        self.closed = threading.Event()
         threading.Thread(target=self._receive, daemon=True).start()
         threading.Thread(target=self._stream, daemon=True).start()
 
@@ -98,6 +106,8 @@ class FakePage:
         return [m["type"] for m in self.received if m["type"] != "ping"]
 
     def close(self):
+        if self.closed.is_set():
+            return
         self.idle.clear()
         self.closed.set()
         self._context.__exit__(None, None, None)
@@ -135,7 +145,12 @@ def session():
     )
     app = participant_app(stage, Access.for_bind("127.0.0.1", tls=False, field="viewer"))
     with TestClient(app, base_url="http://127.0.0.1:8770") as client:
-        yield client, viewer, stage, control
+        try:
+            yield client, viewer, stage, control
+        finally:
+            control.end("test")
+            while FakePage.opened:
+                FakePage.opened.pop().close()
 
 
 def react(viewer, control, timeout_s=15.0):
