@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class ProgressCallback(BaseCallback):
-    """A progress bar with the last reading and the mean of the last ten.
+    """A progress bar with the last reward, named by its signal, and the mean of the last ten.
 
     The bar appears at the first completed step, so a camera that fails says so first. It shows
     no "best" reading: the highest of many noisy readings says more about the noise than about
@@ -36,6 +36,8 @@ class ProgressCallback(BaseCallback):
         self.initial = initial
         self._recent: deque[float] = deque(maxlen=10)
         self._bar: tqdm[Any] | None = None
+        self._signal = "reward"
+        """The name the reward shows under: the signal of the last reaction read."""
 
     def _on_step(self) -> bool:
         if self._bar is None:
@@ -54,7 +56,10 @@ class ProgressCallback(BaseCallback):
             if info["scored"]:
                 self._recent.append(float(info["happiness"]))
             mean = f"{np.mean(self._recent):.3f}" if self._recent else "n/a"
-            self._bar.set_postfix(happy=f"{info['reward']:.3f}", mean10=mean, refresh=False)
+            if info.get("reaction") is not None:
+                self._signal = info["reaction"].signal
+            postfix = {self._signal: f"{info['reward']:.3f}", "mean10": mean}
+            self._bar.set_postfix(postfix, refresh=False)
             self._bar.update(1)
         return True
 
