@@ -57,8 +57,9 @@ AGENTS: dict[str, AgentEntry] = {
     "bayes-opt": AgentEntry(
         "laetitia.agents.bayes_opt:BayesOpt",
         "laetitia/Smile-v1",
-        "Bayesian optimisation: a Gaussian process of taste, mood and habituation with learned "
-        "noise, LogEI over the best posterior mean; its step size is 1",
+        "Bayesian optimisation built for people: a Gaussian process of taste, mood and "
+        "habituation with learned noise, Thompson sampling and a fitted favourite it jumps to, "
+        "the best posterior mean as its recommendation; takes a prior (--prior); step size 1",
     ),
 }
 """Every agent `laetitia train --agent NAME` knows, by name."""

@@ -5,8 +5,8 @@ frames of a noisy classifier). CMA-ES (the `cmaes` library, the one optuna's Cma
 uses) ranks a small population of emoticons drawn around a mean, moves the mean towards the
 better ones and adapts the spread and the correlations between parameters: ranking makes it
 indifferent to a mood that shifts all readings alike, and it costs a millisecond per step.
-Evidence for this choice over Gaussian-process Bayesian
-optimisation, TPE and random search is in BENCHMARKS.md ("Agent sample efficiency").
+Evidence for this choice over Gaussian-process Bayesian optimisation, TPE and random search
+is in benchmarks/results/history.md ("Choosing the optimiser").
 
 ## Runs that agree across CPUs
 `cmaes.CMA` draws a point through an eigenbasis of the covariance that is not unique (equal

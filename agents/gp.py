@@ -4,7 +4,7 @@ A person's reading of an emoticon is modelled as
 
     y = m(x) + f(x, u) + d(t) + noise
 
-- `m(x) = c + w · prior(x)`: a constant, plus a prior mean (from other people, issue 13)
+- `m(x) = c + w · prior(x)`: a constant, plus a prior mean (`laetitia.app.prior`)
   whose weight `w` is fitted, so data can discount a wrong prior (w → 0);
 - `f(x, u)`: the person's taste over the normalised emoticon `x`, and `u`, how tired the
   person is of emoticons like it (the habituation load, `bayes_opt.habituation_load`), under

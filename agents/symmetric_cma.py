@@ -7,8 +7,8 @@ rotation within their eigenspace is as good. After the first generation they are
 covariance then is a multiple of the identity plus a rank-`population` update, so with 6
 points in 8 dimensions two eigenvalues are equal, and which basis LAPACK returns for them is
 decided by rounding in the BLAS kernels of the machine's CPU. The next generation's points
-then differ by as much as the spread itself, and the runs go their own ways (BENCHMARKS.md,
-"Are the step counts reproducible?").
+then differ by as much as the spread itself, and the runs go their own ways
+(benchmarks/results/history.md, "Are the step counts reproducible?").
 
 `y = B D Bᵀ z = C^½ z` has the same distribution, since `Bᵀ z` is standard normal too, and
 `C^½` is unique: signs and rotations within an eigenspace cancel in it. A rounding

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The population prior on people-v2 (BENCHMARKS.md, "A prior learned from other people").
+# The population prior on people-v2 (BENCHMARKS.md, "What does a prior learned from other people give?").
 #
 # 1. Record the sessions a lab would have from earlier participants: `laetitia train` with
 #    cma-es on each of people-v2's 24 training people (0-23), 300 steps each. The prior is

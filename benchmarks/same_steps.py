@@ -7,8 +7,9 @@ file's median with its 95% interval over the people (the bench's bootstrap, so t
 interval), the difference of the medians (B - A) and their ratio (B / A), each with a paired
 95% interval (the same people resampled for both, as for the bench's ratios), and the largest
 difference of a run's happiness figures. Made to compare the same command on two machines
-(BENCHMARKS.md, "Are the step counts reproducible?"), and an agent's two runs of one grid
-(with and without a prior); `same_figures.py` says whether two files agree bit for bit.
+(benchmarks/results/history.md, "Are the step counts reproducible?"), and an agent's two
+runs of one grid (with and without a prior); `same_figures.py` says whether two files agree
+bit for bit.
 """
 
 from __future__ import annotations

@@ -99,8 +99,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
                     field="signal",
                 )
             self.viewer = viewer
-        # A viewer object from before signals were named declares none: its reactions carry
-        # P(happy), the only signal there was (a `Reaction`'s default).
+        # A viewer object that declares no signal gives P(happy) (a `Reaction`'s default).
         self.signal: str = getattr(self.viewer, "signal", FER_HAPPY)
         """The name of the smile signal the reward averages (`laetitia.signals`)."""
         self.step_size = step_size

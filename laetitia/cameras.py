@@ -238,7 +238,8 @@ class VideoFile(Camera):
         if not self.path.is_file():
             raise CameraError(f"video {self.path} does not exist (or is not a file).")
         # FFmpeg decodes with laetitia's thread count: on a small machine a second decoding
-        # thread took 20% more CPU time for 13% less wall time (BENCHMARKS.md, "Torch threads").
+        # thread took 20% more CPU time for 13% less wall time
+        # (benchmarks/results/history.md, "Torch threads").
         self._capture = cv2.VideoCapture(
             str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, ensure_threads()]
         )

@@ -89,8 +89,8 @@ class Profile:
     format: str = PROFILE_FORMAT
     """File format version."""
     signal: str = FER_HAPPY
-    """The smile signal the profile calibrates (`laetitia.signals`); profiles made before there
-    was a choice calibrate `fer-happy`."""
+    """The smile signal the profile calibrates (`laetitia.signals`); a profile file that names
+    none calibrates `fer-happy`, the FER model's P(happy)."""
 
     def __post_init__(self) -> None:
         for name in ("class_names", "feature_mean", "feature_scale", "weights"):

@@ -4,7 +4,8 @@ laetitia's networks are small (a 64 x 64 FER CNN, MTCNN at 180 px, 64 x 64 MLP p
 a machine with few cores shared with a camera, a window and other processes, torch's default
 of one thread per core makes its threads spin against everything else: on two busy cores PPO's
 update took 4.5-7.5 s with two threads against 0.2-0.36 s with one, the FER model 187 ms a face
-against 1.3 ms, and `fer train` ran 3-5 times faster with one (BENCHMARKS.md, "Torch threads").
+against 1.3 ms, and `fer train` ran 3-5 times faster with one
+(benchmarks/results/history.md, "Torch threads").
 OpenCV's parallel loops (YuNet's network, resizing) and FFmpeg's decoding threads spend CPU
 the same way. So the default is one thread up to four cores, then half the cores (at most 8);
 an explicit choice (`laetitia COMMAND --threads N`, or `OMP_NUM_THREADS`) wins.

@@ -457,7 +457,7 @@ def read_config(out: Path) -> TuneConfig:
         raise ConfigError(f"out {path} is not JSON: {error}.", field="out") from error
     if isinstance(data, dict):
         data = {**data, "out": str(Path(out).resolve())}
-        if "episode_steps" in data:  # its name in searches started before it had one name
+        if "episode_steps" in data:  # a search's saved settings may spell it so
             data["max_episode_steps"] = data.pop("episode_steps")
     return from_dict(TuneConfig, data, source=str(path))
 

@@ -13,7 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
     parser = subparsers.add_parser(
         "calibrate",
-        help="fit a personal happiness profile from your neutral and smiling face",
+        help="calibrate a smile signal to you, from your neutral and smiling face",
         description="Fit a profile that maps a smile signal (--signal: the smile blendshapes "
         "by default, or the FER model's output) to the probability that this person smiles, "
         "so a resting face reads near zero. Live (default): a window asks "

@@ -26,8 +26,9 @@ DETECT_EVERY: dict[str, int] = {"mtcnn": 5, "yunet": 5, "haar": 10, "none": 1}
 (the live and video viewers, `laetitia fer predict`; `FaceTracker` follows the face between).
 Chosen on the measurements in BENCHMARKS.md: YuNet every 5 frames keeps the 10-frame mean
 P(happy) within 0.01 of detecting on every frame (every 10 is hardly faster: the CNN and decoding
-take most of the time then); MTCNN every 5 and Haar every 10 were chosen for speed when MTCNN
-was the default. `make_detector` alone detects on every frame."""
+take most of the time then); MTCNN every 5 keeps it within 0.022 at about a quarter of the
+CPU time of MTCNN on every frame, Haar every 10 within 0.025 at about a sixth of Haar's.
+`make_detector` alone detects on every frame."""
 
 WORKING_SIZE: dict[str, str] = {"yunet": "long_side_px", "mtcnn": "short_side_px"}
 """Per detector that looks at a shrunk frame, the option that sets its size: YuNet limits the
@@ -35,8 +36,8 @@ frame's longer side, MTCNN its shorter one (`laetitia.faces.shrink`). A scout's 
 (`scout_side_px`) is a value of this option. A detector not named here has no working size."""
 
 OLD_WORKING_SIZE = "work_side_px"
-"""The name both of `WORKING_SIZE`'s options had before each was named for the side it limits;
-sessions recorded before then describe their detectors with it."""
+"""One name for both of `WORKING_SIZE`'s options, which a recorded detector description may
+use: it is read as the detector's own option (the side it limits is in that option's name)."""
 
 SCOUT_SIDE_PX: dict[str, int] = {"yunet": 160}
 """Per detector, the scout's working size (a value of the detector's `WORKING_SIZE` option:
@@ -46,7 +47,7 @@ of a detection at its 320 (1.6-1.8 against 4.3-4.6 ms; shrinking the frame is in
 the fixtures it sees a face on exactly the frames YuNet at 320 finds one. Its smallest face is
 twice the detector's: about 45 px (Haar box side) in a 640 x 480 frame and 90 px in 1280 x 720,
 against 30 and 55. A face between the two is still found on each step's first frame, where the
-detector itself looks, and followed from there (BENCHMARKS.md, "The scout")."""
+detector itself looks, and followed from there (benchmarks/results/history.md, "The scout")."""
 
 _CLASSES: dict[str, type] = {
     "mtcnn": MtcnnDetector,

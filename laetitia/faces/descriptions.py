@@ -22,14 +22,12 @@ from laetitia.faces.tracker import TRACKING_OPTIONS, FaceTracker
 def spelled_out(description: Mapping[str, Any]) -> dict[str, Any]:
     """A detector's description in today's form, with the tracking options it ran with.
 
-    Three generations of recorded descriptions lack tracking options, and those trackers ran
-    without them: descriptions recorded before `FaceTracker`'s `redetect_after_miss` existed
-    do not name it (False); those recorded before `absent_every` existed detected on every
-    frame while there was no face (or, without `redetect_after_miss`, on their k-th frames,
-    which `absent_every` does not change): 1; those recorded before the `scout` existed had
-    none. Descriptions recorded before the working size of YuNet and MTCNN was named for the
-    side it limits call it `work_side_px`: it becomes the detector's `long_side_px` or
-    `short_side_px` (see `laetitia.faces.build.WORKING_SIZE`), in the scout's description too.
+    A tracking option a recorded description does not name is the value its tracker ran
+    with: `redetect_after_miss` False; `absent_every` 1, a detection on every frame while
+    there is no face (or, without `redetect_after_miss`, on the k-th frames, which
+    `absent_every` does not change); no `scout`. A `work_side_px` becomes the detector's
+    `long_side_px` or `short_side_px` (see `laetitia.faces.build.WORKING_SIZE`), in the
+    scout's description too.
     A description in today's form comes back equal to itself.
     """
     out = renamed_options(str(description.get("name")), description)

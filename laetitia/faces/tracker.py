@@ -23,7 +23,7 @@ TRACKERS: tuple[str, ...] = ("template", "hold")
 ABSENT_EVERY = 2
 """Frames from one detection to the next while `FaceTracker` follows no face, in every default
 setting. At 2 a face that appears is found on its first or second frame (a face lost for at
-most one frame, as issue 18 allows), and frames without a face take half the detections: on the
+most one frame, the pipeline's goal), and frames without a face take half the detections: on the
 fixtures with a title card, 6-30% less CPU time a frame than at 1, which detects on every such
 frame (BENCHMARKS.md)."""
 
@@ -65,13 +65,13 @@ class FaceTracker:
         min_score: Lowest normalised correlation that still counts as the same face.
         redetect_after_miss: Detect again soon after a detection that found no face: on the
             next frame when a face was lost, every `absent_every` frames while there is none.
-            False is how sessions recorded before it existed were tracked: no face until the
-            next scheduled detection, k frames later (a single miss cost k frames); replaying
-            them rebuilds it so, and `absent_every` then has no effect.
+            False waits for the next scheduled detection, k frames later (a single miss
+            costs k frames), and `absent_every` then has no effect; a recorded description
+            that does not name this option means False, so its replay is exact.
         absent_every: Frames from one detection to the next while no face is followed (1:
-            every frame, how sessions recorded before this setting existed were tracked).
-        scout: The detector that looks first while there is no face; None for none (how
-            sessions recorded before it existed were tracked).
+            every frame; what a recorded description that does not name it means).
+        scout: The detector that looks first while there is no face; None for none (what a
+            recorded description that does not name it means).
     """
 
     TEMPLATE_PX = 32

@@ -18,7 +18,7 @@ FRAME_FIXED_COLUMNS = ("step", "frame", "t", "file", "face", "x", "y", "w", "h")
 """Columns before the class columns of `frames.csv`."""
 SIGNAL_COLUMN = "signal"
 """The `frames.csv` column of the session's signal, after the class columns (then what the
-signal needs per frame beyond them, by name). Sessions from before it have neither."""
+signal needs per frame beyond them, by name). A table without it holds P(happy) alone."""
 FRAME_FORMAT = "png"
 """How frame images are stored: lossless PNG, one file per frame."""
 PNG_COMPRESSION = 1

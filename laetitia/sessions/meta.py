@@ -86,7 +86,7 @@ class Recording:
     frames_dir: str | None = None
     """Folder of the frame images, relative to the session; None when none are kept."""
     frame_index: str | None = FRAMES_FILE
-    """The per-frame table (`frames.csv`); None for sessions recorded before it existed."""
+    """The per-frame table (`frames.csv`); None for a session whose record names none."""
     png_compression: int | None = None
     """zlib level of the PNGs, when kept."""
 

@@ -157,8 +157,8 @@ def scan_frames(
 
     Frames must be numbered 0, 1, 2, ... and belong to steps in order; the frames of a step
     that never reached `steps.csv` (a crash between the two) are left out. The header is
-    `frame_columns(class_names, measures)`, or, for a session from before the signal was kept,
-    `frame_prefix(class_names)`.
+    `frame_columns(class_names, measures)`, or, for a session that keeps no signal column (its
+    signal is `fer-happy`), `frame_prefix(class_names)`.
 
     Raises:
         SessionError: If the header is neither.
@@ -225,7 +225,7 @@ class FrameIndex:
     """float32 (n, n_classes): class probabilities; NaN rows where there was no face."""
     values: np.ndarray | None = None
     """float32 (n,): the session's signal per frame, NaN where no face; None for a session
-    from before the signal was kept (its signal is `fer-happy`: the "happy" column)."""
+    whose table has no signal column (its signal is `fer-happy`: the "happy" column)."""
     measures: dict[str, np.ndarray] = field(default_factory=dict)
     """float32 (n,) per name: what the signal measures per frame beyond the probabilities."""
 
@@ -253,7 +253,7 @@ class FrameIndex:
             body: The rows.
             n_classes: How many class columns there are.
             header: The table's header, which names the signal's columns after the classes
-                (none in a session from before they were kept).
+                (none in a table without a signal column).
         """
         n = len(body)
 
@@ -406,7 +406,7 @@ class Tables:
     meta: SessionMeta
     steps: Table
     frames: Table | None
-    """None for a session recorded before `frames.csv` existed."""
+    """None for a session without `frames.csv` (its record names no frame index)."""
 
     @property
     def damage(self) -> TableDamage | None:

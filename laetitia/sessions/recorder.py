@@ -141,7 +141,7 @@ def _end_cleanly(folder: Path, tables: Tables, keep_steps: int) -> Repair:
     if dropped_steps or steps.torn_tail or steps.damage is not None:
         _rewrite(folder / STEPS_FILE, steps.header, steps.rows[:keep_steps])
     next_frame, frame_rows_dropped = 0, 0
-    if frames is None:  # a session written before frames were indexed gets an empty index
+    if frames is None:  # a session without a frame index gets an empty one
         meta = tables.meta
         _rewrite(folder / FRAMES_FILE, frame_columns(meta.class_names, meta.measures), [])
     else:
@@ -246,7 +246,7 @@ class SessionRecorder:
         self.columns = list(tables.steps.header)
         self.extra_columns = tuple(self.columns[len(step_columns(self.space, self.class_names)) :])
         repair = _end_cleanly(folder, tables, len(tables.steps.rows))
-        # The table's own header: a session from before the signal was kept goes on without it.
+        # The table's own header: a table without a signal column goes on without one.
         self.frame_columns = (
             list(tables.frames.header)
             if tables.frames is not None
@@ -358,7 +358,7 @@ class SessionRecorder:
         )
         values = reaction.signal_values()
         measures = [reaction.measures[name] for name in self.meta.measures]
-        width = len(self.frame_columns)  # a session from before the signal column stops short
+        width = len(self.frame_columns)  # a table without a signal column stops short
         rows = []
         for i in range(n):
             face = bool(reaction.has_face[i])
