@@ -48,11 +48,12 @@ typecheck: $(STAMP)
 	for entry in laetitia/* emoticon envs agents; do ln -s "$(CURDIR)/$$entry" $(TYPECHECK)/laetitia/; done
 	cd $(TYPECHECK) && $(abspath $(BIN))/python -m mypy --config-file $(CURDIR)/pyproject.toml
 
-# -rs prints the reason of every skipped test (the real-face media, strace). The suite takes
-# 5-10 minutes on two cores; `timeout` ends a run that hangs after 25 with an interrupt, which
-# makes pytest print the failures so far (a hang follows a failure whose teardown waits).
+# -rs prints the reason of every skipped test (the real-face media, strace) and --durations the
+# slowest tests (where CI's time goes). The suite takes 5-10 minutes on two cores; `timeout`
+# ends a run that hangs after 25 with an interrupt, which makes pytest print the failures so
+# far (a hang follows a failure whose teardown waits).
 test: lint
-	timeout --signal=INT --kill-after=60 1500 $(BIN)/python -m pytest -q -n 2 -rs
+	timeout --signal=INT --kill-after=60 1500 $(BIN)/python -m pytest -q -n 2 -rs --durations=15
 
 format: $(STAMP)
 	$(BIN)/ruff format .
