@@ -68,8 +68,8 @@ class SmileEnv(EmoticonEnv):
     ```
     `viewer` is a viewer or a spec string (`sim`, `sim:SEED`, `person:INDEX`, `webcam`,
     `webcam:INDEX`, `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is
-    how long a live viewer waits before reading; `start`, `image_size` and `render_mode` as
-    above.
+    how long a live viewer waits before reading; `camera_fps` is the rate a simulated person
+    (people-v3) is read at; `start`, `image_size` and `render_mode` as above.
 
     ## Version History
     * v0: initial version.

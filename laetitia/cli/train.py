@@ -37,8 +37,8 @@ def add_run_arguments(
 ) -> None:
     """The run settings (`laetitia.run_settings.RunSettings`) as options, with their defaults.
 
-    --frames, --settle, --step-size, --max-episode-steps, and the face pipeline: --detector,
-    --model and --profile, how a webcam or video viewer reads the face.
+    --frames, --settle, --camera-fps, --step-size, --max-episode-steps, and the face pipeline:
+    --detector, --model and --profile, how a webcam or video viewer reads the face.
 
     Args:
         parser: The command's parser.
@@ -58,6 +58,13 @@ def add_run_arguments(
         type=float,
         default=RUN_DEFAULTS.settle_s,
         help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
+    )
+    parser.add_argument(
+        "--camera-fps",
+        type=float,
+        default=RUN_DEFAULTS.camera_fps,
+        help="frames per second of the camera: a simulated person of people-v3 is read at it "
+        f"(default {RUN_DEFAULTS.camera_fps:g})",
     )
     parser.add_argument(
         "--step-size",
@@ -214,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         frames=args.frames,
         settle_s=args.settle_s,
+        camera_fps=args.camera_fps,
         step_size=args.step_size,
         max_episode_steps=args.max_episode_steps,
         keep_frames=args.keep_frames,

@@ -2,7 +2,8 @@
 
 The CLI and `make` name viewers with these strings; `make_viewer` builds the viewer. Parsing
 opens nothing: a camera or file is opened on the viewer's first reaction. `person:INDEX` names
-member INDEX of the simulated people suite (`laetitia.viewers.people`).
+member INDEX of the simulated people suite people-v1, `person:v2:INDEX` and `person:v3:INDEX`
+members of people-v2 and people-v3 (`laetitia.viewers.suites`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ SPEC_FORMS = (
     "session:DIR",
     "person:INDEX",
     "person:v2:INDEX",
+    "person:v3:INDEX",
 )
 
 FACE_KINDS = ("webcam", "video")
@@ -57,11 +59,11 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
     forms = ", ".join(SPEC_FORMS)
     if kind not in {"sim", "webcam", "video", "session", "person"}:
         raise ViewerSpecError(f"unknown viewer {text!r}; use one of: {forms}.")
-    if kind == "person" and arg.startswith("v2:"):
+    if kind == "person" and arg[:3] in ("v2:", "v3:"):
         if not arg[3:].isdigit():
             raise ViewerSpecError(
-                f"viewer {text!r}: what follows 'person:v2:' must be a whole number (a member "
-                f"of people-v2); use one of: {forms}."
+                f"viewer {text!r}: what follows 'person:{arg[:3]}' must be a whole number (a "
+                f"member of people-{arg[:2]}); use one of: {forms}."
             )
         return ViewerSpec(kind, arg)
     if kind in {"sim", "webcam", "person"}:
@@ -88,6 +90,7 @@ def make_viewer(
     model: str | Path | None = None,
     window: bool | None = None,
     profile: str | Path | None = None,
+    camera_fps: float = RUN_DEFAULTS.camera_fps,
 ) -> Viewer:
     """Build the viewer a spec names.
 
@@ -102,6 +105,7 @@ def make_viewer(
             default: shown for a webcam, not for a video.
         profile: A person's calibration profile (`laetitia calibrate`) for a webcam or video
             viewer: "happy" becomes their calibrated P(smile). None for none.
+        camera_fps: Frames per second a simulated person of people-v3 is read at.
 
     Raises:
         ViewerSpecError: For an unknown spec, or a path that does not exist.
@@ -119,17 +123,16 @@ def make_viewer(
 
         return SimulatedViewer(seed=int(parsed.arg or 0), frames=frames)
     if parsed.kind == "person":
-        from laetitia.viewers.people import SUITE_V2, SUITE_VERSION, SUITES, suite_viewer
+        from laetitia.viewers.suites import SUITES, person_spec, suite_viewer
 
-        arg = parsed.arg or "0"
-        suite, index = (
-            (SUITE_V2, int(arg[3:])) if arg.startswith("v2:") else (SUITE_VERSION, int(arg))
-        )
+        suite, index = person_spec(parsed.arg)
         if index >= SUITES[suite]:
             raise ViewerSpecError(
                 f"viewer {str(parsed)!r}: {suite} has members 0 to {SUITES[suite] - 1}."
             )
-        return suite_viewer(index, frames=frames, suite=suite)
+        return suite_viewer(
+            index, frames=frames, settle_s=settle_s, camera_fps=camera_fps, suite=suite
+        )
     shown = {} if window is None else {"show": window}
     if parsed.kind == "webcam":
         from laetitia.viewers.live import LiveViewer
