@@ -393,13 +393,20 @@ def _viewer(env: gym.Env) -> Viewer:
 
 
 def _continue_viewer(viewer: Viewer, session: Session) -> None:
-    """A live viewer goes on after the recorded steps (a video from the next unread frame)."""
+    """A viewer goes on after the recorded steps.
+
+    A video from the next unread frame; a simulated person whose taste moves (people-v3) from
+    where their taste has moved to by then.
+    """
     from laetitia.viewers.live import LiveViewer
+    from laetitia.viewers.people_v3 import PersonV3Viewer
 
     if isinstance(viewer, LiveViewer):
         viewer.continue_after(
             session.n_steps, rewards=session.steps["reward"], scored=session.scored()
         )
+    elif isinstance(viewer, PersonV3Viewer):
+        viewer.shown = session.n_steps
 
 
 def _run(
@@ -424,7 +431,11 @@ def _run(
 
         callbacks.append(
             TensorBoardCallback(
-                config.tensorboard, config.out.name, recorder.space, first_step=recorder.next_step
+                config.tensorboard,
+                config.out.name,
+                recorder.space,
+                first_step=recorder.next_step,
+                truth=viewer_truth(_viewer(env)),
             )
         )
     if progress:

@@ -17,7 +17,9 @@ what makes a real viewer hard to optimise for, each from a seed:
 
 The *true happiness* of an emoticon, `true_happiness(params)`, is the taste alone: noise-free,
 before lag, habituation and mood. It is what benchmarks score; `attainable_max()` and
-`optimum()` say where its top is.
+`optimum()` say where its top is. It is the viewer's truth channel (`laetitia.types.KnownTruth`):
+a reaction carries the noisy frames only, and `describe()` (meta.json) names the person by
+suite and index, never their taste.
 
 ## The suites
 Benchmark figures stay comparable across changes because the people are named by suite and
@@ -36,7 +38,7 @@ index (`suite_viewer(index, seed, suite=...)`); a change to any member is a new 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -246,9 +248,17 @@ class PersonViewer:
         if seed is not None:
             self._rng = np.random.default_rng([self.seed, 7, seed])
 
-    def true_happiness(self, params: np.ndarray) -> float:
-        """Noise-free happiness for raw `params`: the taste alone (no lag, habituation, mood)."""
+    def true_happiness(self, params: np.ndarray, shown: int | None = None) -> float:
+        """Noise-free happiness for raw `params`: the taste alone (no lag, habituation, mood).
+
+        The taste does not move: `shown` (the emoticons shown before) does not change it.
+        """
         return float(self.taste.happiness(self.space.normalize(self.space.clip(params))))
+
+    @property
+    def mood(self) -> float:
+        """The mood now: an offset to every frame's happiness (for tests; never in a reaction)."""
+        return self._mood
 
     def floor(self) -> float:
         """The true happiness far from every favourite: the least any emoticon gets."""
@@ -286,16 +296,7 @@ class PersonViewer:
         self._mood = self._mood_rho * self._mood + b.mood_sd * float(
             np.sqrt(1.0 - self._mood_rho**2) * self._rng.standard_normal()
         )
-        return Reaction(
-            probs=probs,
-            has_face=has_face,
-            extras={
-                "true_happiness": self.taste.floor + (self.taste.peak - self.taste.floor) * appeal,
-                "felt_happiness": target,
-                "habituation": habituation,
-                "mood": self._mood,
-            },
-        )
+        return Reaction(probs=probs, has_face=has_face)
 
     def _looking(self) -> np.ndarray:
         """Per frame, whether the face is there: a two-state Markov chain over frames."""
@@ -310,15 +311,11 @@ class PersonViewer:
         """Nothing to show: the viewer has no window."""
 
     def describe(self) -> dict[str, object]:
-        """The viewer's settings for meta.json (the taste included: it is simulated)."""
-        return {
-            "kind": "person",
-            "name": self.name,
-            "seed": self.seed,
-            "frames": self.frames,
-            "behaviour": asdict(self.behaviour),
-            "taste": self.taste.describe(),
-        }
+        """The viewer for meta.json: who (by suite and index), never the taste or behaviour.
+
+        A prior learns from sessions; what it reads must hold nothing a live one could not.
+        """
+        return {"kind": "person", "name": self.name, "seed": self.seed, "frames": self.frames}
 
     def close(self) -> None:
         """Nothing to release."""
