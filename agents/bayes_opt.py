@@ -576,9 +576,21 @@ class BayesOpt(Agent):
         return self._best_candidates(ends, incumbent, 1)[0].copy()
 
     def best_point(self) -> np.ndarray | None:
-        """Normalised emoticon with the best posterior mean among those read (None before)."""
+        """Normalised emoticon with the best posterior mean among those read (None before).
+
+        Before the first fit of the hyperparameters (during the design) the posterior is the
+        one of the priors' medians, and asking fits nothing: when the first fit happens, and so
+        every choice, is the same whether or not the recommendation is asked for at each step.
+        """
         if self.values.size == 0:
             return None
+        if self.raw is None:
+            data = self._recent()
+            with torch.no_grad():
+                gp = self._build_gp(data)
+                prior = None if self.prior_mean is None else torch.as_tensor(data["priors"])
+                means = gp.posterior(self._inputs(data["points"]), prior)[0]
+            return data["points"][int(torch.argmax(means))].copy()
         if self._best is None:
             with torch.no_grad():
                 points, means = self._in_sample()

@@ -33,6 +33,7 @@ from laetitia.sessions import (
     load_session,
     new_meta,
     prepare_folder,
+    recommended_columns,
     repair_session,
 )
 from laetitia.viewers.spec import check_face_pipeline, parse_viewer_spec
@@ -211,6 +212,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         seed=config.seed,
         viewer=viewer.describe(),
         command=tuple(sys.argv),
+        recommended=True,
     )
     created = not config.out.exists()
     prepare_folder(config.out)  # an existing session is refused before anything is written
@@ -222,7 +224,9 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
             from laetitia.app.prior import save_prior
 
             save_prior(prior, config.out / PRIOR_DIR)
-        recorder = SessionRecorder(config.out, meta)
+        recorder = SessionRecorder(
+            config.out, meta, extra_columns=recommended_columns(meta.space())
+        )
         if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
         return _run(config, agent, env, recorder, config.steps, first_episode=0, progress=progress)
@@ -423,7 +427,7 @@ def _run(
     from laetitia.app.truth import viewer_truth
 
     callbacks: list[BaseCallback] = [
-        SessionCallback(recorder, episode=first_episode),
+        SessionCallback(recorder, episode=first_episode, agent=agent),
         AgentCheckpoint(config.out / AGENT_DIR, every=agent.checkpoint_every),
     ]
     if config.tensorboard is not None:
@@ -452,16 +456,26 @@ def _run(
         recorder.close()
         env.close()
     agent.save(config.out / AGENT_DIR)
-    return _finish(config.out, stopped_early, agent.best_params(), viewer_truth(_viewer(env)))
+    return _finish(
+        config.out,
+        stopped_early,
+        agent.best_params(),
+        viewer_truth(_viewer(env)),
+        agent.responds(),
+    )
 
 
 def _finish(
-    folder: Path, stopped_early: str | None, guess: np.ndarray | None, truth: Truth | None
+    folder: Path,
+    stopped_early: str | None,
+    guess: np.ndarray | None,
+    truth: Truth | None,
+    responds: bool | None,
 ) -> TrainResult:
     """Say the run's best (`best.json`, its image) and draw its learning curve.
 
     `truth` is the run's own viewer's noise-free happiness (a simulated viewer's), said of the
-    best; None for a person.
+    best; None for a person. `responds` is the agent's verdict on whether the person reacts.
     """
     import numpy as np
 
@@ -471,7 +485,7 @@ def _finish(
 
     session = load_session(folder)
     best_png = curve_png = None
-    best = best_by_readings(session, guess, truth) if session.n_steps else None
+    best = best_by_readings(session, guess, truth, responds) if session.n_steps else None
     if best is not None and session.scored().any():
         write_best(folder, best)
         best_png = folder / BEST_PNG

@@ -32,6 +32,24 @@ def add_frames_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """--settle and --camera-fps: when a step's frames are read (`RunSettings`)."""
+    parser.add_argument(
+        "--settle",
+        dest="settle_s",
+        type=float,
+        default=RUN_DEFAULTS.settle_s,
+        help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
+    )
+    parser.add_argument(
+        "--camera-fps",
+        type=float,
+        default=RUN_DEFAULTS.camera_fps,
+        help="frames per second of the camera: a simulated person of people-v3 is read at it, "
+        f"and a person's time counted with it (default {RUN_DEFAULTS.camera_fps:g})",
+    )
+
+
 def add_run_arguments(
     parser: argparse.ArgumentParser, from_training: bool = False, renamed: Sequence[str] = ()
 ) -> None:
@@ -52,20 +70,7 @@ def add_run_arguments(
     from laetitia.faces import DETECTOR_NAMES
 
     add_frames_argument(parser)
-    parser.add_argument(
-        "--settle",
-        dest="settle_s",
-        type=float,
-        default=RUN_DEFAULTS.settle_s,
-        help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
-    )
-    parser.add_argument(
-        "--camera-fps",
-        type=float,
-        default=RUN_DEFAULTS.camera_fps,
-        help="frames per second of the camera: a simulated person of people-v3 is read at it "
-        f"(default {RUN_DEFAULTS.camera_fps:g})",
-    )
+    add_timing_arguments(parser)
     parser.add_argument(
         "--step-size",
         type=float,

@@ -15,6 +15,9 @@ The steps:
   `episode_steps` and an evaluation's `steps_per_episode`); every recorded face detector names
   the tracking options it ran with (`laetitia.faces.spelled_out`), so a replay compares it with
   a detector's own description as it is.
+- 3 -> 4: a training's `steps.csv` carries the agent's recommendation and verdict after each
+  step (`recommended` in the record); a session written before has none (`recommended` is
+  false), and is read and resumed without them.
 """
 
 from __future__ import annotations
@@ -62,7 +65,11 @@ def _spelled_out_detectors(data: Any) -> Any:
     return out
 
 
-STEPS: tuple[Callable[[Record], Record], ...] = (_v1_to_v2, _v2_to_v3)
+def _v3_to_v4(record: Record) -> Record:
+    return {**copy.deepcopy(record), "recommended": False}
+
+
+STEPS: tuple[Callable[[Record], Record], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
 """`STEPS[n - 1]` turns a record of version n into one of version n + 1."""
 FORMAT_VERSION = len(STEPS) + 1
 """The version of the session record this laetitia writes. 1: before the record had one."""

@@ -79,7 +79,7 @@ def test_a_bad_configuration_is_refused(capsys) -> None:
         BenchConfig(agents=("hill-climb:remeasure_every",))
     with pytest.raises(ConfigError, match=r"people \[48\]"):
         BenchConfig(agents=("hill-climb",), suite="people-v2", people=(47, 48))
-    with pytest.raises(ConfigError, match="half of people-v2"):
+    with pytest.raises(ConfigError, match="people-v1 has no split 'held-out'"):
         parse_people("held-out", "people-v1")
     with pytest.raises(ConfigError, match="viewers"):
         BenchConfig(agents=("hill-climb",), viewers=99)
