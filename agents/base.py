@@ -333,6 +333,13 @@ class BaseAgent:
         """
         return None
 
+    def reaction_evidence(self) -> float | None:
+        """The statistic `responds` is a threshold on (larger: surer the person reacts).
+
+        None for an agent that gives no verdict; NaN while it has too little to go on.
+        """
+        return None
+
     def catch_up(self, recorded: RecordedSteps) -> int:
         """Learn from the recorded steps after the agent's own count, as if it had taken them.
 

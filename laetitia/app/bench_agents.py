@@ -236,6 +236,8 @@ class Run:
     """What it recommended, scored (None for a person who does not react)."""
     responds: bool | None = None
     """The agent's verdict at the end: does the person react reliably (None: no verdict)."""
+    evidence: float | None = None
+    """The statistic the verdict thresholds (`BaseAgent.reaction_evidence`), at the end."""
     kind: str = "clear"
     """How the person reacts: "faint", "clear" or "none" (people-v3; v1 and v2 are clear)."""
     drifts: bool = False
@@ -408,6 +410,7 @@ def run_once(
             else None
         ),
         responds=learner.responds(),
+        evidence=learner.reaction_evidence(),
         kind="clear" if person is None else person.kind,
         drifts=person is not None and person.drifts,
     )
@@ -649,6 +652,7 @@ def _run_entry(run: Run) -> dict[str, Any]:
         "kind": run.kind,
         "drifts": run.drifts,
         "responds_verdict": run.responds,
+        "reaction_evidence": None if run.evidence is None else _finite(run.evidence),
         **asdict(run.metrics),
         "person_s": float(run.person_s.sum()),
         "wait_s": float(run.wait_s.sum()),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
-from laetitia.app.truth import simulated_truth, true_happiness
+from laetitia.app.truth import recommended_happiness, simulated_truth, true_happiness
 from laetitia.emoticon.params import ParamSpace
 from laetitia.errors import ConfigError, SessionError
 from laetitia.files import save_figure
@@ -268,14 +268,23 @@ def plot_learning_curve(
         label=f"rolling mean ({window} steps)",
     )
     truth = true_happiness(session)
+    shown = [values]
     if truth is not None:  # a simulated viewer: what the readings were noisy readings of
         ax.plot(steps, truth, color="tab:blue", lw=1, alpha=0.8, label="noise-free happiness")
         best = running_best(truth, np.isfinite(truth))
         ax.plot(steps, best, color="tab:green", lw=2, label="best noise-free so far")
+        shown.append(truth)
+    recommended = recommended_happiness(session)
+    if recommended is not None:  # what the agent would take home after each step
+        ax.plot(
+            steps, recommended, color="tab:purple", lw=2, label="its recommendation, noise-free"
+        )
     _shade_no_face(ax, steps, session.steps["faces"])
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("P(happy), mean over frames")
-    ax.set_ylim(-0.02, 1.02)
+    top = max((float(np.nanmax(v)) for v in shown if np.isfinite(v).any()), default=1.0)
+    # A faint smile's readings stay near 0: scale to them rather than to 1.
+    ax.set_ylim(-0.02, 1.02 if top > 0.5 else 1.1 * top + 0.02)
     ax.set_title(
         f"Happiness: {agent_name(session)} on a {viewer_name(session)}, {session.folder.name}"
     )

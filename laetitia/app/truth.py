@@ -17,6 +17,7 @@ k-th step of a session is the k-th emoticon they were shown.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -72,6 +73,26 @@ def true_happiness(session: Session) -> np.ndarray | None:
     viewer = rebuilt()
     return np.array(
         [viewer.true_happiness(p, shown=k) for k, p in enumerate(session.params())],
+        dtype=np.float64,
+    )
+
+
+def recommended_happiness(session: Session) -> np.ndarray | None:
+    """float64 (n_steps,): the noise-free happiness of the agent's recommendation per step.
+
+    NaN where it had none; None unless both are known: a simulated viewer, and a session that
+    records the recommendation (`Session.recommended`).
+    """
+    recommended = session.recommended()
+    rebuilt = _rebuilt(session)
+    if recommended is None or rebuilt is None:
+        return None
+    viewer = rebuilt()
+    return np.array(
+        [
+            math.nan if np.isnan(p).any() else viewer.true_happiness(p, shown=k + 1)
+            for k, p in enumerate(recommended)
+        ],
         dtype=np.float64,
     )
 

@@ -252,3 +252,72 @@ def test_the_prior_means_weight_is_fitted_so_a_wrong_prior_is_not_followed(sign,
     feed(agent, points, values)
     fitted = float(agent.model().raw[N + 1 + 5])  # w, after the k = N + 1 length scales
     assert weight[0] < fitted < weight[1], fitted
+
+
+def feed_in_order(agent: BayesOpt, points: np.ndarray, values: np.ndarray) -> None:
+    """Readings taken one after another: each emoticon follows the one before it on screen."""
+    obs = np.append(points[0], 0.0).astype(np.float32)
+    for point, value in zip(points, values, strict=True):
+        agent.num_timesteps += 1
+        next_obs = np.append(point, value).astype(np.float32)
+        agent._observe(obs, None, float(value), next_obs, {"scored": True, "reaction": None})
+        obs = next_obs
+
+
+def test_the_share_a_reading_carries_over_from_the_emoticon_before_is_learned() -> None:
+    """A face that still shows 40% of the previous emoticon's response: the fit finds about 0.4."""
+
+    def taste(x):
+        return 0.5 + 0.2 * x[:, 0] - 0.15 * x[:, 1] + 0.1 * x[:, 2] * x[:, 3]
+
+    rng = np.random.default_rng(4)
+    points = rng.uniform(-1.0, 1.0, (60, N))
+    now = taste(points)
+    values = 0.6 * now + 0.4 * np.append(now[0], now[:-1]) + 0.005 * rng.standard_normal(60)
+    flat = {"habituation_input": False, "mood_input": False, "quadratic_trend": False}
+    agent = BayesOpt(env_for(), seed=0, **SMALL, **flat, carry_over=True)
+    feed_in_order(agent, points, values)
+    assert 0.3 < float(agent.model().carried()) < 0.5
+    plain = BayesOpt(env_for(), seed=0, **SMALL, **flat)
+    feed_in_order(plain, points, values)
+    assert float(plain.model().carried()) == 0.0
+    assert agent.model().noise_sd() < 0.5 * plain.model().noise_sd()  # the mix, not noise
+
+
+def test_a_taste_that_moves_is_followed_when_the_taste_may_drift() -> None:
+    """Readings favour A for 60 steps, then B: a drifting model recommends B, now."""
+    rng = np.random.default_rng(5)
+    a, b = np.full(N, -0.4), np.full(N, 0.4)
+
+    def taste(x, centre):
+        return 0.2 + 0.5 * np.exp(-np.sum((x - centre) ** 2, axis=1) / 2.0)
+
+    points = rng.uniform(-1.0, 1.0, (120, N))
+    points[::3] = np.where(np.arange(0, 120, 3)[:, None] < 60, a, b) + 0.1 * rng.standard_normal(
+        (40, N)
+    )
+    values = np.concatenate([taste(points[:60], a), taste(points[60:], b)])
+    values += 0.01 * rng.standard_normal(120)
+    gaps = {}
+    for drift in (False, True):
+        agent = BayesOpt(env_for(), seed=0, **SMALL, habituation_input=False, taste_drift=drift)
+        feed_in_order(agent, points, values)
+        means = agent._posterior(np.stack([a, b]))[0].numpy()
+        gaps[drift] = means[1] - means[0]
+    assert gaps[True] > gaps[False] + 0.1, gaps
+
+
+def test_a_person_who_does_not_react_is_said_so_and_one_who_does_is_not() -> None:
+    from laetitia.viewers.simulated import GaussianTaste
+
+    verdicts = {}
+    for name, peak in (("flat", 0.3), ("reacts", 0.8)):
+        viewer = SimulatedViewer(seed=2, frames=4, noise=0.1)
+        viewer.taste = GaussianTaste(
+            viewer.taste.favourite, viewer.taste.relevance, width=0.8, floor=0.3, peak=peak
+        )
+        agent = BayesOpt(env_for(viewer), seed=1, **SMALL, verdict_after=30)
+        assert agent.responds() is None  # nothing to go on yet
+        agent.learn(60)
+        verdicts[name] = (agent.responds(), agent.reaction_evidence())
+    assert verdicts["flat"][0] is False and verdicts["reacts"][0] is True, verdicts
