@@ -93,6 +93,8 @@ LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2, 0.4)
 """Standard deviations of the perturbations around the best emoticons, normalised units."""
 Acquisition = Literal["thompson", "log-ei", "ucb"]
 """How the next emoticon is chosen: a posterior draw's best, LogEI, or an upper bound."""
+Verdict = Literal["foresight", "likelihood"]
+"""How the agent decides whether the person reacts (`BayesOpt.responds`)."""
 Reading = Literal["mean", "logit"]
 """What a step's reading is: the mean of its frames' signal, or the mean of their log-odds."""
 LOGIT_FLOOR = 1e-5
@@ -218,12 +220,24 @@ class BayesOptSettings(Settings):
     refit_share: float = 0.0
     """Refit once the readings since the last fit reach `refit_every` or this share of all
     readings, whichever is more (0: every `refit_every`)."""
+    wander_input: bool = False
+    """Model a short wander of the readings over time, a few steps long (a face's expression
+    and the camera's crop drift over seconds: consecutive readings share part of their
+    noise), so it does not pass for taste (`TasteGP(wander=True)`; needs `mood_input`)."""
+    recommend_sd: float = 0.0
+    """The recommendation is the emoticon read with the best posterior mean less this many
+    posterior standard deviations (0: the best mean; more: an emoticon measured well enough
+    to stay the recommendation as readings come)."""
     carry_over: bool = False
     """Model each reading as carrying over part of the previous emoticon's response (the face
     moves 0.3-1 s after a change), the carried share learned per person
     (`TasteGP(previous=...)`): a short settle costs the readings no accuracy."""
     carry_median: float = 0.2
     """Prior median of the carried-over share, in (0, 1)."""
+    verdict: Verdict = "foresight"
+    """"foresight": whether the model foresees the readings' differences before they come;
+    "likelihood": whether the readings are likelier with a taste than without (a likelihood
+    ratio of the fitted model and of one whose readings no emoticon moves)."""
     verdict_after: int = 40
     """Predicted readings before the agent says whether the person reacts (`responds`); 0:
     it never says."""
@@ -237,16 +251,16 @@ class BayesOptSettings(Settings):
             if getattr(self, key) < 1:
                 raise self._refused(key, "must be at least 1")
         keys = ("local_candidates", "skip_frames", "favourite_every", "favourite_starts")
-        for key in (*keys, "verdict_after"):
+        for key in (*keys, "verdict_after", "recommend_sd"):
             if getattr(self, key) < 0:
                 raise self._refused(key, "must be at least 0")
         for key in ("habituation_width", "habituation_half_life", "drift_median"):
             if getattr(self, key) <= 0:
                 raise self._refused(key, "must be positive")
-        if not 0.0 <= self.refit_share < 1.0:
-            raise self._refused("refit_share", "must be in [0, 1)")
-        if not 0.0 < self.carry_median < 1.0:
-            raise self._refused("carry_median", "must be in (0, 1)")
+        ranges = {"refit_share": (0.0, 1.0, "[0, 1)"), "carry_median": (1e-9, 1.0, "(0, 1)")}
+        for key, (low, high, shown) in ranges.items():
+            if not low <= getattr(self, key) < high:
+                raise self._refused(key, f"must be in {shown}")
         if self.window < 2 * self.initial_points:
             raise self._refused(
                 "window", f"must hold at least twice the initial points ({self.initial_points})"
@@ -328,6 +342,7 @@ class BayesOpt(Agent):
         """Per predicted reading: the difference from the last readings' level the model
         predicted, and the one read (`responds`)."""
         self._fitted: tuple[torch.Tensor, np.ndarray | None, int] | None = None
+        self._evidence: tuple[int, float] | None = None
 
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Box):
@@ -534,6 +549,7 @@ class BayesOpt(Agent):
             ),
             trend_dims=self.points.shape[1] if s.quadratic_trend else 0,
             drift=s.taste_drift,
+            wander=s.wander_input,
             previous=self._inputs(data["before"], data["before_loads"]) if s.carry_over else None,
             previous_prior=(
                 torch.as_tensor(data["before_priors"])
@@ -699,13 +715,19 @@ class BayesOpt(Agent):
             with torch.no_grad():
                 gp = self._build_gp(data)
                 prior = None if self.prior_mean is None else torch.as_tensor(data["priors"])
-                means = gp.posterior(self._inputs(data["points"]), prior)[0]
-            return data["points"][int(torch.argmax(means))].copy()
+                mean, sd = gp.posterior(self._inputs(data["points"]), prior)
+            return data["points"][self._recommended(mean, sd)].copy()
         if self._best is None:
+            points = self._recent()["points"]
             with torch.no_grad():
-                points, means = self._in_sample()
-            self._best = points[int(torch.argmax(means))].copy()
+                mean, sd = self._posterior(points)
+            self._best = points[self._recommended(mean, sd)].copy()
         return self._best
+
+    def _recommended(self, mean: torch.Tensor, sd: torch.Tensor) -> int:
+        """The index of the recommendation among emoticons with this posterior."""
+        score = mean - self.settings.recommend_sd * sd if self.settings.recommend_sd else mean
+        return int(torch.argmax(score))
 
     # ----- does the person react? ------------------------------------------------------------
     def _expected_reading(
@@ -756,13 +778,47 @@ class BayesOpt(Agent):
         True when their correlation is significant (`reaction_evidence` above `verdict_z`),
         else False ("no reliable reaction"); None before.
         """
-        count = self.foreseen.shape[0]
-        if not self.settings.verdict_after or count < self.settings.verdict_after:
+        s = self.settings
+        count = self.values.size if s.verdict == "likelihood" else self.foreseen.shape[0]
+        if not s.verdict_after or count < s.verdict_after:
             return None
-        return self.reaction_evidence() > self.settings.verdict_z
+        evidence = self.reaction_evidence()
+        return None if math.isnan(evidence) else evidence > s.verdict_z
 
     def reaction_evidence(self) -> float:
-        """The verdict's statistic: how well the model foresees the readings' differences.
+        """The verdict's statistic (`verdict`): larger, surer the person reacts."""
+        if self.settings.verdict == "likelihood":
+            return self._likelihood_ratio()
+        return self._foresight()
+
+    def _likelihood_ratio(self) -> float:
+        """Twice the log likelihood ratio of the fitted model over one without a taste.
+
+        Recomputed after each refit (the model without a taste is fitted then), NaN before the
+        first fit: asking must not fit.
+        """
+        if self.raw is None:
+            return math.nan
+        full = self.model()
+        if self._evidence is None or self._evidence[0] != self.fitted_at:
+            data = self._recent()
+            s = self.settings
+            times = data["times"] / 100.0 if s.mood_input else np.zeros(data["times"].size)
+            level = TasteGP(
+                self._inputs(data["points"], data["loads"]),
+                torch.as_tensor(times, dtype=torch.float64),
+                torch.as_tensor(data["values"], dtype=torch.float64),
+                priors=full.priors,
+                wander=s.wander_input,
+                taste=False,
+            )
+            level.fit(s.fit_iterations)
+            ratio = 2.0 * (full.log_likelihood() - level.log_likelihood())
+            self._evidence = (self.fitted_at, ratio)
+        return self._evidence[1]
+
+    def _foresight(self) -> float:
+        """How well the model foresees the readings' differences.
 
         Fisher's z of the correlation between the differences the model predicted (each
         reading against the last ones) and those read: about normal with mean 0 and standard
