@@ -16,6 +16,7 @@ adds rows and fsyncs them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -32,6 +33,19 @@ if TYPE_CHECKING:
 
 TMP_SUFFIX = ".tmp"
 """Suffix of the temporary file beside a target while it is written."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 (hex) of a file's bytes: how a model or tensor file is named in records.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fsync_dir(folder: Path) -> None:

@@ -143,7 +143,7 @@ def write(folder, record):
 
 def test_a_version_1_training_reads_as_a_current_record(tmp_path):
     meta = read_meta(write(tmp_path, version_1_training()))
-    assert meta.format_version == FORMAT_VERSION == 4
+    assert meta.format_version == FORMAT_VERSION == 5
     assert meta.recommended is False  # its steps carry no recommendation
     # Before the choice of detector, faces were read with MTCNN.
     assert meta.config["detector"] == "mtcnn"
@@ -157,6 +157,19 @@ def test_a_version_1_training_reads_as_a_current_record(tmp_path):
         "absent_every": 1,
         "scout": None,
     }
+
+
+def test_a_version_3_session_reads_as_scored_by_fer_happy_and_resumes_with_it(tmp_path):
+    meta = read_meta(write(tmp_path, version_3_training()))
+    assert meta.signal_name == "fer-happy" and meta.measures == ()
+    assert meta.signal["fer_model_sha256"] == MODEL["identity"]
+    # A camera's run names the signal, so a resume goes on scoring by P(happy), not smile.
+    assert meta.config["signal"] == "fer-happy"
+    evaluation = read_meta(write(tmp_path / "eval", version_2_evaluation()))
+    assert evaluation.evaluation["signal"] == "fer-happy"
+    simulated = version_1_training()
+    simulated["config"]["viewer"] = "sim:3"
+    assert read_meta(write(tmp_path / "sim", simulated)).config["signal"] is None  # its own
 
 
 def test_a_version_2_evaluation_and_replay_read_as_current_records(tmp_path):
@@ -180,13 +193,37 @@ def test_a_current_record_is_read_as_it_is(tmp_path):
 
 
 def version_3_training():
-    """A training of version 3: as a current one, but its steps carry no recommendation."""
-    record = migrate(version_1_training(), "meta.json")
-    del record["recommended"]
+    """A training on a webcam at version 3, scored through a profile: before signals had names."""
+    record = version_1_training()
+    record["config"] = {
+        **record["config"],
+        "max_episode_steps": 20,
+        "viewer": "webcam",
+        "detector": "yunet",
+        "profile": "/data/me.json",
+    }
+    del record["config"]["episode_steps"]
+    record["viewer"]["meter"] = {
+        "detector": {"name": "yunet", "detect_every": 5, "tracker": "template"},
+        "model": MODEL,
+        "profile": {"model_identity": "0" * 64},
+    }
     return {**record, "format_version": 3}
 
 
-OLDER = {1: version_1_training, 2: version_2_evaluation, 3: version_3_training}
+def version_4_training():
+    """A training of version 4: as a current one, but its steps carry no recommendation."""
+    record = migrate(version_1_training(), "meta.json")
+    del record["recommended"]
+    return {**record, "format_version": 4}
+
+
+OLDER = {
+    1: version_1_training,
+    2: version_2_evaluation,
+    3: version_3_training,
+    4: version_4_training,
+}
 """A record as each older version wrote it."""
 
 
@@ -231,7 +268,7 @@ def test_a_version_1_session_resumes_with_its_own_episode_length(tmp_path, capsy
     assert written["config"]["max_episode_steps"] == 3 and "episode_steps" not in written["config"]
 
 
-def test_a_version_3_session_reads_and_resumes_without_recommendations(tmp_path):
+def test_a_version_4_session_reads_and_resumes_without_recommendations(tmp_path):
     """Written before a training recorded its recommendation: none is made up for it."""
     out = tmp_path / "run"
     assert (
@@ -244,9 +281,9 @@ def test_a_version_3_session_reads_and_resumes_without_recommendations(tmp_path)
     assert load_session(out).recommended() is not None  # a current training records it
     record = json.loads((out / "meta.json").read_text())
     del record["recommended"]
-    (out / "meta.json").write_text(json.dumps({**record, "format_version": 3}))
+    (out / "meta.json").write_text(json.dumps({**record, "format_version": 4}))
     lines = (out / "steps.csv").read_text().splitlines()
-    keep = len(lines[0].split(",")) - len(PARAM_SPACE) - 1  # as version 3 wrote its table
+    keep = len(lines[0].split(",")) - len(PARAM_SPACE) - 1  # as version 4 wrote its table
     (out / "steps.csv").write_text(
         "".join(",".join(line.split(",")[:keep]) + "\n" for line in lines)
     )

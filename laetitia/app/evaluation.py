@@ -12,9 +12,10 @@ emoticon, the hill-climber's best one, Q-learning's `start_from`). With the same
 same agent and a simulated viewer, a deterministic evaluation is reproducible.
 
 A webcam or video viewer scores with the face pipeline the agent was trained with: the face
-detector, FER model and calibration profile of its training session (`SESSION/meta.json`, the
-folder above `SESSION/agent`), unless the config names others (`scoring_pipeline`). An agent
-trained on one person's calibrated P(smile) is then not judged on the model's raw P(happy).
+detector, FER model, calibration profile and smile signal of its training session
+(`SESSION/meta.json`, the folder above `SESSION/agent`), unless the config names others
+(`scoring_pipeline`). An agent trained on one person's calibrated P(smile) is then not judged
+on the model's raw P(happy), nor one trained on `smile` on `fer-happy`.
 """
 
 from __future__ import annotations
@@ -32,17 +33,25 @@ import numpy as np
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
 from laetitia.app.training import resume_config
-from laetitia.envs.make import make_env
+from laetitia.app.web.session import WebOptions, WebSession, presentation
+from laetitia.emoticon.params import PARAM_SPACE
+from laetitia.envs.registration import DEFAULT_SIGNALS
 from laetitia.errors import ConfigError, ProfileError, VideoEndedError
 from laetitia.faces import DETECTOR_NAMES
 from laetitia.files import write_json_atomic
 from laetitia.run_settings import RUN_DEFAULTS, RunSettings
 from laetitia.seeding import seed_everything
 from laetitia.sessions import META_FILE, SessionRecorder, load_session, new_meta, prepare_folder
-from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
+from laetitia.signals import DEFAULT_SIGNAL
+from laetitia.viewers.spec import (
+    FACE_KINDS,
+    check_face_pipeline,
+    parse_viewer_spec,
+    signal_record,
+)
 
 EVALUATION_FILE = "evaluation.json"
-PIPELINE = ("detector", "model", "profile")
+PIPELINE = ("detector", "model", "profile", "signal")
 """The settings of the face pipeline an evaluation takes from the training session."""
 
 
@@ -78,7 +87,8 @@ class EvaluationConfig:
     agent_path: Path
     """The saved agent's folder (a training session's `agent/`)."""
     viewer: str = "webcam"
-    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR,
+    browser[:[HOST:]PORT] (a participant's browser page, served on that address)."""
     episodes: int = 5
     """Episodes to run."""
     max_episode_steps: int | None = None
@@ -109,12 +119,21 @@ class EvaluationConfig:
     profile: Path | None = None
     """Calibration profile of a webcam or video viewer (`--profile`); None: the training
     session's (none when there is none)."""
+    signal: str | None = None
+    """The smile signal (`--signal`); None: for a webcam or video viewer the training
+    session's (the agent's env's default when there is none), for a simulated viewer its own."""
     window: bool | None = None
     """Show the live window; None: the viewer's default (shown for a webcam, not a video)."""
     keep_frames: bool | None = None
     """Keep the camera frames in the recorded session; None: as the agent's training session
     did (a session recorded without frames gives an evaluation without them), else keep them.
     An evaluation never keeps frames its training session did not."""
+    screen: str = "full"
+    """What the person at a webcam sees (`laetitia.app.training.TrainConfig.screen`)."""
+    blank_s: float = 0.0
+    """Seconds of a plain screen between two emoticons on a participant's screen."""
+    instructions: str | None = None
+    """Text a participant's screen shows before the first emoticon, until they press space."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agent_path", Path(self.agent_path))
@@ -126,7 +145,7 @@ class EvaluationConfig:
                 f"episodes must be at least 1, got {self.episodes}.", field="episodes"
             )
         self.run_settings({})  # the run settings' own checks: frames, settle, step size, ...
-        parse_viewer_spec(self.viewer)
+        presentation(self.viewer, self.screen, self.blank_s, self.instructions)
 
     def run_settings(
         self, trained_env: Mapping[str, Any], preferred_step_size: float | None = None
@@ -150,6 +169,7 @@ class EvaluationConfig:
             detector=self.detector,
             model=self.model,
             profile=self.profile,
+            signal=self.signal,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -170,6 +190,8 @@ class ScoringPipeline:
     """FER model file; None for the shipped one."""
     profile: Path | None
     """Calibration profile; None for none."""
+    signal: str | None = None
+    """The smile signal; None: a simulated viewer's own."""
     from_training: tuple[str, ...] = ()
     """Which of `PIPELINE` were taken from the training session (the others were given)."""
 
@@ -178,8 +200,8 @@ class ScoringPipeline:
         from laetitia.fer import model_identity
 
         line = (
-            f"scored with detector {self.detector}, model {model_identity(self.model)[:12]}, "
-            f"profile {self.profile or 'none'}"
+            f"scored by the signal {self.signal} with detector {self.detector}, model "
+            f"{model_identity(self.model)[:12]}, profile {self.profile or 'none'}"
         )
         if self.from_training == PIPELINE:
             return f"{line} (from the training session)"
@@ -188,14 +210,14 @@ class ScoringPipeline:
         return line
 
 
-def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
-    """The detector, FER model and profile an evaluation scores with, checked.
+def scoring_pipeline(config: EvaluationConfig, env_id: str) -> ScoringPipeline:
+    """The detector, FER model, profile and signal an evaluation scores with, checked.
 
     A webcam or video viewer takes what the config leaves as None from the agent's training
     session when that session read a face (a webcam or video viewer too); otherwise the
-    defaults (the default detector, the shipped model, no profile). Other viewers read no
-    face: the config's values are passed on as given (`make_viewer` refuses a profile for
-    them).
+    defaults (the default detector, the shipped model, no profile, the env's default signal:
+    `env_id`'s). Other viewers read no face: the config's values are passed on as given
+    (`make_viewer` refuses a profile for them, and a signal other than their own).
 
     Raises:
         ConfigError: For an unknown detector, a missing model, or a profile with a viewer
@@ -213,20 +235,21 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
     if trained is not None:
         chosen.update({name: trained[name] for name in taken})
     detector = chosen["detector"] or DETECTOR_NAMES[0]
+    signal = chosen["signal"] or DEFAULT_SIGNALS.get(env_id, DEFAULT_SIGNAL)
     try:
         model, profile = check_face_pipeline(
-            config.viewer, detector, chosen["model"], chosen["profile"]
+            config.viewer, detector, chosen["model"], chosen["profile"], signal
         )
     except (ConfigError, ProfileError) as error:
         if not taken:
             raise
         raise type(error)(
             f"{error} (the {', '.join(taken)} came from the training session's {meta}; "
-            "name another `detector`, `model` or `profile` to score with others)",
+            "name another `detector`, `model`, `profile` or `signal` to score with others)",
             field=error.field,
             mentions=(*error.mentions, *PIPELINE),
         ) from error
-    return ScoringPipeline(detector, model, profile, taken)
+    return ScoringPipeline(detector, model, profile, signal, taken)
 
 
 def keeps_frames(config: EvaluationConfig) -> bool:
@@ -263,7 +286,12 @@ def _training_pipeline(meta: Path) -> dict[str, Any] | None:
     _, trained = resume_config(meta.parent)
     if parse_viewer_spec(trained.viewer).kind not in FACE_KINDS:
         return None
-    return {"detector": trained.detector, "model": trained.model, "profile": trained.profile}
+    return {
+        "detector": trained.detector,
+        "model": trained.model,
+        "profile": trained.profile,
+        "signal": trained.signal,
+    }
 
 
 def evaluate(
@@ -274,6 +302,7 @@ def evaluate(
     deterministic: bool = True,
     recorder: SessionRecorder | None = None,
     progress: bool = False,
+    observe: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> Evaluation:
     """Run `episodes` whole episodes of an agent's policy; the agent learns nothing.
 
@@ -285,6 +314,8 @@ def evaluate(
         deterministic: Use the agent's deterministic actions.
         recorder: Where to record each step, if anywhere.
         progress: Show a progress bar.
+        observe: Told each step (its number, episode and info) after it is recorded: a
+            dashboard (`laetitia.app.web.session.WebSession.observe`).
 
     Raises:
         ConfigError: If the env has no time limit (its episodes would never end).
@@ -320,6 +351,8 @@ def evaluate(
                 happiness.append(float(info["happiness"]))
             if recorder is not None:
                 recorder.record(episode, info["reward"], info["params"], info["reaction"])
+            if observe is not None:
+                observe(steps - 1, episode, info)
             bar.update(1)
         per_episode.append(happiness)
     bar.close()
@@ -335,12 +368,16 @@ def evaluate(
 
 
 def evaluate_saved(
-    config: EvaluationConfig, progress: bool = True, log: Callable[[str], None] = print
+    config: EvaluationConfig,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    web: WebOptions | None = None,
 ) -> Evaluation:
     """Load a saved agent and evaluate it against a viewer, recording it if `config.out` is set.
 
     A webcam or video viewer scores with the training session's face pipeline unless the
-    config names another (`scoring_pipeline`); `log` is told which, before the first step.
+    config names another (`scoring_pipeline`); `log` is told which, before the first step, and
+    the addresses of the pages served (a browser participant's, a dashboard: `web`).
 
     Raises:
         SessionError: If `config.agent_path` holds no saved agent, or `out` cannot be written.
@@ -352,9 +389,14 @@ def evaluate_saved(
     name = document.agent
     if name not in AGENTS:
         raise ConfigError(f"{config.agent_path} holds an unknown agent {name!r}.")
-    pipeline = scoring_pipeline(config)
+    env_id = trained_env.get("id") or AGENTS[name].env_id
+    pipeline = scoring_pipeline(config, env_id)
     config = dataclasses.replace(
-        config, detector=pipeline.detector, model=pipeline.model, profile=pipeline.profile
+        config,
+        detector=pipeline.detector,
+        model=pipeline.model,
+        profile=pipeline.profile,
+        signal=pipeline.signal,
     )
     keep_frames = keeps_frames(config)
     created = config.out is not None and not config.out.exists()
@@ -364,7 +406,34 @@ def evaluate_saved(
     if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
         log(pipeline.describe())
     run = config.run_settings(trained_env, agent_class(name).preferred_step_size)
-    env = make_env(trained_env.get("id") or AGENTS[name].env_id, config.viewer, run, config.window)
+    screen = presentation(config.viewer, config.screen, config.blank_s, config.instructions)
+    served = WebSession(
+        config.viewer,
+        run,
+        screen,
+        web,
+        keep_frames=keep_frames,
+        window=config.window,
+        param_names=PARAM_SPACE.names,
+        log=log,
+    )
+    with served:
+        return _evaluate_saved(
+            config, name, trained_env, keep_frames, created, pipeline, progress, served
+        )
+
+
+def _evaluate_saved(
+    config: EvaluationConfig,
+    name: str,
+    trained_env: Mapping[str, Any],
+    keep_frames: bool,
+    created: bool,
+    pipeline: ScoringPipeline,
+    progress: bool,
+    served: WebSession,
+) -> Evaluation:
+    env = served.make_env(trained_env.get("id") or AGENTS[name].env_id)
     recorder = None
     try:
         agent = load_agent(config.agent_path, env=env)
@@ -378,6 +447,7 @@ def evaluate_saved(
                 env_id=env.spec.id if env.spec is not None else None,
                 seed=config.seed,
                 viewer=env.unwrapped.viewer.describe(),  # type: ignore[attr-defined]
+                signal=signal_record(env.unwrapped.viewer),  # type: ignore[attr-defined]
                 command=tuple(sys.argv),
             )
             recorder = SessionRecorder(config.out, meta)
@@ -389,6 +459,7 @@ def evaluate_saved(
             deterministic=config.deterministic,
             recorder=recorder,
             progress=progress,
+            observe=served.observe if served.feed is not None else None,
         )
     except BaseException:
         if config.out is not None and (recorder is None or recorder.next_step == 0):

@@ -21,7 +21,7 @@ class SessionCallback(BaseCallback):
     Reads what the training loop exposes in `self.locals`, `infos` and `dones` (one entry per
     environment), so the same callback records a PPO run and a hill-climbing run. Where the
     session records the agent's recommendation (`recommended_columns`, a training's from format
-    version 4), each step's row carries the agent's `best_params` and `responds` after it.
+    version 5), each step's row carries the agent's `best_params` and `responds` after it.
 
     Args:
         recorder: The session being written.

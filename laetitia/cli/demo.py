@@ -49,14 +49,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia demo`."""
-    from laetitia.agents import agent_class
-    from laetitia.app.prior import SHIPPED_PRIOR
-    from laetitia.app.training import TrainConfig, train
-    from laetitia.emoticon.params import PARAM_SPACE
+    import dataclasses
+
+    from laetitia.app.training import TrainConfig
     from laetitia.sessions import DEFAULT_RUNS
 
     out = args.out or DEFAULT_RUNS / time.strftime("demo-%Y%m%d-%H%M%S")
-    takes_prior = agent_class(args.agent).takes_prior
+    # Checked before the agents (and torch) load: a wrong option is answered at once.
     config = TrainConfig(
         out=out,
         agent=args.agent,
@@ -64,8 +63,14 @@ def run(args: argparse.Namespace) -> int:
         steps=args.default_steps if args.steps is None else args.steps,
         seed=args.seed,
         keep_frames=False,
-        prior=(SHIPPED_PRIOR,) if takes_prior else (),
     )
+    from laetitia.agents import agent_class
+    from laetitia.app.prior import SHIPPED_PRIOR
+    from laetitia.app.training import train
+    from laetitia.emoticon.params import PARAM_SPACE
+
+    if agent_class(args.agent).takes_prior:
+        config = dataclasses.replace(config, prior=(SHIPPED_PRIOR,))
     result = train(config)
     report(result)
     if result.best is not None:

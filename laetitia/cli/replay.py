@@ -10,11 +10,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `laetitia replay`."""
     parser = subparsers.add_parser(
         "replay",
-        help="re-score a recorded session's frames (another model or face detector)",
+        help="re-score a recorded session (another model, face detector or signal)",
         description="Run a recorded session's frames through the face detector and FER model "
-        "again. Writes OUT/steps.csv in the session format (re-scored reward, and the recorded "
-        "one as recorded_reward), OUT/meta.json and OUT/summary.json. With the model and "
-        "detector the session was recorded with, the rewards come out identical.",
+        "again, or score it by another signal. Writes OUT/steps.csv in the session format "
+        "(re-scored reward, and the recorded one as recorded_reward), OUT/meta.json and "
+        "OUT/summary.json. With the model, detector and signal the session was recorded with, "
+        "the rewards come out identical. A signal is computed from frames.csv when it keeps "
+        "what the signal needs (the class probabilities always; smile's blendshapes when the "
+        "session measured them), else from the kept frames.",
     )
     parser.add_argument("session", type=Path, metavar="SESSION", help="recorded session folder")
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
@@ -35,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"face detector ({', '.join(DETECTOR_NAMES)}); default: the one the session was "
         "recorded with",
     )
+    from laetitia.cli.train import add_signal_argument
+
+    add_signal_argument(parser, "the one the session was scored by")
     parser.set_defaults(func=run)
 
 
@@ -43,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.app.replay import SUMMARY_FILE, replay_session
 
     result = replay_session(
-        args.session, args.out, model_path=args.model_path, detector=args.detector
+        args.session,
+        args.out,
+        model_path=args.model_path,
+        detector=args.detector,
+        signal=args.signal,
     )
     print(result.summary.text())
     print(f"re-scored session: {result.folder} (steps.csv, meta.json, {SUMMARY_FILE})")

@@ -25,6 +25,7 @@ A session folder holds
 | `reader` | `Session` and `load_session`: reading a folder back, checking its steps |
 | `folders` | where runs go, and finding every session under a folder |
 | `best` | a session's best emoticon, said honestly (`session_best`), and `best.json` |
+| `minari` | sessions as a Minari dataset (a study's export): its layout, read back |
 """
 
 from laetitia.sessions.folders import (

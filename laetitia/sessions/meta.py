@@ -34,7 +34,7 @@ from laetitia.sessions.layout import (
     META_FILE,
     PNG_COMPRESSION,
 )
-from laetitia.sessions.migrations import FORMAT_VERSION, migrate
+from laetitia.sessions.migrations import FER_HAPPY_RECORD, FORMAT_VERSION, migrate
 
 VERSIONED_PACKAGES = (
     "laetitia",
@@ -139,7 +139,7 @@ class SessionMeta:
     """Every resume, in order."""
     recommended: bool = False
     """Whether `steps.csv` carries the agent's recommendation and verdict after each step
-    (`laetitia.sessions.layout.recommended_columns`; a training's, from format version 4)."""
+    (`laetitia.sessions.layout.recommended_columns`; a training's, from format version 5)."""
     command: tuple[str, ...] = ()
     """The command line that started the session."""
     versions: dict[str, str] = field(default_factory=dict)
@@ -148,6 +148,20 @@ class SessionMeta:
     """When the session started, ISO 8601 with the UTC offset."""
     format_version: int = 1
     """Version of this record (`FORMAT_VERSION` for sessions this laetitia writes)."""
+    signal: dict[str, Any] = field(default_factory=lambda: {**FER_HAPPY_RECORD, "measures": []})
+    """The smile signal the rewards average (`laetitia.signals`): its name, what it measures
+    per frame (`measures`, kept in `frames.csv`), and for a camera's frames the sha256 of every
+    model it uses. Simulated viewers' sessions name the signal they simulate."""
+
+    @property
+    def signal_name(self) -> str:
+        """The name of the session's signal."""
+        return str(self.signal.get("name", FER_HAPPY_RECORD["name"]))
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """What the session's signal measures per frame beyond the class probabilities."""
+        return tuple(str(m) for m in self.signal.get("measures", ()))
 
     @classmethod
     def new(cls, space: ParamSpace, class_names: tuple[str, ...], **run: Any) -> SessionMeta:

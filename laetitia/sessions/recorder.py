@@ -142,7 +142,8 @@ def _end_cleanly(folder: Path, tables: Tables, keep_steps: int) -> Repair:
         _rewrite(folder / STEPS_FILE, steps.header, steps.rows[:keep_steps])
     next_frame, frame_rows_dropped = 0, 0
     if frames is None:  # a session written before frames were indexed gets an empty index
-        _rewrite(folder / FRAMES_FILE, frame_columns(tables.meta.class_names), [])
+        meta = tables.meta
+        _rewrite(folder / FRAMES_FILE, frame_columns(meta.class_names, meta.measures), [])
     else:
         kept = [row for row in frames.rows if int(float(row[0])) < keep_steps]
         next_frame = len(kept)
@@ -209,7 +210,7 @@ class SessionRecorder:
         self.class_names = tuple(meta.class_names)
         self.extra_columns = tuple(extra_columns)
         self.columns = [*step_columns(self.space, self.class_names), *self.extra_columns]
-        self.frame_columns = frame_columns(self.class_names)
+        self.frame_columns = frame_columns(self.class_names, meta.measures)
         # The tables first, each whole or absent; `meta.json` last: a folder is a session once
         # its record is there, and a start a kill interrupted before that can be started again.
         for name, header in ((STEPS_FILE, self.columns), (FRAMES_FILE, self.frame_columns)):
@@ -244,8 +245,13 @@ class SessionRecorder:
         self.class_names = tuple(tables.meta.class_names)
         self.columns = list(tables.steps.header)
         self.extra_columns = tuple(self.columns[len(step_columns(self.space, self.class_names)) :])
-        self.frame_columns = frame_columns(self.class_names)
         repair = _end_cleanly(folder, tables, len(tables.steps.rows))
+        # The table's own header: a session from before the signal was kept goes on without it.
+        self.frame_columns = (
+            list(tables.frames.header)
+            if tables.frames is not None
+            else frame_columns(self.class_names, tables.meta.measures)
+        )
         self.next_step = repair.steps_kept
         self.next_frame = _count_frames(tables.frames, repair.steps_kept)
         rows = tables.steps.rows
@@ -288,10 +294,16 @@ class SessionRecorder:
             extra: One value per `extra_columns`.
 
         Raises:
-            SessionError: If the reward is not a finite number (nothing is written then).
+            SessionError: If the reward is not a finite number, or the reaction carries another
+                signal than the session's (nothing is written then).
         """
         if len(extra) != len(self.extra_columns):
             raise ValueError(f"expected {len(self.extra_columns)} extra values, got {len(extra)}.")
+        if reaction.signal != self.meta.signal_name:
+            raise SessionError(
+                f"step {self.next_step}: the reaction was scored by the signal {reaction.signal}, "
+                f"and the session records {self.meta.signal_name}; nothing was recorded for it."
+            )
         if not math.isfinite(reward):
             raise SessionError(
                 f"step {self.next_step}: the reward is {reward!r}, not a finite number; nothing "
@@ -344,13 +356,17 @@ class SessionRecorder:
         boxes = (
             reaction.boxes if reaction.boxes is not None else np.full((n, 4), np.nan, np.float32)
         )
+        values = reaction.signal_values()
+        measures = [reaction.measures[name] for name in self.meta.measures]
+        width = len(self.frame_columns)  # a session from before the signal column stops short
         rows = []
         for i in range(n):
             face = bool(reaction.has_face[i])
             row: list[object] = [step, self.next_frame + i, f"{times[i]:.3f}", files[i], int(face)]
             row += [_number(v) for v in boxes[i]]
             row += [_number(p) if face else "" for p in reaction.probs[i]]
-            rows.append(row)
+            row += [_number(m[i]) if face else "" for m in (values, *measures)]
+            rows.append(row[:width])
         return rows
 
     def close(self) -> None:

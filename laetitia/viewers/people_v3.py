@@ -77,9 +77,9 @@ place). Three splits: `V3_PRIOR` (the people whose sessions a prior is learned f
 `V3_VALIDATION` (every design choice is measured here) and `V3_TEST` (sealed: the figures a
 release reports, scored once). Member i comes from the seed `[_V3_ROOT, i]`.
 
-The readings are the smile signal's: `simulates` names it. Until the signal's own columns
-exist, a frame's reading sits in the probabilities' "happy" column (`smile_frames`, the one
-place a people-v3 frame is made).
+The readings are the smile signal's (a viewer's `signal`): a reaction carries them as its
+`values`, and its probabilities hold the same reading in the "happy" column (`smile_frames`, the
+one place a people-v3 frame is made), so its session's class columns read as a face's would.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.run_settings import RUN_DEFAULTS
-from laetitia.types import Reaction
+from laetitia.types import SMILE, Reaction
 from laetitia.viewers.people import (
     Habituation,
     Taste,
@@ -337,8 +337,9 @@ class PersonV3Viewer:
 
     nondeterministic = False
     needs_image = False
-    simulates = "smile"
-    """The signal whose readings the frames carry (issue 26's landmark smile intensity)."""
+    signal = SMILE
+    """It simulates the smile signal (issue 26's landmark smile intensity): its reactions'
+    `values`."""
 
     def __init__(
         self,
@@ -424,6 +425,7 @@ class PersonV3Viewer:
         has_face = self._looking(times)
         probs = smile_frames(values, self._rng)
         probs[~has_face] = np.nan
+        readings = np.where(has_face, values, np.nan).astype(np.float32)
         self.clock_s = float(times[-1] + 1.0 / self.camera_fps)
         self._settle_anchor(self.clock_s)
         self._memory.remember(unit)
@@ -431,7 +433,9 @@ class PersonV3Viewer:
             1.0 - self._mood_rho**2
         ) * float(self._rng.standard_normal())
         self.shown += 1
-        return Reaction(probs=probs, has_face=has_face, times_s=times)
+        return Reaction(
+            probs=probs, has_face=has_face, times_s=times, signal=SMILE, values=readings
+        )
 
     def _levels(self, times: np.ndarray) -> np.ndarray:
         """The face's noise-free level at each of `times` (sorted, from the anchor on)."""
@@ -501,7 +505,6 @@ class PersonV3Viewer:
             "frames": self.frames,
             "settle_s": self.settle_s,
             "camera_fps": self.camera_fps,
-            "signal": self.simulates,
         }
 
     def close(self) -> None:

@@ -22,8 +22,8 @@ from laetitia.types import KnownTruth, Reaction
 
 SIMULATED = ["sim:1", "person:3", "person:v2:30", "person:v3:45", "person:v3:44"]
 """A simulated viewer of each kind; people-v3 member 44 has a taste that moves."""
-INFO_KEYS = {"params", "reaction", "reward", "happiness", "frames", "faces", "scored"}
-"""What a step's info may hold: the emoticon, the reading and the reward's terms."""
+INFO_KEYS = {"params", "reaction", "reward", "happiness", "signal", "frames", "faces", "scored"}
+"""What a step's info may hold: the emoticon, the reading, the signal's name, the reward's terms."""
 HIDDEN_WORDS = ("taste", "behaviour", "favourite", "mood", "habituation", "true", "felt", "peak")
 """Words naming what a simulated person hides."""
 
@@ -31,7 +31,8 @@ HIDDEN_WORDS = ("taste", "behaviour", "favourite", "mood", "habituation", "true"
 def _numbers(value: object) -> list[float]:
     """Every number in a step's info, arrays and a reaction's fields included."""
     if isinstance(value, Reaction):
-        parts = [value.probs, value.has_face, value.boxes, value.times_s, value.extras]
+        parts = [value.probs, value.values, value.measures, value.has_face, value.boxes]
+        parts += [value.times_s, value.extras]
         return [n for part in parts for n in _numbers(part)]
     if isinstance(value, dict):
         return [n for v in value.values() for n in _numbers(v)]
@@ -60,7 +61,8 @@ def test_nothing_a_step_returns_carries_the_simulated_truth(spec):
         assert np.allclose(obs[:-1], space.normalize(info["params"]), atol=1e-6)
         assert obs[-1] == np.float32(reward)
         if info["scored"]:  # the reward is the mean reading of the frames with a face
-            assert reward == pytest.approx(float(np.mean(reaction.happiness()[reaction.has_face])))
+            read = reaction.signal_values()[reaction.has_face]
+            assert reward == pytest.approx(float(np.mean(read)))
         truth = viewer.true_happiness(info["params"])
         assert truth not in _numbers(info)
 

@@ -76,7 +76,7 @@ def test_a_smile_starts_after_the_latency_and_is_readable_when_the_person_says()
     person = calm(45)
     viewer = PersonV3Viewer(person, frames=60, settle_s=0.0, camera_fps=30.0)
     viewer.react(None, WORST)  # two seconds at the dull emoticon
-    rising = viewer.react(None, viewer.optimum()).happiness().astype(np.float64)
+    rising = viewer.react(None, viewer.optimum()).signal_values().astype(np.float64)
     times = np.arange(60) / 30.0
     floor, top = rising[0], viewer.true_happiness(viewer.optimum())
     before = times < person.latency_s
@@ -96,7 +96,7 @@ def test_the_settle_and_the_camera_rate_decide_when_the_frames_are_read():
     for name, viewer in (("early", early), ("late", late), ("fast", fast)):
         viewer.react(None, WORST)
         reaction = viewer.react(None, viewer.optimum())
-        readings[name] = reaction.happiness().mean()
+        readings[name] = reaction.signal_values().mean()
         assert np.allclose(np.diff(reaction.times_s), 1.0 / viewer.camera_fps)
     assert readings["late"] > 0.9 * early.true_happiness(early.optimum()) > readings["early"]
     assert early.clock_s == pytest.approx(2 * 5 / 30.0) and late.clock_s == pytest.approx(
@@ -111,7 +111,7 @@ def test_frame_noise_is_in_log_odds_a_resting_face_reads_steady():
     readings = []
     for index in (resting_index, smiling_index):
         viewer = PersonV3Viewer(calm(index, jitter=0.3), frames=400, settle_s=2.0)
-        frames = viewer.react(None, viewer.optimum()).happiness().astype(np.float64)
+        frames = viewer.react(None, viewer.optimum()).signal_values().astype(np.float64)
         level = frames.mean()  # the sd of p = sigmoid(x + noise) is about sd · p (1 - p)
         assert frames.std() == pytest.approx(0.3 * level * (1 - level), rel=0.2)
         readings.append(frames)
@@ -145,8 +145,19 @@ def test_a_reaction_and_the_description_carry_no_hidden_truth():
     reaction = viewer.react(None, viewer.optimum())
     assert reaction.extras == {}
     described = viewer.describe()
-    assert set(described) == {"kind", "name", "seed", "frames", "settle_s", "camera_fps", "signal"}
-    assert described["signal"] == viewer.simulates == "smile"
+    assert set(described) == {"kind", "name", "seed", "frames", "settle_s", "camera_fps"}
+
+
+def test_its_reactions_carry_the_smile_signals_readings():
+    viewer = v3_viewer(45)
+    assert viewer.signal == "smile"
+    reaction = viewer.react(None, viewer.optimum())
+    values = reaction.signal_values()
+    assert reaction.signal == "smile" and values.dtype == np.float32
+    assert np.isnan(values[~reaction.has_face]).all()
+    # The class probabilities mirror the same reading, so a session's columns read alike.
+    seen = reaction.has_face
+    np.testing.assert_allclose(values[seen], reaction.happiness()[seen], rtol=1e-6)
 
 
 def test_person_v3_spec_builds_a_member_with_the_run_settings():
