@@ -17,10 +17,6 @@ A person's reading of an emoticon is modelled as
   `t` with a length scale of its own (learned, `Priors.drift`), so readings far in the past say
   less of the taste now; the posterior is asked at a time (`at_time`, by default the last
   reading's);
-- with `wander`, a short wander of the readings over time `w(t)` (an exponential kernel of a
-  few steps: a face's expression and the camera's crop drift over seconds, so consecutive
-  readings share part of their noise), apart from the slow mood and left out of what is
-  optimised, so it does not pass for taste;
 - with `previous` inputs (the emoticon on show before each reading's), a reading that carries
   over: the face still shows part of the previous emoticon's response when the frames are read
   (a person's reaction starts 0.3-0.7 s after a change), so a reading is
@@ -75,10 +71,6 @@ class Priors:
     """Variance of each weight of the quadratic trend."""
     drift: tuple[float, float] = (3.0, 1.0)
     """Length scale of a moving taste (`TasteGP(drift=True)`), in hundreds of steps."""
-    wander_lengthscale: tuple[float, float] = (0.02, 1.0)
-    """Of the short wander (`TasteGP(wander=True)`), in hundreds of steps."""
-    wander: tuple[float, float] = (0.1, 1.0)
-    """Variance of the short wander."""
     carry: tuple[float, float] = (0.2, 1.5)
     """Share of a reading carried over from the previous emoticon (`TasteGP(previous=...)`):
     its median, and the standard deviation of its log-odds."""
@@ -134,9 +126,6 @@ class TasteGP:
         trend_dims: The first this many inputs (the emoticon) carry the quadratic trend;
             0: no trend.
         drift: Let the taste move over time (see the module).
-        wander: Model a short wander of the readings over time (see the module).
-        taste: False for the model of a person whose readings the emoticon does not move
-            (level, mood, wander and noise only): what `log_likelihood` is compared with.
         previous: float64 (n, k): the inputs of the emoticon on show before each reading's, to
             learn how much of it a reading carries over; None: nothing carries over.
         previous_prior: float64 (n,): their prior mean (with a prior and `previous` only).
@@ -154,11 +143,7 @@ class TasteGP:
         drift: bool = False,
         previous: torch.Tensor | None = None,
         previous_prior: torch.Tensor | None = None,
-        wander: bool = False,
-        taste: bool = True,
     ) -> None:
-        self.wander = wander
-        self.taste = taste
         self.trend_dims = trend_dims
         self.drift = drift
         self.previous = previous
@@ -175,10 +160,8 @@ class TasteGP:
         )
         self.priors = priors
         self.k = inputs.shape[1]
-        # Optional hyperparameters after the trend's, in this order.
         self._drift_at = self.k + 7
-        self._carry_at = self._drift_at + int(drift)
-        self._wander_at = self._carry_at + int(previous is not None)
+        self._carry_at = self.k + 7 + int(drift)
         self.raw = self.initial_raw() if raw is None else raw.clone()
         self._factor()
 
@@ -197,8 +180,6 @@ class TasteGP:
         tail = [math.log(p.trend[0])] + ([math.log(p.drift[0])] if self.drift else [])
         if self.previous is not None:
             tail.append(math.log(p.carry[0] / (1.0 - p.carry[0])))
-        if self.wander:
-            tail += [math.log(p.wander_lengthscale[0]), math.log(p.wander[0])]
         return torch.tensor([*logs, 0.0, 1.0, *tail], dtype=torch.float64)
 
     def carried(self, raw: torch.Tensor | None = None) -> torch.Tensor:
@@ -257,8 +238,6 @@ class TasteGP:
 
     def _readings_taste(self, raw: torch.Tensor) -> torch.Tensor:
         """Covariance of the readings' taste part, the carried-over share included."""
-        if not self.taste:
-            return torch.zeros((self.y.shape[0],) * 2, dtype=torch.float64)
         times = (self.times, self.times)
         now = self._taste(self.inputs, self.inputs, raw, times)
         if self.previous is None:
@@ -275,11 +254,7 @@ class TasteGP:
     def _covariance(self, raw: torch.Tensor) -> torch.Tensor:
         _, _, mood_ls, mood, noise, _, _ = self._unpack(raw)
         taste = self._readings_taste(raw)
-        apart = torch.cdist(self.times, self.times)
-        drift = mood * torch.exp(-0.5 * apart.square() / mood_ls**2)
-        if self.wander:
-            scale, variance = torch.exp(raw[self._wander_at : self._wander_at + 2])
-            drift = drift + variance * torch.exp(-apart / scale)
+        drift = mood * torch.exp(-0.5 * torch.cdist(self.times, self.times).square() / mood_ls**2)
         n = self.y.shape[0]
         return taste + drift + noise * torch.eye(n, dtype=torch.float64)
 
@@ -292,10 +267,6 @@ class TasteGP:
         total = total - 0.5 * c**2 + _log_normal(torch.exp(raw[self.k + 6]), p.trend)
         if self.drift:
             total = total + _log_normal(torch.exp(raw[self._drift_at]), p.drift)
-        if self.wander:
-            scale, variance = torch.exp(raw[self._wander_at : self._wander_at + 2])
-            total = total + _log_normal(scale, p.wander_lengthscale)
-            total = total + _log_normal(variance, p.wander)
         if self.previous is not None:
             median, spread = p.carry
             log_odds = math.log(median / (1.0 - median))
@@ -394,14 +365,6 @@ class TasteGP:
         chol = torch.linalg.cholesky(cov + jitter)
         normal = torch.randn(inputs.shape[0], dtype=torch.float64, generator=generator)
         return self.offset + self.scale * (mean + chol @ normal)
-
-    def log_likelihood(self) -> float:
-        """The log marginal likelihood of the readings (standardised) at the hyperparameters."""
-        with torch.no_grad():
-            resid = self.y - self._reading_mean(self.raw)
-            fit = -0.5 * float(resid @ self._alpha)
-            spread = float(torch.log(torch.diagonal(self._chol)).sum())
-        return fit - spread - 0.5 * self.y.shape[0] * math.log(2.0 * math.pi)
 
     def noise_sd(self) -> float:
         """The fitted standard deviation of a reading's noise, in readings' units."""

@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 
 import numpy as np
@@ -316,8 +317,29 @@ def test_a_person_who_does_not_react_is_said_so_and_one_who_does_is_not() -> Non
         viewer.taste = GaussianTaste(
             viewer.taste.favourite, viewer.taste.relevance, width=0.8, floor=0.3, peak=peak
         )
-        agent = BayesOpt(env_for(viewer), seed=1, **SMALL, verdict_after=30)
+        # This viewer's readings are independent: the threshold of a standard normal holds.
+        agent = BayesOpt(env_for(viewer), seed=1, **SMALL, verdict_after=30, verdict_z=1.64)
         assert agent.responds() is None  # nothing to go on yet
         agent.learn(60)
         verdicts[name] = (agent.responds(), agent.reaction_evidence())
     assert verdicts["flat"][0] is False and verdicts["reacts"][0] is True, verdicts
+
+
+def test_a_recommendation_may_ask_to_be_measured_well_enough_to_stay() -> None:
+    """One lucky reading far off against a well-read emoticon: recommend_sd prefers the latter."""
+    rng = np.random.default_rng(1)
+    good, lone = np.full(N, 0.4), np.full(N, -0.6)
+    points = np.vstack([good + 0.03 * rng.standard_normal((12, N)), lone[None, :]])
+    values = np.append(0.6 + 0.08 * rng.standard_normal(12), 0.63)
+    agent = BayesOpt(env_for(), seed=0, **SMALL, habituation_input=False, mood_input=False)
+    feed(agent, points, values)
+    agent.model()  # the fit's hyperparameters, not the priors' medians
+    chosen = {}
+    for sd in (0.0, 3.0):  # the same posterior, each rule
+        agent.settings = dataclasses.replace(agent.settings, recommend_sd=sd)
+        agent._best = None
+        chosen[sd] = agent.best_point()
+    assert np.allclose(chosen[0.0], lone)  # the best posterior mean: one reading's word
+    assert np.linalg.norm(chosen[3.0] - good) < 0.2  # the best mean less three deviations
+    with pytest.raises(ConfigError, match="recommend_sd"):
+        BayesOpt(env_for(), seed=0, recommend_sd=-1.0)
