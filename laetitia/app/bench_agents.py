@@ -767,7 +767,7 @@ def _share_cell(figure: dict[str, Any] | None) -> str:
 def format_table(document: dict[str, Any]) -> str:
     """A plain-text table of the shown-emoticon figures, one row per agent."""
     steps = document["config"]["steps"]
-    width = max(12, *(len(name) for name in document["agents"]))
+    width = max([12, *(len(name) for name in document["agents"])])
     header = (
         f"{'agent':<{width}} {'steps to 90% [95% CI]':>22} {'IQR':>10} {'censored':>9} "
         f"{'vs baseline [95% CI]':>21} {'vs cma-es [95% CI]':>19} "

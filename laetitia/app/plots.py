@@ -512,7 +512,7 @@ def plot_best_emoticon(session: Session, ax: Axes, size: int = 256) -> Axes:
         ax.text(0.5, 0.5, "no step saw a face:\nno best emoticon", ha="center", va="center")
         return ax
     ax.imshow(render(np.array(best.params), size, param_space(session)))
-    said = best.describe().replace("; ", "\n").replace(" (", "\n(")
+    said = best.describe(signal_label(session)).replace("; ", "\n").replace(" (", "\n(")
     ax.set_title(f"best emoticon\n{said}", fontsize="small")
     return ax
 

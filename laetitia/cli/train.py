@@ -376,7 +376,9 @@ def report(result: TrainResult) -> None:
         return
     named = ", ".join(f"{n}={v:.3f}" for n, v in zip(session.param_names, best.params, strict=True))
     shown = "" if best.first_step is None else f"first shown at step {best.first_step}, "
-    print(f"best emoticon: {shown}{best.describe()}")
+    from laetitia.app.plots import signal_label
+
+    print(f"best emoticon: {shown}{best.describe(signal_label(session))}")
     print(f"  {named}")
     print(f"best emoticon image: {result.best_png}")
     print(f"learning curve: {result.curve_png}")

@@ -56,15 +56,15 @@ class BestEmoticon:
     emoticon lifted the person's reading beyond what their face does anyway: this emoticon is
     no favourite), True that the person reacts, None that the agent gave none."""
 
-    def describe(self) -> str:
-        """One line: its readings, and its noise-free happiness when known."""
+    def describe(self, signal: str = "P(happy)") -> str:
+        """One line: its readings of `signal` (a figure's label), its noise-free happiness."""
         if self.responds is False:
-            return f"no reliable reaction: {self._readings()}"
-        return self._readings()
+            return f"no reliable reaction: {self._readings(signal)}"
+        return self._readings(signal)
 
-    def _readings(self) -> str:
+    def _readings(self, signal: str) -> str:
         if self.readings:
-            read = f"P(happy) {self.mean_reading:.3f} over {self.readings} reading"
+            read = f"{signal} {self.mean_reading:.3f} over {self.readings} reading"
             read += "" if self.readings == 1 else "s"
         else:
             read = "not shown during the session"
