@@ -101,7 +101,7 @@ def main(path: str, agent: str | None = None) -> None:
     print("| figure | target | measured [95% CI] | met |")
     print("|---|---|---|---|")
     for name, target, cell, met in rows:
-        said = "n/a" if cell.startswith("-") else "yes" if met else "**no**"
+        said = "n/a" if cell.split(" ")[0] == "-" else "yes" if met else "**no**"
         print(f"| {name} | {target} | {cell} | {said} |")
 
 
