@@ -324,6 +324,23 @@ class BaseAgent:
         """
         return None
 
+    def responds(self) -> bool | None:
+        """Whether the person's face answers the emoticons reliably, as far as the agent says.
+
+        False is the agent's explicit "no reliable reaction": no emoticon it has shown lifts
+        the reading beyond what the person's face does anyway, and its `best_params` is then no
+        favourite, only the emoticon it would show. True: the readings rise where the agent
+        recommends. None: the agent gives no verdict (the default).
+        """
+        return None
+
+    def reaction_evidence(self) -> float | None:
+        """The statistic `responds` is a threshold on (larger: surer the person reacts).
+
+        None for an agent that gives no verdict; NaN while it has too little to go on.
+        """
+        return None
+
     def catch_up(self, recorded: RecordedSteps) -> int:
         """Learn from the recorded steps after the agent's own count, as if it had taken them.
 

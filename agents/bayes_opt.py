@@ -66,12 +66,13 @@ loaded agent continues exactly like one that never stopped. Nothing is pickled.
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import gymnasium as gym
 import numpy as np
@@ -84,12 +85,21 @@ from laetitia.agents.gp import Priors, TasteGP, log_expected_improvement
 from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError
 
+if TYPE_CHECKING:
+    from laetitia.types import Reaction
+
 PriorMean = Callable[[np.ndarray], np.ndarray]
 """Prior mean reading of normalised emoticons, float (m, n) -> (m,), in P(happy)."""
 LOCAL_SCALES = (0.02, 0.05, 0.1, 0.2, 0.4)
 """Standard deviations of the perturbations around the best emoticons, normalised units."""
 Acquisition = Literal["thompson", "log-ei", "ucb"]
 """How the next emoticon is chosen: a posterior draw's best, LogEI, or an upper bound."""
+Reading = Literal["mean", "logit"]
+"""What a step's reading is: the mean of its frames' signal, or the mean of their log-odds."""
+LOGIT_FLOOR = 1e-5
+"""Frames are clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR] before their log-odds are taken."""
+VERDICT_RECENT = 10
+"""Readings a verdict's prediction is anchored at (see `BayesOpt.responds`)."""
 TOP_POINTS = 5
 """The best emoticons by posterior mean that local candidates are drawn around."""
 
@@ -97,6 +107,28 @@ TOP_POINTS = 5
 def tiredness(loads: np.ndarray) -> np.ndarray:
     """The habituation input `u = load / (1 + load)` in [0, 1) of habituation loads."""
     return loads / (1.0 + loads)
+
+
+def _logit(values: np.ndarray) -> np.ndarray:
+    """Log-odds of readings clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR]."""
+    clipped = np.clip(values, LOGIT_FLOOR, 1.0 - LOGIT_FLOOR)
+    return np.log(clipped / (1.0 - clipped))
+
+
+def _mean_logit(reaction: Reaction | None, skip: int, reward: float) -> float:
+    """The mean log-odds of a reaction's frames with a face after the first `skip`.
+
+    All its frames with a face when none is left after `skip`; the reward's log-odds when the
+    reaction is not known (a session recorded without frames).
+    """
+    if reaction is None:
+        return float(_logit(np.array([reward]))[0])
+    happy = np.asarray(reaction.signal_values(), dtype=np.float64)
+    face = np.asarray(reaction.has_face, dtype=bool)
+    kept = face.copy()
+    kept[:skip] = False
+    frames = happy[kept] if kept.any() else happy[face]
+    return float(_logit(frames).mean()) if frames.size else float(_logit(np.array([reward]))[0])
 
 
 def habituation_load(point: np.ndarray, shown: np.ndarray, width: float, half_life: float) -> float:
@@ -176,17 +208,53 @@ class BayesOptSettings(Settings):
     the `restarts` best candidates by `ascent_iterations` Adam steps of `ascent_step`."""
     ucb_beta: float = 2.0
     """The upper bound's multiple of the standard deviation."""
+    reading: Reading = "mean"
+    """A step's reading: "mean" (the mean of its frames' signal, the reward's scale) or
+    "logit" (the mean of its frames' log-odds, clipped at `LOGIT_FLOOR`: the scale on which a
+    blendshape signal's noise is even, from a resting face near 0 to a broad smile)."""
+    taste_drift: bool = False
+    """Let the taste move over time (`TasteGP(drift=True)`): old readings say less of now."""
+    drift_median: float = 3.0
+    """Prior median of a moving taste's time length scale, in hundreds of steps."""
+    refit_share: float = 0.0
+    """Refit once the readings since the last fit reach `refit_every` or this share of all
+    readings, whichever is more (0: every `refit_every`)."""
+    recommend_sd: float = 0.0
+    """The recommendation is the emoticon read with the best posterior mean less this many
+    posterior standard deviations (0: the best mean; more: an emoticon measured well enough
+    to stay the recommendation as readings come)."""
+    carry_over: bool = False
+    """Model each reading as carrying over part of the previous emoticon's response (the face
+    moves 0.3-1 s after a change), the carried share learned per person
+    (`TasteGP(previous=...)`): a short settle costs the readings no accuracy."""
+    carry_median: float = 0.2
+    """Prior median of the carried-over share, in (0, 1)."""
+    verdict_after: int = 40
+    """Predicted readings before the agent says whether the person reacts (`responds`); 0:
+    it never says."""
+    verdict_z: float = 4.0
+    """How sure the verdict must be that the model foresees the readings to say the person
+    reacts: a threshold on `reaction_evidence`, which would be about a standard normal for a
+    person who does not react if the readings were independent. They are not (a face's
+    wander and mood run through consecutive readings): on people-v3's validation split the
+    non-responders read 1.0-2.8 after 300 steps (above 1.64), the people who react 7.5 and up
+    (BENCHMARKS.md, "Agents that find a faint smile")."""
 
     def _check(self) -> None:
         for key in ("initial_points", "refit_every", "fit_iterations", "candidates", "window"):
             if getattr(self, key) < 1:
                 raise self._refused(key, "must be at least 1")
-        for key in ("local_candidates", "skip_frames", "favourite_every", "favourite_starts"):
+        keys = ("local_candidates", "skip_frames", "favourite_every", "favourite_starts")
+        for key in (*keys, "verdict_after", "recommend_sd"):
             if getattr(self, key) < 0:
                 raise self._refused(key, "must be at least 0")
-        for key in ("habituation_width", "habituation_half_life"):
+        for key in ("habituation_width", "habituation_half_life", "drift_median"):
             if getattr(self, key) <= 0:
                 raise self._refused(key, "must be positive")
+        ranges = {"refit_share": (0.0, 1.0, "[0, 1)"), "carry_median": (1e-9, 1.0, "(0, 1)")}
+        for key, (low, high, shown) in ranges.items():
+            if not low <= getattr(self, key) < high:
+                raise self._refused(key, f"must be in {shown}")
         if self.window < 2 * self.initial_points:
             raise self._refused(
                 "window", f"must hold at least twice the initial points ({self.initial_points})"
@@ -242,6 +310,11 @@ class BayesOpt(Agent):
         self.times = np.empty(0)
         self.values = np.empty(0)
         self.priors = np.empty(0)
+        self.before = np.empty((0, n))
+        """Per reading, the emoticon on show before it (what the face may still show), with
+        its habituation load when shown (`before_loads`) and prior mean (`before_priors`)."""
+        self.before_loads = np.empty(0)
+        self.before_priors = np.empty(0)
         self.raw: torch.Tensor | None = None
         """The GP's log-hyperparameters of the last fit (None before the first)."""
         self.fitted_at = 0
@@ -255,6 +328,13 @@ class BayesOpt(Agent):
         """The favourite bump of the last fit (`laetitia.agents.favourite`; None before)."""
         self.favourite_seed = int(self.rng.integers(2**31 - 1))
         """Seeds the random starts of each fit of the favourite, with the readings' count."""
+        self.expected: tuple[float, float] | None = None
+        """For the pending target: the reading predicted without the emoticon mattering (the
+        mean of the last readings) and with it (that, moved by the model's difference between
+        the target and those readings' emoticons); None when not predicted."""
+        self.foreseen = np.empty((0, 2))
+        """Per predicted reading: the difference from the last readings' level the model
+        predicted, and the one read (`responds`)."""
         self._fitted: tuple[torch.Tensor, np.ndarray | None, int] | None = None
 
     def _check_env(self, env: gym.Env) -> None:
@@ -309,6 +389,7 @@ class BayesOpt(Agent):
             self.design = np.vstack([current, self.design])
         if self.target is None:
             self.target = self._next_point()
+            self.expected = self._expected_reading(self.target, current)
             self._start_fit()
         return self._move(current, self.target)
 
@@ -323,9 +404,16 @@ class BayesOpt(Agent):
         if not info["scored"]:
             return  # no face: nothing measured; the same emoticon is shown again
         point = next_obs[:-1].astype(np.float64)
-        self._add_reading(point, self._reading(info, reward))
-        if self.target is not None and np.allclose(point, self.target, atol=1e-4):
-            self.target = None
+        self._add_before(obs[:-1].astype(np.float64))
+        value = self._reading(info, reward)
+        arrived = self.target is not None and np.allclose(point, self.target, atol=1e-4)
+        if arrived and self.expected is not None:
+            without, model = self.expected
+            pair = np.array([[model - without, value - without]])
+            self.foreseen = np.vstack([self.foreseen, pair])
+        self._add_reading(point, value)
+        if arrived:
+            self.target, self.expected = None, None
 
     def _policy(self, obs: np.ndarray) -> np.ndarray:
         current = obs[:-1].astype(np.float64)
@@ -333,14 +421,29 @@ class BayesOpt(Agent):
         return self._move(current, current if best is None else best)
 
     def _reading(self, info: dict[str, Any], reward: float) -> float:
-        """Mean of the signal over the frames with a face after the first `skip_frames`."""
+        """The mean signal (or log-odds) of the frames with a face after the first `skip_frames`."""
         reaction = info.get("reaction")
         skip = self.settings.skip_frames
+        if self.settings.reading == "logit":
+            return _mean_logit(reaction, skip, reward)
         if reaction is None or skip == 0:
             return reward
         happy = np.asarray(reaction.signal_values(), dtype=np.float64)[skip:]
         face = np.asarray(reaction.has_face, dtype=bool)[skip:]
         return float(happy[face].mean()) if face.any() else reward
+
+    def _add_before(self, shown: np.ndarray) -> None:
+        """Keep the emoticon on show before the reading about to be added, with its load."""
+        s = self.settings
+        if self.values.size and np.allclose(self.points[-1], shown, atol=1e-6):
+            load = float(self.loads[-1])  # the last reading's: its load when it was shown
+        else:
+            load = habituation_load(
+                shown, self.points, s.habituation_width, s.habituation_half_life
+            )
+        self.before = np.vstack([self.before, shown])
+        self.before_loads = np.append(self.before_loads, load)
+        self.before_priors = np.append(self.before_priors, self._prior(shown[None])[0])
 
     def _add_reading(self, point: np.ndarray, value: float) -> None:
         s = self.settings
@@ -355,7 +458,8 @@ class BayesOpt(Agent):
     def _prior(self, points: np.ndarray) -> np.ndarray:
         if self.prior_mean is None:
             return np.zeros(points.shape[0])
-        return np.asarray(self.prior_mean(points), dtype=np.float64).reshape(points.shape[0])
+        mean = np.asarray(self.prior_mean(points), dtype=np.float64).reshape(points.shape[0])
+        return _logit(mean) if self.settings.reading == "logit" else mean
 
     # ----- choosing ---------------------------------------------------------------------------
     def _next_point(self) -> np.ndarray:
@@ -415,6 +519,9 @@ class BayesOpt(Agent):
             "times": self.times[recent],
             "values": self.values[recent],
             "priors": self.priors[recent],
+            "before": self.before[recent],
+            "before_loads": self.before_loads[recent],
+            "before_priors": self.before_priors[recent],
         }
 
     def _build_gp(self, data: dict[str, np.ndarray]) -> TasteGP:
@@ -430,8 +537,17 @@ class BayesOpt(Agent):
                 lengthscale=(s.lengthscale_median, s.lengthscale_spread),
                 noise=(s.noise_median, 1.0),
                 trend=(s.trend_median, 1.0),
+                drift=(s.drift_median, 1.0),
+                carry=(s.carry_median, 1.5),
             ),
             trend_dims=self.points.shape[1] if s.quadratic_trend else 0,
+            drift=s.taste_drift,
+            previous=self._inputs(data["before"], data["before_loads"]) if s.carry_over else None,
+            previous_prior=(
+                torch.as_tensor(data["before_priors"])
+                if s.carry_over and self.prior_mean is not None
+                else None
+            ),
         )
 
     def _fit_favourite(
@@ -470,7 +586,8 @@ class BayesOpt(Agent):
         it, so the thread changes when the work is done, never what it gives.
         """
         self._finish_fit()
-        if self.raw is None or self.values.size - self.fitted_at < self.settings.refit_every:
+        due = max(self.settings.refit_every, self.settings.refit_share * self.values.size)
+        if self.raw is None or self.values.size - self.fitted_at < due:
             return
         data, count, last = self._recent(), self.values.size, self.favourite
         gp, best = self._build_gp(data), self.best_point()
@@ -577,14 +694,104 @@ class BayesOpt(Agent):
         return self._best_candidates(ends, incumbent, 1)[0].copy()
 
     def best_point(self) -> np.ndarray | None:
-        """Normalised emoticon with the best posterior mean among those read (None before)."""
+        """Normalised emoticon with the best posterior mean among those read (None before).
+
+        Before the first fit of the hyperparameters (during the design) the posterior is the
+        one of the priors' medians, and asking fits nothing: when the first fit happens, and so
+        every choice, is the same whether or not the recommendation is asked for at each step.
+        """
         if self.values.size == 0:
             return None
-        if self._best is None:
+        if self.raw is None:
+            data = self._recent()
             with torch.no_grad():
-                points, means = self._in_sample()
-            self._best = points[int(torch.argmax(means))].copy()
+                gp = self._build_gp(data)
+                prior = None if self.prior_mean is None else torch.as_tensor(data["priors"])
+                mean, sd = gp.posterior(self._inputs(data["points"]), prior)
+            return data["points"][self._recommended(mean, sd)].copy()
+        if self._best is None:
+            points = self._recent()["points"]
+            with torch.no_grad():
+                mean, sd = self._posterior(points)
+            self._best = points[self._recommended(mean, sd)].copy()
         return self._best
+
+    def _recommended(self, mean: torch.Tensor, sd: torch.Tensor) -> int:
+        """The index of the recommendation among emoticons with this posterior."""
+        score = mean - self.settings.recommend_sd * sd if self.settings.recommend_sd else mean
+        return int(torch.argmax(score))
+
+    # ----- does the person react? ------------------------------------------------------------
+    def _expected_reading(
+        self, target: np.ndarray, shown: np.ndarray
+    ) -> tuple[float, float] | None:
+        """The next reading predicted without the emoticon mattering, and with the model.
+
+        Without: the mean of the last `VERDICT_RECENT` readings (the person's level now, mood
+        and all). With: that, moved by the model's difference between the target's reading and
+        those readings (each emoticon with its habituation load, and with `carry_over` the
+        share the emoticon on show before it carries: `shown` now). None before the first fit
+        (asking must not fit: the fit's time would change) or while the readings are too few.
+        """
+        if not self.settings.verdict_after or self.raw is None:
+            return None
+        if self.values.size < VERDICT_RECENT:
+            return None
+        s = self.settings
+        recent = slice(self.values.size - VERDICT_RECENT, None)
+        width, half = s.habituation_width, s.habituation_half_life
+        load = habituation_load(target, self.points, width, half)
+        points = np.vstack([self.points[recent], target])
+        loads = np.append(self.loads[recent], load)
+        before = np.vstack([self.before[recent], shown])
+        before_loads = np.append(
+            self.before_loads[recent], habituation_load(shown, self.points, width, half)
+        )
+        gp = self.model()
+        with torch.no_grad():
+            now = self._posterior_at(gp, points, loads)
+            carry = float(gp.carried())
+            means = (1.0 - carry) * now + carry * self._posterior_at(gp, before, before_loads)
+        without = float(self.values[recent].mean())
+        return without, without + float(means[-1] - means[:-1].mean())
+
+    def _posterior_at(self, gp: TasteGP, points: np.ndarray, loads: np.ndarray) -> np.ndarray:
+        """The posterior mean of g at emoticons with their habituation loads."""
+        prior = None if self.prior_mean is None else torch.as_tensor(self._prior(points))
+        return gp.posterior(self._inputs(points, loads), prior)[0].numpy()
+
+    def responds(self) -> bool | None:
+        """Whether the person's face answers the emoticons (`BaseAgent.responds`).
+
+        Before each reading the agent predicts how far it will differ from the last readings
+        (`expected`: what the model says the emoticon adds to their level). For a person who
+        reacts, the readings follow the predictions; for a person who does not, the model only
+        fits noise, and its predictions foresee nothing. After `verdict_after` predictions,
+        True when their correlation is significant (`reaction_evidence` above `verdict_z`),
+        else False ("no reliable reaction"); None before.
+        """
+        count = self.foreseen.shape[0]
+        if not self.settings.verdict_after or count < self.settings.verdict_after:
+            return None
+        evidence = self.reaction_evidence()  # NaN while a difference never varies: no verdict
+        return None if math.isnan(evidence) else evidence > self.settings.verdict_z
+
+    def reaction_evidence(self) -> float:
+        """The verdict's statistic: how well the model foresees the readings' differences.
+
+        Fisher's z of the correlation between the differences the model predicted (each
+        reading against the last ones) and those read: about normal with mean 0 and standard
+        deviation 1 when the emoticons do not matter, positive and growing with the readings
+        when they do. NaN before four predictions or while either difference never varies.
+        """
+        n = self.foreseen.shape[0]
+        if n < 4:
+            return math.nan
+        predicted, read = self.foreseen[:, 0], self.foreseen[:, 1]
+        if predicted.std() == 0.0 or read.std() == 0.0:
+            return math.nan
+        r = float(np.clip(np.corrcoef(predicted, read)[0, 1], -0.999999, 0.999999))
+        return math.atanh(r) * math.sqrt(n - 3)
 
     def best_params(self) -> np.ndarray | None:
         """Raw parameters of the best guess so far (None before the first reading)."""
@@ -601,6 +808,7 @@ class BayesOpt(Agent):
             "fitted_at": self.fitted_at,
             "has_prior_mean": self.prior_mean is not None,
             "favourite_seed": self.favourite_seed,
+            "expected": None if self.expected is None else list(self.expected),
         }
         arrays = {
             "design": self.design,
@@ -610,6 +818,10 @@ class BayesOpt(Agent):
             "times": self.times,
             "values": self.values,
             "priors": self.priors,
+            "foreseen": self.foreseen,
+            "before": self.before,
+            "before_loads": self.before_loads,
+            "before_priors": self.before_priors,
         }
         if self.raw is not None:
             arrays["raw"] = self.raw.numpy()
@@ -622,6 +834,14 @@ class BayesOpt(Agent):
         for key in ("design", "warm_start", "points", "loads", "times", "values"):
             setattr(self, key, np.asarray(arrays[key], dtype=np.float64))
         self.priors = np.asarray(arrays["priors"], dtype=np.float64)
+        # Agents saved before the verdict have no predictions to go on: they start counting;
+        # before the carry-over, no emoticon on show before each reading: its own stands in.
+        self.foreseen = np.asarray(arrays.get("foreseen", np.empty((0, 2))), dtype=np.float64)
+        self.before = np.asarray(arrays.get("before", self.points), dtype=np.float64)
+        self.before_loads = np.asarray(arrays.get("before_loads", self.loads), dtype=np.float64)
+        self.before_priors = np.asarray(arrays.get("before_priors", self.priors), dtype=np.float64)
+        expected = data.get("expected")
+        self.expected = None if expected is None else (float(expected[0]), float(expected[1]))
         self.raw = torch.as_tensor(arrays["raw"]).clone() if "raw" in arrays else None
         self.favourite = (
             np.asarray(arrays["favourite"], np.float64) if "favourite" in arrays else None

@@ -13,6 +13,15 @@ A person's reading of an emoticon is modelled as
   from the readings the posterior keeps their slope instead of falling back to the constant;
 - `d(t)`: the mood, a slow drift over the step count `t` (an RBF kernel), shared by every
   emoticon shown at the same time, so it cancels when emoticons are compared;
+- with `drift`, a taste that moves: the Matérn part of `f` is multiplied by an RBF kernel over
+  `t` with a length scale of its own (learned, `Priors.drift`), so readings far in the past say
+  less of the taste now; the posterior is asked at a time (`at_time`, by default the last
+  reading's);
+- with `previous` inputs (the emoticon on show before each reading's), a reading that carries
+  over: the face still shows part of the previous emoticon's response when the frames are read
+  (a person's reaction starts 0.3-0.7 s after a change), so a reading is
+  `(1 - w) g(x) + w g(x_previous)`, with the carried share `w` learned (`Priors.carry`): the
+  settle the person needs, learned from their readings;
 - independent noise whose variance is fitted.
 
 What the agent optimises is `g(x) = m(x) + f(x, 0)`: the taste of a rested person, without
@@ -60,6 +69,11 @@ class Priors:
     """Variance of a reading's noise."""
     trend: tuple[float, float] = (0.3, 1.0)
     """Variance of each weight of the quadratic trend."""
+    drift: tuple[float, float] = (3.0, 1.0)
+    """Length scale of a moving taste (`TasteGP(drift=True)`), in hundreds of steps."""
+    carry: tuple[float, float] = (0.2, 1.5)
+    """Share of a reading carried over from the previous emoticon (`TasteGP(previous=...)`):
+    its median, and the standard deviation of its log-odds."""
 
 
 def _log_normal(value: torch.Tensor, prior: tuple[float, float]) -> torch.Tensor:
@@ -111,6 +125,10 @@ class TasteGP:
         priors: The hyperparameter priors.
         trend_dims: The first this many inputs (the emoticon) carry the quadratic trend;
             0: no trend.
+        drift: Let the taste move over time (see the module).
+        previous: float64 (n, k): the inputs of the emoticon on show before each reading's, to
+            learn how much of it a reading carries over; None: nothing carries over.
+        previous_prior: float64 (n,): their prior mean (with a prior and `previous` only).
     """
 
     def __init__(
@@ -122,8 +140,13 @@ class TasteGP:
         raw: torch.Tensor | None = None,
         priors: Priors = Priors(),  # noqa: B008 - frozen, shared safely
         trend_dims: int = 0,
+        drift: bool = False,
+        previous: torch.Tensor | None = None,
+        previous_prior: torch.Tensor | None = None,
     ) -> None:
         self.trend_dims = trend_dims
+        self.drift = drift
+        self.previous = previous
         self.inputs = inputs
         self.times = times[:, None]
         self.offset = readings.mean()
@@ -132,14 +155,19 @@ class TasteGP:
         )
         self.y = (readings - self.offset) / self.scale
         self.prior = None if prior is None else (prior - self.offset) / self.scale
+        self.previous_prior = (
+            None if previous_prior is None else (previous_prior - self.offset) / self.scale
+        )
         self.priors = priors
         self.k = inputs.shape[1]
+        self._drift_at = self.k + 7
+        self._carry_at = self.k + 7 + int(drift)
         self.raw = self.initial_raw() if raw is None else raw.clone()
         self._factor()
 
     # ----- hyperparameters --------------------------------------------------------------------
     # raw = [log lengthscales (k), log signal, log mood lengthscale, log mood, log noise, c, w,
-    #        log trend]
+    #        log trend(, log drift lengthscale)]
     def initial_raw(self) -> torch.Tensor:
         """The priors' medians (and c = 0, w = 1)."""
         p = self.priors
@@ -149,7 +177,16 @@ class TasteGP:
             math.log(p.mood[0]),
             math.log(p.noise[0]),
         ]
-        return torch.tensor([*logs, 0.0, 1.0, math.log(p.trend[0])], dtype=torch.float64)
+        tail = [math.log(p.trend[0])] + ([math.log(p.drift[0])] if self.drift else [])
+        if self.previous is not None:
+            tail.append(math.log(p.carry[0] / (1.0 - p.carry[0])))
+        return torch.tensor([*logs, 0.0, 1.0, *tail], dtype=torch.float64)
+
+    def carried(self, raw: torch.Tensor | None = None) -> torch.Tensor:
+        """The share of a reading carried over from the previous emoticon (0 without one)."""
+        if self.previous is None:
+            return torch.zeros((), dtype=torch.float64)
+        return torch.sigmoid((self.raw if raw is None else raw)[self._carry_at])
 
     def _unpack(self, raw: torch.Tensor) -> tuple[torch.Tensor, ...]:
         k = self.k
@@ -158,10 +195,22 @@ class TasteGP:
         noise = MIN_NOISE + torch.exp(raw[k + 3])
         return lengthscale, signal, mood_ls, mood, noise, raw[k + 4], raw[k + 5]
 
-    def _taste(self, a: torch.Tensor, b: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
-        """Covariance of the taste f between input rows `a` (m, k) and `b` (n, k)."""
+    def _taste(
+        self,
+        a: torch.Tensor,
+        b: torch.Tensor,
+        raw: torch.Tensor,
+        times: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Covariance of the taste f between input rows `a` (m, k) and `b` (n, k).
+
+        With `drift`, `times` are the rows' times (m, 1) and (n, 1): the taste moves.
+        """
         lengthscale, signal, *_ = self._unpack(raw)
         cov = signal * matern52(a, b, lengthscale)
+        if self.drift and times is not None:
+            apart = torch.cdist(times[0], times[1]).square()
+            cov = cov * torch.exp(-0.5 * apart / torch.exp(raw[self._drift_at]) ** 2)
         if self.trend_dims:
             cov = cov + torch.exp(raw[self.k + 6]) * (
                 _features(a, self.trend_dims) @ _features(b, self.trend_dims).T
@@ -179,9 +228,32 @@ class TasteGP:
         *_, c, w = self._unpack(raw)
         return c if prior is None else c + w * prior
 
+    def _reading_mean(self, raw: torch.Tensor) -> torch.Tensor | float:
+        """The prior mean of each reading: of its emoticon's, and of the previous one's."""
+        mean = self._mean(raw, self.prior)
+        if self.previous is None or self.prior is None or self.previous_prior is None:
+            return mean
+        carry = self.carried(raw)
+        return (1.0 - carry) * mean + carry * self._mean(raw, self.previous_prior)
+
+    def _readings_taste(self, raw: torch.Tensor) -> torch.Tensor:
+        """Covariance of the readings' taste part, the carried-over share included."""
+        times = (self.times, self.times)
+        now = self._taste(self.inputs, self.inputs, raw, times)
+        if self.previous is None:
+            return now
+        carry = self.carried(raw)
+        across = self._taste(self.inputs, self.previous, raw, times)
+        before = self._taste(self.previous, self.previous, raw, times)
+        return (
+            (1.0 - carry) ** 2 * now
+            + (1.0 - carry) * carry * (across + across.T)
+            + carry**2 * before
+        )
+
     def _covariance(self, raw: torch.Tensor) -> torch.Tensor:
         _, _, mood_ls, mood, noise, _, _ = self._unpack(raw)
-        taste = self._taste(self.inputs, self.inputs, raw)
+        taste = self._readings_taste(raw)
         drift = mood * torch.exp(-0.5 * torch.cdist(self.times, self.times).square() / mood_ls**2)
         n = self.y.shape[0]
         return taste + drift + noise * torch.eye(n, dtype=torch.float64)
@@ -193,13 +265,19 @@ class TasteGP:
         total = total + _log_normal(signal, p.signal) + _log_normal(mood_ls, p.mood_lengthscale)
         total = total + _log_normal(mood, p.mood) + _log_normal(noise, p.noise)
         total = total - 0.5 * c**2 + _log_normal(torch.exp(raw[self.k + 6]), p.trend)
+        if self.drift:
+            total = total + _log_normal(torch.exp(raw[self._drift_at]), p.drift)
+        if self.previous is not None:
+            median, spread = p.carry
+            log_odds = math.log(median / (1.0 - median))
+            total = total - 0.5 * ((raw[self._carry_at] - log_odds) / spread) ** 2
         if self.prior is not None:
             total = total - 0.5 * ((w - 1.0) / 0.5) ** 2
         return total
 
     def _loss(self, raw: torch.Tensor) -> torch.Tensor:
         """Negative log posterior of the hyperparameters, per reading."""
-        resid = self.y - self._mean(raw, self.prior)
+        resid = self.y - self._reading_mean(raw)
         chol = torch.linalg.cholesky(self._covariance(raw))
         alpha = torch.cholesky_solve(resid[:, None], chol)[:, 0]
         log_lik = -0.5 * resid @ alpha - torch.log(torch.diagonal(chol)).sum()
@@ -235,20 +313,35 @@ class TasteGP:
     def _factor(self) -> None:
         with torch.no_grad():
             self._chol = torch.linalg.cholesky(self._covariance(self.raw))
-            resid = self.y - self._mean(self.raw, self.prior)
+            resid = self.y - self._reading_mean(self.raw)
             self._alpha = torch.cholesky_solve(resid[:, None], self._chol)[:, 0]
 
     # ----- the posterior of g -----------------------------------------------------------------
+    def _cross(self, inputs: torch.Tensor, at_time: float | None) -> torch.Tensor:
+        """Covariance of the taste at `inputs` (now, or at `at_time`) with the readings'."""
+        when = None
+        if self.drift:
+            now = float(self.times.max()) if at_time is None else at_time
+            when = (torch.full((inputs.shape[0], 1), now, dtype=torch.float64), self.times)
+        cross = self._taste(inputs, self.inputs, self.raw, when)
+        if self.previous is None:
+            return cross
+        carry = self.carried()
+        before = self._taste(inputs, self.previous, self.raw, when)
+        return (1.0 - carry) * cross + carry * before
+
     def posterior(
-        self, inputs: torch.Tensor, prior: torch.Tensor | None = None
+        self, inputs: torch.Tensor, prior: torch.Tensor | None = None, at_time: float | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and standard deviation of g = m + f at `inputs` (m, k), in readings' units.
 
         Args:
             inputs: float64 (m, k) the emoticons with their habituation input(s).
             prior: float64 (m,) their prior mean in readings' units (with a prior only).
+            at_time: When a moving taste is asked for (hundreds of steps); None: at the last
+                reading's time.
         """
-        cross = self._taste(inputs, self.inputs, self.raw)
+        cross = self._cross(inputs, at_time)
         scaled_prior = None if prior is None else (prior - self.offset) / self.scale
         mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
         v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
@@ -256,10 +349,14 @@ class TasteGP:
         return self.offset + self.scale * mean, self.scale * torch.sqrt(var)
 
     def sample(
-        self, inputs: torch.Tensor, prior: torch.Tensor | None, generator: torch.Generator
+        self,
+        inputs: torch.Tensor,
+        prior: torch.Tensor | None,
+        generator: torch.Generator,
+        at_time: float | None = None,
     ) -> torch.Tensor:
-        """One draw of g jointly at `inputs` (m, k), in readings' units: (m,)."""
-        cross = self._taste(inputs, self.inputs, self.raw)
+        """One draw of g jointly at `inputs` (m, k), all at one time, in readings' units: (m,)."""
+        cross = self._cross(inputs, at_time)
         scaled_prior = None if prior is None else (prior - self.offset) / self.scale
         mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
         v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)

@@ -39,6 +39,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         viewer: Viewer | str = "sim",
         frames: int = RUN_DEFAULTS.frames,
         settle_s: float = RUN_DEFAULTS.settle_s,
+        camera_fps: float = RUN_DEFAULTS.camera_fps,
         step_size: float = STEP_SIZE,
         start: str = "default",
         image_size: int = 256,
@@ -57,7 +58,9 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
             raise ConfigError(
                 f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']}."
             )
-        RunSettings(frames=frames, settle_s=settle_s, step_size=step_size)  # checks each
+        RunSettings(  # checks each
+            frames=frames, settle_s=settle_s, camera_fps=camera_fps, step_size=step_size
+        )
         if start not in START_STATES:
             raise ConfigError(f"start {start!r} is not one of {START_STATES}.")
         self.space = space
@@ -66,6 +69,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
                 viewer,
                 frames=frames,
                 settle_s=settle_s,
+                camera_fps=camera_fps,
                 detector=detector,
                 model=model,
                 profile=profile,

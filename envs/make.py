@@ -2,11 +2,11 @@
 
     env = make_env("laetitia/Smile-v0", "video:me.mp4", RunSettings(frames=5, detector="haar"))
 
-It is `gymnasium.make` with each run setting passed where the env takes it: frames, settle and
-step size to the env, the episode length as Gymnasium's time limit, the signal to every viewer
-(a simulated one refuses any other than its own), and the face pipeline (detector, FER model,
-profile, window) only to a viewer that reads a face from a spec string (any other viewer has no
-use for it).
+It is `gymnasium.make` with each run setting passed where the env takes it: frames, settle,
+camera rate and step size to the env, the episode length as Gymnasium's time limit, the signal
+to every viewer (a simulated one refuses any other than its own), and the face pipeline
+(detector, FER model, profile, window) only to a viewer that reads a face from a spec string
+(any other viewer has no use for it).
 Training, evaluation and the agents' bench build their envs here, so a new run setting reaches
 every one of them by being passed on here once.
 """
@@ -53,6 +53,7 @@ def make_env(
     options: dict[str, Any] = {
         "frames": run.frames,
         "settle_s": run.settle_s,
+        "camera_fps": run.camera_fps,
         "max_episode_steps": run.max_episode_steps,
     }
     if run.step_size is not None:

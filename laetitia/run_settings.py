@@ -41,6 +41,10 @@ class RunSettings:
     settle_s: float = 0.5
     """Seconds a live viewer waits after a change before reading frames (a recording skips
     that many seconds of video)."""
+    camera_fps: float = 30.0
+    """Frames per second the camera delivers: the rate a simulated person's frames are read at
+    (people-v3, whose reactions unfold in seconds), and the rate a person's time is counted at
+    (each step takes `settle_s` plus its frames at this rate)."""
     max_episode_steps: int = 50
     """Steps per episode: the env's time limit (Gymnasium's `max_episode_steps`)."""
     step_size: float | None = None
@@ -74,6 +78,12 @@ class RunSettings:
             raise ConfigError(
                 f"settle_s must be a finite number of seconds, 0 or more, got {self.settle_s}.",
                 field="settle_s",
+            )
+        if not math.isfinite(self.camera_fps) or self.camera_fps <= 0:
+            raise ConfigError(
+                f"camera_fps must be a finite number of frames per second above 0, got "
+                f"{self.camera_fps}.",
+                field="camera_fps",
             )
         if self.step_size is not None and not 0.0 < self.step_size <= 1.0:
             raise ConfigError(

@@ -1,4 +1,4 @@
-"""Data types several layers share: a viewer's `Reaction` and the `Viewer` protocol.
+"""Data types several layers share: a viewer's `Reaction`, the `Viewer` protocol, its truth.
 
 This module is a leaf: it imports nothing of the package but the label map, so importing a
 type never builds a viewer, opens a camera or loads a model. The smile signals themselves (what
@@ -44,7 +44,9 @@ class Reaction:
     times_s: np.ndarray | None = None
     """float64 (n_frames,): seconds since the session clock started, when the viewer has one."""
     extras: dict[str, float] = field(default_factory=dict)
-    """Viewer-specific diagnostics (e.g. a simulated viewer's noise-free happiness)."""
+    """Viewer-specific diagnostics a live agent could have too (a replay's nearest recorded
+    step, a calibration's raw reading); never a simulated viewer's hidden truth
+    (`KnownTruth`)."""
     signal: str = FER_HAPPY
     """The name of the smile signal the frames were scored by (`laetitia.signals`)."""
     values: np.ndarray | None = None
@@ -111,6 +113,29 @@ def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     if a is None or b is None:
         return a is b
     return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+@runtime_checkable
+class KnownTruth(Protocol):
+    """A simulated viewer's noise-free happiness: the truth channel of benchmarks and plots.
+
+    Only a simulated viewer has it. It is read from the viewer itself (a benchmark holds the
+    viewer it built; `laetitia.app.truth` rebuilds a recorded session's), never from what a
+    step returns: a `Reaction` carries readings only, as a camera's would, so nothing an agent
+    receives holds the taste, mood or habituation behind them.
+    """
+
+    def true_happiness(self, params: np.ndarray, shown: int | None = None) -> float:
+        """The noise-free reading of raw `params` after `shown` shown emoticons (None: now)."""
+        ...
+
+    def floor(self) -> float:
+        """The least noise-free reading any emoticon gets."""
+        ...
+
+    def attainable_max(self) -> float:
+        """The most any emoticon gets."""
+        ...
 
 
 @runtime_checkable

@@ -143,7 +143,8 @@ def write(folder, record):
 
 def test_a_version_1_training_reads_as_a_current_record(tmp_path):
     meta = read_meta(write(tmp_path, version_1_training()))
-    assert meta.format_version == FORMAT_VERSION == 4
+    assert meta.format_version == FORMAT_VERSION == 5
+    assert meta.recommended is False  # its steps carry no recommendation
     # Before the choice of detector, faces were read with MTCNN.
     assert meta.config["detector"] == "mtcnn"
     assert meta.config["max_episode_steps"] == 20 and "episode_steps" not in meta.config
@@ -210,7 +211,19 @@ def version_3_training():
     return {**record, "format_version": 3}
 
 
-OLDER = {1: version_1_training, 2: version_2_evaluation, 3: version_3_training}
+def version_4_training():
+    """A training of version 4: as a current one, but its steps carry no recommendation."""
+    record = migrate(version_1_training(), "meta.json")
+    del record["recommended"]
+    return {**record, "format_version": 4}
+
+
+OLDER = {
+    1: version_1_training,
+    2: version_2_evaluation,
+    3: version_3_training,
+    4: version_4_training,
+}
 """A record as each older version wrote it."""
 
 
@@ -253,6 +266,33 @@ def test_a_version_1_session_resumes_with_its_own_episode_length(tmp_path, capsy
     written = json.loads((out / "meta.json").read_text())
     assert written["format_version"] == FORMAT_VERSION
     assert written["config"]["max_episode_steps"] == 3 and "episode_steps" not in written["config"]
+
+
+def test_a_version_4_session_reads_and_resumes_without_recommendations(tmp_path):
+    """Written before a training recorded its recommendation: none is made up for it."""
+    out = tmp_path / "run"
+    assert (
+        main(
+            ["train", "--viewer", "sim:1", "--agent", "cma-es", "--out", str(out)]
+            + ["--frames", "2", "--steps", "3"]
+        )
+        == 0
+    )
+    assert load_session(out).recommended() is not None  # a current training records it
+    record = json.loads((out / "meta.json").read_text())
+    del record["recommended"]
+    (out / "meta.json").write_text(json.dumps({**record, "format_version": 4}))
+    lines = (out / "steps.csv").read_text().splitlines()
+    keep = len(lines[0].split(",")) - len(PARAM_SPACE) - 1  # as version 4 wrote its table
+    (out / "steps.csv").write_text(
+        "".join(",".join(line.split(",")[:keep]) + "\n" for line in lines)
+    )
+    old = load_session(out)
+    assert old.meta.recommended is False and old.recommended() is None
+    assert main(["train", "--resume", str(out), "--steps", "2"]) == 0
+    resumed = load_session(out)
+    assert resumed.n_steps == 5 and resumed.recommended() is None
+    assert json.loads((out / "meta.json").read_text())["format_version"] == FORMAT_VERSION
 
 
 def test_a_version_1_session_replays_exactly_with_the_tracking_it_ran(fixtures_dir, tmp_path):

@@ -160,6 +160,7 @@ def test_learning_curve_labels_units_and_legend(runs: Path) -> None:
         "rolling mean (10 steps)",
         "noise-free happiness",  # a simulated viewer: what the readings are noisy readings of
         "best noise-free so far",
+        "its recommendation, noise-free",  # what the agent would take home after each step
     ]
     truth = SimulatedViewer(seed=1)
     expected = [truth.true_happiness(p) for p in session.params()]

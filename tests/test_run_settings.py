@@ -19,7 +19,14 @@ from laetitia.run_settings import RUN_DEFAULTS, RunSettings
 from laetitia.viewers.spec import make_viewer
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = ("frames", "settle_s", "max_episode_steps", "episode_steps", "frames_per_call")
+SETTINGS = (
+    "frames",
+    "settle_s",
+    "camera_fps",
+    "max_episode_steps",
+    "episode_steps",
+    "frames_per_call",
+)
 """Names under which a run setting's default could be written again."""
 
 
@@ -30,6 +37,8 @@ SETTINGS = ("frames", "settle_s", "max_episode_steps", "episode_steps", "frames_
         ({"max_episode_steps": 0}, "max_episode_steps"),
         ({"settle_s": float("nan")}, "settle_s"),
         ({"settle_s": -1.0}, "settle_s"),
+        ({"camera_fps": 0.0}, "camera_fps"),
+        ({"camera_fps": float("inf")}, "camera_fps"),
         ({"step_size": 0.0}, "step_size"),
         ({"step_size": 1.5}, "step_size"),
     ],
@@ -46,6 +55,7 @@ def test_the_registration_the_cli_and_every_config_default_to_the_same_settings(
     config = TrainConfig(out=Path("x"))
     # The same objects, not equal literals: 0.5 written twice would be two floats.
     assert train.settle_s is RUN_DEFAULTS.settle_s is config.settle_s
+    assert train.camera_fps is RUN_DEFAULTS.camera_fps is config.camera_fps
     assert evaluate.settle_s is RUN_DEFAULTS.settle_s
     assert EvaluationConfig(agent_path=Path("a")).settle_s is RUN_DEFAULTS.settle_s
     assert inspect.signature(EmoticonEnv).parameters["settle_s"].default is RUN_DEFAULTS.settle_s
@@ -117,6 +127,8 @@ def test_make_env_passes_each_run_setting_where_the_env_takes_it():
     env = make_env("laetitia/Smile-v0", "sim:2", run)
     assert env.spec.max_episode_steps == 4
     assert env.unwrapped.step_size == 0.25 and env.unwrapped.viewer.frames == 3
+    timed = make_env("laetitia/Smile-v0", "person:v3:40", RunSettings(settle_s=0.7, camera_fps=15))
+    assert (timed.unwrapped.viewer.settle_s, timed.unwrapped.viewer.camera_fps) == (0.7, 15.0)
     env.reset(seed=0)
     truncated = [env.step(env.action_space.sample())[3] for _ in range(4)]
     assert truncated == [False, False, False, True]

@@ -1,94 +1,56 @@
-"""Sample efficiency of every agent on the suite of simulated people (`laetitia bench agents`).
+"""Sample efficiency of every agent on the suites of simulated people (`laetitia bench agents`).
 
 Each run is one agent learning for `steps` steps against one suite member (`suite_viewer`)
 with one seed, through the agent's registered environment and the same frames per step for
-every agent. A callback reads the raw parameters of each shown emoticon, and the viewer's
-`true_happiness` scores them: noise-free, before lag, habituation and mood.
+every agent. A callback reads the raw parameters of each shown emoticon and, after each step,
+the agent's recommendation (`best_params()`), the frames the step read and the agent's own
+computing time; the viewer's truth channel (`laetitia.types.KnownTruth`) scores them:
+noise-free, before lag, habituation and mood, on the taste of that moment. The figures of a
+run are `laetitia.app.bench_metrics`'s: what the agent recommends, in the person's time (the
+headline), and what it showed.
 
-## The metrics, per run
-- **steps to 90%**: the number of the first step (counting from 1) whose shown emoticon has a
-  true happiness of at least `floor + 0.9 · (max − floor)`, where `floor` is the viewer's
-  happiness far from every favourite and `max` its attainable maximum: 90% of the way from
-  indifference to the best emoticon there is. A run that never gets there is *censored*: it
-  counts as `steps`, so a median stays exact while at most half the runs are censored, and a
-  median equal to `steps` reads "not within `steps`" (the summary gives the censored fraction).
-- **mean happiness over the first 100 steps**: the mean true happiness of the emoticons shown
-  in steps 1 to 100 (fewer when `steps` < 100), absolute, in P(happy).
-- **best**: the largest true happiness among the shown emoticons, absolute; `best_fraction`
-  is the same as a fraction of the way from floor to max.
-
-Across the suite: medians and interquartile ranges over all viewer × seed runs.
+Across the suite: medians with 95% intervals (bootstraps over the people and the seeds),
+interquartile ranges over all viewer × seed runs, paired ratios between agents, and, for
+people-v3, the figures by kind of person (faint, clear, a taste that moves) and how often the
+agent says a person gives no reliable reaction (`BaseAgent.responds`).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
+from laetitia.agents.base import BaseAgent
+from laetitia.app.bench_metrics import (
+    FIRST_STEPS,
+    THRESHOLD,
+    RecommendationMetrics,
+    RunMetrics,
+    recommendation_metrics,
+    run_metrics,
+)
+from laetitia.app.bench_recommended import recommended_summary
 from laetitia.app.prior import PopulationPrior, read_prior
 from laetitia.app.sweep import SweepError, SweepResult, check_sweep_settings, run_sweep
 from laetitia.envs.make import make_env
 from laetitia.errors import ConfigError
 from laetitia.run_settings import RUN_DEFAULTS, RunSettings
-from laetitia.viewers.people import (
-    SUITE_SIZE,
-    SUITE_V2,
-    SUITE_VERSION,
-    SUITES,
-    V2_HELD_OUT,
-    V2_TRAINING,
-    PersonViewer,
-    suite_shape,
-    suite_viewer,
-)
+from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION, suite_shape
+from laetitia.viewers.people_v3 import PersonV3Viewer
+from laetitia.viewers.suites import SPLITS, SUITES, SuitePerson, suite_viewer
 
-THRESHOLD = 0.9
-"""Fraction of the way from a viewer's floor to its maximum that counts as found."""
-FIRST_STEPS = 100
-"""Steps whose mean happiness is reported."""
-
-
-@dataclass(frozen=True)
-class RunMetrics:
-    """The metrics of one agent × viewer × seed run."""
-
-    steps_to_90: int
-    """First step (from 1) reaching the threshold; `steps` when never (censored)."""
-    reached: bool
-    """Whether the threshold was reached (False: `steps_to_90` is censored)."""
-    mean_first_100: float
-    """Mean true happiness over the first 100 shown emoticons."""
-    best: float
-    """Largest true happiness shown."""
-    best_fraction: float
-    """`best` as a fraction of the way from the viewer's floor to its maximum."""
-
-
-def run_metrics(shown: np.ndarray, viewer: PersonViewer) -> RunMetrics:
-    """Score a run from the true happiness of each shown emoticon, in order.
-
-    Args:
-        shown: float (steps,) true happiness of the emoticon shown at each step.
-        viewer: The viewer of the run (its floor and attainable maximum).
-    """
-    floor, top = viewer.floor(), viewer.attainable_max()
-    hits = np.flatnonzero(shown >= floor + THRESHOLD * (top - floor))
-    best = float(shown.max())
-    return RunMetrics(
-        steps_to_90=int(hits[0]) + 1 if hits.size else int(shown.size),
-        reached=bool(hits.size),
-        mean_first_100=float(shown[:FIRST_STEPS].mean()),
-        best=best,
-        best_fraction=(best - floor) / (top - floor),
-    )
+__all__ = ["FIRST_STEPS", "THRESHOLD", "RunMetrics", "run_metrics"]
 
 
 BASELINES = ("hill-climb", "hill-climb:remeasure_every=10")
@@ -124,20 +86,25 @@ def parse_agent_spec(spec: str) -> tuple[str, dict[str, Any]]:
 
 
 def parse_people(text: str, suite: str) -> tuple[int, ...]:
-    """Suite members by name: `all`, `training`, `held-out`, or indices such as `0-5,9`.
+    """Suite members by name: `all`, a split of the suite, or indices such as `0-5,9`.
 
-    `training` and `held-out` are people-v2's halves (see `laetitia.viewers.people`).
+    The splits (`laetitia.viewers.suites.SPLITS`): people-v2's `training` and `held-out`,
+    people-v3's `prior`, `validation` and `test`.
 
     Raises:
         ConfigError: If the text names no members this way.
     """
     if text == "all":
         return tuple(range(SUITES.get(suite, SUITE_SIZE)))
-    groups = {"training": V2_TRAINING, "held-out": V2_HELD_OUT}
-    if text in groups:
-        if suite != SUITE_V2:
-            raise ConfigError(f"people: {text} is a half of {SUITE_V2}, not of {suite}.", "people")
-        return groups[text]
+    named = {split for splits in SPLITS.values() for split in splits}
+    if text in named:
+        splits = SPLITS.get(suite, {})
+        if text not in splits:
+            raise ConfigError(
+                f"people: {suite} has no split {text!r}; its splits are {sorted(splits)}.",
+                "people",
+            )
+        return splits[text]
     people: list[int] = []
     try:
         for part in text.split(","):
@@ -145,7 +112,8 @@ def parse_people(text: str, suite: str) -> tuple[int, ...]:
             people.extend(range(int(first), int(last or first) + 1))
     except ValueError:
         raise ConfigError(
-            f"people: {text!r} is not all, training, held-out or indices such as 0-5,9.",
+            f"people: {text!r} is not all, a split ({', '.join(sorted(named))}) or indices "
+            "such as 0-5,9.",
             "people",
         ) from None
     return tuple(people)
@@ -166,6 +134,12 @@ class BenchConfig:
     """Steps per run; steps-to-90% is censored here."""
     frames: int = RUN_DEFAULTS.frames
     """Frames read per shown emoticon, the same for every agent (`RunSettings.frames`)."""
+    settle_s: float = RUN_DEFAULTS.settle_s
+    """Seconds from showing an emoticon to its first frame (`RunSettings.settle_s`): when
+    people-v3 are read, and part of every step's person-time."""
+    camera_fps: float = RUN_DEFAULTS.camera_fps
+    """Frames per second of the camera (`RunSettings.camera_fps`): when people-v3 are read,
+    and what a step's frames take of the person's time."""
     max_episode_steps: int = RUN_DEFAULTS.max_episode_steps
     """Steps per episode, as in `laetitia train` (`RunSettings.max_episode_steps`)."""
     workers: int = 2
@@ -186,7 +160,18 @@ class BenchConfig:
     take one (`laetitia.app.prior`); None: no prior."""
     stop_at_90: bool = False
     """End a run once it has reached 90% and shown `FIRST_STEPS` emoticons: its steps to 90%
-    and happiness over the first 100 steps are exact, its best is over the steps it ran."""
+    and happiness over the first 100 steps are exact, its best is over the steps it ran. The
+    recommendation's "reaches 90% and stays" needs the whole run: it is then left out."""
+
+    def run_settings(self, step_size: float | None = None) -> RunSettings:
+        """The bench's run settings, with an agent's step size."""
+        return RunSettings(
+            frames=self.frames,
+            settle_s=self.settle_s,
+            camera_fps=self.camera_fps,
+            max_episode_steps=self.max_episode_steps,
+            step_size=step_size,
+        )
 
     @property
     def members(self) -> tuple[int, ...]:
@@ -219,7 +204,7 @@ class BenchConfig:
                 raise ConfigError(
                     f"{name} must be at least 1, got {getattr(self, name)}.", field=name
                 )
-        RunSettings(frames=self.frames, max_episode_steps=self.max_episode_steps)  # checks them
+        self.run_settings()  # checks them
         check_sweep_settings(self.workers, self.address, self.retries)
         for name, step_size in self.step_sizes.items():
             if name not in self.agents or not 0.0 < step_size <= 1.0:
@@ -240,32 +225,92 @@ class Run:
     shown: np.ndarray = field(repr=False)
     """True happiness of each shown emoticon, as a fraction of the way from floor to max."""
     seconds: float
+    recommended: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    """True happiness of the agent's recommendation after each step, as a fraction of the way
+    (NaN before its first, and for a person who does not react)."""
+    person_s: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    """The person's seconds each step took: its settle and its frames at the camera's rate."""
+    wait_s: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    """The agent's own computing at each step, seconds (machine-dependent)."""
+    recommendation: RecommendationMetrics | None = None
+    """What it recommended, scored (None for a person who does not react)."""
+    responds: bool | None = None
+    """The agent's verdict at the end: does the person react reliably (None: no verdict)."""
+    evidence: float | None = None
+    """The statistic the verdict thresholds (`BaseAgent.reaction_evidence`), at the end."""
+    kind: str = "clear"
+    """How the person reacts: "faint", "clear" or "none" (people-v3; v1 and v2 are clear)."""
+    drifts: bool = False
+    """Whether the person's taste moves (people-v3)."""
 
 
-class _ShownRecorder(BaseCallback):
-    """Keeps the raw parameters of every shown emoticon (from each step's `info`).
+class _StepClock(gym.Wrapper[np.ndarray, Any, np.ndarray, Any]):
+    """Times the environment's steps, so the agent's own computing can be told apart."""
+
+    def __init__(self, env: gym.Env[np.ndarray, Any]) -> None:
+        super().__init__(env)
+        self.seconds = 0.0
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        start = time.perf_counter()
+        try:
+            obs, reward, terminated, truncated, info = self.env.step(action)
+        finally:
+            self.seconds += time.perf_counter() - start
+        return obs, float(reward), terminated, truncated, info
+
+
+class _RunRecorder(BaseCallback):
+    """Keeps, per step, what was shown and read, and what the agent recommends after it.
+
+    The shown emoticon, the frames read, the agent's recommendation after the step and the
+    agent's own computing time: the time since the previous step less the env's (the
+    viewer's reaction) and this callback's own.
 
     Args:
         viewer: The run's person.
+        clock: The env's step timer.
         stop_at: A true happiness that ends the run once reached and `FIRST_STEPS` emoticons
             have been shown; None runs every step.
     """
 
-    def __init__(self, viewer: PersonViewer, stop_at: float | None = None) -> None:
+    def __init__(
+        self, viewer: SuitePerson, clock: _StepClock, stop_at: float | None = None
+    ) -> None:
         super().__init__()
         self.viewer = viewer
+        self.clock = clock
         self.stop_at = stop_at
         self.params: list[np.ndarray] = []
+        self.frames: list[int] = []
+        self.recommended: list[np.ndarray | None] = []
+        self.wait_s: list[float] = []
+        self.agent: BaseAgent | None = None
+        """The agent learning (a stable-baselines3 agent's callbacks see SB3's model)."""
         self.reached = False
         self.stopped = False
+        self._last = 0.0
+        self._env_s = 0.0
+
+    def _on_training_start(self) -> None:
+        self._last = time.perf_counter()
 
     def _on_step(self) -> bool:
+        arrived = time.perf_counter()
+        waited = arrived - self._last - (self.clock.seconds - self._env_s)
         for info in self.locals["infos"]:
             params = np.asarray(info["params"])
             self.params.append(params)
+            self.frames.append(int(info["frames"]))
             if self.stop_at is not None and not self.reached:
-                self.reached = self.viewer.true_happiness(params) >= self.stop_at
+                shown = len(self.params) - 1
+                self.reached = self.viewer.true_happiness(params, shown=shown) >= self.stop_at
+        guess = None if self.agent is None else self.agent.best_params()
+        self.recommended.append(None if guess is None else np.asarray(guess, dtype=np.float64))
+        self.wait_s.append(max(waited, 0.0))
         self.stopped = self.reached and len(self.params) >= FIRST_STEPS
+        self._env_s = self.clock.seconds
+        self._last = time.perf_counter()
         return not self.stopped
 
 
@@ -279,14 +324,11 @@ def step_size_for(agent: str, config: BenchConfig) -> float:
 def run_settings(agent: str, config: BenchConfig) -> RunSettings:
     """The run settings of an agent's (spec's) runs.
 
-    The bench's frames and episode length, and the agent's step size (`step_size_for`);
-    simulated people read no face and need no settle.
+    The bench's frames, settle, camera rate and episode length, and the agent's step size
+    (`step_size_for`). people-v1 and v2 read no face and take no settle or camera rate; a
+    step's person-time is counted with them all the same.
     """
-    return RunSettings(
-        frames=config.frames,
-        max_episode_steps=config.max_episode_steps,
-        step_size=step_size_for(agent, config),
-    )
+    return config.run_settings(step_size_for(agent, config))
 
 
 def run_once(
@@ -309,17 +351,25 @@ def run_once(
     """
     name, spec_settings = parse_agent_spec(agent)
     run = run_settings(agent, config)
-    viewer = suite_viewer(viewer_index, seed=seed, frames=run.frames, suite=config.suite)
-    env = make_env(AGENTS[name].env_id, viewer, run)
+    viewer = suite_viewer(
+        viewer_index,
+        seed=seed,
+        frames=run.frames,
+        settle_s=run.settle_s,
+        camera_fps=run.camera_fps,
+        suite=config.suite,
+    )
+    env = _StepClock(make_env(AGENTS[name].env_id, viewer, run))
     chosen = agent_class(name)
     extra = prior.agent_arguments() if prior is not None and chosen.takes_prior else {}
-    threshold = viewer.floor() + THRESHOLD * (viewer.attainable_max() - viewer.floor())
-    recorder = _ShownRecorder(viewer, threshold if config.stop_at_90 else None)
+    floor, top = viewer.floor(), viewer.attainable_max()
+    threshold = floor + THRESHOLD * (top - floor)
+    recorder = _RunRecorder(viewer, env, threshold if config.stop_at_90 and top > floor else None)
     start = time.perf_counter()
+    learner = chosen(env, seed=seed, **spec_settings, **(settings or {}), **extra)
+    recorder.agent = learner
     try:
-        chosen(env, seed=seed, **spec_settings, **(settings or {}), **extra).learn(
-            config.steps, callback=[recorder]
-        )
+        learner.learn(config.steps, callback=[recorder])
     finally:
         env.close()
     seconds = time.perf_counter() - start
@@ -328,15 +378,41 @@ def run_once(
             f"agent {agent!r} stopped after {len(recorder.params)} of {config.steps} steps; "
             "the bench needs every agent to take the steps it is given."
         )
-    shown = np.array([viewer.true_happiness(p) for p in recorder.params[: config.steps]])
-    floor, top = viewer.floor(), viewer.attainable_max()
+    taken = min(len(recorder.params), config.steps)
+    shown = np.array(
+        [viewer.true_happiness(p, shown=k) for k, p in enumerate(recorder.params[:taken])]
+    )
+    responds = top > floor
+    recommended = np.array(
+        [
+            math.nan if guess is None or not responds else viewer.true_happiness(guess, shown=k + 1)
+            for k, guess in enumerate(recorder.recommended[:taken])
+        ]
+    )
+    span = top - floor if responds else math.nan
+    person_s = run.settle_s + np.array(recorder.frames[:taken], dtype=np.float64) / run.camera_fps
+    wait_s = np.array(recorder.wait_s[:taken])
+    whole = responds and not recorder.stopped
+    person = viewer.person if isinstance(viewer, PersonV3Viewer) else None
     return Run(
         agent,
         viewer_index,
         seed,
         run_metrics(shown, viewer),
-        (shown - floor) / (top - floor),
+        (shown - floor) / span,
         seconds,
+        recommended=(recommended - floor) / span,
+        person_s=person_s,
+        wait_s=wait_s,
+        recommendation=(
+            recommendation_metrics((recommended - floor) / span, person_s, wait_s)
+            if whole
+            else None
+        ),
+        responds=learner.responds(),
+        evidence=learner.reaction_evidence(),
+        kind="clear" if person is None else person.kind,
+        drifts=person is not None and person.drifts,
     )
 
 
@@ -415,11 +491,15 @@ CONFIDENCE = 0.95
 
 
 def steps_table(runs: list[Run], config: BenchConfig) -> dict[str, np.ndarray]:
-    """Steps to 90% per agent as a (people, seeds) array, NaN where a run failed."""
+    """Steps to 90% per agent as a (people, seeds) array, NaN where a run failed.
+
+    A person who does not react (people-v3) has no 90% to reach: their runs are left out.
+    """
     row = {person: i for i, person in enumerate(config.members)}
     tables = {name: np.full((len(config.members), config.seeds), np.nan) for name in config.agents}
     for r in runs:
-        tables[r.agent][row[r.viewer], r.seed] = r.metrics.steps_to_90
+        if r.kind != "none":
+            tables[r.agent][row[r.viewer], r.seed] = r.metrics.steps_to_90
     return tables
 
 
@@ -438,10 +518,12 @@ def bootstrap_medians(
     """
     people = next(iter(tables.values())).shape[0]
     picks = np.random.default_rng(seed).integers(0, people, size=(resamples, people))
-    return {
-        name: np.nanmedian(table[picks].reshape(resamples, -1), axis=1)
-        for name, table in tables.items()
-    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample of people left out only
+        return {
+            name: np.nanmedian(table[picks].reshape(resamples, -1), axis=1)
+            for name, table in tables.items()
+        }
 
 
 def interval95(values: np.ndarray) -> list[float]:
@@ -475,10 +557,12 @@ def _ratios(
 
 
 def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
-    """The bench's JSON document, per agent: figures over the viewer × seed runs.
+    """The bench's JSON document: the headline, then the shown-emoticon figures per agent.
 
-    Medians with 95% intervals over the people, IQRs over the runs, and ratios to the
-    strongest baseline and to cma-es.
+    `recommended`: what each agent recommends, in the person's time
+    (`laetitia.app.bench_recommended`). `agents`: the emoticons shown, over the runs of
+    people who react: medians with 95% intervals over the people, IQRs over the runs, and
+    ratios to the strongest baseline and to cma-es.
     """
     agents: dict[str, Any] = {}
     tables = steps_table(runs, config)
@@ -489,7 +573,7 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
         if not np.isnan(table).all()
     }
     for name in config.agents:
-        mine = [r for r in runs if r.agent == name]
+        mine = [r for r in runs if r.agent == name and r.kind != "none"]
         if not mine:  # every run of the agent failed (`bench_document` lists them)
             continue
         steps = np.array([r.metrics.steps_to_90 for r in mine], dtype=np.float64)
@@ -529,6 +613,7 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
     return {
         "suite": config.suite,
         "people": list(config.members),
+        "recommended": recommended_summary(runs, config.agents, config.members, config.seeds),
         "agents": agents,
         "config": asdict(config)
         | {
@@ -549,29 +634,140 @@ def summarize(runs: list[Run], config: BenchConfig) -> dict[str, Any]:
             "ratios": "median steps to 90% over the strongest of "
             f"{list(BASELINES)} benched, and over cma-es",
             "curves": "fraction of the way from floor to max, per step, over all runs",
+            "recommended": "the agent's best_params after each step, scored on the taste of "
+            "the moment; time to 90% and staying in the person's seconds (settle + frames at "
+            "the camera's rate), the agent's measured computing beside it; intervals over "
+            f"{BOOTSTRAP} resamples of the people and of each one's seeds",
         },
-        "runs": [
-            {"agent": r.agent, "viewer": r.viewer, "seed": r.seed, **asdict(r.metrics)}
-            for r in runs
-        ],
+        "runs": [_run_entry(r) for r in runs],
     }
 
 
-def _curves(runs: list[Run], config: BenchConfig) -> dict[str, list[float]]:
-    """Mean shown and median best-so-far per step; a run stopped at 90% holds its last."""
+def _run_entry(run: Run) -> dict[str, Any]:
+    """One run as plain data: who, its shown figures, its recommendation's, its verdict."""
+    entry: dict[str, Any] = {
+        "agent": run.agent,
+        "viewer": run.viewer,
+        "seed": run.seed,
+        "kind": run.kind,
+        "drifts": run.drifts,
+        "responds_verdict": run.responds,
+        "reaction_evidence": None if run.evidence is None else _finite(run.evidence),
+        **asdict(run.metrics),
+        "person_s": float(run.person_s.sum()),
+        "wait_s": float(run.wait_s.sum()),
+    }
+    if run.recommendation is not None:
+        rec = asdict(run.recommendation)
+        entry["recommendation"] = {
+            key: (
+                {k: _finite(v) for k, v in value.items()}
+                if isinstance(value, dict)
+                else _finite(value)
+            )
+            for key, value in rec.items()
+        }
+    return entry
+
+
+def _finite(value: float) -> float | None:
+    """A figure for JSON: None where it is infinite (never reached) or NaN."""
+    return float(value) if math.isfinite(value) else None
+
+
+def _curves(runs: list[Run], config: BenchConfig) -> dict[str, list[float | None]]:
+    """Mean shown, median best-so-far and median recommendation per step.
+
+    A run stopped at 90% holds its last; a step before any recommendation is left out of its
+    median (None where no run had one).
+    """
     shown = np.stack([np.pad(r.shown, (0, config.steps - len(r.shown)), mode="edge") for r in runs])
+    recommended = np.stack(
+        [
+            np.pad(r.recommended, (0, config.steps - len(r.recommended)), mode="edge")
+            if len(r.recommended)
+            else np.full(config.steps, np.nan)
+            for r in runs
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a step before any recommendation
+        median = np.nanmedian(recommended, axis=0)
     return {
         "shown_mean": np.round(shown.mean(axis=0), 4).tolist(),
         "best_so_far_median": np.round(
             np.median(np.maximum.accumulate(shown, axis=1), axis=0), 4
         ).tolist(),
+        "recommended_median": [None if np.isnan(v) else round(float(v), 4) for v in median],
     }
 
 
+def format_headline(document: dict[str, Any]) -> str:
+    """What the agents recommend, in the person's time: a plain-text table, one row per agent."""
+    summary = document["recommended"]
+    block = summary["responders"]
+    if not block:
+        return "no person who reacts was run"
+    width = max(12, *(len(name) for name in block))
+    header = (
+        f"{'agent':<{width}} {'person-s to 90%, stays':>24} {'steps':>16} {'never':>6} "
+        f"{'time vs cma-es':>19} {'wait s':>7} {'never faint/clear':>18} "
+        f"{'drift 100/end':>14} {'said none: non/resp':>20}"
+    )
+    lines = [
+        f"suite {document['suite']}: what each agent recommends (its best_params), people who "
+        f"react; {summary['people']}",
+        header,
+        "-" * len(header),
+    ]
+    for name, a in block.items():
+        kinds = summary["by_kind"]
+        never = "/".join(
+            _share_cell(kinds[k].get(name, {}).get("never_share")) for k in ("faint", "clear")
+        )
+        drift = summary["drifting"].get(name, {})
+        drifted = "/".join(
+            _value_cell(drift.get(k), ".2f") for k in ("median_at_step_100", "median_at_end")
+        )
+        verdict = summary["verdict"].get(name, {})
+        said = "/".join(
+            _share_cell(verdict.get(k)) for k in ("non_responders_said", "responders_said")
+        )
+        lines.append(
+            f"{name:<{width}} {_interval_cell(a['median_person_s_to_90'], '.1f'):>24} "
+            f"{_interval_cell(a['median_steps_to_90'], '.0f'):>16} "
+            f"{_share_cell(a['never_share']):>6} "
+            f"{_interval_cell(a.get('person_s_to_90_vs_cma_es'), '.2f'):>19} "
+            f"{_value_cell(a['median_wait_s_to_90'], '.2f'):>7} {never:>18} {drifted:>14} "
+            f"{said:>20}"
+        )
+    return "\n".join(lines)
+
+
+def _value_cell(figure: dict[str, Any] | None, spec: str) -> str:
+    if figure is None:
+        return "-"
+    value = figure["value"]
+    return "never" if value is None else format(value, spec)
+
+
+def _interval_cell(figure: dict[str, Any] | None, spec: str) -> str:
+    if figure is None:
+        return "-"
+    low, high = (("never" if v is None else format(v, spec)) for v in figure["ci95"])
+    return f"{_value_cell(figure, spec)} [{low}, {high}]"
+
+
+def _share_cell(figure: dict[str, Any] | None) -> str:
+    if figure is None or figure["value"] is None:
+        return "-"
+    return f"{figure['value']:.0%}"
+
+
 def format_table(document: dict[str, Any]) -> str:
-    """A plain-text table of the summary, one row per agent."""
+    """A plain-text table of the shown-emoticon figures, one row per agent."""
     steps = document["config"]["steps"]
-    width = max(12, *(len(name) for name in document["agents"]))
+    width = max([12, *(len(name) for name in document["agents"])])
     header = (
         f"{'agent':<{width}} {'steps to 90% [95% CI]':>22} {'IQR':>10} {'censored':>9} "
         f"{'vs baseline [95% CI]':>21} {'vs cma-es [95% CI]':>19} "

@@ -102,6 +102,8 @@ class EvaluationConfig:
     """Frames read per shown emoticon (`RunSettings.frames`)."""
     settle_s: float = RUN_DEFAULTS.settle_s
     """Seconds a live viewer waits after a change (`RunSettings.settle_s`)."""
+    camera_fps: float = RUN_DEFAULTS.camera_fps
+    """Frames per second of the camera (`RunSettings.camera_fps`)."""
     step_size: float | None = None
     """Largest change of a parameter per step (`RunSettings.step_size`); None: the step size
     the agent was trained with."""
@@ -159,6 +161,7 @@ class EvaluationConfig:
         return RunSettings(
             frames=self.frames,
             settle_s=self.settle_s,
+            camera_fps=self.camera_fps,
             max_episode_steps=self.max_episode_steps
             or trained_env.get("max_episode_steps")
             or RUN_DEFAULTS.max_episode_steps,

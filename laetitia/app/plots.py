@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
-from laetitia.app.truth import simulated_truth, true_happiness
+from laetitia.app.truth import recommended_happiness, simulated_truth, true_happiness
 from laetitia.emoticon.params import ParamSpace
 from laetitia.errors import ConfigError, SessionError
 from laetitia.files import save_figure
@@ -285,14 +285,23 @@ def plot_learning_curve(
         label=f"rolling mean ({window} steps)",
     )
     truth = true_happiness(session)
+    shown = [values]
     if truth is not None:  # a simulated viewer: what the readings were noisy readings of
         ax.plot(steps, truth, color="tab:blue", lw=1, alpha=0.8, label="noise-free happiness")
         best = running_best(truth, np.isfinite(truth))
         ax.plot(steps, best, color="tab:green", lw=2, label="best noise-free so far")
+        shown.append(truth)
+    recommended = recommended_happiness(session)
+    if recommended is not None:  # what the agent would take home after each step
+        ax.plot(
+            steps, recommended, color="tab:purple", lw=2, label="its recommendation, noise-free"
+        )
     _shade_no_face(ax, steps, session.steps["faces"])
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel(f"{signal_label(session)}, mean over frames")
-    ax.set_ylim(-0.02, 1.02)
+    top = max((float(np.nanmax(v)) for v in shown if np.isfinite(v).any()), default=1.0)
+    # A faint smile's readings stay near 0: scale to them rather than to 1.
+    ax.set_ylim(-0.02, 1.02 if top > 0.5 else 1.1 * top + 0.02)
     ax.set_title(
         f"Happiness: {agent_name(session)} on a {viewer_name(session)}, {session.folder.name}"
     )
@@ -503,7 +512,7 @@ def plot_best_emoticon(session: Session, ax: Axes, size: int = 256) -> Axes:
         ax.text(0.5, 0.5, "no step saw a face:\nno best emoticon", ha="center", va="center")
         return ax
     ax.imshow(render(np.array(best.params), size, param_space(session)))
-    said = best.describe().replace("; ", "\n").replace(" (", "\n(")
+    said = best.describe(signal_label(session)).replace("; ", "\n").replace(" (", "\n(")
     ax.set_title(f"best emoticon\n{said}", fontsize="small")
     return ax
 

@@ -6,9 +6,12 @@ something about the next person: `learn_prior` reads their readings (the `steps.
 from the emoticons people liked and uses the prior as its model's prior mean, with a weight it
 fits, so a prior that does not fit the person is discounted as their readings come in.
 
-The model: each earlier person's favourite is estimated from their own session (the mean
-emoticon of their best-read tenth of steps), and the prior is a density of those favourites
-(a Gaussian kernel of width `bandwidth` around each) scaled into P(happy):
+The model: each earlier person's favourite is estimated from their own session (the agent's
+recommendation at the session's end, where the session records one: its honest best guess;
+else the mean emoticon of their best-read tenth of steps), and the prior is a density of those
+favourites (a Gaussian kernel of width `bandwidth` around each) scaled into P(happy). A session
+whose agent said the person gives no reliable reaction says nothing of where people smile and is
+left out:
 
     prior(x) = level + offset + height · mean_j exp(-|x - favourite_j|² / 2 bandwidth²)
 
@@ -41,6 +44,7 @@ from laetitia.errors import ConfigError, SessionError
 from laetitia.files import atomic_path, write_json_atomic
 from laetitia.records import from_dict
 from laetitia.sessions import Session
+from laetitia.sessions.layout import RESPONDS_COLUMN
 from laetitia.sessions.meta import space_from_description
 
 PRIOR_FILE = "prior.json"
@@ -158,11 +162,31 @@ def _density(at: np.ndarray, favourites: np.ndarray, bandwidth: float) -> np.nda
     return np.exp(-0.5 * d2 / bandwidth**2).mean(axis=1)
 
 
-def _favourite(points: np.ndarray, readings: np.ndarray) -> np.ndarray:
-    """A session's favourite: the mean emoticon of its best `TOP_SHARE` of readings."""
+def _favourite(
+    session: Session, space: ParamSpace, points: np.ndarray, readings: np.ndarray
+) -> np.ndarray:
+    """A session's favourite: its agent's last recommendation, else its best-read emoticons.
+
+    The recommendation is the agent's honest best guess (`Session.recommended`); without one,
+    the mean emoticon of the best `TOP_SHARE` of readings.
+    """
+    recommended = session.recommended()
+    if recommended is not None and np.isfinite(recommended[-1]).all():
+        return space.normalize(space.clip(recommended[-1]))
     top = max(MIN_TOP, int(np.ceil(TOP_SHARE * readings.size)))
     best = np.argsort(-readings, kind="stable")[:top]
     return points[best].mean(axis=0)
+
+
+def reacted(session: Session) -> bool:
+    """Whether a session may say where its person smiled.
+
+    False when its agent said, at its end, that the person gives no reliable reaction
+    (`responds` 0 in its last row); True otherwise (also when it said nothing).
+    """
+    if session.n_steps == 0 or RESPONDS_COLUMN not in session.columns:
+        return True
+    return bool(session.steps[RESPONDS_COLUMN][-1] != 0.0)
 
 
 def _readings(session: Session, space: ParamSpace) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +208,7 @@ def _readings(session: Session, space: ParamSpace) -> tuple[np.ndarray, np.ndarr
 
 
 def learn_prior(sessions: Sequence[Session], space: ParamSpace | None = None) -> PopulationPrior:
-    """Learn where people smile from their sessions' readings (steps with a face).
+    """Learn where people smile from their sessions (steps with a face; see the module).
 
     Args:
         sessions: Sessions of other people (at least two, so the bandwidth can be checked on
@@ -199,14 +223,14 @@ def learn_prior(sessions: Sequence[Session], space: ParamSpace | None = None) ->
         raise ConfigError("prior: no session given to learn from.", field="prior")
     space = space or sessions[0].meta.space()
     pairs = [_readings(s, space) for s in sessions]
-    used = [(s, x, y) for s, (x, y) in zip(sessions, pairs, strict=True) if y.size]
+    used = [(s, x, y) for s, (x, y) in zip(sessions, pairs, strict=True) if y.size and reacted(s)]
     if len(used) < 2:
         raise ConfigError(
-            f"prior: {len(used)} of the sessions given has readings (steps with a face); a "
-            "prior needs at least two people's sessions.",
+            f"prior: {len(used)} of the sessions given has readings (steps with a face) of a "
+            "person who reacts; a prior needs at least two people's sessions.",
             field="prior",
         )
-    favourites = np.stack([_favourite(x, y) for _, x, y in used])
+    favourites = np.stack([_favourite(s, space, x, y) for s, x, y in used])
     points = np.concatenate([x for _, x, _ in used])
     residuals = np.concatenate([y - y.mean() for _, _, y in used])
     groups = np.concatenate([np.full(y.size, i) for i, (_, _, y) in enumerate(used)])
@@ -326,6 +350,9 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
     )
 
 
+SHIPPED_PRIOR = Path(__file__).resolve().parents[1] / "priors" / "people-v3"
+"""The prior laetitia ships: learned from the sessions of people-v3's prior split
+(`benchmarks/prior_v3.sh`; `laetitia/priors/README.md`), what `laetitia demo` starts from."""
 WARM_START = 8
 """Emoticons an agent with a prior shows first: the prior's best, spread apart. As many as
 `bayes-opt`'s `initial_points`, which it then shows instead of a space-filling design (on

@@ -26,6 +26,8 @@ from laetitia.emoticon.params import ParamSpace
 if TYPE_CHECKING:
     from torch.utils.tensorboard import SummaryWriter
 
+    from laetitia.sessions.best import Truth
+
 IMAGE_EVERY = 25
 """Steps between two emoticon images in the log."""
 ROLLING = 10
@@ -41,6 +43,8 @@ class TensorBoardCallback(BaseCallback):
         space: The emoticon's parameter space (for the parameters' names and the image).
         first_step: The session's step number of the first step logged (a resumed run's).
         image_every: Steps between two emoticon images.
+        truth: A simulated viewer's noise-free happiness of raw parameters
+            (`laetitia.app.truth.viewer_truth`); None for a person.
     """
 
     def __init__(
@@ -50,8 +54,10 @@ class TensorBoardCallback(BaseCallback):
         space: ParamSpace,
         first_step: int = 0,
         image_every: int = IMAGE_EVERY,
+        truth: Truth | None = None,
     ) -> None:
         super().__init__()
+        self.truth = truth
         self.folder = Path(folder) / run
         self.space = space
         self.step = first_step
@@ -81,7 +87,7 @@ class TensorBoardCallback(BaseCallback):
         if info["scored"]:
             writer.add_scalar(f"happiness/{info['signal']}", float(info["happiness"]), step)
             self._window.append(float(info["happiness"]))
-        truth = _noise_free(info)
+        truth = None if self.truth is None else self.truth(np.asarray(info["params"]))
         if truth is not None:
             writer.add_scalar("noise_free_happiness", truth, step)
             self.best = max(self.best, truth)
@@ -101,10 +107,3 @@ class TensorBoardCallback(BaseCallback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-
-
-def _noise_free(info: dict[str, Any]) -> float | None:
-    """A simulated viewer's noise-free happiness of the emoticon shown, when it says it."""
-    reaction = info.get("reaction")
-    value = None if reaction is None else reaction.extras.get("true_happiness")
-    return None if value is None else float(value)

@@ -38,6 +38,7 @@ from laetitia.sessions import (
     load_session,
     new_meta,
     prepare_folder,
+    recommended_columns,
     repair_session,
 )
 from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
@@ -284,6 +285,7 @@ def _train(config: TrainConfig, progress: bool, served: WebSession) -> TrainResu
         viewer=viewer.describe(),
         signal=signal_record(viewer),
         command=tuple(sys.argv),
+        recommended=True,
     )
     created = not config.out.exists()
     prepare_folder(config.out)  # an existing session is refused before anything is written
@@ -295,7 +297,9 @@ def _train(config: TrainConfig, progress: bool, served: WebSession) -> TrainResu
             from laetitia.app.prior import save_prior
 
             save_prior(prior, config.out / PRIOR_DIR)
-        recorder = SessionRecorder(config.out, meta)
+        recorder = SessionRecorder(
+            config.out, meta, extra_columns=recommended_columns(meta.space())
+        )
         if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
         return _run(config, agent, env, recorder, config.steps, 0, progress, served)
@@ -486,13 +490,20 @@ def _viewer(env: gym.Env) -> Viewer:
 
 
 def _continue_viewer(viewer: Viewer, session: Session) -> None:
-    """A live viewer goes on after the recorded steps (a video from the next unread frame)."""
+    """A viewer goes on after the recorded steps.
+
+    A video from the next unread frame; a simulated person whose taste moves (people-v3) from
+    where their taste has moved to by then.
+    """
     from laetitia.viewers.live import LiveViewer
+    from laetitia.viewers.people_v3 import PersonV3Viewer
 
     if isinstance(viewer, LiveViewer):
         viewer.continue_after(
             session.n_steps, rewards=session.steps["reward"], scored=session.scored()
         )
+    elif isinstance(viewer, PersonV3Viewer):
+        viewer.shown = session.n_steps
 
 
 def _run(
@@ -510,7 +521,7 @@ def _run(
     from laetitia.app.truth import viewer_truth
 
     callbacks: list[BaseCallback] = [
-        SessionCallback(recorder, episode=first_episode),
+        SessionCallback(recorder, episode=first_episode, agent=agent),
         AgentCheckpoint(config.out / AGENT_DIR, every=agent.checkpoint_every),
     ]
     if config.tensorboard is not None:
@@ -518,7 +529,11 @@ def _run(
 
         callbacks.append(
             TensorBoardCallback(
-                config.tensorboard, config.out.name, recorder.space, first_step=recorder.next_step
+                config.tensorboard,
+                config.out.name,
+                recorder.space,
+                first_step=recorder.next_step,
+                truth=viewer_truth(_viewer(env)),
             )
         )
     if progress:
@@ -537,16 +552,26 @@ def _run(
         recorder.close()
         env.close()
     agent.save(config.out / AGENT_DIR)
-    return _finish(config.out, stopped_early, agent.best_params(), viewer_truth(_viewer(env)))
+    return _finish(
+        config.out,
+        stopped_early,
+        agent.best_params(),
+        viewer_truth(_viewer(env)),
+        agent.responds(),
+    )
 
 
 def _finish(
-    folder: Path, stopped_early: str | None, guess: np.ndarray | None, truth: Truth | None
+    folder: Path,
+    stopped_early: str | None,
+    guess: np.ndarray | None,
+    truth: Truth | None,
+    responds: bool | None,
 ) -> TrainResult:
     """Say the run's best (`best.json`, its image) and draw its learning curve.
 
     `truth` is the run's own viewer's noise-free happiness (a simulated viewer's), said of the
-    best; None for a person.
+    best; None for a person. `responds` is the agent's verdict on whether the person reacts.
     """
     import numpy as np
 
@@ -556,7 +581,7 @@ def _finish(
 
     session = load_session(folder)
     best_png = curve_png = None
-    best = best_by_readings(session, guess, truth) if session.n_steps else None
+    best = best_by_readings(session, guess, truth, responds) if session.n_steps else None
     if best is not None and session.scored().any():
         write_best(folder, best)
         best_png = folder / BEST_PNG

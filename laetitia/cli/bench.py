@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from laetitia.cli.train import add_frames_argument
+from laetitia.cli.train import add_frames_argument, add_timing_arguments
 
 QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
 """What `--quick` runs: under five minutes on two cores with every agent."""
@@ -21,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION, SUITES
+    from laetitia.viewers.people import SUITE_SIZE, SUITE_VERSION
+    from laetitia.viewers.suites import SUITES
 
     agents = commands.add_parser(
         "agents",
@@ -53,8 +54,8 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--people",
         default=None,
         metavar="WHICH",
-        help="people instead of the first K: training, held-out (people-v2's halves), or "
-        "indices such as 0-5,9",
+        help="people instead of the first K: a split (people-v2: training, held-out; "
+        "people-v3: prior, validation, test), or indices such as 0-5,9",
     )
     agents.add_argument(
         "--prior",
@@ -73,6 +74,7 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
     agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 1000)")
     add_frames_argument(agents)
+    add_timing_arguments(agents)
     add_ray_arguments(agents, what="runs")
     agents.add_argument(
         "--step-size",
@@ -122,6 +124,7 @@ def run_agents(args: argparse.Namespace) -> int:
         BenchConfig,
         bench_document,
         describe_run,
+        format_headline,
         format_table,
         parse_people,
         run_grid,
@@ -138,6 +141,8 @@ def run_agents(args: argparse.Namespace) -> int:
         prior=args.prior,
         stop_at_90=args.stop_at_90,
         frames=args.frames,
+        settle_s=args.settle_s,
+        camera_fps=args.camera_fps,
         workers=args.workers,
         step_sizes=_step_sizes(args.step_size),
         address=args.address,
@@ -148,6 +153,8 @@ def run_agents(args: argparse.Namespace) -> int:
     document = bench_document(outcome, config)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(args.json, document, indent=1, sort_keys=False)
+    print(format_headline(document))
+    print()
     print(format_table(document))
     print(f"results: {args.json}")
     for key, failure in outcome.failures.items():

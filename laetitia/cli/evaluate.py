@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         deterministic=args.deterministic,
         frames=args.frames,
         settle_s=args.settle_s,
+        camera_fps=args.camera_fps,
         step_size=args.step_size,
         out=args.out,
         detector=args.detector,

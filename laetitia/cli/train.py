@@ -33,6 +33,24 @@ def add_frames_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """--settle and --camera-fps: when a step's frames are read (`RunSettings`)."""
+    parser.add_argument(
+        "--settle",
+        dest="settle_s",
+        type=float,
+        default=RUN_DEFAULTS.settle_s,
+        help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
+    )
+    parser.add_argument(
+        "--camera-fps",
+        type=float,
+        default=RUN_DEFAULTS.camera_fps,
+        help="frames per second of the camera: a simulated person of people-v3 is read at it, "
+        f"and a person's time counted with it (default {RUN_DEFAULTS.camera_fps:g})",
+    )
+
+
 def add_signal_argument(parser: argparse.ArgumentParser, default: str) -> None:
     """--signal NAME: the smile signal the reward averages (`RunSettings.signal`)."""
     from laetitia.signals import SIGNALS
@@ -52,8 +70,8 @@ def add_run_arguments(
 ) -> None:
     """The run settings (`laetitia.run_settings.RunSettings`) as options, with their defaults.
 
-    --frames, --settle, --step-size, --max-episode-steps, --signal, and the face pipeline:
-    --detector, --model and --profile, how a webcam or video viewer reads the face.
+    --frames, --settle, --camera-fps, --step-size, --max-episode-steps, --signal, and the face
+    pipeline: --detector, --model and --profile, how a webcam or video viewer reads the face.
 
     Args:
         parser: The command's parser.
@@ -67,13 +85,7 @@ def add_run_arguments(
     from laetitia.faces import DETECTOR_NAMES
 
     add_frames_argument(parser)
-    parser.add_argument(
-        "--settle",
-        dest="settle_s",
-        type=float,
-        default=RUN_DEFAULTS.settle_s,
-        help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
-    )
+    add_timing_arguments(parser)
     parser.add_argument(
         "--step-size",
         type=float,
@@ -330,6 +342,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         frames=args.frames,
         settle_s=args.settle_s,
+        camera_fps=args.camera_fps,
         step_size=args.step_size,
         max_episode_steps=args.max_episode_steps,
         keep_frames=args.keep_frames,
@@ -363,7 +376,9 @@ def report(result: TrainResult) -> None:
         return
     named = ", ".join(f"{n}={v:.3f}" for n, v in zip(session.param_names, best.params, strict=True))
     shown = "" if best.first_step is None else f"first shown at step {best.first_step}, "
-    print(f"best emoticon: {shown}{best.describe()}")
+    from laetitia.app.plots import signal_label
+
+    print(f"best emoticon: {shown}{best.describe(signal_label(session))}")
     print(f"  {named}")
     print(f"best emoticon image: {result.best_png}")
     print(f"learning curve: {result.curve_png}")

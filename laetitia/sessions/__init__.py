@@ -5,7 +5,10 @@ A session folder holds
   viewer with its model identity and face detector, parameter space, class names, seed, how
   frames are recorded), written atomically;
 - `steps.csv`: one row per step, `step, episode, t, reward, faces, <parameters>, <classes>`
-  (the classes' mean probabilities over the frames with a face);
+  (the classes' mean probabilities over the frames with a face), and for a training the
+  agent's recommendation after the step and its verdict, `recommended_<parameter>...,
+  responds` (`layout.recommended_columns`: its `best_params`, empty before it has one; 1 where
+  it says the person reacts, 0 for "no reliable reaction", empty for no verdict);
 - `frames.csv`: one row per frame the viewer read, `step, frame, t, file, face, x, y, w, h,
   <classes>`: the step it belongs to, its number in the session, its time on the session clock,
   its image file (empty when no image was kept), whether a face was found, the face box in frame
@@ -40,6 +43,7 @@ from laetitia.sessions.layout import (
     META_FILE,
     STEPS_FILE,
     frame_columns,
+    recommended_columns,
     step_columns,
 )
 from laetitia.sessions.meta import (
@@ -89,6 +93,7 @@ __all__ = [
     "package_versions",
     "prepare_folder",
     "read_meta",
+    "recommended_columns",
     "repair_session",
     "sessions_dir",
     "step_columns",

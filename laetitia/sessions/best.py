@@ -51,11 +51,20 @@ class BestEmoticon:
     """The mean P(happy) over those readings; None when there was none."""
     true_happiness: float | None = None
     """Its noise-free happiness, for a simulated viewer; None for a person."""
+    responds: bool | None = None
+    """The agent's verdict (`BaseAgent.responds`): False is "no reliable reaction" (no
+    emoticon lifted the person's reading beyond what their face does anyway: this emoticon is
+    no favourite), True that the person reacts, None that the agent gave none."""
 
-    def describe(self) -> str:
-        """One line: its readings, and its noise-free happiness when known."""
+    def describe(self, signal: str = "P(happy)") -> str:
+        """One line: its readings of `signal` (a figure's label), its noise-free happiness."""
+        if self.responds is False:
+            return f"no reliable reaction: {self._readings(signal)}"
+        return self._readings(signal)
+
+    def _readings(self, signal: str) -> str:
         if self.readings:
-            read = f"P(happy) {self.mean_reading:.3f} over {self.readings} reading"
+            read = f"{signal} {self.mean_reading:.3f} over {self.readings} reading"
             read += "" if self.readings == 1 else "s"
         else:
             read = "not shown during the session"
@@ -69,7 +78,10 @@ Truth = Callable[[np.ndarray], float]
 
 
 def best_by_readings(
-    session: Session, guess: np.ndarray | None = None, truth: Truth | None = None
+    session: Session,
+    guess: np.ndarray | None = None,
+    truth: Truth | None = None,
+    responds: bool | None = None,
 ) -> BestEmoticon | None:
     """The session's best emoticon: `guess` (the agent's), else the highest mean reading.
 
@@ -79,6 +91,7 @@ def best_by_readings(
         session: The session.
         guess: The agent's best guess (raw parameters), if it has one.
         truth: The viewer's noise-free happiness, where it is known: said of the best.
+        responds: The agent's verdict on whether the person reacts (`BaseAgent.responds`).
 
     Returns:
         None when no step saw a face and there is no guess.
@@ -111,6 +124,7 @@ def best_by_readings(
         readings=int(read.sum()),
         mean_reading=float(rewards[read].mean()) if read.any() else None,
         true_happiness=None if truth is None else float(truth(chosen)),
+        responds=responds,
     )
 
 

@@ -39,6 +39,19 @@ def step_columns(
     return [*FIXED_COLUMNS, *space.names, *class_names]
 
 
+RECOMMENDED_PREFIX = "recommended_"
+"""`steps.csv` columns of a training's recommendation after each step: this prefix and a
+parameter's name (the agent's `best_params`), then `RESPONDS_COLUMN`."""
+RESPONDS_COLUMN = "responds"
+"""The agent's verdict after each step: 1 (the person reacts), 0 (no reliable reaction), empty
+(no verdict)."""
+
+
+def recommended_columns(space: ParamSpace = PARAM_SPACE) -> list[str]:
+    """The `steps.csv` columns of the agent's recommendation and verdict after each step."""
+    return [*(RECOMMENDED_PREFIX + name for name in space.names), RESPONDS_COLUMN]
+
+
 def frame_prefix(class_names: Sequence[str] = EMOTIONS) -> list[str]:
     """The columns every `frames.csv` starts with: the fixed ones, then the classes."""
     return [*FRAME_FIXED_COLUMNS, *class_names]

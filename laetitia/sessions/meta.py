@@ -137,6 +137,9 @@ class SessionMeta:
     """How frames are recorded."""
     resumed: tuple[Resumption, ...] = ()
     """Every resume, in order."""
+    recommended: bool = False
+    """Whether `steps.csv` carries the agent's recommendation and verdict after each step
+    (`laetitia.sessions.layout.recommended_columns`; a training's, from format version 5)."""
     command: tuple[str, ...] = ()
     """The command line that started the session."""
     versions: dict[str, str] = field(default_factory=dict)

@@ -19,6 +19,9 @@ The steps:
   before was scored by the FER model's P(happy): `fer-happy`, and a training's or an
   evaluation's config that read a face (a webcam or a video) names it too, so a resume goes on
   scoring with it. Its `frames.csv` has no signal column; the reader takes the "happy" column.
+- 4 -> 5: a training's `steps.csv` carries the agent's recommendation and verdict after each
+  step (`recommended` in the record); a session written before has none (`recommended` is
+  false), and is read and resumed without them.
 """
 
 from __future__ import annotations
@@ -94,7 +97,11 @@ def _v3_to_v4(record: Record) -> Record:
     return out
 
 
-STEPS: tuple[Callable[[Record], Record], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
+def _v4_to_v5(record: Record) -> Record:
+    return {**copy.deepcopy(record), "recommended": False}
+
+
+STEPS: tuple[Callable[[Record], Record], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5)
 """`STEPS[n - 1]` turns a record of version n into one of version n + 1."""
 FORMAT_VERSION = len(STEPS) + 1
 """The version of the session record this laetitia writes. 1: before the record had one."""

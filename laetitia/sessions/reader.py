@@ -25,6 +25,7 @@ from laetitia.sessions.layout import (
     FRAME_FIXED_COLUMNS,
     FRAMES_FILE,
     META_FILE,
+    RECOMMENDED_PREFIX,
     SIGNAL_COLUMN,
     STEPS_FILE,
     frame_columns,
@@ -314,6 +315,18 @@ class Session:
     def probs(self) -> np.ndarray:
         """Mean class probabilities at each step, float64 (n_steps, n_classes)."""
         return np.stack([self.steps[name] for name in self.class_names], axis=1)
+
+    def recommended(self) -> np.ndarray | None:
+        """The agent's recommendation (raw parameters) after each step, if the session has it.
+
+        Returns:
+            float64 (n_steps, n_params), NaN rows where the agent had none; None for a session
+            that does not record it (not a training's, or written before format version 5).
+        """
+        names = [RECOMMENDED_PREFIX + name for name in self.param_names]
+        if not all(name in self.columns for name in names):
+            return None
+        return np.stack([self.steps[name] for name in names], axis=1)
 
     def scored(self) -> np.ndarray:
         """Bool (n_steps,): the steps that saw a face (their reward was measured)."""

@@ -4,7 +4,9 @@
 |---|---|
 | `spec` | viewer spec strings (`sim`, `webcam:INDEX`, `video:PATH`, ...) and `make_viewer` |
 | `simulated` | `SimulatedViewer`: a hidden favourite emoticon read through noisy frames |
-| `people` | `PersonViewer` and the benchmark suite of simulated people |
+| `people` | `PersonViewer` and the suites people-v1 and v2 of simulated people |
+| `people_v3` | `PersonV3Viewer`: people-v3, drawn from the smile signal's readings of real faces |
+| `suites` | every suite by name, its splits, and `suite_viewer` |
 | `session` | `SessionReplayViewer`: a recorded session answering with real reactions |
 | `live` | `LiveViewer`: a person at a camera (a webcam, a browser page), or a video standing in |
 | `stage` | the `Stage` protocol (where a live viewer shows the emoticon) and the `screen` setting |

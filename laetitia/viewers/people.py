@@ -17,7 +17,9 @@ what makes a real viewer hard to optimise for, each from a seed:
 
 The *true happiness* of an emoticon, `true_happiness(params)`, is the taste alone: noise-free,
 before lag, habituation and mood. It is what benchmarks score; `attainable_max()` and
-`optimum()` say where its top is.
+`optimum()` say where its top is. It is the viewer's truth channel (`laetitia.types.KnownTruth`):
+a reaction carries the noisy frames only, and `describe()` (meta.json) names the person by
+suite and index, never their taste.
 
 ## The suites
 Benchmark figures stay comparable across changes because the people are named by suite and
@@ -36,7 +38,7 @@ index (`suite_viewer(index, seed, suite=...)`); a change to any member is a new 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -155,6 +157,43 @@ class Behaviour:
         assert self.away_frames >= 1.0
 
 
+class Habituation:
+    """What a person remembers of the emoticons shown: how much each new one amuses less.
+
+    Every shown emoticon leaves a weight of 1 that halves every `recovery_steps` shown
+    emoticons; the load of an emoticon is the sum of those weights, each counted by how near
+    (a Gaussian of width `width` in normalised units) the shown one was, and the fraction of
+    its appeal taken away is `depth · load / (load + 3)`.
+
+    Args:
+        depth: Largest fraction of the appeal taken away, in [0, 1).
+        width: How near an emoticon must be to count as the same (normalised distance).
+        recovery_steps: Half-life of a showing, in shown emoticons.
+        n_params: Parameters of an emoticon.
+    """
+
+    def __init__(self, depth: float, width: float, recovery_steps: float, n_params: int) -> None:
+        self.depth = depth
+        self.width = width
+        self._recovery = float(0.5 ** (1.0 / recovery_steps))
+        self._seen = np.empty((0, n_params))
+        self._seen_weight = np.empty(0)
+
+    def fraction(self, unit: np.ndarray) -> float:
+        """Fraction of the appeal of normalised parameters that past showings take away now."""
+        if self._seen_weight.size == 0:
+            return 0.0
+        d2 = np.sum((self._seen - unit) ** 2, axis=1)
+        load = float(np.dot(self._seen_weight, np.exp(-0.5 * d2 / self.width**2)))
+        return self.depth * load / (load + 3.0)
+
+    def remember(self, unit: np.ndarray) -> None:
+        """Count one more showing of normalised parameters `unit`; older ones fade."""
+        keep = self._seen_weight * self._recovery > 1e-3
+        self._seen = np.vstack([self._seen[keep], unit])
+        self._seen_weight = np.append(self._seen_weight[keep] * self._recovery, 1.0)
+
+
 class PersonViewer:
     """A simulated person: a taste, read through lagging, tiring, wandering, noisy frames.
 
@@ -195,7 +234,6 @@ class PersonViewer:
         self.name = name
         b = self.behaviour
         self._lag_decay = float(np.exp(-1.0 / b.lag_frames))
-        self._recovery = float(0.5 ** (1.0 / b.recovery_steps))
         self._mood_rho = float(np.exp(-1.0 / b.mood_steps))
         self._p_return = 1.0 / b.away_frames
         self._p_leave = b.away_rate * self._p_return / (1.0 - b.away_rate)
@@ -203,17 +241,26 @@ class PersonViewer:
         self._mood = b.mood_sd * float(self._rng.standard_normal())
         self._level = float(np.clip(taste.floor + self._mood, 0.0, 1.0))
         self._away = bool(self._rng.random() < b.away_rate)
-        self._seen = np.empty((0, len(space)))
-        self._seen_weight = np.empty(0)
+        self._memory = Habituation(
+            b.habituation_depth, b.habituation_width, b.recovery_steps, len(space)
+        )
 
     def reset(self, seed: int | None = None) -> None:
         """Reseed the noise; the person (taste, mood, habituation) carries on."""
         if seed is not None:
             self._rng = np.random.default_rng([self.seed, 7, seed])
 
-    def true_happiness(self, params: np.ndarray) -> float:
-        """Noise-free happiness for raw `params`: the taste alone (no lag, habituation, mood)."""
+    def true_happiness(self, params: np.ndarray, shown: int | None = None) -> float:
+        """Noise-free happiness for raw `params`: the taste alone (no lag, habituation, mood).
+
+        The taste does not move: `shown` (the emoticons shown before) does not change it.
+        """
         return float(self.taste.happiness(self.space.normalize(self.space.clip(params))))
+
+    @property
+    def mood(self) -> float:
+        """The mood now: an offset to every frame's happiness (for tests; never in a reaction)."""
+        return self._mood
 
     def floor(self) -> float:
         """The true happiness far from every favourite: the least any emoticon gets."""
@@ -230,13 +277,7 @@ class PersonViewer:
 
     def habituation(self, unit: np.ndarray) -> float:
         """Fraction of the appeal of normalised parameters that past showings take away now."""
-        if self._seen_weight.size == 0:
-            return 0.0
-        d2 = np.sum((self._seen - unit) ** 2, axis=1)
-        load = float(
-            np.dot(self._seen_weight, np.exp(-0.5 * d2 / self.behaviour.habituation_width**2))
-        )
-        return self.behaviour.habituation_depth * load / (load + 3.0)
+        return self._memory.fraction(unit)
 
     def react(self, image: np.ndarray | None, params: np.ndarray) -> Reaction:
         """Read `frames` frames of the person's reaction to `params` (the image is unused)."""
@@ -253,20 +294,11 @@ class PersonViewer:
         happy = np.clip(level + b.noise * self._rng.standard_normal(self.frames), 0.0, 1.0)
         probs = frame_probs(happy, self._rng)
         probs[~has_face] = np.nan
-        self._remember(unit)
+        self._memory.remember(unit)
         self._mood = self._mood_rho * self._mood + b.mood_sd * float(
             np.sqrt(1.0 - self._mood_rho**2) * self._rng.standard_normal()
         )
-        return Reaction(
-            probs=probs,
-            has_face=has_face,
-            extras={
-                "true_happiness": self.taste.floor + (self.taste.peak - self.taste.floor) * appeal,
-                "felt_happiness": target,
-                "habituation": habituation,
-                "mood": self._mood,
-            },
-        )
+        return Reaction(probs=probs, has_face=has_face)
 
     def _looking(self) -> np.ndarray:
         """Per frame, whether the face is there: a two-state Markov chain over frames."""
@@ -277,24 +309,15 @@ class PersonViewer:
             has_face[i] = not self._away
         return has_face
 
-    def _remember(self, unit: np.ndarray) -> None:
-        keep = self._seen_weight * self._recovery > 1e-3
-        self._seen = np.vstack([self._seen[keep], unit])
-        self._seen_weight = np.append(self._seen_weight[keep] * self._recovery, 1.0)
-
     def show_reward(self, reward: float, scored: bool) -> None:
         """Nothing to show: the viewer has no window."""
 
     def describe(self) -> dict[str, object]:
-        """The viewer's settings for meta.json (the taste included: it is simulated)."""
-        return {
-            "kind": "person",
-            "name": self.name,
-            "seed": self.seed,
-            "frames": self.frames,
-            "behaviour": asdict(self.behaviour),
-            "taste": self.taste.describe(),
-        }
+        """The viewer for meta.json: who (by suite and index), never the taste or behaviour.
+
+        A prior learns from sessions; what it reads must hold nothing a live one could not.
+        """
+        return {"kind": "person", "name": self.name, "seed": self.seed, "frames": self.frames}
 
     def close(self) -> None:
         """Nothing to release."""
@@ -376,14 +399,14 @@ def suite_viewer(
     else:
         rng = np.random.default_rng([_V2_ROOT, index])
         taste = random_taste(rng, suite_shape(index), len(space))
-        taste = _around_the_population(taste, rng, space)
+        taste = around_the_population(taste, rng, space)
     behaviour = random_behaviour(rng)
     return PersonViewer(
         taste, behaviour, frames=frames, seed=seed, space=space, name=f"{suite}/{index}"
     )
 
 
-def _around_the_population(taste: Taste, rng: np.random.Generator, space: ParamSpace) -> Taste:
+def around_the_population(taste: Taste, rng: np.random.Generator, space: ParamSpace) -> Taste:
     """The taste with its (first) favourite drawn around the population's, not uniformly."""
     centre = space.normalize(space.clip(np.array(POPULATION_FAVOURITE)))
     favourites = taste.favourites.copy()

@@ -104,9 +104,17 @@ class SimulatedViewer:
         if seed is not None:
             self._rng = np.random.default_rng([self.seed, 1, seed])
 
-    def true_happiness(self, params: np.ndarray) -> float:
-        """The noise-free happiness the viewer feels for raw `params`."""
+    def true_happiness(self, params: np.ndarray, shown: int | None = None) -> float:
+        """The noise-free happiness the viewer feels for raw `params` (whatever `shown`)."""
         return self.taste(self.space.normalize(self.space.clip(params)))
+
+    def floor(self) -> float:
+        """The happiness far from the favourite."""
+        return float(self.taste.floor)
+
+    def attainable_max(self) -> float:
+        """The happiness at the favourite."""
+        return float(self.taste.peak)
 
     def favourite(self) -> np.ndarray:
         """Raw parameters of the emoticon the viewer likes best."""
@@ -119,7 +127,6 @@ class SimulatedViewer:
         return Reaction(
             probs=frame_probs(happy, self._rng),
             has_face=np.ones(self.frames, dtype=bool),
-            extras={"true_happiness": happiness},
         )
 
     def show_reward(self, reward: float, scored: bool) -> None:

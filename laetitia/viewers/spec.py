@@ -5,7 +5,8 @@ The forms are `SPEC_FORMS` (`sim:SEED`, `webcam:INDEX`, `browser:[HOST:]PORT`, .
 (`DATASET#PARTICIPANT` for one participant of several). The CLI and `make` name viewers
 with these strings; `make_viewer` builds the viewer. Parsing
 opens nothing: a camera or file is opened on the viewer's first reaction. `person:INDEX` names
-member INDEX of the simulated people suite (`laetitia.viewers.people`). `browser` names a
+member INDEX of the simulated people suite people-v1, `person:v2:INDEX` and `person:v3:INDEX`
+members of people-v2 and people-v3 (`laetitia.viewers.suites`). `browser` names a
 participant's browser page, served by laetitia's web server for as long as the session runs: the
 application starts the server and builds that viewer (`laetitia.app.web.participant`), so
 `make_viewer` only says how to get one.
@@ -36,6 +37,7 @@ SPEC_FORMS = (
     "session:DIR",
     "person:INDEX",
     "person:v2:INDEX",
+    "person:v3:INDEX",
     "browser[:[HOST:]PORT]",
 )
 
@@ -86,11 +88,11 @@ def parse_viewer_spec(text: str) -> ViewerSpec:
         except ConfigError as error:
             raise ViewerSpecError(f"viewer {text!r}: {error} (the forms are {forms}).") from None
         return ViewerSpec(kind, arg if sep else None)
-    if kind == "person" and arg.startswith("v2:"):
+    if kind == "person" and arg[:3] in ("v2:", "v3:"):
         if not arg[3:].isdigit():
             raise ViewerSpecError(
-                f"viewer {text!r}: what follows 'person:v2:' must be a whole number (a member "
-                f"of people-v2); use one of: {forms}."
+                f"viewer {text!r}: what follows 'person:{arg[:3]}' must be a whole number (a "
+                f"member of people-{arg[:2]}); use one of: {forms}."
             )
         return ViewerSpec(kind, arg)
     if kind in {"sim", "webcam", "person"}:
@@ -117,6 +119,7 @@ def make_viewer(
     model: str | Path | None = None,
     window: bool | None = None,
     profile: str | Path | None = None,
+    camera_fps: float = RUN_DEFAULTS.camera_fps,
     signal: str | None = None,
     default_signal: str = FER_HAPPY,
     screen: Screen | None = None,
@@ -135,6 +138,7 @@ def make_viewer(
             default: shown for a webcam, not for a video.
         profile: A person's calibration profile (`laetitia calibrate`) for a webcam or video
             viewer: the signal becomes their calibrated P(smile). None for none.
+        camera_fps: Frames per second a simulated person of people-v3 is read at.
         signal: The smile signal (`laetitia.signals`). None: `default_signal` for a webcam or
             video viewer, the signal a simulated viewer simulates, the one a recorded session
             was scored by.
@@ -167,17 +171,17 @@ def make_viewer(
 
         return simulating(SimulatedViewer(seed=int(parsed.arg or 0), frames=frames), signal)
     if parsed.kind == "person":
-        from laetitia.viewers.people import SUITE_V2, SUITE_VERSION, SUITES, suite_viewer
+        from laetitia.viewers.suites import SUITES, person_spec, suite_viewer
 
-        arg = parsed.arg or "0"
-        suite, index = (
-            (SUITE_V2, int(arg[3:])) if arg.startswith("v2:") else (SUITE_VERSION, int(arg))
-        )
+        suite, index = person_spec(parsed.arg)
         if index >= SUITES[suite]:
             raise ViewerSpecError(
                 f"viewer {str(parsed)!r}: {suite} has members 0 to {SUITES[suite] - 1}."
             )
-        return simulating(suite_viewer(index, frames=frames, suite=suite), signal)
+        viewer = suite_viewer(
+            index, frames=frames, settle_s=settle_s, camera_fps=camera_fps, suite=suite
+        )
+        return simulating(viewer, signal)
     if parsed.kind == "browser":
         raise ViewerSpecError(
             f"viewer {str(parsed)!r} is a participant's browser page, served by laetitia's web "

@@ -171,7 +171,7 @@ def _at_random_last_50(env, steps):
     env.reset()
     for _ in range(steps):
         _, _, terminated, truncated, info = env.step(env.action_space.sample())
-        shown.append(info["reaction"].extras["true_happiness"])
+        shown.append(env.unwrapped.viewer.true_happiness(info["params"]))
         if terminated or truncated:
             env.reset()
     return float(np.mean(shown[-50:]))
@@ -183,7 +183,8 @@ class TrueHappiness(BaseCallback):
         self.shown = []
 
     def _on_step(self):
-        self.shown += [i["reaction"].extras["true_happiness"] for i in self.locals["infos"]]
+        viewer = self.model.get_env().unwrapped.viewer
+        self.shown += [viewer.true_happiness(i["params"]) for i in self.locals["infos"]]
         return True
 
 

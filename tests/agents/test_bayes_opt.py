@@ -1,3 +1,4 @@
+import dataclasses
 import threading
 
 import numpy as np
@@ -252,3 +253,93 @@ def test_the_prior_means_weight_is_fitted_so_a_wrong_prior_is_not_followed(sign,
     feed(agent, points, values)
     fitted = float(agent.model().raw[N + 1 + 5])  # w, after the k = N + 1 length scales
     assert weight[0] < fitted < weight[1], fitted
+
+
+def feed_in_order(agent: BayesOpt, points: np.ndarray, values: np.ndarray) -> None:
+    """Readings taken one after another: each emoticon follows the one before it on screen."""
+    obs = np.append(points[0], 0.0).astype(np.float32)
+    for point, value in zip(points, values, strict=True):
+        agent.num_timesteps += 1
+        next_obs = np.append(point, value).astype(np.float32)
+        agent._observe(obs, None, float(value), next_obs, {"scored": True, "reaction": None})
+        obs = next_obs
+
+
+def test_the_share_a_reading_carries_over_from_the_emoticon_before_is_learned() -> None:
+    """A face that still shows 40% of the previous emoticon's response: the fit finds about 0.4."""
+
+    def taste(x):
+        return 0.5 + 0.2 * x[:, 0] - 0.15 * x[:, 1] + 0.1 * x[:, 2] * x[:, 3]
+
+    rng = np.random.default_rng(4)
+    points = rng.uniform(-1.0, 1.0, (60, N))
+    now = taste(points)
+    values = 0.6 * now + 0.4 * np.append(now[0], now[:-1]) + 0.005 * rng.standard_normal(60)
+    flat = {"habituation_input": False, "mood_input": False, "quadratic_trend": False}
+    agent = BayesOpt(env_for(), seed=0, **SMALL, **flat, carry_over=True)
+    feed_in_order(agent, points, values)
+    assert 0.3 < float(agent.model().carried()) < 0.5
+    plain = BayesOpt(env_for(), seed=0, **SMALL, **flat)
+    feed_in_order(plain, points, values)
+    assert float(plain.model().carried()) == 0.0
+    assert agent.model().noise_sd() < 0.5 * plain.model().noise_sd()  # the mix, not noise
+
+
+def test_a_taste_that_moves_is_followed_when_the_taste_may_drift() -> None:
+    """Readings favour A for 60 steps, then B: a drifting model recommends B, now."""
+    rng = np.random.default_rng(5)
+    a, b = np.full(N, -0.4), np.full(N, 0.4)
+
+    def taste(x, centre):
+        return 0.2 + 0.5 * np.exp(-np.sum((x - centre) ** 2, axis=1) / 2.0)
+
+    points = rng.uniform(-1.0, 1.0, (120, N))
+    points[::3] = np.where(np.arange(0, 120, 3)[:, None] < 60, a, b) + 0.1 * rng.standard_normal(
+        (40, N)
+    )
+    values = np.concatenate([taste(points[:60], a), taste(points[60:], b)])
+    values += 0.01 * rng.standard_normal(120)
+    gaps = {}
+    for drift in (False, True):
+        agent = BayesOpt(env_for(), seed=0, **SMALL, habituation_input=False, taste_drift=drift)
+        feed_in_order(agent, points, values)
+        means = agent._posterior(np.stack([a, b]))[0].numpy()
+        gaps[drift] = means[1] - means[0]
+    assert gaps[True] > gaps[False] + 0.1, gaps
+
+
+def test_a_person_who_does_not_react_is_said_so_and_one_who_does_is_not() -> None:
+    from laetitia.viewers.simulated import GaussianTaste
+
+    verdicts = {}
+    for name, peak in (("flat", 0.3), ("reacts", 0.8)):
+        viewer = SimulatedViewer(seed=2, frames=4, noise=0.1)
+        viewer.taste = GaussianTaste(
+            viewer.taste.favourite, viewer.taste.relevance, width=0.8, floor=0.3, peak=peak
+        )
+        # This viewer's readings are independent: the threshold of a standard normal holds.
+        agent = BayesOpt(env_for(viewer), seed=1, **SMALL, verdict_after=30, verdict_z=1.64)
+        assert agent.responds() is None  # nothing to go on yet
+        agent.learn(60)
+        verdicts[name] = (agent.responds(), agent.reaction_evidence())
+    assert verdicts["flat"][0] is False and verdicts["reacts"][0] is True, verdicts
+
+
+def test_a_recommendation_may_ask_to_be_measured_well_enough_to_stay() -> None:
+    """One lucky reading far off against a well-read emoticon: recommend_sd prefers the latter."""
+    rng = np.random.default_rng(1)
+    good, lone = np.full(N, 0.4), np.full(N, -0.6)
+    points = np.vstack([good + 0.03 * rng.standard_normal((12, N)), lone[None, :]])
+    values = np.append(0.6 + 0.08 * rng.standard_normal(12), 0.63)
+    agent = BayesOpt(env_for(), seed=0, **SMALL, habituation_input=False, mood_input=False)
+    feed(agent, points, values)
+    agent.model()  # the fit's hyperparameters, not the priors' medians
+    chosen = {}
+    for sd in (0.0, 3.0):  # the same posterior, each rule
+        agent.settings = dataclasses.replace(agent.settings, recommend_sd=sd)
+        agent._best = None
+        chosen[sd] = agent.best_point()
+    assert np.allclose(chosen[0.0], lone)  # the best posterior mean: one reading's word
+    assert np.linalg.norm(chosen[3.0] - good) < 0.2  # the best mean less three deviations
+    with pytest.raises(ConfigError, match="recommend_sd"):
+        BayesOpt(env_for(), seed=0, recommend_sd=-1.0)

@@ -8,6 +8,7 @@ from laetitia.app.bench_agents import (
     BenchConfig,
     Run,
     bootstrap_medians,
+    format_table,
     parse_agent_spec,
     parse_people,
     run_metrics,
@@ -79,7 +80,7 @@ def test_a_bad_configuration_is_refused(capsys) -> None:
         BenchConfig(agents=("hill-climb:remeasure_every",))
     with pytest.raises(ConfigError, match=r"people \[48\]"):
         BenchConfig(agents=("hill-climb",), suite="people-v2", people=(47, 48))
-    with pytest.raises(ConfigError, match="half of people-v2"):
+    with pytest.raises(ConfigError, match="people-v1 has no split 'held-out'"):
         parse_people("held-out", "people-v1")
     with pytest.raises(ConfigError, match="viewers"):
         BenchConfig(agents=("hill-climb",), viewers=99)
@@ -171,3 +172,9 @@ def test_stopping_at_90_keeps_the_steps_to_90_and_the_first_100() -> None:
     assert cut.metrics.mean_first_100 == pytest.approx(whole.metrics.mean_first_100)
     assert len(cut.shown) == max(100, cut.metrics.steps_to_90) < len(whole.shown)
     np.testing.assert_allclose(cut.shown, whole.shown[: len(cut.shown)])
+
+
+def test_the_table_of_a_grid_of_non_responders_alone_has_no_rows():
+    """Only people who react have shown-emoticon figures: a grid of none still prints."""
+    document = {"config": {"steps": 50}, "suite": "people-v3", "agents": {}}
+    assert format_table(document).splitlines()[0] == "suite people-v3"

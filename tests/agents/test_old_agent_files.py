@@ -39,10 +39,12 @@ def test_an_agent_saved_before_typed_settings_loads_and_acts_as_it_did(name, tmp
     for obs, action in zip(expected["observations"], expected["actions"], strict=True):
         got, _ = agent.predict(np.asarray(obs, dtype=np.float32), deterministic=True)
         np.testing.assert_allclose(np.asarray(got, dtype=np.float64), action, atol=1e-6)
-    # Saved again, the settings are written as they were read.
+    # Saved again, the settings are written as they were read; those added since, at their
+    # defaults.
     agent.save(tmp_path / "again")
     again = json.loads((tmp_path / "again" / "agent.json").read_text())
-    assert again["settings"] == saved["settings"]
+    defaults = agent_class(name).settings_class().to_dict()
+    assert again["settings"] == {**defaults, **saved["settings"]}
     agent.learn(3)  # and it goes on learning
 
 

@@ -186,3 +186,36 @@ def test_a_prior_from_unrelated_people_does_not_make_the_agent_worse_beyond_nois
     differences = np.array(differences)
     margin = 2 * differences.std(ddof=1) / np.sqrt(differences.size)
     assert differences.mean() >= -max(margin, 0.02), differences
+
+
+def _recommending_session(folder, recommended, responds, seed):
+    """A training's session around its recommendation, with the agent's verdict after each step."""
+    from laetitia.sessions import recommended_columns
+
+    rng = np.random.default_rng(seed)
+    meta = new_meta(viewer={"kind": "person"}, agent="test", recommended=True)
+    with SessionRecorder(folder, meta, extra_columns=recommended_columns()) as rec:
+        for _ in range(40):
+            unit = np.clip(recommended + rng.normal(0, 0.5, 8), -1, 1)
+            near = np.exp(-0.5 * np.sum((unit - recommended) ** 2) / 0.4**2)
+            happy = np.clip(0.1 + 0.5 * responds * near + rng.normal(0, 0.05, 10), 0, 1)
+            reaction = Reaction(probs=frame_probs(happy, rng), has_face=np.ones(10, bool))
+            extra = [*PARAM_SPACE.denormalize(recommended), float(responds)]
+            rec.record(0, float(happy.mean()), PARAM_SPACE.denormalize(unit), reaction, extra=extra)
+    return load_session(folder)
+
+
+def test_a_prior_learns_from_the_agents_recommendations_and_not_from_non_responders(tmp_path):
+    """Each person's favourite is their agent's last honest best guess; one said to give no
+    reliable reaction says nothing of where people smile and is left out."""
+    rng = np.random.default_rng(5)
+    elsewhere = -FAVOURITE
+    sessions = [
+        _recommending_session(tmp_path / f"p{i}", FAVOURITE + rng.normal(0, 0.05, 8), 1, i)
+        for i in range(4)
+    ]
+    sessions += [_recommending_session(tmp_path / f"n{i}", elsewhere, 0, 9 + i) for i in range(4)]
+    prior = learn_prior(sessions)
+    assert len(prior.sources) == 4  # the four who react
+    assert prior.warm_start(1)[0] == pytest.approx(FAVOURITE, abs=0.15)
+    assert prior.mean(FAVOURITE[None])[0] > prior.mean(elsewhere[None])[0]

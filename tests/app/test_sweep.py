@@ -26,7 +26,16 @@ def figures(path):
         summary.pop("seconds_per_step")
     document.pop("machine")
     document["config"].pop("workers")
-    return document
+    return _without_waits(document)
+
+
+def _without_waits(data):
+    """`data` without the agent's measured computing (`wait_s...`), which is the machine's."""
+    if isinstance(data, dict):
+        return {k: _without_waits(v) for k, v in data.items() if "wait_s" not in k}
+    if isinstance(data, list):
+        return [_without_waits(v) for v in data]
+    return data
 
 
 def bench_args(out, workers):

@@ -17,31 +17,39 @@ def test_help_lists_every_command(capsys):
 
 def test_demo_writes_a_session_a_best_emoticon_and_a_learning_curve(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--steps", "40", "--out", str(out), "--seed", "2"]) == 0
+    args = ["demo", "--agent", "cma-es", "--steps", "40", "--out", str(out), "--seed", "2"]
+    assert main(args) == 0
     printed = capsys.readouterr().out
     assert str(out) in printed and "best_emoticon.png" in printed
     assert "noise-free" in printed  # the best is said with what the person truly felt
     session = load_session(out)
     assert session.n_steps == 40
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["seed"] == 2 and meta["viewer"]["kind"] == "person"
+    assert meta["seed"] == 2 and meta["viewer"]["name"] == "people-v3/55"
+    assert meta["config"]["prior"] == []  # cma-es takes no prior
 
 
-def test_the_default_demo_shows_an_agent_finding_a_smile(tmp_path, capsys):
-    """What `make demo` runs: the curve rises and the printed best is within noise of the truth."""
-    from laetitia.app.truth import true_happiness
+def test_the_default_demo_ends_with_a_smiling_emoticon(tmp_path, capsys):
+    """What `make demo` runs: bayes-opt from the shipped prior recommends a smile it found."""
+    from laetitia.cli.demo import DEMO_PERSON
+    from laetitia.emoticon.params import PARAM_SPACE
+    from laetitia.viewers.people_v3 import V3_TEST, v3_viewer
 
+    assert DEMO_PERSON not in V3_TEST  # never a person of the sealed test split
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    session = load_session(out)
-    truth = true_happiness(session)
-    assert truth[-50:].mean() > truth[:50].mean() + 0.2  # it visibly learns
     best = json.loads((out / "best.json").read_text())
-    assert best["true_happiness"] > 0.7
-    if best["readings"]:
-        assert abs(best["mean_reading"] - best["true_happiness"]) < 0.15 / best["readings"] ** 0.5
+    assert best["responds"] is True and best["chosen_by"] == "the agent's best guess"
+    assert best["params"][PARAM_SPACE.names.index("b")] > 0  # the mouth curves up
+    assert "the emoticon it recommends smiles" in printed
+    person = v3_viewer(DEMO_PERSON)
+    way = (best["true_happiness"] - person.floor()) / (person.attainable_max() - person.floor())
+    assert way >= 0.8  # the honest best, most of the way from the person's floor to their best
+    assert f"smile {best['mean_reading']:.3f} over" in printed  # the signal, named as it is
     assert f"noise-free {best['true_happiness']:.3f}" in printed
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["config"]["prior"] and meta["config"]["agent"] == "bayes-opt"
     import matplotlib.pyplot as plt
 
     for name in ("best_emoticon.png", "learning_curve.png"):

@@ -70,7 +70,11 @@ def test_looking_away_leaves_frames_without_a_face_at_the_configured_rate() -> N
 
 def test_mood_drifts_slowly() -> None:
     viewer = person(mood_sd=0.05, mood_steps=50.0)
-    moods = np.array([viewer.react(None, viewer.optimum()).extras["mood"] for _ in range(300)])
+    moods = []
+    for _ in range(300):
+        viewer.react(None, viewer.optimum())
+        moods.append(viewer.mood)
+    moods = np.array(moods)
     assert 0.02 < moods.std() < 0.1
     assert np.corrcoef(moods[:-1], moods[1:])[0, 1] > 0.9
 
@@ -94,7 +98,7 @@ def test_the_suite_has_every_shape_and_is_reproducible() -> None:
     assert all(a.react(None, params) == b.react(None, params) for _ in range(5))
     other_noise = suite_viewer(5, seed=2)
     assert other_noise.react(None, params) != suite_viewer(5, seed=1).react(None, params)
-    assert suite_viewer(6).describe()["taste"] != suite_viewer(5).describe()["taste"]
+    assert suite_viewer(6).taste.describe() != suite_viewer(5).taste.describe()
 
 
 def test_irrelevant_parameters_do_not_matter_and_two_favourites_have_a_trap() -> None:
@@ -113,7 +117,7 @@ def test_irrelevant_parameters_do_not_matter_and_two_favourites_have_a_trap() ->
 def test_person_spec_builds_a_suite_member() -> None:
     viewer = make_viewer("person:5", frames=4)
     assert isinstance(viewer, PersonViewer) and viewer.frames == 4
-    assert viewer.describe()["taste"] == suite_viewer(5).describe()["taste"]
+    assert viewer.taste.describe() == suite_viewer(5).taste.describe()
     assert make_viewer("person").name == suite_viewer(0).name
     with pytest.raises(ViewerSpecError, match="0 to 23"):
         make_viewer("person:24")
