@@ -26,7 +26,6 @@ raw mean P(happy) is kept in the reaction's `extras` as `raw_happiness`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import numpy as np
 from laetitia.errors import ProfileError
 from laetitia.labels import EMOTIONS, HAPPY, check_labels
 from laetitia.logistic import LogisticFit
-from laetitia.records import from_dict
+from laetitia.records import from_dict, parse_json
 from laetitia.types import Reaction
 
 PROFILE_FORMAT = "laetitia-calibration/1"
@@ -288,12 +287,11 @@ def load_profile(path: Path | str) -> Profile:
             f"calibration profile not found: {path}. Make one with `laetitia calibrate`."
         )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ProfileError(
-            f"{path} is not a calibration profile (not JSON: {err}). Profiles are the JSON files "
-            "`laetitia calibrate` writes."
-        ) from err
+        text = path.read_bytes()
+    except OSError as err:
+        raise ProfileError(f"{path} cannot be read: {err.strerror or err}.") from err
+    source = f"{path} (a calibration profile, the JSON `laetitia calibrate` writes)"
+    data = parse_json(text, source, ProfileError)
     return Profile.from_dict(data, source=str(path))
 
 

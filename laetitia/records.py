@@ -17,6 +17,7 @@ dataclass asks for them; a whole number is accepted for a float, a bool never fo
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +53,59 @@ _CONFIG = dacite.Config(
     cast=[tuple],
     type_hooks={float: _as_float, int: _as_int, Path: _as_path},
 )
+
+
+MAX_DEPTH = 64
+"""The deepest nesting of objects and lists a JSON file laetitia reads may have (its records
+nest a few levels; deeper data would only test every reader's recursion)."""
+
+
+def parse_json(data: bytes | str, source: str, error: type[LaetitiaError] = ConfigError) -> Any:
+    """JSON text read from a file, or one line saying why it is not JSON.
+
+    A file laetitia is handed may be damaged or made to hurt: besides bad syntax and bytes that
+    are not UTF-8, nesting deeper than `MAX_DEPTH` and numbers with more digits than Python
+    converts are refused here, as the same one-line error.
+
+    Args:
+        data: The file's content.
+        source: The file, for the message.
+        error: The error to raise.
+
+    Raises:
+        error: If `data` is not JSON this process can read.
+    """
+    deep = error(
+        f"{source} is corrupt: it nests deeper than {MAX_DEPTH} levels, which no record of "
+        "laetitia does; it cannot be read."
+    )
+    try:
+        value = json.loads(data)
+    except RecursionError as problem:
+        raise deep from problem
+    except (ValueError, UnicodeDecodeError) as problem:  # JSONDecodeError is a ValueError
+        raise error(
+            f"{source} is corrupt, not JSON ({str(problem)[:200]}); it cannot be read."
+        ) from problem
+    if _depth(value) > MAX_DEPTH:
+        raise deep
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and lists nest in parsed JSON (0 for a plain value), without recursion."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            pending.extend((inner, depth + 1) for inner in item)
+    return deepest
 
 
 def field_names(cls: type) -> list[str]:

@@ -165,3 +165,130 @@ def test_a_kill_at_any_write_of_a_resume_and_its_repair_loses_no_step(tmp_path, 
             resumes += 1
         np.testing.assert_array_equal(_steps_of(case / "s")[:, 0], np.arange(kept + 2))
     _report(agent, "resume and repair", writes, len(_points(writes)), resumes)
+
+
+# ----- faults: a full disk, an I/O error, at a write, an fsync or a rename -----------------------
+#
+# `strace -e inject=SYSCALL:error=ERRNO:when=N` makes the N-th such call of a training (or a
+# resume) fail, through the command line as a user runs it. Whatever fails, the command ends
+# with one line and exit code 2 (or 0 when the failed call did not matter), never a traceback;
+# the session is whole (a prefix of an uninterrupted run, which resumes to the full count) or
+# gone with everything the run made; and a resume that fails before its first step changes no
+# file. `LAETITIA_FAULT_POINTS` samples the calls as for the kills (default 5 per fault).
+
+FAULTS = {
+    "enospc-write": ("write", "ENOSPC"),
+    "eio-fsync": ("fsync", "EIO"),
+    "enospc-rename": ("rename", "ENOSPC"),
+}
+"""Each fault: the system call that fails (`strace`'s name) and how."""
+CLI_CHILD = "import sys\nfrom laetitia.cli import main\nraise SystemExit(main(sys.argv[1:]))\n"
+
+
+def _cli(tmp_path: Path, argv: list[str], fault: str | None = None, at: int = 0) -> dict:
+    """Run `laetitia ARGV` under strace, the `at`-th call of `fault` failing; what it did."""
+    script = tmp_path / "cli_child.py"
+    script.write_text(CLI_CHILD)
+    trace = tmp_path / "calls.trace"
+    calls = sorted({call for call, _ in FAULTS.values()})
+    command = ["strace", "-f", "-qq", "-e", f"trace={','.join(calls)}", "-o", str(trace)]
+    if fault is not None:
+        call, errno_name = FAULTS[fault]
+        command += ["-e", f"inject={call}:error={errno_name}:when={at}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy", "TQDM_DISABLE": "1"}
+    done = subprocess.run(
+        [*command, sys.executable, str(script), *argv], env=env, capture_output=True, timeout=300
+    )
+    lines = trace.read_text().splitlines()
+    counts = {call: sum(f" {call}(" in f" {line}" for line in lines) for call in calls}
+    return {"code": done.returncode, "err": done.stderr.decode(errors="replace"), "calls": counts}
+
+
+def _train_argv(out: Path, agent: str, steps: int) -> list[str]:
+    return ["train", "--agent", agent, "--viewer", "sim:1", "--frames", "2", "--steps", str(steps)]
+
+
+def _one_line_or_none(run: dict, what: str) -> None:
+    """The run worked, or ended with exit code 2 and one line; never a traceback."""
+    assert "Traceback" not in run["err"], f"{what}: {run['err'][-2000:]}"
+    if run["code"] != 0:
+        assert run["code"] == 2, f"{what}: exit code {run['code']}: {run['err'][-2000:]}"
+        assert run["err"].count("\n") == 1, f"{what}: {run['err']}"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module", params=AGENTS)
+def cli_reference(request, tmp_path_factory) -> dict[str, object]:
+    """An uninterrupted run through the command line, and how many calls of each kind it made."""
+    tmp = tmp_path_factory.mktemp("cli-reference")
+    run = _cli(tmp, [*_train_argv(tmp / "s", request.param, STEPS), "--out", str(tmp / "s")])
+    assert run["code"] == 0, run["err"]
+    return {"agent": request.param, "steps": _steps_of(tmp / "s"), "calls": run["calls"]}
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_at_any_call_of_a_training_is_one_line_and_loses_no_step(
+    tmp_path, cli_reference, fault
+):
+    agent, reference = cli_reference["agent"], cli_reference["steps"]
+    call = FAULTS[fault][0]
+    points = _points(cli_reference["calls"][call])
+    resumes = 0
+    for n in points:
+        out = tmp_path / f"at-{n}" / "s"
+        out.parent.mkdir()
+        run = _cli(out.parent, [*_train_argv(out, agent, STEPS), "--out", str(out)], fault, n)
+        _one_line_or_none(run, f"{fault} at call {n}")
+        if not (out / "meta.json").exists():
+            # Failed before its first step: everything it made is gone (the folder too).
+            assert run["code"] == 2 and not out.exists(), f"{fault} at {n}: {run['err']}"
+            continue
+        kept = _check_killed_session(out, reference)
+        if run["code"] == 0:
+            assert kept == STEPS
+        if kept == STEPS:
+            continue
+        again = _cli(out.parent, ["train", "--resume", str(out), "--steps", str(STEPS - kept)])
+        assert again["code"] == 0, f"resume after {fault} at {n}: {again['err']}"
+        resumes += 1
+        np.testing.assert_array_equal(_steps_of(out)[:, 0], np.arange(STEPS))
+    _report(agent, f"train, {fault}", cli_reference["calls"][call], len(points), resumes)
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_a_fault_at_any_call_of_a_resume_changes_no_file_or_loses_no_step(
+    tmp_path, cli_reference, fault
+):
+    agent, reference = cli_reference["agent"], cli_reference["steps"]
+    start = tmp_path / "start" / "s"
+    start.parent.mkdir()
+    first = _cli(start.parent, [*_train_argv(start, agent, STEPS - 2), "--out", str(start)])
+    assert first["code"] == 0, first["err"]
+    before = _files(start)
+    probe = tmp_path / "probe" / "s"
+    shutil.copytree(start, probe)
+    whole = _cli(probe.parent, ["train", "--resume", str(probe), "--steps", "2"])
+    assert whole["code"] == 0, whole["err"]
+    resumed = _steps_of(probe)  # what an uninterrupted resume records
+    call = FAULTS[fault][0]
+    points = _points(whole["calls"][call])
+    resumes = 0
+    for n in points:
+        case = tmp_path / f"at-{n}" / "s"
+        shutil.copytree(start, case)
+        run = _cli(case.parent, ["train", "--resume", str(case), "--steps", "2"], fault, n)
+        _one_line_or_none(run, f"{fault} at call {n} of a resume")
+        now = _check_killed_session(case, resumed)
+        assert now >= STEPS - 2
+        if now == STEPS - 2:
+            assert _files(case) == before, f"a resume failed by {fault} at {n} changed a file"
+        if now < STEPS:
+            again = _cli(case.parent, ["train", "--resume", str(case), "--steps", str(STEPS - now)])
+            assert again["code"] == 0, f"resume after {fault} at {n}: {again['err']}"
+            resumes += 1
+        np.testing.assert_array_equal(_steps_of(case)[:, 0], np.arange(STEPS))
+    np.testing.assert_array_equal(resumed[: STEPS - 2], reference[: STEPS - 2])
+    _report(agent, f"resume, {fault}", whole["calls"][call], len(points), resumes)

@@ -207,14 +207,25 @@ def test_a_kill_between_the_session_files_and_the_first_step_leaves_it_resumable
         (["--settle", "inf"], "--settle must be a finite number"),
         (["--steps", "0"], "--steps must be at least 1"),
         (["--threads", "0"], "--threads must be at least 1"),
+        (["--frames", "1000000000"], "--frames must be at most 10000"),
+        (["--steps", "1.5"], "--steps must be a whole number"),
+        (["--out", ""], "--out must name a file or folder, got an empty path"),
+        (["--agent", "ppo", "--agent-arg", "n_steps=100000000000"], "n_steps must be at most"),
+        (["--agent", "dqn", "--agent-arg", "buffer_size=10000000000"], "buffer_size must be at"),
     ],
 )
-def test_bad_numbers_are_one_line_and_leave_nothing(tmp_path, capsys, flags, said):
+def test_bad_numbers_are_one_line_and_leave_nothing(tmp_path, capsys, monkeypatch, flags, said):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
-    assert main(["train", "--viewer", "sim", "--out", str(out), *flags]) == 2
+    argv = ["train", "--viewer", "sim", "--out", str(out), *flags]
+    try:
+        code = main(argv)
+    except SystemExit as refused:  # refused as the command line is read (argparse)
+        code = refused.code
+    assert code == 2
     error = capsys.readouterr().err
     assert said in error and error.count("\n") == 1
-    assert not out.exists()
+    assert not out.exists() and not list(tmp_path.iterdir())  # nothing, here either
 
 
 def test_a_webcam_index_out_of_any_range_is_one_line(tmp_path, capsys):

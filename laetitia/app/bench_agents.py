@@ -50,6 +50,10 @@ from laetitia.viewers.people import (
     suite_viewer,
 )
 
+MAX_SEEDS = 1_000
+"""The most seeds per person a bench runs (the grid is held whole, run by run)."""
+MAX_STEPS = 10_000_000
+"""The most steps per run a bench takes (its curves are held whole)."""
 THRESHOLD = 0.9
 """Fraction of the way from a viewer's floor to its maximum that counts as found."""
 FIRST_STEPS = 100
@@ -214,10 +218,10 @@ class BenchConfig:
                 f"viewers must be between 1 and {size}, got {self.viewers}.", field="viewers"
             )
         self._check_people(size)
-        for name in ("seeds", "steps"):
-            if getattr(self, name) < 1:
+        for name, most in (("seeds", MAX_SEEDS), ("steps", MAX_STEPS)):
+            if not 1 <= getattr(self, name) <= most:
                 raise ConfigError(
-                    f"{name} must be at least 1, got {getattr(self, name)}.", field=name
+                    f"{name} must be from 1 to {most}, got {getattr(self, name)}.", field=name
                 )
         RunSettings(frames=self.frames, max_episode_steps=self.max_episode_steps)  # checks them
         check_sweep_settings(self.workers, self.address, self.retries)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import number, path_arg
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,9 +23,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ".frames.csv and, unless --no-frames, the frames in .frames/ for auditing. Use the "
         "profile with --profile PROFILE in `laetitia train` and `laetitia fer predict`.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="profile file to write (.json)")
+    parser.add_argument("--out", type=path_arg, required=True, help="profile file to write (.json)")
     parser.add_argument(
-        "--video", type=Path, default=None, help="calibrate from this recording, not live"
+        "--video", type=path_arg, default=None, help="calibrate from this recording, not live"
     )
     parser.add_argument(
         "--neutral",
@@ -47,14 +48,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="live: webcam index (default 0), or a video file / image folder as a stand-in",
     )
     parser.add_argument(
-        "--hold", type=float, default=4.0, help="live: seconds of each prompt (default 4)"
+        "--hold", type=number, default=4.0, help="live: seconds of each prompt (default 4)"
     )
     parser.add_argument(
-        "--ready", type=float, default=3.0, help="live: seconds before the first prompt (default 3)"
+        "--ready",
+        type=number,
+        default=3.0,
+        help="live: seconds before the first prompt (default 3)",
     )
     parser.add_argument(
         "--settle",
-        type=float,
+        type=number,
         default=1.0,
         help="live: seconds at the start of each prompt that are not used (default 1)",
     )
@@ -62,7 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--detector", choices=DETECTOR_NAMES, default=DETECTOR_NAMES[0], help="face detector"
     )
     parser.add_argument(
-        "--model", type=Path, default=None, help="FER model file (default: the shipped one)"
+        "--model", type=path_arg, default=None, help="FER model file (default: the shipped one)"
     )
     parser.add_argument(
         "--no-frames",
@@ -71,7 +75,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--l2",
-        type=float,
+        type=number,
         default=L2_DEFAULT,
         help=f"L2 penalty of the logistic regression (default {L2_DEFAULT})",
     )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import path_arg
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,12 +17,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "one as recorded_reward), OUT/meta.json and OUT/summary.json. With the model and "
         "detector the session was recorded with, the rewards come out identical.",
     )
-    parser.add_argument("session", type=Path, metavar="SESSION", help="recorded session folder")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write")
+    parser.add_argument("session", type=path_arg, metavar="SESSION", help="recorded session folder")
+    parser.add_argument("--out", type=path_arg, required=True, help="folder to write")
     parser.add_argument(
         "--model",
         dest="model_path",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="PATH",
         help="FER model (.safetensors); default: the one the session was recorded with",
@@ -35,6 +36,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"face detector ({', '.join(DETECTOR_NAMES)}); default: the one the session was "
         "recorded with",
     )
+    parser.add_argument(
+        "--profile",
+        type=path_arg,
+        default=None,
+        metavar="PROFILE",
+        help="the calibration profile the session was scored through, to re-score through it "
+        "(a file a session names is never opened: name it)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -43,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.app.replay import SUMMARY_FILE, replay_session
 
     result = replay_session(
-        args.session, args.out, model_path=args.model_path, detector=args.detector
+        args.session,
+        args.out,
+        model_path=args.model_path,
+        detector=args.detector,
+        profile=args.profile,
     )
     print(result.summary.text())
     print(f"re-scored session: {result.folder} (steps.csv, meta.json, {SUMMARY_FILE})")
