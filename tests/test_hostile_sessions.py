@@ -231,7 +231,7 @@ def _snapshot(folder: Path) -> dict[str, object]:
 NOFOLLOW_CALLS = {"lstat", "readlink", "readlinkat", "unlink", "unlinkat", "rmdir", "symlink"}
 NOFOLLOW_CALLS |= {"symlinkat", "rename", "renameat", "renameat2", "lchown", "mkdir", "mkdirat"}
 CALL = re.compile(r"^(?:\[pid\s+\d+\]\s+|\d+\s+)?(\w+)\((.*)\)\s+=\s+(-?\d+)(<[^>]*>)?")
-FIRST_PATH = re.compile(r'^(?:(AT_FDCWD|\d+<([^>]*)>),\s*)?"((?:[^"\\]|\\.)*)"')
+FIRST_PATH = re.compile(r'^(?:(AT_FDCWD|\d+)(?:<([^>]*)>)?,\s*)?"((?:[^"\\]|\\.)*)"')
 
 
 def _violations(trace: Path, cwd: Path, links: set[str]) -> dict[str, list[str]]:
@@ -246,21 +246,26 @@ def _violations(trace: Path, cwd: Path, links: set[str]) -> dict[str, list[str]]
         path_arg = FIRST_PATH.match(args)
         path = ""
         if path_arg is not None:
-            where, fd_path, text = path_arg.groups()
-            base = fd_path if where and where != "AT_FDCWD" else str(cwd)
+            _, fd_path, text = path_arg.groups()
+            base = fd_path or str(cwd)
             path = os.path.normpath(os.path.join(base, text))
         if path.startswith("/MARK/"):
             run = path[len("/MARK/") :]
             continue
         # A path in the watched folder named, or a descriptor of one returned (`-y`); the
-        # content of a link read as a link names its target, which is not reading it.
-        bad = BAIT in line and name not in ("readlink", "readlinkat")
+        # content of a link read as a link names its target, which is not reading it. A call
+        # that returns a descriptor is judged by what it opened (a link the run replaced by a
+        # file of its own is a file by then); any other by whether it follows a link.
         parts = Path(path).parts
         through = any(str(Path(*parts[:i])) in links for i in range(2, len(parts)))
         follows = name not in NOFOLLOW_CALLS and not re.search(
-            r"O_NOFOLLOW|AT_SYMLINK_NOFOLLOW", args
+            r"O_NOFOLLOW|AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH", args
         )
-        bad = bad or (bool(path) and (through or (path in links and follows)))
+        if returned:
+            bad = BAIT in returned or BAIT in path
+        else:
+            bad = BAIT in line and name not in ("readlink", "readlinkat")
+            bad = bad or (bool(path) and (through or (path in links and follows)))
         if bad:
             found.setdefault(run, []).append(line)
     return found
@@ -294,7 +299,9 @@ def _check_results(results: list[dict], video: Path) -> None:
         assert result["escaped"] is None, f"{result['id']}: {result['escaped']}"
         if result["code"] != 0:
             assert result["code"] == 2, result
-            assert result["err"].count("\n") == 1 and "Traceback" not in result["err"], result
+            # Progress bars may share stderr (a command that shows one): the rest is one line.
+            said = [x for x in result["err"].splitlines() if x.strip() and "%|" not in x]
+            assert len(said) == 1 and "Traceback" not in result["err"], result
     refused = {r["id"] for r in results if r["code"] != 0}
     commands = list(_commands(Path("x"), Path("x"), video))
     # A case naming a file a command needs is refused by it; the others may be read as what
@@ -348,6 +355,7 @@ def test_a_hostile_session_touches_nothing_outside_itself_through_any_command(tm
     command += [sys.executable, str(tmp_path / "child.py"), str(tmp_path / "runs.json")]
     command += [str(tmp_path / "results.json")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy", "MPLBACKEND": "Agg"}
+    env["TQDM_DISABLE"] = "1"  # progress bars share stderr with the one line checked
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=900)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
 

@@ -50,7 +50,7 @@ from laetitia.sessions import (
     new_meta,
     prepare_folder,
 )
-from laetitia.sessions.paths import exists_inside
+from laetitia.sessions.paths import exists_inside, real_folder
 from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
 
 EVALUATION_FILE = "evaluation.json"
@@ -372,6 +372,7 @@ def evaluate_saved(
         ConfigError: If the saved agent's kind is unknown, or the face pipeline cannot run.
         ProfileError: For a profile that is unreadable or made for another model.
     """
+    _agent_of_a_session(config.agent_path)
     document = read_agent_document(config.agent_path)
     trained_env = document.env
     name = document.agent
@@ -431,6 +432,21 @@ def _evaluate(
         recorder=recorder,
         progress=progress,
     )
+
+
+def _agent_of_a_session(agent_path: Path) -> None:
+    """Refuse an agent folder that is a link in a session (the session would reach elsewhere).
+
+    An agent folder named on the command line may be anywhere; one inside a session (its
+    folder above holds a `meta.json`) is part of the session, and no link in a session is
+    followed.
+
+    Raises:
+        SessionError: If the session's agent folder is a link or not a folder.
+    """
+    session = agent_path.absolute().parent
+    if exists_inside(session, META_FILE):
+        real_folder(session, agent_path.name, str(agent_path))
 
 
 def _mean(values: list[float]) -> float:

@@ -92,6 +92,21 @@ def _refuse_kind(what: str, relative: str, mode: int, error: type[LaetitiaError]
     )
 
 
+def _open_folder(part: str, fd: int, what: str, relative: str, error: type[LaetitiaError]) -> int:
+    """A descriptor of the folder `part` in the folder `fd`, opened without following a link."""
+    try:
+        return os.open(part, _DIR_FLAGS, dir_fd=fd)
+    except OSError as failure:
+        if failure.errno not in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR):
+            raise
+        found = os.stat(part, dir_fd=fd, follow_symlinks=False)
+        if stat.S_ISLNK(found.st_mode):
+            raise _refuse_link(what, relative, error) from failure
+        raise error(
+            f"{what}: {relative} passes through {part}, which is not a folder."
+        ) from failure
+
+
 @contextmanager
 def _parent(
     folder: Path, parts: tuple[str, ...], what: str, relative: str, error: type[LaetitiaError]
@@ -100,16 +115,7 @@ def _parent(
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for part in parts[:-1]:
-            try:
-                inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError as failure:
-                if failure.errno in (errno.ELOOP, errno.EMLINK):
-                    raise _refuse_link(what, relative, error) from failure
-                if failure.errno == errno.ENOTDIR:
-                    raise error(
-                        f"{what}: {relative} passes through {part}, which is not a folder."
-                    ) from failure
-                raise
+            inner = _open_folder(part, fd, what, relative, error)
             os.close(fd)
             fd = inner
         yield fd
@@ -257,16 +263,7 @@ def real_folder(
                     os.mkdir(part, dir_fd=fd)
                 except FileExistsError:
                     pass
-            try:
-                inner = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except OSError as failure:
-                if failure.errno in (errno.ELOOP, errno.EMLINK):
-                    raise _refuse_link(what, relative, error) from failure
-                if failure.errno == errno.ENOTDIR:
-                    raise error(
-                        f"{what}: {relative} is a file where a folder belongs."
-                    ) from failure
-                raise
+            inner = _open_folder(part, fd, what, relative, error)
             os.close(fd)
             fd = inner
     finally:
