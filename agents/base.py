@@ -155,7 +155,7 @@ def read_agent_document(path: str | Path) -> AgentDocument:
         ) from error
     except OSError as error:
         raise SessionError(f"{source} cannot be read: {error.strerror or error}.") from error
-    data = parse_json(text, source, SessionError)
+    data = parse_json(text, source, SessionError, limit=AGENT_FILE_LIMIT)
     return from_dict(AgentDocument, data, source, SessionError)
 
 

@@ -243,3 +243,63 @@ def test_a_damaged_video_is_read_or_refused(tmp_path):
         _reads_or_refuses(lambda: read_all(path), tmp_path)
 
     check()
+
+
+HOSTILE_JSON = {
+    "nested lists": b"[" * 100_000 + b"]" * 100_000,
+    "nested objects": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    "nested a little deeper than a record": b"[" * 200 + b"]" * 200,
+    "a number of 100000 digits": b'{"seed": ' + b"9" * 100_000 + b"}",
+    "huge": b'{"parameter_space": [' + b"0," * 8_500_000 + b'0], "class_names": []}',
+}
+"""JSON made to exhaust a reader: deeper than any recursion, a number too long to convert, and
+a file of 17 MB (more than any record but an agent's state may hold)."""
+
+
+def _json_readers(session_files, tmp_path):
+    """Each JSON file laetitia reads, with a reader: where the file goes, and how it is read."""
+    import shutil
+
+    from laetitia.agents.base import read_agent_document
+    from laetitia.app.agent_settings import agent_args_with_file
+    from laetitia.app.prior import load_prior
+    from laetitia.profile import load_profile
+    from laetitia.sessions.best import read_best
+
+    session = tmp_path / "session"
+    shutil.rmtree(session, ignore_errors=True)
+    shutil.copytree(session_files["frames"], session)
+    (session / "agent").mkdir(exist_ok=True)
+    (session / "prior").mkdir(exist_ok=True)
+    (session / "prior" / "prior.safetensors").write_bytes(b"")
+    return {
+        "meta.json": (session / "meta.json", lambda: load_session(session)),
+        "best.json": (session / "best.json", lambda: read_best(load_session(session))),
+        "agent.json": (
+            session / "agent/agent.json",
+            lambda: read_agent_document(session / "agent"),
+        ),
+        "prior.json": (
+            session / "prior/prior.json",
+            lambda: load_prior(session / "prior", PARAM_SPACE),
+        ),
+        "profile": (tmp_path / "me.json", lambda: load_profile(tmp_path / "me.json")),
+        "agent settings": (
+            tmp_path / "settings.json",
+            lambda: agent_args_with_file("hill-climb", tmp_path / "settings.json", {}),
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_JSON))
+def test_deeply_nested_or_huge_json_is_refused_in_one_line_by_every_reader(
+    session_files, tmp_path, kind
+):
+    for name in ("meta.json", "best.json", "agent.json", "prior.json", "profile", "agent settings"):
+        path, read = _json_readers(session_files, tmp_path)[name]
+        path.write_bytes(HOSTILE_JSON[kind])
+        with pytest.raises(LaetitiaError) as refused:
+            _reads_or_refuses(read, tmp_path)
+            read()
+        assert "\n" not in str(refused.value), f"{name}: {refused.value}"
+        assert len(str(refused.value)) < 1000, f"{name}: the message quotes the file"
