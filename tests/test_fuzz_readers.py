@@ -248,7 +248,6 @@ def test_a_damaged_video_is_read_or_refused(tmp_path):
 HOSTILE_JSON = {
     "nested lists": b"[" * 100_000 + b"]" * 100_000,
     "nested objects": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-    "nested a little deeper than a record": b"[" * 200 + b"]" * 200,
     "a number of 100000 digits": b'{"seed": ' + b"9" * 100_000 + b"}",
     "huge": b'{"parameter_space": [' + b"0," * 8_500_000 + b'0], "class_names": []}',
 }

@@ -348,6 +348,18 @@ def _image(path: Path) -> Path:
     return path
 
 
+def _clip(tmp_path: Path) -> Path:
+    """A 20-frame synthetic video (no face: the `none` detector reads the whole frame)."""
+    import cv2
+
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(20):
+        writer.write(np.full((48, 64, 3), i * 10, np.uint8))
+    writer.release()
+    return video
+
+
 def test_a_run_that_fails_before_its_first_step_deletes_nothing_it_did_not_make(tmp_path, capsys):
     # (1) The viewer cannot give a step's frames (one image, ten frames a step): the run fails
     # after saving its agent. The user's own files in agent/ and prior/ stay, and so do those
@@ -430,17 +442,11 @@ def test_places_a_session_names_are_never_taken_from_it_and_a_resume_is_given_th
 def test_a_recorded_model_file_is_asked_for_and_checked_never_opened_from_the_session(
     tmp_path, capsys
 ):
-    import cv2
-
     from laetitia.app.places import recorded_model
     from laetitia.fer import default_model_path, model_identity
     from laetitia.sessions import read_meta
 
-    video = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    for i in range(20):
-        writer.write(np.full((48, 64, 3), i * 10, np.uint8))
-    writer.release()
+    video = _clip(tmp_path)
     mine = tmp_path / "mine.safetensors"
     shutil.copy(default_model_path(), mine)
     out = tmp_path / "run"
@@ -559,13 +565,7 @@ def test_an_io_error_during_the_first_step_leaves_no_image_of_the_person(
         real(fd)
 
     monkeypatch.setattr(recorder.os, "fsync", failing)
-    video = tmp_path / "clip.avi"
-    import cv2
-
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    for i in range(20):
-        writer.write(np.full((48, 64, 3), i * 10, np.uint8))
-    writer.release()
+    video = _clip(tmp_path)
     out = tmp_path / "run"
     args = ["train", "--viewer", f"video:{video}", "--frames", "2", "--settle", "0"]
     assert main([*args, "--no-window", "--detector", "none", "--out", str(out)]) == 2

@@ -106,14 +106,7 @@ def prepare_folder(folder: Path) -> Path:
         SessionError: If the folder cannot be created or written, already holds a session or
             frames, or holds a link where a session's file or folder goes.
     """
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SessionError(
-            f"cannot write the session folder {folder}: {error.strerror or error}. "
-            "Choose a folder you can write to."
-        ) from error
+    folder = _made(folder)
     if not folder.is_dir():
         raise SessionError(f"{folder} is a file; choose a folder for the session.")
     if exists_inside(folder, META_FILE) or any(
@@ -138,6 +131,19 @@ def prepare_folder(folder: Path) -> Path:
     return folder
 
 
+def _made(folder: Path) -> Path:
+    """The folder, created with its parents if needed."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SessionError(
+            f"cannot write the session folder {folder}: {error.strerror or error}. "
+            "Choose a folder you can write to."
+        ) from error
+    return folder
+
+
 def claim_folder(folder: Path) -> SessionLock:
     """Create a folder for a new session if needed, take its writer lock, and check it.
 
@@ -147,14 +153,7 @@ def claim_folder(folder: Path) -> SessionLock:
     Raises:
         SessionError: As `prepare_folder`, or if another process writes the folder.
     """
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SessionError(
-            f"cannot write the session folder {folder}: {error.strerror or error}. "
-            "Choose a folder you can write to."
-        ) from error
+    folder = _made(folder)
     lock = lock_session(folder)
     try:
         prepare_folder(folder)
