@@ -15,6 +15,7 @@ tries every write of each (the figures are in BENCHMARKS.md, "Reliability"), and
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,7 +193,7 @@ def _cli(tmp_path: Path, argv: list[str], fault: str | None = None, at: int = 0)
     script.write_text(CLI_CHILD)
     trace = tmp_path / "calls.trace"
     calls = sorted({call for call, _ in FAULTS.values()})
-    command = ["strace", "-f", "-qq", "--seccomp-bpf", "-e", f"trace={','.join(calls)}"]
+    command = ["strace", "-f", "-qq", "-y", "--seccomp-bpf", "-e", f"trace={','.join(calls)}"]
     command += ["-o", str(trace)]
     if fault is not None:
         call, errno_name = FAULTS[fault]
@@ -201,9 +202,14 @@ def _cli(tmp_path: Path, argv: list[str], fault: str | None = None, at: int = 0)
     done = subprocess.run(
         [*command, sys.executable, str(script), *argv], env=env, capture_output=True, timeout=300
     )
-    lines = trace.read_text().splitlines()
+    lines = trace.read_text(errors="replace").splitlines()
     counts = {call: sum(f" {call}(" in f" {line}" for line in lines) for call in calls}
-    return {"code": done.returncode, "err": done.stderr.decode(errors="replace"), "calls": counts}
+    # The file the failed call was about: a descriptor's path (`-y`), or a rename's source.
+    failed = next((line for line in lines if "INJECTED" in line), "")
+    found = re.search(r'\(\d+<([^>]*)>|\("([^"]*)"', failed)
+    about = next((g for g in found.groups() if g), "") if found else ""
+    err = done.stderr.decode(errors="replace")
+    return {"code": done.returncode, "err": err, "calls": counts, "about": about}
 
 
 def _fault_points(total: int, default: int) -> list[int]:
@@ -217,12 +223,18 @@ def _train_argv(out: Path, agent: str, steps: int) -> list[str]:
     return ["train", "--agent", agent, "--viewer", "sim:1", "--frames", "2", "--steps", str(steps)]
 
 
-def _one_line_or_none(run: dict, what: str) -> None:
-    """The run worked, or ended with exit code 2 and one line; never a traceback."""
+def _one_line_or_none(run: dict, what: str, folder: Path) -> None:
+    """The run worked, or ended with exit code 2 and one line; never a traceback.
+
+    A failed call about a file of the session gives a line naming a file of the session
+    (a failed write to the terminal names none: there is no file to name).
+    """
     assert "Traceback" not in run["err"], f"{what}: {run['err'][-2000:]}"
     if run["code"] != 0:
         assert run["code"] == 2, f"{what}: exit code {run['code']}: {run['err'][-2000:]}"
         assert run["err"].count("\n") == 1, f"{what}: {run['err']}"
+        if run["about"].startswith(str(folder)):
+            assert str(folder) in run["err"], f"{what} ({run['about']}): {run['err']}"
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -250,7 +262,7 @@ def test_a_fault_at_any_call_of_a_training_is_one_line_and_loses_no_step(
         out = tmp_path / f"at-{n}" / "s"
         out.parent.mkdir()
         run = _cli(out.parent, [*_train_argv(out, agent, STEPS), "--out", str(out)], fault, n)
-        _one_line_or_none(run, f"{fault} at call {n}")
+        _one_line_or_none(run, f"{fault} at call {n}", out)
         if not (out / "meta.json").exists():
             # Failed before its first step: everything it made is gone (the folder too).
             assert run["code"] == 2 and not out.exists(), f"{fault} at {n}: {run['err']}"
@@ -298,7 +310,7 @@ def test_a_fault_at_any_call_of_a_resume_changes_no_file_or_loses_no_step(
         case = tmp_path / f"at-{n}" / "s"
         shutil.copytree(start, case)
         run = _cli(case.parent, ["train", "--resume", str(case), "--steps", "2"], fault, n)
-        _one_line_or_none(run, f"{fault} at call {n} of a resume")
+        _one_line_or_none(run, f"{fault} at call {n} of a resume", case)
         now = _check_killed_session(case, resumed)
         assert now >= STEPS - 2
         if now == STEPS - 2:

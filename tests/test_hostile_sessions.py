@@ -16,6 +16,8 @@ one child process traced by `strace -f -y -e trace=%file`. Then:
   that follows a linked file: only `lstat`-like calls and `O_NOFOLLOW` opens may name a link);
 - nothing outside was written or deleted: the watched folder is byte for byte as it was;
 - every command worked or ended with exit code 2 and one line, never a traceback.
+
+`LAETITIA_FAULT_REPORT=FILE` appends the figures (runs, refusals) to FILE, as the fault suite's.
 """
 
 import hashlib
@@ -364,4 +366,12 @@ def test_a_hostile_session_touches_nothing_outside_itself_through_any_command(tm
     assert not read, "read outside the session:\n" + "\n".join(
         f"{run}: {lines[:3]}" for run, lines in read.items()
     )
-    _check_results(json.loads((tmp_path / "results.json").read_text()), video)
+    results = json.loads((tmp_path / "results.json").read_text())
+    _check_results(results, video)
+    report = os.environ.get("LAETITIA_FAULT_REPORT")
+    if report:  # the figures BENCHMARKS.md gives ("Reliability"); every check passed
+        refused = sum(r["code"] != 0 for r in results)
+        line = {"suite": "hostile sessions", "cases": len(_cases(outside)), "runs": len(results)}
+        line |= {"refused": refused, "worked": len(results) - refused, "touched_outside": 0}
+        with open(report, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")

@@ -29,6 +29,7 @@ from laetitia.sessions import (
     META_FILE,
     NewSession,
     Session,
+    SessionMeta,
     SessionRecorder,
     load_session,
     lock_session,
@@ -352,6 +353,8 @@ def resume_config(
                 "pipeline to give a file to.",
                 field=name,
             )
+    if face:
+        _shipped_detector(meta)
     config = dataclasses.replace(
         config,
         viewer=viewer,
@@ -456,6 +459,23 @@ def _resume(
     recorder = SessionRecorder.resume(folder, meta)
     episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
     return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
+
+
+def _shipped_detector(meta: SessionMeta) -> None:
+    """Refuse to resume a session whose detector ran with a model file of its own.
+
+    A resume builds the detector by name, with the shipped model; one recorded with another
+    file would go on with a different detector, and its file is never taken from the session.
+
+    Raises:
+        ConfigError: If the recorded detector's model is not the shipped one.
+    """
+    from laetitia.app.places import recorded_meter
+    from laetitia.faces.descriptions import shipped_detector_models
+
+    meter = recorded_meter(meta.viewer)
+    if meter is not None and isinstance(meter.get("detector"), dict):
+        shipped_detector_models(meter["detector"])
 
 
 def _session_prior(folder: Path, config: TrainConfig) -> PopulationPrior | None:

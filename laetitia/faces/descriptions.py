@@ -65,7 +65,8 @@ def shipped_detector_models(description: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(
             f"detector: the session's {out.get('name')} detector ran with a model file of its "
             f"own ({str(path)[:80]}, sha256 {str(sha256)[:12]}...), which is never opened "
-            "because a session names it; re-score with another `detector`.",
+            "because a session names it; re-score with another `detector`, or start a new "
+            "session.",
             field="detector",
         )
     out["model_path"] = None  # the shipped file, which has that sha256
