@@ -591,7 +591,9 @@ def test_a_session_folder_deleted_mid_run_stops_it_in_one_line(tmp_path):
     while not (out / "steps.csv").exists() or len(_lines(out / "steps.csv")) < 3:
         assert run.poll() is None and time.monotonic() < deadline
         time.sleep(0.05)
-    shutil.rmtree(out)
+    # Gone from its place at once (the writer keeps writing meanwhile), then deleted.
+    os.rename(out, tmp_path / "deleted")
+    shutil.rmtree(tmp_path / "deleted", ignore_errors=True)
     _, error = run.communicate(timeout=120)
     assert run.returncode == 2
     text = error.decode()
