@@ -30,33 +30,33 @@ class AgentEntry:
 AGENTS: dict[str, AgentEntry] = {
     "hill-climb": AgentEntry(
         "laetitia.agents.hill_climb:HillClimber",
-        "laetitia/Smile-v0",
+        "laetitia/Smile-v1",
         "the original Monte Carlo hill-climber: one random parameter move, keep if happier",
     ),
     "q-learning": AgentEntry(
         "laetitia.agents.q_learning:QLearning",
-        "laetitia/SmileDiscrete-v0",
+        "laetitia/SmileDiscrete-v1",
         "tabular Q-learning over a coarse grid of the parameters, epsilon-greedy",
     ),
     "ppo": AgentEntry(
         "laetitia.agents.ppo:PPOAgent",
-        "laetitia/Smile-v0",
+        "laetitia/Smile-v1",
         "stable-baselines3 PPO: a Gaussian policy moving every parameter a little",
     ),
     "dqn": AgentEntry(
         "laetitia.agents.dqn:DQNAgent",
-        "laetitia/SmileDiscrete-v0",
+        "laetitia/SmileDiscrete-v1",
         "stable-baselines3 DQN: a Q-network choosing one parameter to move up or down",
     ),
     "cma-es": AgentEntry(
         "laetitia.agents.cma_es:CmaEs",
-        "laetitia/Smile-v0",
+        "laetitia/Smile-v1",
         "CMA-ES (the cmaes library): a population of emoticons per generation, for few, "
         "noisy steps; its step size is 1 (one step reaches any emoticon)",
     ),
     "bayes-opt": AgentEntry(
         "laetitia.agents.bayes_opt:BayesOpt",
-        "laetitia/Smile-v0",
+        "laetitia/Smile-v1",
         "Bayesian optimisation: a Gaussian process of taste, mood and habituation with learned "
         "noise, LogEI over the best posterior mean; its step size is 1",
     ),

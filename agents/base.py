@@ -30,6 +30,7 @@ from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError, DiskError, SessionError, VideoEndedError
 from laetitia.files import write_bytes_atomic, write_json_atomic
 from laetitia.records import from_dict, parse_json
+from laetitia.run_settings import STEP_SIZE
 from laetitia.sessions.paths import read_inside
 
 if TYPE_CHECKING:
@@ -48,8 +49,8 @@ StepInfo = dict[str, Any]
 class EmoticonSteps(Protocol):
     """What the agents need of an emoticon env of either kind (its unwrapped env).
 
-    `laetitia.envs.base.EmoticonEnv` answers it (`laetitia/Smile-v0` and
-    `laetitia/SmileDiscrete-v0`); the agents read it through `emoticon_steps`. Catching up on
+    `laetitia.envs.base.EmoticonEnv` answers it (`laetitia/Smile-v1` and
+    `laetitia/SmileDiscrete-v1`); the agents read it through `emoticon_steps`. Catching up on
     recorded steps (`BaseAgent.catch_up`) works out each step's action from it.
     """
 
@@ -73,7 +74,7 @@ class EmoticonSteps(Protocol):
 
 @runtime_checkable
 class EmoticonMoves(EmoticonSteps, Protocol):
-    """What the agents that choose emoticons need of `laetitia/Smile-v0` (its unwrapped env).
+    """What the agents that choose emoticons need of `laetitia/Smile-v1` (its unwrapped env).
 
     `laetitia.envs.smile.SmileEnv` answers it; the agents read it through `emoticon_env`.
     """
@@ -107,7 +108,7 @@ def emoticon_env(env: gym.Env) -> EmoticonMoves:
     unwrapped = env.unwrapped
     if not isinstance(unwrapped, EmoticonMoves):
         raise ConfigError(
-            f"{type(unwrapped).__name__} is not laetitia/Smile-v0: it has no parameter space, "
+            f"{type(unwrapped).__name__} is not laetitia/Smile-v1: it has no parameter space, "
             "step size or action_towards to move to a chosen emoticon."
         )
     return unwrapped
@@ -231,7 +232,7 @@ class BaseAgent:
     """The dataclass of the algorithm's settings."""
     settings: Settings
     """The algorithm's settings (subclasses narrow the type to their `settings_class`)."""
-    preferred_step_size: ClassVar[float] = 0.1
+    preferred_step_size: ClassVar[float] = STEP_SIZE
     """The env `step_size` the agent runs with unless told otherwise (`--step-size`)."""
     takes_prior: ClassVar[bool] = False
     """Whether the agent can start from a prior learned from other people
@@ -583,7 +584,7 @@ class Agent(BaseAgent):
         return recorded.n_steps - start
 
     def _move(self, current: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """The `laetitia/Smile-v0` action from normalised parameters `current` to `target`.
+        """The `laetitia/Smile-v1` action from normalised parameters `current` to `target`.
 
         Raises:
             ConfigError: If the agent has no environment to act in.

@@ -204,10 +204,10 @@ class BayesOptSettings(Settings):
 
 
 class BayesOpt(Agent):
-    """Gaussian-process Bayesian optimisation on `laetitia/Smile-v0`, one emoticon per step.
+    """Gaussian-process Bayesian optimisation on `laetitia/Smile-v1`, one emoticon per step.
 
     Args:
-        env: The environment (`laetitia/Smile-v0`).
+        env: The environment (`laetitia/Smile-v1`).
         seed: Seeds the design and the candidates.
         prior_mean: A prior mean reading of normalised emoticons, its weight fitted.
         warm_start: float (k, n) normalised emoticons to show first.
@@ -271,7 +271,7 @@ class BayesOpt(Agent):
         if not isinstance(env.action_space, gym.spaces.Box):
             raise ConfigError(
                 "bayes-opt moves to chosen emoticons by continuous steps: use "
-                f"laetitia/Smile-v0, not an env with a {type(env.action_space).__name__} "
+                f"laetitia/Smile-v1, not an env with a {type(env.action_space).__name__} "
                 "action space."
             )
         step_size = float(emoticon_env(env).step_size)
@@ -343,12 +343,12 @@ class BayesOpt(Agent):
         return self._move(current, current if best is None else best)
 
     def _reading(self, info: dict[str, Any], reward: float) -> float:
-        """Mean P(happy) over the frames with a face after the first `skip_frames`."""
+        """Mean of the signal over the frames with a face after the first `skip_frames`."""
         reaction = info.get("reaction")
         skip = self.settings.skip_frames
         if reaction is None or skip == 0:
             return reward
-        happy = np.asarray(reaction.happiness(), dtype=np.float64)[skip:]
+        happy = np.asarray(reaction.signal_values(), dtype=np.float64)[skip:]
         face = np.asarray(reaction.has_face, dtype=bool)[skip:]
         return float(happy[face].mean()) if face.any() else reward
 

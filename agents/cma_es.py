@@ -17,7 +17,7 @@ between CPUs by rounding only (`separable` draws from a diagonal covariance, whi
 eigenbasis to choose).
 
 ## Moving to the chosen emoticon
-On `laetitia/Smile-v0` an action moves each normalised parameter by at most `2 · step_size`.
+On `laetitia/Smile-v1` an action moves each normalised parameter by at most `2 · step_size`.
 The agent prefers `step_size=1.0` (`preferred_step_size`), where one step reaches any
 emoticon: one step is still one shown emoticon, read over the same frames as for every other
 agent. With a smaller step size it walks there; only the emoticon it chose is told to CMA-ES.
@@ -66,7 +66,7 @@ class CmaEsSettings(Settings):
 
 
 class CmaEs(Agent):
-    """CMA-ES (the `cmaes` library) on `laetitia/Smile-v0`, one emoticon per step.
+    """CMA-ES (the `cmaes` library) on `laetitia/Smile-v1`, one emoticon per step.
 
     Settings: `CmaEsSettings`.
     """
@@ -102,7 +102,7 @@ class CmaEs(Agent):
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Box):
             raise ConfigError(
-                "cma-es moves to chosen emoticons by continuous steps: use laetitia/Smile-v0, "
+                "cma-es moves to chosen emoticons by continuous steps: use laetitia/Smile-v1, "
                 f"not an env with a {type(env.action_space).__name__} action space."
             )
         step_size = float(emoticon_env(env).step_size)

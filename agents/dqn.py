@@ -1,4 +1,4 @@
-"""DQN (stable-baselines3) on `laetitia/SmileDiscrete-v0`: one parameter up or down a step.
+"""DQN (stable-baselines3) on `laetitia/SmileDiscrete-v1`: one parameter up or down a step.
 
 The defaults are chosen for the budget a person in front of a camera can give: a few hundred
 steps, where SB3's defaults (learning from step 100, exploring for 10% of a million-step run,

@@ -43,7 +43,7 @@ class HillClimbSettings(Settings):
 
 
 class HillClimber(Agent):
-    """Monte Carlo hill-climbing over the emoticon's parameters on `laetitia/Smile-v0`.
+    """Monte Carlo hill-climbing over the emoticon's parameters on `laetitia/Smile-v1`.
 
     Settings: `HillClimbSettings`.
     """
@@ -71,7 +71,7 @@ class HillClimber(Agent):
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Box):
             raise ConfigError(
-                "the hill-climber moves parameters by continuous steps: use laetitia/Smile-v0, "
+                "the hill-climber moves parameters by continuous steps: use laetitia/Smile-v1, "
                 f"not an env with a {type(env.action_space).__name__} action space."
             )
 

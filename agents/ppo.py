@@ -1,4 +1,4 @@
-"""PPO (stable-baselines3) on `laetitia/Smile-v0`: every parameter moved a little each step.
+"""PPO (stable-baselines3) on `laetitia/Smile-v1`: every parameter moved a little each step.
 
 The defaults are chosen for the budget a person in front of a camera can give: a few hundred
 steps, where SB3's defaults (2048-step rollouts) would not update the policy even once.

@@ -1,4 +1,4 @@
-"""Tabular Q-learning over a coarse grid of the emoticon's parameters, on SmileDiscrete-v0.
+"""Tabular Q-learning over a coarse grid of the emoticon's parameters, on SmileDiscrete-v1.
 
 The original DeepLaetitia project planned Q-learning after its hill-climber. The state is the
 cell of a grid over the normalised parameters (`bins` cells per parameter), the actions are the
@@ -123,7 +123,7 @@ class QLearning(Agent):
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Discrete):
             raise ConfigError(
-                "q-learning chooses among discrete moves: use laetitia/SmileDiscrete-v0, "
+                "q-learning chooses among discrete moves: use laetitia/SmileDiscrete-v1, "
                 f"not an env with a {type(env.action_space).__name__} action space."
             )
 

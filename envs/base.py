@@ -16,8 +16,10 @@ from laetitia.emoticon.window import EmoticonWindow
 from laetitia.errors import ConfigError, VideoEndedError
 from laetitia.reward import reward_from
 from laetitia.run_settings import RUN_DEFAULTS, STEP_SIZE, RunSettings
-from laetitia.types import Viewer
+from laetitia.types import FER_HAPPY, Viewer
+from laetitia.viewers.control import SessionControl
 from laetitia.viewers.spec import make_viewer
+from laetitia.viewers.stage import Screen, parse_screen
 
 START_STATES = ("default", "random")
 
@@ -46,6 +48,10 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         model: str | Path | None = None,
         profile: str | Path | None = None,
         window: bool | None = None,
+        signal: str | None = None,
+        default_signal: str = FER_HAPPY,
+        screen: Screen | str | None = None,
+        control: SessionControl | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ConfigError(
@@ -64,16 +70,39 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
                 model=model,
                 profile=profile,
                 window=window,
+                signal=signal,
+                default_signal=default_signal,
+                screen=parse_screen(screen) if isinstance(screen, str) else screen,
+                control=control,
             )
         else:
-            given = {"detector": detector, "model": model, "profile": profile, "window": window}
+            given = {
+                "detector": detector,
+                "model": model,
+                "profile": profile,
+                "window": window,
+                "screen": screen,
+                "control": control,
+            }
             named = sorted(k for k, v in given.items() if v is not None)
             if named:
                 raise ConfigError(
                     f"{', '.join(named)} choose how a viewer built from a spec string reads "
-                    "faces; this env was given a viewer object: build it with them instead."
+                    "faces and shows itself; this env was given a viewer object: build it with "
+                    "them instead."
+                )
+            own = getattr(viewer, "signal", FER_HAPPY)
+            if signal is not None and signal != own:
+                raise ConfigError(
+                    f"signal {signal} was asked of a viewer object that gives {own}; "
+                    "build the viewer with that signal, or ask for its own.",
+                    field="signal",
                 )
             self.viewer = viewer
+        # A viewer object from before signals were named declares none: its reactions carry
+        # P(happy), the only signal there was (a `Reaction`'s default).
+        self.signal: str = getattr(self.viewer, "signal", FER_HAPPY)
+        """The name of the smile signal the reward averages (`laetitia.signals`)."""
         self.step_size = step_size
         self.start = start
         self.image_size = image_size
@@ -179,6 +208,7 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
             "frames": 0,
             "faces": 0,
             "scored": False,
+            "signal": self.signal,
             "recording_over": reason,
         }
         return self._observation(), self._last_reward, False, True, info

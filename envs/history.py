@@ -71,7 +71,7 @@ class ShownHistory(gym.Wrapper[np.ndarray, Any, np.ndarray, Any], gym.utils.Reco
 
     ## Observation Space
     `Box(float32, (d + K * (d + 1),))` for an env whose observation is `Box(float32, (d,))`;
-    for `laetitia/Smile-v0` and `laetitia/SmileDiscrete-v0` (d = 9) that is `9 + 10 K`.
+    for `laetitia/Smile-v1` and `laetitia/SmileDiscrete-v1` (d = 9) that is `9 + 10 K`.
 
     | index | meaning | min | max |
     |---|---|---|---|
@@ -97,7 +97,7 @@ class ShownHistory(gym.Wrapper[np.ndarray, Any, np.ndarray, Any], gym.utils.Reco
     import laetitia
     from laetitia.envs.history import ShownHistory
 
-    env = ShownHistory(gym.make("laetitia/Smile-v0", viewer="sim:3"), k=8)
+    env = ShownHistory(gym.make("laetitia/Smile-v1", viewer="sim:3"), k=8)
     ```
     `k` is how many shown steps the observation carries (at least 1).
 

@@ -1,4 +1,4 @@
-"""`laetitia/Smile-v0`: continuous actions, a step for every emoticon parameter."""
+"""`laetitia/Smile-v1` (and `-v0`): continuous actions, a step for every emoticon parameter."""
 
 from __future__ import annotations
 
@@ -42,10 +42,14 @@ class SmileEnv(EmoticonEnv):
     Raw values: `laetitia.emoticon.PARAM_SPACE.denormalize(obs[:8])`.
 
     ## Rewards
-    The mean P(happy) over the frames of the reaction that have a face (`laetitia.reward`).
-    A step where no frame has a face is unscored: it repeats the previous reward (0.0 at the
-    start of an episode) and `info["scored"]` is False. `info` also holds `happiness`, `frames`,
-    `faces`, the raw `params`, and the full `reaction`.
+    The mean of the smile signal over the frames of the reaction that have a face
+    (`laetitia.reward`). The signal (`signal`, `laetitia.signals`) is `smile` for a webcam or
+    video viewer unless another is named (`fer-happy` in `-v0`); a simulated viewer gives the
+    signal it simulates (P(happy) for `sim`, people-v1 and people-v2), a recorded session the
+    one it was scored by. A step where no frame has a face is unscored: it repeats the previous
+    reward (0.0 at the start of an episode) and `info["scored"]` is False. `info` also holds
+    `happiness` (the signal's mean), `signal` (its name), `frames`, `faces`, the raw `params`,
+    and the full `reaction`.
 
     ## Starting State
     The original emoticon (`start="default"`), or uniform random parameters (`start="random"`);
@@ -63,16 +67,26 @@ class SmileEnv(EmoticonEnv):
     import gymnasium as gym
     import laetitia
 
-    env = gym.make("laetitia/Smile-v0", viewer="sim:3", frames=10, step_size=0.1,
+    env = gym.make("laetitia/Smile-v1", viewer="sim:3", frames=10, step_size=0.1,
                    max_episode_steps=50, render_mode="rgb_array")
+    env = gym.make("laetitia/Smile-v1", viewer="video:me.mp4", signal="fer-happy")
     ```
     `viewer` is a viewer or a spec string (`sim`, `sim:SEED`, `person:INDEX`, `webcam`,
     `webcam:INDEX`, `video:PATH`, `session:DIR`); `frames` are read per step; `settle_s` is
-    how long a live viewer waits before reading; `start`, `image_size` and `render_mode` as
-    above.
+    how long a live viewer waits before reading; `signal` names the smile signal (None: the
+    version's default for a face, the viewer's own otherwise; asking a simulated viewer for
+    another than its own is a `ConfigError`); `start`, `image_size` and `render_mode` as
+    above. For a webcam or video, `detector`, `model` and `profile` choose how the face is
+    read, `window` whether a window is shown, `screen` which (`"full"`, the demo window with
+    the reading, or `"participant"`, the emoticon alone: `laetitia.viewers.stage`), and
+    `control` shares its pause and end with a dashboard. A participant in the browser is a
+    viewer object served with its page (`laetitia.app.web.participant.serve_participant`).
 
     ## Version History
-    * v0: initial version.
+    * v1: a webcam or video viewer is scored by the `smile` signal (the mean of MediaPipe's
+      two smile blendshapes) unless `signal` names another; the reward and `info` say which.
+      Simulated viewers and recorded sessions score as in v0.
+    * v0: initial version: the FER model's P(happy) (`fer-happy`).
     """
 
     def __init__(self, **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""`laetitia/SmileDiscrete-v0`: one parameter up or down by a step, or keep."""
+"""`laetitia/SmileDiscrete-v1` (and `-v0`): one parameter up or down by a step, or keep."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ class SmileDiscreteEnv(EmoticonEnv):
     """Tune an emoticon one parameter at a time until the person looking at it smiles.
 
     ## Description
-    The same emoticon, viewers and reward as `laetitia/Smile-v0`; each action changes at most
+    The same emoticon, viewers and reward as `laetitia/Smile-v1`; each action changes at most
     one parameter, by a fixed step of `step_size` of its range.
 
     ## Action Space
@@ -38,7 +38,8 @@ class SmileDiscreteEnv(EmoticonEnv):
     | 8 | last reward | 0 | 1 |
 
     ## Rewards
-    The mean P(happy) over the frames of the reaction that have a face; a step with no face
+    The mean of the smile signal (`signal`: `smile` by default for a webcam or video viewer,
+    `fer-happy` in `-v0`) over the frames of the reaction that have a face; a step with no face
     repeats the previous reward and sets `info["scored"]` to False (see `laetitia.reward`).
 
     ## Starting State
@@ -52,12 +53,14 @@ class SmileDiscreteEnv(EmoticonEnv):
     import gymnasium as gym
     import laetitia
 
-    env = gym.make("laetitia/SmileDiscrete-v0", viewer="sim", step_size=0.1)
+    env = gym.make("laetitia/SmileDiscrete-v1", viewer="sim", step_size=0.1)
     ```
-    The same arguments as `laetitia/Smile-v0`.
+    The same arguments as `laetitia/Smile-v1`.
 
     ## Version History
-    * v0: initial version.
+    * v1: a webcam or video viewer is scored by the `smile` signal (the mean of MediaPipe's
+      two smile blendshapes) unless `signal` names another; the reward and `info` say which.
+    * v0: initial version: the FER model's P(happy) (`fer-happy`).
     """
 
     action_space: gym.spaces.Discrete

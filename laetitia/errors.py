@@ -84,8 +84,23 @@ class DiskError(LaetitiaError, OSError):
     """
 
 
+class WebServerError(ConfigError):
+    """laetitia's web server cannot serve a dashboard or a participant's page as asked.
+
+    An address in use, plain HTTP off this machine, a certificate that does not load.
+    """
+
+
+class ProtocolError(LaetitiaError, ValueError):
+    """A message from a browser page that laetitia's pages do not send (its socket closes)."""
+
+
 class DependencyError(LaetitiaError, RuntimeError):
     """An installed package that does not offer what laetitia relies on (a changed internal)."""
+
+
+class StudyError(LaetitiaError, ValueError):
+    """A study folder or study file that cannot be read, run, changed or exported."""
 
 
 class DatasetError(LaetitiaError, ValueError):

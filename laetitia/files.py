@@ -22,6 +22,7 @@ removed before writing, never written through.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -54,6 +55,19 @@ def disk_error(path: Path | str, error: OSError) -> DiskError:
     else:
         advice = "check that disk for errors (or choose a folder on another one)"
     return DiskError(f"cannot write {path}: {reason}; {advice}, then try again.")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 (hex) of a file's bytes: how a model or tensor file is named in records.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fsync_dir(folder: Path) -> None:

@@ -10,6 +10,7 @@ with a backtracking line search: a few dozen rows and eight features need no ext
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,17 @@ class LogisticFit:
     scale: np.ndarray
     weights: np.ndarray
     bias: float
+
+    @classmethod
+    def of(
+        cls,
+        mean: Sequence[float],
+        scale: Sequence[float],
+        weights: Sequence[float],
+        bias: float,
+    ) -> LogisticFit:
+        """The fit from the plain numbers a JSON record holds (a profile, a population fit)."""
+        return cls(np.asarray(mean), np.asarray(scale), np.asarray(weights), float(bias))
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """P(label 1) per row of `features`."""

@@ -1,20 +1,25 @@
-"""The happiness meter: camera frames in, per-frame emotion probabilities out.
+"""The happiness meter: camera frames in, per-frame emotion probabilities and smile signal out.
 
-    meter = HappinessMeter.live()                    # YuNet + tracking, the shipped FER model
+    meter = HappinessMeter.live(signal="smile")      # YuNet + tracking, the shipped models
     reaction = meter.read(frames)                    # frames: BGR uint8 (H, W, 3)
-    reaction.happiness()                             # P(happy) per frame, NaN where no face
+    reaction.signal_values()                         # the smile per frame, NaN where no face
 
 Per frame: grayscale, find the largest face (`laetitia.faces`), cut the crop the model card
 asks for (`laetitia.fer.preprocess`). Then the CNN runs once, batched over every face crop of
-the call. Frames without a face get `has_face` False and a NaN row: they carry no emotion.
-What a reaction without any face is worth is the reward rule's business (`laetitia.reward`).
+the call: the class probabilities are always read (sessions keep them). When the meter's signal
+(`laetitia.signals`) needs more, the face landmarker (`laetitia.landmarks`) reads it too: it
+follows the face from frame to frame, and searches for one only in frames where the detector
+found one, so a `fer-happy` meter pays nothing for landmarks and a frame without a face costs
+the landmarker nothing. A frame has a face when everything the signal needs was read in it;
+frames without one get `has_face` False and NaN rows: they carry no emotion. What a reaction
+without any face is worth is the reward rule's business (`laetitia.reward`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -31,8 +36,12 @@ from laetitia.faces import (
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.fer.data import resize_face
 from laetitia.labels import HAPPY
+from laetitia.signals import Signal, get_signal
 from laetitia.threads import ensure_threads
-from laetitia.types import Reaction
+from laetitia.types import FER_HAPPY, Reaction
+
+if TYPE_CHECKING:
+    from laetitia.landmarks import FaceLandmarker
 
 
 @runtime_checkable
@@ -43,21 +52,29 @@ class Meter(Protocol):
     viewer reads through either.
     """
 
+    @property
+    def signal(self) -> Signal:
+        """The smile signal the meter's reactions carry."""
+        ...
+
     def read(self, frames: Sequence[np.ndarray]) -> Reaction:
         """Emotion probabilities, face flags and boxes of each frame."""
         ...
 
     def describe(self) -> dict[str, object]:
-        """Plain-data description (detector, model) for a session's meta.json."""
+        """Plain-data description (detector, model, signal) for a session's meta.json."""
         ...
 
 
 class HappinessMeter:
-    """A face detector and a FER model, reading emotions off camera frames.
+    """A face detector and a FER model, reading emotions and a smile signal off camera frames.
 
     Args:
         detector: Finds the face in each frame (see `laetitia.faces.make_detector`).
         model: The FER model (see `laetitia.fer.load_model`); its classes must include "happy".
+        signal: The smile signal its reactions carry (`laetitia.signals`), by name or itself.
+        landmarker: The face landmarker of a signal that needs one; None builds the shipped
+            one (its networks load on the first frame with a face).
         torch_threads: Torch intra-op threads, set process-wide when the meter is built; None
             for the process's choice (`laetitia.threads`: one thread on a machine of up to four
             cores, the robust choice for small networks: on a quiet two-core machine two
@@ -66,18 +83,32 @@ class HappinessMeter:
 
     Raises:
         LabelMismatchError: If the model has no "happy" class.
+        ConfigError: For an unknown signal, or one the model cannot give (`fer-smile` with
+            another model than the shipped one).
     """
 
     def __init__(
-        self, detector: FaceDetector, model: FerModel, torch_threads: int | None = None
+        self,
+        detector: FaceDetector,
+        model: FerModel,
+        torch_threads: int | None = None,
+        signal: str | Signal = FER_HAPPY,
+        landmarker: FaceLandmarker | None = None,
     ) -> None:
         if HAPPY not in model.class_names:
             raise LabelMismatchError(
                 f"the FER model's classes {list(model.class_names)} have no {HAPPY!r}, so it "
                 "cannot measure happiness; load a model trained on the FER2013 label map."
             )
+        self._signal = get_signal(signal) if isinstance(signal, str) else signal
+        self._signal.check_model(model.identity)
         self.detector = detector
         self.model = model
+        self.landmarker: FaceLandmarker | None = None
+        if self._signal.needs_landmarks:
+            from laetitia.landmarks import FaceLandmarker
+
+            self.landmarker = landmarker or FaceLandmarker()
         self._size = model.card.input_size
         if torch_threads is None:
             ensure_threads()
@@ -93,6 +124,7 @@ class HappinessMeter:
         tracker: str = TRACKERS[0],
         absent_every: int = ABSENT_EVERY,
         scout_side_px: int | None = None,
+        signal: str = FER_HAPPY,
         **detector_options: object,
     ) -> HappinessMeter:
         """The meter with a detector by name and a model from a path.
@@ -106,12 +138,13 @@ class HappinessMeter:
                 `make_detector`).
             scout_side_px: Working size of the scout that looks while there is no face; None
                 for the detector's default (see `make_detector`).
+            signal: The smile signal (`laetitia.signals.SIGNAL_NAMES`).
             **detector_options: Passed to the detector class (see `make_detector`).
         """
         face_detector = make_detector(
             detector, detect_every, tracker, absent_every, scout_side_px, **detector_options
         )
-        return cls(face_detector, load_model(model_path))
+        return cls(face_detector, load_model(model_path), signal=signal)
 
     @classmethod
     def live(
@@ -122,6 +155,7 @@ class HappinessMeter:
         tracker: str = TRACKERS[0],
         absent_every: int = ABSENT_EVERY,
         scout_side_px: int | None = None,
+        signal: str = FER_HAPPY,
         **detector_options: object,
     ) -> HappinessMeter:
         """The live pipeline's meter: what viewers, `fer predict` and calibration read with.
@@ -141,6 +175,7 @@ class HappinessMeter:
                 `make_detector`).
             scout_side_px: Working size of the scout that looks while there is no face; None
                 for the detector's default (see `make_detector`).
+            signal: The smile signal (`laetitia.signals.SIGNAL_NAMES`).
             **detector_options: Passed to the detector class (see `make_detector`).
         """
         if detect_every is None:
@@ -152,13 +187,19 @@ class HappinessMeter:
             tracker,
             absent_every,
             scout_side_px,
+            signal,
             **detector_options,
         )
+
+    @property
+    def signal(self) -> Signal:
+        """The smile signal the meter's reactions carry."""
+        return self._signal
 
     def read(
         self, frames: Sequence[np.ndarray], continues: bool = False, related: bool = True
     ) -> Reaction:
-        """Emotion probabilities of each frame.
+        """Emotion probabilities and the signal of each frame.
 
         Args:
             frames: BGR uint8 frames (H, W, 3) (or grayscale (H, W)).
@@ -169,7 +210,8 @@ class HappinessMeter:
                 afresh and nothing is tracked from one to the next.
 
         Returns:
-            A Reaction with per-frame probabilities, `has_face`, face boxes and the frames.
+            A Reaction with per-frame probabilities, the signal's values and measures,
+            `has_face`, face boxes and the frames.
         """
         n = len(frames)
         classes = self.model.class_names
@@ -201,13 +243,39 @@ class HappinessMeter:
                     "its weights are damaged or were trained wrongly. Score with another model."
                 )
             probs[has_face] = read
+        measures = self._measure(frames, has_face, continues, related)
+        if measures:
+            # A face the landmarker could not read gives no signal: the frame has no face.
+            lost = has_face & np.isnan(next(iter(measures.values())))
+            has_face &= ~lost
+            probs[lost] = np.nan
+            boxes[lost] = np.nan
         return Reaction(
             probs=probs,
             has_face=has_face,
             class_names=tuple(classes),
             boxes=boxes,
             frames=tuple(frames),
+            signal=self._signal.name,
+            values=self._signal.values(probs, measures, classes),
+            measures=measures,
         )
+
+    def _measure(
+        self, frames: Sequence[np.ndarray], has_face: np.ndarray, continues: bool, related: bool
+    ) -> dict[str, np.ndarray]:
+        """What the signal needs beyond the probabilities, per frame (NaN where no face)."""
+        if self.landmarker is None:
+            return {}
+        names = self._signal.measures
+        read = np.full((len(frames), len(names)), np.nan, dtype=np.float32)
+        if not continues:
+            self.landmarker.reset()
+        for i, frame in enumerate(frames):
+            reading = self.landmarker.read(frame, follow=related, search=bool(has_face[i]))
+            if reading is not None and has_face[i]:
+                read[i] = [reading.blendshape(name) for name in names]
+        return {name: read[:, k] for k, name in enumerate(names)}
 
     def _crop(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
         if self.detector.whole_frame:
@@ -217,8 +285,13 @@ class HappinessMeter:
         return crop_face(gray, box, self.model.card)
 
     def describe(self) -> dict[str, object]:
-        """The detector (name and options) and the model's identity, for meta.json."""
+        """The detector, the model's identity and the signal with its models, for meta.json."""
         card = self.model.card
+        signal = self._signal.describe()
+        if self.landmarker is not None:
+            signal["landmarker"] = self.landmarker.describe()
+        if self._signal.reads_fer:
+            signal["fer_model_sha256"] = self.model.identity
         return {
             "detector": self.detector.describe(),
             "model": {
@@ -228,4 +301,5 @@ class HappinessMeter:
                 "input_size": card.input_size,
                 "crop": card.crop,
             },
+            "signal": signal,
         }

@@ -1,58 +1,60 @@
-"""Calibration profiles: one person's mapping from the FER model's output to P(smile).
+"""Calibration profiles: one person's mapping from a smile signal to their P(smile).
 
-    meter = calibrated(HappinessMeter.live(), "me.json")   # refused for other weights
-    reaction = meter.read(frames)                # the "happy" column is now P(smile)
+    meter = calibrated(HappinessMeter.live(signal="smile"), "me.json")  # refused for others
+    reaction = meter.read(frames)                # the signal's values are now P(smile)
 
-    profile = load_profile("me.json")            # or by hand, for any reaction of the model
-    profile.check_model(model.identity)
+    profile = load_profile("me.json")            # or by hand, for any reaction of the meter
+    profile.check_signal(reaction.signal)
     calibrated_reaction = profile.calibrate(raw_reaction)
 
-A profile is a small JSON file (never a pickle) written by `laetitia calibrate`
-(`laetitia.app.calibration`). It holds a logistic regression on eight numbers per frame
-(`profile_features`): the model's own evidence for "happy", its log-odds
-log P(happy) - log(1 - P(happy)), and the *centred logits*, the logits minus their mean over the
-classes. The softmax ignores a common shift of the logits, so the centred logits carry
-everything the probabilities do and nothing else, and both features can be computed alike from
-logits or from the probabilities a `Reaction` carries. A handful of numbers keeps the fit
-well-posed with the few dozen frames a calibration records (the 128 penultimate features would
-not be, and reaching them would mean opening up the model).
+A profile is a small JSON file (never a pickle) written by `laetitia calibrate --signal NAME`
+(`laetitia.app.calibration`). It records the signal it was made for (`signal`; profiles from
+before there was a choice are `fer-happy`'s) and holds a logistic regression on that signal's
+calibration features (`laetitia.signals.Signal.calibration_features`):
 
-Applied to a reaction, the profile replaces the "happy" column (the name stays the label map's,
-so the reward rule and every reader are unchanged) with the calibrated P(smile); the other
-classes share what is left in the model's own proportions, so each row still sums to 1. The
-raw mean P(happy) is kept in the reaction's `extras` as `raw_happiness`.
+- for the FER signals (`fer-happy`, `fer-smile`), eight numbers per frame: the model's own
+  evidence for "happy", its log-odds log P(happy) - log(1 - P(happy)), and the *centred
+  logits*, the logits minus their mean over the classes. The softmax ignores a common shift of
+  the logits, so the centred logits carry everything the probabilities do and nothing else, and
+  both features can be computed alike from logits or from the probabilities a `Reaction`
+  carries. A handful of numbers keeps the fit well-posed with the few dozen frames a
+  calibration records (the 128 penultimate features would not be). Such a profile maps one FER
+  model's outputs and is refused with another (`check_model`);
+- for `smile`, one number: the logit of the smile.
+
+Applied to a reaction, the profile replaces the signal's values with the calibrated P(smile);
+the class probabilities stay the model's own. The raw mean of the signal is kept in the
+reaction's `extras` as `raw_signal`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from laetitia.errors import ProfileError
+from laetitia.errors import ConfigError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY, check_labels
 from laetitia.logistic import LogisticFit
 from laetitia.records import from_dict, parse_json
-from laetitia.types import Reaction
+from laetitia.signals import Signal, get_signal, log_prob_features
+from laetitia.types import FER_HAPPY, Reaction
 
 PROFILE_FORMAT = "laetitia-calibration/1"
 """Value of a profile file's `format` key."""
 
-FEATURES = "happy_log_odds+centered_logits"
-"""The one feature kind: P(happy)'s log-odds, then the centred logits (see the module doc)."""
-
 
 @dataclass(frozen=True)
 class Profile:
-    """A person's calibration: logistic regression from the FER output to P(smile).
+    """A person's calibration: logistic regression from a signal's features to P(smile).
 
     P(smile) = sigmoid(bias + weights . (features - feature_mean) / feature_scale) (`logistic`),
-    with the features of `profile_features` (C + 1 numbers for C classes).
+    with the features of the signal's `calibration_features`.
     """
 
     model_identity: str
@@ -64,7 +66,7 @@ class Profile:
     detector: dict[str, Any]
     """The face detector the frames went through (`describe()` of it)."""
     features: str
-    """Feature kind; `FEATURES`."""
+    """Feature kind: the signal's `feature_kind`."""
     feature_mean: tuple[float, ...]
     """Per-feature mean of the frames the mapping was fitted on."""
     feature_scale: tuple[float, ...]
@@ -85,18 +87,19 @@ class Profile:
     """Held-out figures of the calibration (`CalibrationReport.to_dict`)."""
     format: str = PROFILE_FORMAT
     """File format version."""
+    signal: str = FER_HAPPY
+    """The smile signal the profile calibrates (`laetitia.signals`); profiles made before there
+    was a choice calibrate `fer-happy`."""
 
     def __post_init__(self) -> None:
         for name in ("class_names", "feature_mean", "feature_scale", "weights"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
-        n = len(self.class_names) + 1
-        problems = []
+        problems = self._signal_problems()
         if self.format != PROFILE_FORMAT:
             problems.append(f"format {self.format!r} (this version reads {PROFILE_FORMAT!r})")
-        if self.features != FEATURES:
-            problems.append(f"feature kind {self.features!r} (this version knows {FEATURES!r})")
         if HAPPY not in self.class_names:
             problems.append(f"no {HAPPY!r} class in {list(self.class_names)}")
+        n = self.calibrated_signal.feature_count(len(self.class_names))
         for name in ("feature_mean", "feature_scale", "weights"):
             values = getattr(self, name)
             if len(values) != n or not all(_finite(v) for v in values):
@@ -111,23 +114,52 @@ class Profile:
                 "`laetitia calibrate`."
             )
 
+    def _signal_problems(self) -> list[str]:
+        """What is wrong with the signal and feature kind (a list, empty when nothing is)."""
+        try:
+            signal = get_signal(self.signal)
+        except ConfigError as error:
+            raise ProfileError(f"invalid calibration profile: {error}") from error
+        if self.features != signal.feature_kind:
+            return [
+                f"feature kind {self.features!r} (signal {self.signal} has {signal.feature_kind!r})"
+            ]
+        return []
+
     @property
     def logistic(self) -> LogisticFit:
         """The profile's map from features to P(smile)."""
-        return LogisticFit(
-            mean=np.asarray(self.feature_mean),
-            scale=np.asarray(self.feature_scale),
-            weights=np.asarray(self.weights),
-            bias=self.bias,
-        )
+        return LogisticFit.of(self.feature_mean, self.feature_scale, self.weights, self.bias)
 
     @property
     def happy_index(self) -> int:
         """Column of the "happy" class in the model's output."""
         return self.class_names.index(HAPPY)
 
+    @property
+    def calibrated_signal(self) -> Signal:
+        """The signal the profile calibrates."""
+        return get_signal(self.signal)
+
+    def check_signal(self, signal: str) -> None:
+        """Refuse to calibrate a signal other than the one the profile was made for.
+
+        Raises:
+            ProfileError: If `signal` is another signal's name.
+        """
+        if signal != self.signal:
+            raise ProfileError(
+                f"this calibration profile was made for the signal {self.signal}, and the "
+                f"session scores {signal}: a profile maps one signal to P(smile) and means "
+                f"nothing for another. Calibrate again with `signal` {signal}, or score with "
+                f"the signal {self.signal}.",
+                mentions=("signal",),
+            )
+
     def check_model(self, identity: str, class_names: Sequence[str] = EMOTIONS) -> None:
-        """Refuse to run with a model other than the one the profile was fitted on.
+        """Refuse to run with a FER model other than the one the profile was fitted on.
+
+        A profile of `smile` reads no FER output: any model goes with it.
 
         Args:
             identity: sha256 of the model in use (`FerModel.identity`).
@@ -137,6 +169,9 @@ class Profile:
             ProfileError: If the identities differ.
             LabelMismatchError: If the class names differ.
         """
+        check_labels(self.class_names, class_names, source="calibration profile")
+        if not self.calibrated_signal.reads_fer:
+            return
         if identity != self.model_identity:
             raise ProfileError(
                 f"this calibration profile was fitted on FER model {self.model_identity} "
@@ -146,66 +181,61 @@ class Profile:
                 "(`model`).",
                 mentions=("model",),
             )
-        check_labels(self.class_names, class_names, source="calibration profile")
 
     def smile_probability_from_logits(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated P(smile) per frame, float64 (N,), from logits (N, C); NaN rows stay NaN."""
+        """Calibrated P(smile) per frame, float64 (N,), from logits (N, C); NaN rows stay NaN.
+
+        For a profile of a FER signal, whose features the logits give.
+        """
+        assert self.calibrated_signal.reads_fer, "a smile profile reads blendshapes, not logits"
         logits = np.asarray(logits, dtype=np.float64)
         self._check_width(logits)
         log_probs = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
-        return self.logistic.predict(_features(log_probs, self.happy_index))
+        return self.logistic.predict(log_prob_features(log_probs, self.happy_index))
 
-    def smile_probability(self, probs: np.ndarray) -> np.ndarray:
-        """Calibrated P(smile) per frame, float64 (N,), from softmax probabilities (N, C).
+    def smile_probability(
+        self, probs: np.ndarray, measures: Mapping[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Calibrated P(smile) per frame, float64 (N,), from what the signal reads per frame.
 
-        Gives what `smile_probability_from_logits` gives for the logits the probabilities came
-        from. NaN rows (frames without a face) stay NaN.
+        Args:
+            probs: float (N, C) softmax probabilities (for a FER signal, this gives what
+                `smile_probability_from_logits` gives for the logits they came from).
+            measures: What the signal measures per frame beyond them (`Reaction.measures`).
+
+        NaN rows (frames without a face) stay NaN.
         """
         probs = np.asarray(probs, dtype=np.float64)
         self._check_width(probs)
-        return self.logistic.predict(profile_features(probs, self.happy_index))
-
-    def calibrate_probs(self, probs: np.ndarray) -> np.ndarray:
-        """Probabilities with the "happy" column replaced by the calibrated P(smile).
-
-        Args:
-            probs: float (N, C) softmax probabilities; NaN rows where there was no face.
-
-        Returns:
-            float32 (N, C): "happy" is P(smile); the other classes share 1 - P(smile) in the
-            model's proportions among themselves; NaN rows stay NaN.
-        """
-        probs = np.asarray(probs, dtype=np.float64)
-        smile = self.smile_probability(probs)
-        others = probs.copy()
-        others[:, self.happy_index] = 0.0
-        total = others.sum(axis=1, keepdims=True)
-        # A model that gives "happy" all the mass leaves nothing to share: split it evenly.
-        even = np.full_like(others, 1.0 / (others.shape[1] - 1))
-        even[:, self.happy_index] = 0.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shares = np.where(total > 0, others / total, even)
-        out = shares * (1.0 - smile)[:, None]
-        out[:, self.happy_index] = smile
-        return out.astype(np.float32)
+        features = self.calibrated_signal.calibration_features(
+            probs, measures or {}, self.class_names
+        )
+        return self.logistic.predict(features)
 
     def calibrate(self, reaction: Reaction) -> Reaction:
-        """The reaction with calibrated probabilities; the raw mean P(happy) goes to `extras`.
+        """The reaction with the calibrated P(smile) as its signal's values.
+
+        The class probabilities and measures stay as read; the raw mean of the signal over the
+        frames with a face goes to `extras` as `raw_signal` (NaN: none had one).
 
         Raises:
+            ProfileError: If the reaction carries another signal.
             LabelMismatchError: If the reaction's classes are not the profile's.
         """
+        self.check_signal(reaction.signal)
         check_labels(reaction.class_names, self.class_names, source="the reaction")
-        raw = reaction.mean_probs()[self.happy_index]
+        raw = reaction.signal_values()[reaction.has_face]
+        mean = float(np.mean(raw, dtype=np.float64)) if raw.size else math.nan
+        values = self.smile_probability(reaction.probs, reaction.measures).astype(np.float32)
+        values[~reaction.has_face] = np.nan
         return dataclasses.replace(
-            reaction,
-            probs=self.calibrate_probs(reaction.probs),
-            extras={**reaction.extras, "raw_happiness": float(raw)},
+            reaction, values=values, extras={**reaction.extras, "raw_signal": mean}
         )
 
     def describe(self) -> dict[str, Any]:
         """What a session's meta.json records about the profile."""
         return {
+            "signal": self.signal,
             "model_identity": self.model_identity,
             "features": self.features,
             "created": self.created,
@@ -235,25 +265,6 @@ class Profile:
             raise ValueError(
                 f"expected (N, {len(self.class_names)}) model outputs, got shape {values.shape}."
             )
-
-
-def profile_features(probs: np.ndarray, happy_index: int) -> np.ndarray:
-    """The features a profile reads, float64 (N, C + 1), from probabilities (N, C).
-
-    Column 0 is log P(happy) - log(1 - P(happy)) (1 - P(happy) summed over the other classes,
-    which keeps its precision when P(happy) is near 1); columns 1..C are the centred logits,
-    log P minus its mean over the classes. NaN rows stay NaN.
-    """
-    probs = np.asarray(probs, dtype=np.float64)
-    return _features(np.log(np.maximum(probs, np.finfo(np.float32).tiny)), happy_index)
-
-
-def _features(log_probs: np.ndarray, happy_index: int) -> np.ndarray:
-    others = np.delete(log_probs, happy_index, axis=1)
-    with np.errstate(invalid="ignore"):  # NaN rows (no face) stay NaN, quietly
-        log_odds = log_probs[:, happy_index] - np.logaddexp.reduce(others, axis=1)
-    centred = log_probs - log_probs.mean(axis=1, keepdims=True)
-    return np.column_stack([log_odds, centred])
 
 
 def save_profile(profile: Profile, path: Path | str) -> Path:
@@ -295,20 +306,25 @@ def load_profile(path: Path | str) -> Profile:
     return Profile.from_dict(data, source=str(path))
 
 
-def load_profile_for(path: Path | str, model: Path | str | None = None) -> Profile:
-    """Read a profile and check it was fitted on a FER model file, without loading the model.
+def load_profile_for(
+    path: Path | str, model: Path | str | None = None, signal: str = FER_HAPPY
+) -> Profile:
+    """Read a profile and check it fits a signal and a FER model file, without loading the model.
 
     Args:
         path: The profile.
         model: The FER model file it will run with; None for the shipped one.
+        signal: The signal it will calibrate.
 
     Raises:
-        ProfileError: If the profile is missing, unreadable or fitted on another model.
+        ProfileError: If the profile is missing, unreadable, made for another signal or
+            fitted on another model.
         LabelMismatchError: If its classes are not the model's.
     """
     from laetitia.fer import model_identity, read_card
 
     profile = load_profile(path)
+    profile.check_signal(signal)
     profile.check_model(model_identity(model), read_card(model).class_names)
     return profile
 
@@ -318,25 +334,32 @@ def _finite(value: object) -> bool:
 
 
 class CalibratedMeter:
-    """A happiness meter whose "happy" column is a person's calibrated P(smile).
+    """A happiness meter whose signal's values are a person's calibrated P(smile).
 
-    Wraps a `laetitia.meter.HappinessMeter` (or anything with its `read`, `model`, `detector`
-    and `describe`): same interface, same frames and boxes, probabilities through
-    `Profile.calibrate`.
+    Wraps a `laetitia.meter.HappinessMeter` (or anything with its `read`, `model`, `detector`,
+    `signal` and `describe`): same interface, same frames, boxes and probabilities, the values
+    through `Profile.calibrate`.
 
     Args:
         meter: The meter to wrap.
-        profile: The person's profile, fitted on `meter.model`.
+        profile: The person's profile, made for `meter.signal` and fitted on `meter.model`.
 
     Raises:
-        ProfileError: If the profile was fitted on another model.
+        ProfileError: If the profile was made for another signal or fitted on another model.
         LabelMismatchError: If the classes differ.
     """
 
     def __init__(self, meter: Any, profile: Profile) -> None:
+        profile.check_signal(meter.signal.name)
         profile.check_model(meter.model.identity, meter.model.class_names)
         self.meter = meter
         self.profile = profile
+
+    @property
+    def signal(self) -> Signal:
+        """The signal the wrapped meter reads (its values calibrated here)."""
+        signal: Signal = self.meter.signal
+        return signal
 
     @property
     def model(self) -> Any:

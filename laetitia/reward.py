@@ -1,6 +1,8 @@
 """The reward rule, in one place: a reaction in, a reward and its named terms out.
 
-Rule: the reward is the mean P(happy) over the frames of the reaction that have a face.
+Rule: the reward is the mean of the reaction's smile signal (`Reaction.signal_values`: the
+session's signal, `laetitia.signals`; for `fer-happy` the FER model's P(happy), DeepLaetitia's
+reward) over the frames of the reaction that have a face.
 When no frame has a face (the person looked away, or left), the step is *unscored*: its reward
 is the previous step's reward (0.0 at the start of an episode) and `scored` is False. A missing
 face is thus never read as unhappiness, and value estimates are not pulled towards zero by it;
@@ -23,15 +25,18 @@ class RewardTerms:
     reward: float
     """The reward given to the agent."""
     happiness: float
-    """Mean P(happy) over frames with a face; NaN when there were none."""
+    """Mean of the signal over frames with a face (how happy the viewer read, by the signal);
+    NaN when there were none."""
     frames: int
     """Frames the viewer read."""
     faces: int
     """Frames among them with a face."""
     scored: bool
     """False when no frame had a face and the reward was carried over."""
+    signal: str
+    """The name of the signal the frames were scored by (`laetitia.signals`)."""
 
-    def as_info(self) -> dict[str, float | int | bool]:
+    def as_info(self) -> dict[str, float | int | bool | str]:
         """The terms as a plain dict for `info`."""
         return asdict(self)
 
@@ -54,12 +59,15 @@ def reward_from(reaction: Reaction, previous_reward: float = 0.0) -> RewardTerms
             frames=reaction.n_frames,
             faces=0,
             scored=False,
+            signal=reaction.signal,
         )
-    happiness = float(np.mean(reaction.happiness()[reaction.has_face], dtype=np.float64))
+    values = reaction.signal_values()[reaction.has_face]
+    happiness = float(np.mean(values, dtype=np.float64))
     return RewardTerms(
         reward=happiness,
         happiness=happiness,
         frames=reaction.n_frames,
         faces=faces,
         scored=True,
+        signal=reaction.signal,
     )

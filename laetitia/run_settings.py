@@ -11,7 +11,7 @@ bench and tune build one; the CLI's defaults and help text read it.
     settings = RunSettings(frames=5, max_episode_steps=20)
     env = make_env("laetitia/Smile-v0", "sim:3", settings)   # laetitia.envs.make
 
-A new run setting (a smile signal, a camera rate) is one more field here, with its check in
+A new run setting (a camera rate) is one more field here, with its check in
 `__post_init__`; the configs that are run settings carry it, and `make_env` passes it on.
 """
 
@@ -57,7 +57,12 @@ class RunSettings:
     """FER model file of a webcam or video viewer; None: the shipped one."""
     profile: Path | None = None
     """A person's calibration profile (`laetitia calibrate`) for a webcam or video viewer: the
-    reward becomes their calibrated P(smile). None: the model's P(happy)."""
+    reward becomes their calibrated P(smile). None: the signal as it is."""
+    signal: str | None = None
+    """The smile signal the reward averages (`laetitia.signals`: smile, fer-happy,
+    fer-smile). None: for a webcam or video viewer the env's default (`smile` for the `-v1`
+    envs, `fer-happy` for `-v0`); for a simulated viewer the signal it simulates, for a
+    recorded session the one it was scored by. A simulated viewer cannot give another."""
 
     def __post_init__(self) -> None:
         for name in ("model", "profile"):

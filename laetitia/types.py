@@ -1,25 +1,34 @@
 """Data types several layers share: a viewer's `Reaction` and the `Viewer` protocol.
 
 This module is a leaf: it imports nothing of the package but the label map, so importing a
-type never builds a viewer, opens a camera or loads a model.
+type never builds a viewer, opens a camera or loads a model. The smile signals themselves (what
+each name computes) are `laetitia.signals`; a reaction only carries a signal's name and values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 import numpy as np
 
 from laetitia.labels import EMOTIONS, HAPPY
+
+FER_HAPPY: Final = "fer-happy"
+"""The signal that is the FER model's P(happy): DeepLaetitia's reward, the `-v0` envs', and the
+one every simulated viewer of people-v1 and people-v2 gives (`laetitia.signals`)."""
+SMILE: Final = "smile"
+"""The signal that is the mean of the two smile blendshapes: the `-v1` envs' default."""
 
 
 @dataclass(frozen=True, eq=False)
 class Reaction:
     """A viewer's response to one shown emoticon: one row per frame read after it was shown.
 
-    Frames with no face have `has_face` False and NaN probabilities: they carry no emotion,
-    so they are never read as sadness or anything else.
+    Each frame has the FER model's class probabilities and the value of the session's smile
+    signal (`signal`, `signal_values()`); the reward is the signal's mean over the frames with
+    a face (`laetitia.reward`). Frames with no face have `has_face` False, NaN probabilities and
+    a NaN value: they carry no emotion, so they are never read as sadness or anything else.
     """
 
     probs: np.ndarray
@@ -36,11 +45,22 @@ class Reaction:
     """float64 (n_frames,): seconds since the session clock started, when the viewer has one."""
     extras: dict[str, float] = field(default_factory=dict)
     """Viewer-specific diagnostics (e.g. a simulated viewer's noise-free happiness)."""
+    signal: str = FER_HAPPY
+    """The name of the smile signal the frames were scored by (`laetitia.signals`)."""
+    values: np.ndarray | None = None
+    """float32 (n_frames,): the signal's value per frame, NaN where no face. None only for
+    `fer-happy` read off `probs` as it is: `signal_values()` then gives the "happy" column."""
+    measures: dict[str, np.ndarray] = field(default_factory=dict)
+    """What the signal needs per frame beyond `probs` to be computed again, by name: float32
+    (n_frames,) each, NaN where no face (for `smile`, its two blendshapes)."""
 
     def __post_init__(self) -> None:
         n = self.has_face.shape[0]
         assert self.probs.shape == (n, len(self.class_names)), "probs shape disagrees"
         assert self.boxes is None or self.boxes.shape == (n, 4), "boxes shape disagrees"
+        assert self.values is not None or self.signal == FER_HAPPY, "a signal needs its values"
+        assert self.values is None or self.values.shape == (n,), "values shape disagrees"
+        assert all(v.shape == (n,) for v in self.measures.values()), "measures shape disagrees"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Reaction):
@@ -52,6 +72,10 @@ class Reaction:
             and _same(self.boxes, other.boxes)
             and _same(self.times_s, other.times_s)
             and self.extras == other.extras
+            and self.signal == other.signal
+            and _same(self.signal_values(), other.signal_values())
+            and self.measures.keys() == other.measures.keys()
+            and all(_same(v, other.measures[k]) for k, v in self.measures.items())
             and (self.frames is None) == (other.frames is None)
             and all(_same(a, b) for a, b in zip(self.frames or (), other.frames or (), strict=True))
         )
@@ -69,8 +93,12 @@ class Reaction:
         return int(self.has_face.sum())
 
     def happiness(self) -> np.ndarray:
-        """P(happy) per frame, NaN where there is no face."""
+        """The FER model's P(happy) per frame, NaN where there is no face."""
         return self.probs[:, self.class_names.index(HAPPY)]
+
+    def signal_values(self) -> np.ndarray:
+        """The signal's value per frame, float32 (n_frames,), NaN where there is no face."""
+        return self.happiness() if self.values is None else self.values
 
     def mean_probs(self) -> np.ndarray:
         """Mean probability of each class over frames with a face; NaN if there were none."""
@@ -96,6 +124,9 @@ class Viewer(Protocol):
     """True for viewers whose reactions cannot be reproduced from a seed (a person)."""
     needs_image: bool
     """False for viewers that react to the parameters alone; the env then skips drawing."""
+    signal: str
+    """The smile signal its reactions carry (`laetitia.signals`): the one a camera's frames are
+    scored by, or the one a simulated viewer simulates."""
 
     def reset(self, seed: int | None = None) -> None:
         """Start a new episode; a seed makes a stochastic viewer's noise reproducible."""

@@ -50,7 +50,7 @@ def main() -> None:
         realtime=False,
         source={"kind": "video", "path": str(args.video)},
         nondeterministic=False,
-        window=window,
+        stage=window,
     )
     env = make_env("laetitia/Smile-v0", viewer, RUN_DEFAULTS)
     agent = agent_class("hill-climb")(env, seed=0)

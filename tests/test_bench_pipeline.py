@@ -38,6 +38,25 @@ def test_pipeline_bench_reports_fps_and_agreement_per_setting(fixtures_dir):
     assert "not installed" in table
 
 
+def test_a_landmark_signal_shows_the_landmark_model_in_the_stages(fixtures_dir):
+    settings = [
+        PipelineSetting("yunet every 5, smile", "yunet", 5, signal="smile"),
+        PipelineSetting("yunet every 5", "yunet", 5),
+    ]
+    figures = run_pipeline_bench(
+        fixtures_dir / "single_face.mp4", settings, repeats=1, model_seconds=0.01, fer_settings=()
+    )
+    smile, happy = figures["settings"]
+    assert smile["signal"] == "smile" and smile["frames_with_face"] == 72
+    stages = smile["stages_ms_per_frame"]
+    assert stages["landmark model"] > 0 and stages["landmarker"] > 0
+    assert np.isclose(sum(stages.values()), smile["ms_per_frame"])
+    # A fer-happy meter pays nothing for landmarks.
+    assert happy["stages_ms_per_frame"]["landmark model"] == 0
+    assert "face_agreement" not in smile and "face_agreement" in happy
+    assert "| yunet every 5, smile |" in format_table(figures)
+
+
 def test_agreement_counts_the_frames_a_setting_loses_and_their_longest_run():
     nan = np.nan
     reference = np.array([0.9, 0.9, 0.9, 0.9, 0.9, nan, 0.1, 0.1, 0.1, 0.1], np.float32)

@@ -1,5 +1,6 @@
 """Personal calibration: spans, the fit, profiles, the report, the CLI, the privacy rule."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from laetitia.app.calibration import (
     save_profile,
 )
 from laetitia.app.calibration.fit import auc
+from laetitia.app.calibration.one_face import face_jumps
 from laetitia.app.calibration.window import WINDOW_SIZE, draw_prompt
 from laetitia.errors import CalibrationError, LabelMismatchError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY
@@ -179,22 +181,23 @@ def test_unreadable_profiles_are_clear_errors(tmp_path):
         load_profile(tmp_path / "missing.json")
 
 
-def test_profile_replaces_happy_and_keeps_a_distribution(tmp_path):
+def test_profile_replaces_the_signal_and_keeps_the_probabilities(tmp_path):
     frames = person()
     profile = fit(frames, tmp_path / "me.json").profile
+    assert profile.signal == "fer-happy"
     probs = frames.probs.copy()
     probs[0] = np.nan  # a frame without a face
     has_face = np.ones(len(probs), bool)
     has_face[0] = False
     reaction = Reaction(probs=probs, has_face=has_face)
     calibrated = profile.calibrate(reaction)
-    assert calibrated.class_names == EMOTIONS
-    assert np.isnan(calibrated.probs[0]).all()
-    np.testing.assert_allclose(calibrated.probs[1:].sum(axis=1), 1.0, atol=1e-5)
+    assert calibrated.class_names == EMOTIONS and calibrated.signal == "fer-happy"
+    np.testing.assert_array_equal(calibrated.probs, probs)  # the model's own, as read
+    assert np.isnan(calibrated.signal_values()[0])
     np.testing.assert_allclose(
-        calibrated.happiness()[1:], profile.smile_probability(probs[1:]), atol=1e-6
+        calibrated.signal_values()[1:], profile.smile_probability(probs[1:]), atol=1e-6
     )
-    assert calibrated.extras["raw_happiness"] == pytest.approx(reaction.mean_probs()[HAPPY_COL])
+    assert calibrated.extras["raw_signal"] == pytest.approx(reaction.mean_probs()[HAPPY_COL])
     # The same features from logits and from the probabilities they give.
     logits = np.log(frames.probs.astype(np.float64)) + 5.0
     np.testing.assert_allclose(
@@ -342,7 +345,7 @@ def test_fixture_calibration_separates_at_least_as_well_and_rests_near_zero(
     held = read_video_spans(single_face, others, haar_meter, keep_images=False)
     faces = held.has_face
     labels = held.labels[faces]
-    raw = held.raw_happiness[faces]
+    raw = held.raw_signal[faces]
     calibrated = fixture_profile.profile.smile_probability(held.probs[faces])
     assert auc(calibrated, labels) >= auc(raw, labels)
     assert calibrated[labels == 0].mean() < 0.1
@@ -361,12 +364,15 @@ def test_fer_predict_with_a_profile_reports_calibrated_happiness(
     image = fixtures_dir / "single_face.jpg"
     out = tmp_path / "cal.csv"
     args = ["--detector", "haar", "--csv", str(out), "--profile", str(fixture_profile.profile_path)]
-    assert main(["fer", "predict", str(image), *args]) == 0
+    assert main(["fer", "predict", str(image), *args, "--signal", "fer-happy"]) == 0
     row = next(csv.DictReader(out.read_text().splitlines()))
     raw = haar_meter.read([cv2.imread(str(image))], related=False).probs
     expected = fixture_profile.profile.smile_probability(raw)[0]
-    assert float(row[HAPPY]) == pytest.approx(expected, abs=1e-5)
-    assert float(row[HAPPY]) != pytest.approx(float(raw[0, HAPPY_COL]), abs=1e-4)
+    assert float(row["signal"]) == pytest.approx(expected, abs=1e-5)
+    assert float(row["signal"]) != pytest.approx(float(raw[0, HAPPY_COL]), abs=1e-4)
+    assert float(row[HAPPY]) == pytest.approx(float(raw[0, HAPPY_COL]), abs=1e-6)  # as read
+    # A profile made for fer-happy means nothing for another signal: it is refused.
+    assert main(["fer", "predict", str(image), *args]) == 2
 
 
 def test_fer_predict_refuses_a_profile_for_another_model(
@@ -378,7 +384,8 @@ def test_fer_predict_refuses_a_profile_for_another_model(
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**data, "model_identity": "c" * 64}))
     image = str(fixtures_dir / "single_face.jpg")
-    assert main(["fer", "predict", image, "--detector", "haar", "--profile", str(other)]) == 2
+    args = ["--detector", "haar", "--profile", str(other), "--signal", "fer-happy"]
+    assert main(["fer", "predict", image, *args]) == 2
     error = capsys.readouterr().err
     assert "c" * 64 in error and fixture_profile.profile.model_identity in error
 
@@ -406,6 +413,36 @@ def test_cli_from_a_video_writes_profile_report_and_frames(single_face, tmp_path
     assert (tmp_path / "me.report.png").read_bytes()[:4] == b"\x89PNG"
     rows = (tmp_path / "me.frames.csv").read_text().splitlines()[1:]
     assert len(list((tmp_path / "me.frames").glob("*.png"))) == len(rows) == 18
+    # The default signal's profile: one feature, the smile's logit.
+    assert profile.signal == "smile" and profile.features == "smile_logit"
+    assert len(profile.weights) == 1
+
+
+def test_a_smile_profile_calibrates_a_training_scored_by_smile_and_no_other(
+    single_face, tmp_path, capsys
+):
+    from laetitia.cli import main
+    from laetitia.sessions import load_session
+
+    profile_path = tmp_path / "me.json"
+    spans = ["--neutral", "0-0.3", "--smile", "1-1.3", "--detector", "haar", "--no-frames"]
+    assert run_cli("--video", str(single_face), *spans, "--out", str(profile_path)) == 0
+    profile = load_profile(profile_path)
+    args = ["--viewer", f"video:{single_face}", "--profile", str(profile_path)]
+    args += ["--steps", "3", "--frames", "4", "--settle", "0", "--no-window", "--no-frames"]
+    assert main(["train", *args, "--signal", "fer-happy", "--out", str(tmp_path / "no")]) == 2
+    assert "made for the signal smile" in capsys.readouterr().err
+    assert not (tmp_path / "no").exists()
+    assert main(["train", *args, "--out", str(tmp_path / "run")]) == 0
+    session = load_session(tmp_path / "run")
+    assert session.meta.signal_name == "smile"
+    assert session.meta.signal["calibrated_by"]["signal"] == "smile"
+    index = session.frame_index
+    face = index.has_face
+    # Each frame's value is the profile's P(smile) of the blendshapes kept beside it.
+    calibrated = profile.smile_probability(index.probs, index.measures)
+    np.testing.assert_allclose(index.values[face], calibrated[face], atol=1e-6)
+    assert session.steps["reward"][0] < 0.1  # the first frames see the neutral face
 
 
 def test_cli_no_frames_writes_no_image_of_the_person(single_face, tmp_path):
@@ -498,6 +535,40 @@ def test_a_failed_calibration_says_so(tmp_path):
     assert not fit(person(), tmp_path / "ok.json").report.warnings()
 
 
+# ----- one person's face -----------------------------------------------------------------------
+
+
+def test_a_face_read_that_jumps_as_if_another_person_were_read_is_reported(tmp_path):
+    frames = person()
+    rng = np.random.default_rng(0)
+    steady = np.array([200, 120, 150, 150]) + rng.normal(0, 3, (frames.n_frames, 4))
+    result = fit(dataclasses.replace(frames, boxes=steady.astype(np.float32)), tmp_path / "a.json")
+    assert result.report.face_jumps == [] and not result.report.warnings()
+    # Frames 50-54 of the smiling span read a larger face on the other side of the picture.
+    boxes = steady.copy()
+    boxes[50:55] = [480, 60, 240, 240]
+    result = fit(dataclasses.replace(frames, boxes=boxes.astype(np.float32)), tmp_path / "b.json")
+    jumps = result.report.face_jumps
+    assert [jump["t_s"] for jump in jumps] == [round(frames.times_s[i], 4) for i in (50, 55)]
+    assert all(jump["span"] == "smile 1-2" for jump in jumps)
+    warning = [line for line in result.report.warnings() if "another person in view" in line]
+    assert warning and "2 time(s)" in warning[0] and "warning" in result.report.summary()
+    saved = json.loads(result.report_json.read_text())["report"]
+    assert saved["face_jumps"] == jumps
+
+
+def test_the_fixtures_one_man_reads_as_one_face_and_a_false_face_as_a_jump(
+    fixtures_dir, haar_meter, fixture_profile
+):
+    assert fixture_profile.report.face_jumps == []  # single_face.mp4: one man throughout
+    # noface_face.mov: Haar takes a shape on the title card for a face, then finds the man.
+    spans = [parse_span("0-3", NEUTRAL), parse_span("3-6.3", SMILE)]
+    frames = read_video_spans(fixtures_dir / "noface_face.mov", spans, haar_meter, False)
+    jumps = face_jumps(frames)
+    assert len(jumps) == 1 and jumps[0]["span"] == "smile 3-6.3"
+    assert jumps[0]["size_ratio"] > 3
+
+
 # ----- the profile in training ----------------------------------------------------------------
 
 
@@ -509,7 +580,7 @@ def test_train_with_a_profile_rewards_the_calibrated_signal(single_face, fixture
     out = tmp_path / "run"
     args = ["--viewer", f"video:{single_face}", "--detector", "haar", "--profile", profile_path]
     args += ["--steps", "2", "--frames", "4", "--settle", "0", "--no-window", "--no-frames"]
-    assert main(["train", *args, "--out", str(out)]) == 0
+    assert main(["train", *args, "--out", str(out), "--signal", "fer-happy"]) == 0
     session = load_session(out)
     assert session.meta.config["profile"] == profile_path
     described = session.meta.viewer["meter"]["profile"]
@@ -532,7 +603,7 @@ def test_train_refuses_a_profile_it_cannot_use(
         viewer = f"video:{single_face}"
     out = tmp_path / "run"
     args = ["--viewer", viewer, "--profile", str(profile), "--steps", "1", "--out", str(out)]
-    assert main(["train", *args]) == 2
+    assert main(["train", *args, "--signal", "fer-happy"]) == 2
     assert "profile" in capsys.readouterr().err
     assert not out.exists()
 

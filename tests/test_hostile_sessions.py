@@ -58,7 +58,10 @@ def recorded(tmp_path_factory) -> dict[str, Path]:
     writer.release()
     session = root / "session"
     args = ["train", "--viewer", f"video:{video}", "--detector", "none", "--frames", "2"]
-    args += ["--settle", "0", "--steps", "3", "--no-window", "--out", str(session)]
+    # P(happy) of the whole frame: every frame is a face, every step scored (`smile` needs
+    # landmarks the noise has none of), so the agent saves tensors.
+    args += ["--signal", "fer-happy", "--settle", "0", "--steps", "3", "--no-window"]
+    args += ["--out", str(session)]
     assert main(args) == 0
     assert list((session / "agent").glob("tensors-*.safetensors"))
     return {"video": video, "session": session}

@@ -159,8 +159,14 @@ def test_a_face_that_leaves_is_recorded_and_never_scored_as_sadness(fixtures_dir
     lost = np.isin(index.step, gone)
     assert not index.has_face[lost].any() and np.isnan(index.probs[lost]).all()
     assert np.isnan(index.boxes[lost]).all()
-    text = (session.folder / FRAMES_FILE).read_text().splitlines()
-    assert text[0].split(",")[-len(EMOTIONS) :] == list(EMOTIONS)
+    assert np.isnan(index.values[lost]).all()  # no face: no smile either, never a zero
+    assert np.isfinite(index.values[~lost & index.has_face]).all()
+    header = (session.folder / FRAMES_FILE).read_text().splitlines()[0].split(",")
+    after = header.index("h") + 1
+    assert header[after : after + len(EMOTIONS)] == list(EMOTIONS)
+    # A video is scored by smile (the -v1 default): its blendshapes are kept to re-score it.
+    assert header[after + len(EMOTIONS) :] == ["signal", "mouthSmileLeft", "mouthSmileRight"]
+    assert session.meta.signal_name == "smile" and session.meta.env_id == "laetitia/Smile-v1"
 
 
 def test_a_camera_that_runs_out_ends_the_session_cleanly(fixtures_dir, tmp_path, capsys):

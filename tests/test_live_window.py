@@ -57,6 +57,29 @@ def test_the_gauge_fills_in_proportion_to_happiness():
     assert not _has(_draw(LiveState(happiness=float("nan"))), left, GAUGE_FILL)  # no face
 
 
+def test_the_gauge_shows_the_session_signal_by_its_name():
+    window = LiveWindow()
+    smile = _reaction(0.9, [True, True, False])  # P(happy) says 0.9, the smile says otherwise
+    smile = Reaction(
+        probs=smile.probs,
+        has_face=smile.has_face,
+        boxes=smile.boxes,
+        frames=smile.frames,
+        signal="smile",
+        values=np.array([0.3, 0.5, np.nan], np.float32),
+    )
+    window.show_reaction(smile)
+    assert window.state.signal_label == "smile"  # not "P(happy)": it is not
+    assert window.state.happiness == pytest.approx(0.4)
+    assert window.state.frame_happiness[:2] == pytest.approx((0.3, 0.5))
+    calibrated = Reaction(**{**smile.__dict__, "extras": {"raw_signal": 0.4}})
+    window.show_reaction(calibrated)
+    assert window.state.signal_label == "smile, calibrated"
+    window.show_reaction(_reaction(0.6, [True]))
+    assert window.state.signal_label == "P(happy)"
+    window.close()
+
+
 def test_the_curve_and_the_face_box_are_drawn_from_the_steps():
     window = LiveWindow()
     window.show_emoticon(render(PARAM_SPACE.defaults, 64))

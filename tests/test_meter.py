@@ -115,7 +115,9 @@ def test_viewers_calibration_and_fer_predict_all_read_with_the_live_meter(
     )
     assert main(["fer", "predict", str(clip), "--detector", detector]) == 0
     assert main(["fer", "predict", str(clip), "--detector", detector, "--detect-every", "1"]) == 0
-    assert read[0] == live
+    # fer predict reads the default signal, smile, through the same live pipeline.
+    assert read[0] == HappinessMeter.live(detector, signal="smile").describe()
+    assert read[0]["detector"] == live["detector"] and read[0]["model"] == live["model"]
     assert read[1]["detector"] == HappinessMeter.default(detector).describe()["detector"]
 
 

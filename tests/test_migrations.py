@@ -143,7 +143,7 @@ def write(folder, record):
 
 def test_a_version_1_training_reads_as_a_current_record(tmp_path):
     meta = read_meta(write(tmp_path, version_1_training()))
-    assert meta.format_version == FORMAT_VERSION == 3
+    assert meta.format_version == FORMAT_VERSION == 4
     # Before the choice of detector, faces were read with MTCNN.
     assert meta.config["detector"] == "mtcnn"
     assert meta.config["max_episode_steps"] == 20 and "episode_steps" not in meta.config
@@ -156,6 +156,19 @@ def test_a_version_1_training_reads_as_a_current_record(tmp_path):
         "absent_every": 1,
         "scout": None,
     }
+
+
+def test_a_version_3_session_reads_as_scored_by_fer_happy_and_resumes_with_it(tmp_path):
+    meta = read_meta(write(tmp_path, version_3_training()))
+    assert meta.signal_name == "fer-happy" and meta.measures == ()
+    assert meta.signal["fer_model_sha256"] == MODEL["identity"]
+    # A camera's run names the signal, so a resume goes on scoring by P(happy), not smile.
+    assert meta.config["signal"] == "fer-happy"
+    evaluation = read_meta(write(tmp_path / "eval", version_2_evaluation()))
+    assert evaluation.evaluation["signal"] == "fer-happy"
+    simulated = version_1_training()
+    simulated["config"]["viewer"] = "sim:3"
+    assert read_meta(write(tmp_path / "sim", simulated)).config["signal"] is None  # its own
 
 
 def test_a_version_2_evaluation_and_replay_read_as_current_records(tmp_path):
@@ -178,7 +191,26 @@ def test_a_current_record_is_read_as_it_is(tmp_path):
     assert migrate(current, "meta.json") == current
 
 
-OLDER = {1: version_1_training, 2: version_2_evaluation}
+def version_3_training():
+    """A training on a webcam at version 3, scored through a profile: before signals had names."""
+    record = version_1_training()
+    record["config"] = {
+        **record["config"],
+        "max_episode_steps": 20,
+        "viewer": "webcam",
+        "detector": "yunet",
+        "profile": "/data/me.json",
+    }
+    del record["config"]["episode_steps"]
+    record["viewer"]["meter"] = {
+        "detector": {"name": "yunet", "detect_every": 5, "tracker": "template"},
+        "model": MODEL,
+        "profile": {"model_identity": "0" * 64},
+    }
+    return {**record, "format_version": 3}
+
+
+OLDER = {1: version_1_training, 2: version_2_evaluation, 3: version_3_training}
 """A record as each older version wrote it."""
 
 

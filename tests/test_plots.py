@@ -170,6 +170,30 @@ def test_learning_curve_labels_units_and_legend(runs: Path) -> None:
     assert session.steps["reward"].max() > best[-1]
 
 
+def test_figures_name_the_signal_the_session_was_scored_by(tmp_path: Path) -> None:
+    from laetitia.signals import SMILE_MEASURES
+
+    measures = list(SMILE_MEASURES)
+    meta = new_meta(
+        agent="test", viewer={"kind": "video"}, signal={"name": "smile", "measures": measures}
+    )
+    with SessionRecorder(tmp_path / "s", meta) as recorder:
+        for value in (0.2, 0.6):
+            values = np.full(3, value, np.float32)
+            reaction = Reaction(
+                probs=np.full((3, 7), 1 / 7, np.float32),
+                has_face=np.ones(3, bool),
+                signal="smile",
+                values=values,
+                measures={name: values.copy() for name in measures},
+            )
+            recorder.record(0, value, PARAM_SPACE.defaults, reaction)
+    session = load_session(tmp_path / "s")
+    ylabel = plots.plot_learning_curve(session).get_ylabel()
+    assert ylabel.startswith("smile") and "P(happy)" not in ylabel
+    assert "best smile 0.600" in plots.summarize([session])
+
+
 def test_agents_figure_draws_one_line_and_one_band_per_agent(runs: Path) -> None:
     fig = plots.agents_figure(load_sessions(runs))
     (ax,) = fig.axes

@@ -160,3 +160,81 @@ def test_a_yunet_session_is_rebuilt_from_its_description(detect_every):
 
     detector = make_detector("yunet", detect_every=detect_every)
     assert detector_from(detector.describe()).describe() == detector.describe()
+
+
+@pytest.fixture(scope="module")
+def smiled(fixtures_dir, tmp_path_factory):
+    """A session scored by smile (Haar for the FER model, the landmarker for the smile)."""
+    from laetitia.meter import HappinessMeter
+
+    meter = HappinessMeter.default("haar", signal="smile")
+    face = _frames(fixtures_dir / "single_face.mp4", [2, 3, 4, 40, 41, 42])
+    folder = tmp_path_factory.mktemp("smiled") / "session"
+    described = meter.describe()
+    meta = new_meta(viewer={"kind": "video", "meter": described}, signal=described["signal"])
+    previous = 0.0
+    with SessionRecorder(folder, meta) as recorder:
+        for frames in (face[:3], face[3:]):
+            terms = reward_from(meter.read(frames), previous_reward=previous)
+            previous = terms.reward
+            recorder.record(0, terms.reward, PARAM_SPACE.defaults, meter.read(frames))
+    return folder
+
+
+def test_a_smile_session_replays_from_its_frames_exactly(smiled, tmp_path):
+    source = load_session(smiled)
+    assert source.meta.signal_name == "smile"
+    assert set(source.frame_index.measures) == {"mouthSmileLeft", "mouthSmileRight"}
+    result = replay_session(smiled, tmp_path / "out", progress=False)
+    summary = result.summary
+    assert summary.exact and summary.signal == "smile" and summary.source == "frames"
+    np.testing.assert_array_equal(result.session.frame_index.values, source.frame_index.values)
+    for name, kept in source.frame_index.measures.items():
+        np.testing.assert_array_equal(result.session.frame_index.measures[name], kept)
+
+
+def test_another_signal_is_computed_from_the_kept_columns_without_a_frame(smiled, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(smiled, copy)
+    shutil.rmtree(copy / "frames")  # no image is read: the table holds what fer-happy needs
+    out = tmp_path / "fer"
+    assert main(["replay", str(copy), "--out", str(out), "--signal", "fer-happy"]) == 0
+    assert (
+        "by the signal fer-happy (not the recorded one; from frames.csv)" in capsys.readouterr().out
+    )
+    summary = json.loads((out / SUMMARY_FILE).read_text())
+    assert summary["source"] == "table" and not summary["same_signal"]
+    source, rescored = load_session(smiled), load_session(out)
+    assert rescored.meta.signal_name == "fer-happy"
+    happy = source.frame_index.probs[:, 3]  # the "happy" column, as recorded
+    for step in range(source.n_steps):
+        rows = source.frame_index.rows(step)
+        expected = np.mean(happy[rows], dtype=np.float64)
+        assert rescored.steps["reward"][step] == expected
+    # Its own signal from the table: the recorded rewards, bit for bit.
+    own = replay_session(copy, tmp_path / "own", progress=False, signal="smile")
+    assert own.summary.exact and own.summary.source == "table"
+
+
+def test_a_signal_neither_kept_nor_readable_from_frames_is_refused(fixtures_dir, tmp_path):
+    from laetitia.meter import HappinessMeter
+
+    meter = HappinessMeter.default("haar")
+    meta = new_meta(viewer={"kind": "video", "meter": meter.describe()}, keep_frames=False)
+    reaction = meter.read(_frames(fixtures_dir / "single_face.mp4", [2, 3]))
+    with SessionRecorder(tmp_path / "s", meta) as recorder:
+        recorder.record(0, reward_from(reaction).reward, PARAM_SPACE.defaults, reaction)
+    with pytest.raises(SessionError, match="does not keep what the signal smile needs"):
+        replay_session(tmp_path / "s", tmp_path / "out", progress=False, signal="smile")
+    # fer-happy's own column is kept: a session without frames re-scores by it.
+    kept = replay_session(tmp_path / "s", tmp_path / "fer", progress=False, signal="fer-happy")
+    assert kept.summary.exact and kept.summary.source == "table"
+
+
+def test_a_p_happy_session_re_scored_by_smile_reads_its_frames(recorded, tmp_path):
+    result = replay_session(recorded, tmp_path / "out", progress=False, signal="smile")
+    assert result.summary.source == "frames" and result.summary.signal == "smile"
+    assert result.session.meta.signal_name == "smile"
+    assert result.summary.scored_replayed == 2  # the same faces; the step without one stays so

@@ -132,3 +132,22 @@ def test_a_training_is_a_run_with_its_own_settings_added():
     with pytest.raises(ConfigError) as refused:
         TrainConfig(out=Path("x"), max_episode_steps=0)
     assert refused.value.field == "max_episode_steps"
+
+
+def test_the_signal_is_one_run_setting_from_the_cli_to_the_env(tmp_path, capsys):
+    from laetitia.cli import main
+
+    train = build_parser().parse_args(["train", "--out", "x", "--signal", "fer-smile"])
+    evaluate = build_parser().parse_args(["evaluate", "--agent-path", "a", "--signal", "smile"])
+    assert train.signal == "fer-smile" and evaluate.signal == "smile"
+    assert RUN_DEFAULTS.signal is None and TrainConfig(out=Path("x")).signal is None
+    assert TrainConfig(out=Path("x"), signal="smile").to_json()["signal"] == "smile"
+    assert EvaluationConfig(agent_path=Path("a"), signal="smile").run_settings({}).signal == "smile"
+    env = make_env("laetitia/Smile-v1", "sim:2", RunSettings(signal="fer-happy"))
+    assert env.unwrapped.signal == "fer-happy"
+    # A signal a simulated viewer cannot give: refused by its flag, before anything is written.
+    out = tmp_path / "run"
+    assert main(["train", "--viewer", "sim", "--signal", "smile", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "--signal smile cannot be read off a simulated viewer" in error
+    assert not out.exists()

@@ -132,7 +132,11 @@ def test_frames_are_kept_losslessly_with_their_index(tmp_path):
     session = load_session(tmp_path / "s")
     assert session.frames_kept and session.meta.recording.frames == "png"
     header = (tmp_path / "s" / FRAMES_FILE).read_text().splitlines()[0].split(",")
-    assert header == ["step", "frame", "t", "file", "face", "x", "y", "w", "h", *EMOTIONS]
+    assert header == [
+        *("step", "frame", "t", "file", "face", "x", "y", "w", "h"),
+        *EMOTIONS,
+        "signal",  # the session's signal (fer-happy here), what the reward averaged
+    ]
     index = session.frame_index
     np.testing.assert_array_equal(index.step, [0, 0, 0, 1, 1, 1])
     np.testing.assert_array_equal(index.frame, np.arange(6))
@@ -171,7 +175,7 @@ def test_resume_drops_frames_of_a_step_the_crash_interrupted_and_numbers_on(tmp_
     # A crash after step 1's frames and index rows, before its steps.csv row:
     (folder / "frames" / "00000003.png").write_bytes(b"\x89PNG half")
     with open(folder / FRAMES_FILE, "a") as handle:
-        handle.write("1,3,0.5,frames/00000003.png,1,1,1,1,1" + ",0.1" * 7 + "\n1,4,0.")
+        handle.write("1,3,0.5,frames/00000003.png,1,1,1,1,1" + ",0.1" * 8 + "\n1,4,0.")
     assert load_session(folder).frame_index.n_frames == 3  # ignored on read
     with SessionRecorder.resume(folder) as recorder:
         assert recorder.keep_frames
@@ -198,3 +202,26 @@ def test_step_times_and_the_eye_angle_t_are_both_read_back(tmp_path):
     np.testing.assert_array_equal(session.time_s, [5.0, 6.0, 7.0])
     np.testing.assert_array_equal(session.params()[:, PARAM_SPACE.names.index("t")], params[1])
     np.testing.assert_array_equal(session.frame_index.t, [5.0] * 2 + [6.0] * 2 + [7.0] * 2)
+
+
+def test_a_session_from_before_the_signal_column_resumes_in_its_own_columns(tmp_path):
+    """frames.csv of format 3 has no signal column: a resume goes on without one."""
+    from laetitia.sessions import FRAMES_FILE
+
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "s"
+    with SessionRecorder(folder, new_meta(agent="test", viewer={"kind": "test"})) as recorder:
+        recorder.record(0, 0.5, PARAM_SPACE.defaults, _camera_reaction(rng))
+    table = folder / FRAMES_FILE
+    lines = table.read_text().splitlines()
+    table.write_text("".join(line.rsplit(",", 1)[0] + "\n" for line in lines))  # as v3 wrote
+    old = load_session(folder)
+    assert old.frame_index.values is None  # read off the "happy" column
+    np.testing.assert_array_equal(
+        old.reaction(0).signal_values(), old.frame_index.probs[:, EMOTIONS.index("happy")]
+    )
+    with SessionRecorder.resume(folder) as recorder:
+        recorder.record(0, 0.6, PARAM_SPACE.defaults, _camera_reaction(rng, n=2))
+    header = table.read_text().splitlines()[0].split(",")
+    assert header[-1] == EMOTIONS[-1] and "signal" not in header
+    assert load_session(folder).frame_index.n_frames == 5

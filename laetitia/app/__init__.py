@@ -17,6 +17,7 @@ the viewers and sessions, and the smile signal (see docs/architecture.md).
 | `plots` | every figure of sessions (`laetitia plot`, the notebook) |
 | `truth` | a simulated viewer's noise-free happiness, for the curves and the best said |
 | `calibration` | fitting a person's calibration profile (`laetitia calibrate`) |
+| `web` | the web server: the experimenter's dashboard and a participant in the browser |
 
 Importing this package runs nothing: import the module you need.
 """

@@ -1,4 +1,4 @@
-"""Throughput of the face pipeline: decode, detect, classify, per detector setting.
+"""Throughput of the face pipeline: decode, detect, classify, read the signal, per setting.
 
     figures = run_pipeline_bench("../shared/fixtures/single_face.mp4")
     print(format_table(figures))
@@ -8,12 +8,15 @@ Each setting reads the whole video through a `HappinessMeter` the way a live ste
 the video to the last probabilities; the best of `repeats` runs counts (other processes only
 ever slow a run down). The settings take turns, one pass each per round, so a change in the
 machine's load falls on all of them alike. Each pass also clocks where its time goes: decoding,
-the detector, the tracker between detections, the CNN, and the rest (grayscale, crops).
+the detector, the tracker between detections, the CNN, the face landmarker's two networks and
+the rest of its work (YuNet finding a new face, crops, smoothing) when the setting's signal
+needs landmarks (`smile`), and the rest (grayscale, crops). Every signal is a setting: the
+defaults time `smile` (the -v1 default) and `fer-smile` beside P(happy).
 
-Beside the speed, each setting's P(happy) is compared frame by frame, and over each call's
-frames (a step's reward), with the same detector run on every frame, so a faster setting shows
-what it costs in accuracy: the frames where it has a face that the detector on every frame has
-and where it has none, the longest such run, and the difference in P(happy).
+Beside the speed, each `fer-happy` setting's P(happy) is compared frame by frame, and over each
+call's frames (a step's reward), with the same detector run on every frame, so a faster setting
+shows what it costs in accuracy: the frames where it has a face that the detector on every frame
+has and where it has none, the longest such run, and the difference in P(happy).
 
 When the `fer` package is installed (`pip install -e '.[compare]'` then
 `pip install --no-deps fer==25.10.3`, see pyproject.toml), its own pipelines
@@ -47,6 +50,8 @@ from laetitia.faces import (
 from laetitia.fer import FerModel, crop_face, load_model, to_gray
 from laetitia.meter import HappinessMeter
 from laetitia.run_settings import RUN_DEFAULTS
+from laetitia.signals import FER_SMILE, get_signal
+from laetitia.types import FER_HAPPY, SMILE
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class PipelineSetting:
     """Further detector options (e.g. MTCNN's `short_side_px`)."""
     torch_threads: int = 1
     """Torch intra-op threads (the meter's default is 1)."""
+    signal: str = FER_HAPPY
+    """The signal the meter reads (`laetitia.signals`)."""
 
     def make_detector(self) -> FaceDetector:
         """The face detector of this setting (a `FaceTracker` when `detect_every` > 1)."""
@@ -84,11 +91,22 @@ class PipelineSetting:
 
     def meter(self, model: FerModel) -> HappinessMeter:
         """The meter for this setting, around an already loaded model."""
-        return HappinessMeter(self.make_detector(), model, torch_threads=self.torch_threads)
+        return HappinessMeter(
+            self.make_detector(), model, torch_threads=self.torch_threads, signal=self.signal
+        )
 
 
 KY, K, KH = DETECT_EVERY["yunet"], DETECT_EVERY["mtcnn"], DETECT_EVERY["haar"]
 SETTINGS: tuple[PipelineSetting, ...] = (
+    PipelineSetting(
+        f"yunet every {KY}, template tracker, signal smile (the -v1 default)",
+        "yunet",
+        KY,
+        signal=SMILE,
+    ),
+    PipelineSetting(
+        f"yunet every {KY}, template tracker, signal fer-smile", "yunet", KY, signal=FER_SMILE
+    ),
     PipelineSetting(f"yunet every {KY}, template tracker (default)", "yunet", KY),
     PipelineSetting(f"yunet every {KY}, template tracker, no scout", "yunet", KY, scout_side_px=0),
     PipelineSetting(
@@ -130,10 +148,12 @@ REFERENCE_EVERY_FRAME = {
 
 REFERENCE_LABELS = frozenset(s.label for s in REFERENCE_EVERY_FRAME.values())
 
-STAGES = ("decode", "detect", "track", "classify", "rest")
+STAGES = ("decode", "detect", "track", "classify", "landmark model", "landmarker", "rest")
 """Where a pass's time goes (`stages_ms_per_frame` of a row): decoding the video, the detector
-itself and its scout, the tracker between detections (template matching), the FER CNN, and
-everything else (grayscale conversion, face crops, the meter's own work)."""
+itself and its scout, the tracker between detections (template matching), the FER CNN, the face
+landmarker's two networks (landmarks and blendshapes, on LiteRT), the rest of the landmarker's
+work (YuNet finding a new face, crops, projection, smoothing), and everything else (grayscale
+conversion, face crops, the meter's own work)."""
 
 
 @dataclass(frozen=True)
@@ -164,7 +184,9 @@ class _Clock:
     """Seconds and calls per stage, summed over one pass."""
 
     def __init__(self) -> None:
-        self.seconds = dict.fromkeys(("decode", "find", "detect", "scout", "classify"), 0.0)
+        self.seconds = dict.fromkeys(
+            ("decode", "find", "detect", "scout", "classify", "landmarks", "networks"), 0.0
+        )
         self.calls = dict.fromkeys(self.seconds, 0)
 
     def add(self, stage: str, seconds: float) -> None:
@@ -204,6 +226,41 @@ class _TimedModel:
         return getattr(self._inner, name)
 
 
+class _TimedNetworks:
+    """The landmarker's networks, their calls clocked as "networks"."""
+
+    def __init__(self, inner: Any, clock: _Clock) -> None:
+        self._inner, self._clock = inner, clock
+
+    def landmarks(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        start = time.perf_counter()
+        found: tuple[np.ndarray, float] = self._inner.landmarks(crop)
+        self._clock.add("networks", time.perf_counter() - start)
+        return found
+
+    def blendshapes(self, points: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        scores: np.ndarray = self._inner.blendshapes(points)
+        self._clock.add("networks", time.perf_counter() - start)
+        return scores
+
+
+class _TimedLandmarker:
+    """A face landmarker whose `read` calls are clocked as "landmarks"."""
+
+    def __init__(self, inner: Any, clock: _Clock) -> None:
+        self._inner, self._clock = inner, clock
+
+    def read(self, frame_bgr: np.ndarray, follow: bool = True, search: bool = True) -> Any:
+        start = time.perf_counter()
+        reading = self._inner.read(frame_bgr, follow, search)
+        self._clock.add("landmarks", time.perf_counter() - start)
+        return reading
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 @dataclass
 class _Pass:
     """One timed pass over the video."""
@@ -213,7 +270,7 @@ class _Pass:
     """CPU time of the process over the pass, all its threads (`time.process_time`): what the
     pass cost, much less dependent than the wall clock on what else the machine runs."""
     happy: np.ndarray
-    """P(happy) per frame, NaN where no face was read."""
+    """The signal per frame (P(happy) for a pipeline of the fer package), NaN where no face."""
     stages_s: dict[str, float]
     detections: int
     scout_runs: int = 0
@@ -227,8 +284,17 @@ def _read_video(path: Path) -> tuple[list[np.ndarray], float]:
     return frames, time.perf_counter() - start
 
 
-def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -> _Pass:
-    """One timed pass of one of our settings, its time split into `STAGES`."""
+def _run(
+    setting: PipelineSetting,
+    model: FerModel,
+    path: Path,
+    per_call: int,
+    networks: Any = None,
+) -> _Pass:
+    """One timed pass of one of our settings, its time split into `STAGES`.
+
+    `networks` are the landmarker's, loaded once for every pass of a landmark signal.
+    """
     clock = _Clock()
     detector = setting.make_detector()
     if isinstance(detector, FaceTracker):
@@ -236,10 +302,19 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
         if detector.scout is not None:
             detector.scout = _TimedDetector(detector.scout, clock, "scout")
     finder = _TimedDetector(detector, clock, "find")
+    landmarker = None
+    if get_signal(setting.signal).needs_landmarks:
+        from laetitia.landmarks import FaceLandmarker, LandmarkNetworks
+
+        networks = networks or LandmarkNetworks()
+        timed = FaceLandmarker(_TimedNetworks(networks, clock))  # type: ignore[arg-type]
+        landmarker = _TimedLandmarker(timed, clock)
     meter = HappinessMeter(
         finder,
         _TimedModel(model, clock),  # type: ignore[arg-type]  # a FerModel in all but name
         torch_threads=setting.torch_threads,
+        signal=setting.signal,
+        landmarker=landmarker,  # type: ignore[arg-type]  # a FaceLandmarker in all but name
     )
     happy = []
     cpu_start = time.process_time()
@@ -254,7 +329,7 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
             clock.add("decode", time.perf_counter() - tick)
             if not frames:
                 break
-            happy.append(meter.read(frames).happiness())
+            happy.append(meter.read(frames).signal_values())
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
     tracked = isinstance(detector, FaceTracker)
@@ -266,6 +341,8 @@ def _run(setting: PipelineSetting, model: FerModel, path: Path, per_call: int) -
         "detect": detect_s,
         "track": clock.seconds["find"] - detect_s,
         "classify": clock.seconds["classify"],
+        "landmark model": clock.seconds["networks"],
+        "landmarker": clock.seconds["landmarks"] - clock.seconds["networks"],
     }
     stages["rest"] = seconds - sum(stages.values())
     detections = clock.calls["detect"] if tracked else clock.calls["find"]
@@ -280,7 +357,7 @@ def happiness_per_frame(
     video: str | Path,
     frames_per_call: int = RUN_DEFAULTS.frames,
 ) -> np.ndarray:
-    """P(happy) per frame of a video read through one setting (NaN where it found no face)."""
+    """The signal per frame of a video read through one setting (NaN where it found no face)."""
     return _run(setting, model, Path(video), frames_per_call).happy
 
 
@@ -464,7 +541,10 @@ def run_pipeline_bench(
     rows = []
     for setting in settings:
         row: dict[str, Any] = {**asdict(setting), **_row(setting.label, ours[setting.label], n)}
-        reference = REFERENCE_EVERY_FRAME.get(setting.detector)
+        # Accuracy against the detector on every frame is P(happy)'s: the other signals read
+        # something else, which BENCHMARKS.md measures on real faces (`fer eval-smiles`).
+        comparable = setting.signal == FER_HAPPY
+        reference = REFERENCE_EVERY_FRAME.get(setting.detector) if comparable else None
         if reference is not None:
             if reference.label not in references:
                 references[reference.label] = _run(reference, model, path, frames_per_call).happy
@@ -508,9 +588,14 @@ def _interleaved(
     ours: dict[str, list[_Pass]] = {s.label: [] for s in settings}
     theirs: dict[str, list[_Pass]] = {s.label: [] for s in fer_settings}
     fer_detectors: dict[str, Any] = {}
+    networks = None
+    if any(get_signal(s.signal).needs_landmarks for s in settings):
+        from laetitia.landmarks import LandmarkNetworks
+
+        networks = LandmarkNetworks()  # loaded once: a pass times reading, not loading
     for _ in range(max(repeats, 1)):
         for setting in settings:
-            ours[setting.label].append(_run(setting, model, path, per_call))
+            ours[setting.label].append(_run(setting, model, path, per_call, networks))
         if fer_settings and not fer_detectors:
             fer_detectors = _fer_pipelines(fer_settings)
             for detector in fer_detectors.values():

@@ -12,12 +12,13 @@ emoticon, the hill-climber's best one, Q-learning's `start_from`). With the same
 same agent and a simulated viewer, a deterministic evaluation is reproducible.
 
 A webcam or video viewer scores with the face pipeline the agent was trained with: the face
-detector and FER model of its training session (`SESSION/meta.json`, the folder above
-`SESSION/agent`), unless the config names others (`scoring_pipeline`). A file the training
-session names is never opened because it names it (`laetitia.app.places`): its model is the
-shipped one when the recorded sha256 is the shipped model's, and otherwise must be named, as
-must the calibration profile of an agent trained on one person's calibrated P(smile), so that
-it is not judged on the model's raw P(happy) unawares.
+detector, FER model and smile signal of its training session (`SESSION/meta.json`, the folder
+above `SESSION/agent`), unless the config names others (`scoring_pipeline`). A file the
+training session names is never opened because it names it (`laetitia.app.places`): its model
+is the shipped one when the recorded sha256 is the shipped model's, and otherwise must be
+named, as must the calibration profile of an agent trained on one person's calibrated
+P(smile), so that it is not judged on the model's raw P(happy) unawares, nor one trained on
+`smile` on `fer-happy`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
 from laetitia.app.places import recorded_model, recorded_profile
 from laetitia.app.training import recorded_config
-from laetitia.envs.make import make_env
+from laetitia.app.web.session import WebOptions, WebSession, presentation
+from laetitia.emoticon.params import PARAM_SPACE
+from laetitia.envs.registration import DEFAULT_SIGNALS
 from laetitia.errors import ConfigError, ProfileError, SessionError, VideoEndedError
 from laetitia.faces import DETECTOR_NAMES
 from laetitia.files import write_json_atomic
@@ -51,10 +54,16 @@ from laetitia.sessions import (
     prepare_folder,
 )
 from laetitia.sessions.paths import exists_inside, real_folder
-from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
+from laetitia.signals import DEFAULT_SIGNAL
+from laetitia.viewers.spec import (
+    FACE_KINDS,
+    check_face_pipeline,
+    parse_viewer_spec,
+    signal_record,
+)
 
 EVALUATION_FILE = "evaluation.json"
-PIPELINE = ("detector", "model", "profile")
+PIPELINE = ("detector", "model", "profile", "signal")
 """The settings of the face pipeline an evaluation takes from the training session."""
 
 
@@ -90,7 +99,8 @@ class EvaluationConfig:
     agent_path: Path
     """The saved agent's folder (a training session's `agent/`)."""
     viewer: str = "webcam"
-    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR,
+    browser[:[HOST:]PORT] (a participant's browser page, served on that address)."""
     episodes: int = 5
     """Episodes to run."""
     max_episode_steps: int | None = None
@@ -119,12 +129,21 @@ class EvaluationConfig:
     profile: Path | None = None
     """Calibration profile of a webcam or video viewer (`--profile`); None: the training
     session's (none when there is none)."""
+    signal: str | None = None
+    """The smile signal (`--signal`); None: for a webcam or video viewer the training
+    session's (the agent's env's default when there is none), for a simulated viewer its own."""
     window: bool | None = None
     """Show the live window; None: the viewer's default (shown for a webcam, not a video)."""
     keep_frames: bool | None = None
     """Keep the camera frames in the recorded session; None: as the agent's training session
     did (a session recorded without frames gives an evaluation without them), else keep them.
     An evaluation never keeps frames its training session did not."""
+    screen: str = "full"
+    """What the person at a webcam sees (`laetitia.app.training.TrainConfig.screen`)."""
+    blank_s: float = 0.0
+    """Seconds of a plain screen between two emoticons on a participant's screen."""
+    instructions: str | None = None
+    """Text a participant's screen shows before the first emoticon, until they press space."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "agent_path", Path(self.agent_path))
@@ -136,7 +155,7 @@ class EvaluationConfig:
                 f"episodes must be at least 1, got {self.episodes}.", field="episodes"
             )
         self.run_settings({})  # the run settings' own checks: frames, settle, step size, ...
-        parse_viewer_spec(self.viewer)
+        presentation(self.viewer, self.screen, self.blank_s, self.instructions)
 
     def run_settings(
         self, trained_env: Mapping[str, Any], preferred_step_size: float | None = None
@@ -159,6 +178,7 @@ class EvaluationConfig:
             detector=self.detector,
             model=self.model,
             profile=self.profile,
+            signal=self.signal,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -179,6 +199,8 @@ class ScoringPipeline:
     """FER model file; None for the shipped one."""
     profile: Path | None
     """Calibration profile; None for none."""
+    signal: str | None = None
+    """The smile signal; None: a simulated viewer's own."""
     from_training: tuple[str, ...] = ()
     """Which of `PIPELINE` were taken from the training session (the others were given)."""
 
@@ -187,8 +209,8 @@ class ScoringPipeline:
         from laetitia.fer import model_identity
 
         line = (
-            f"scored with detector {self.detector}, model {model_identity(self.model)[:12]}, "
-            f"profile {self.profile or 'none'}"
+            f"scored by the signal {self.signal} with detector {self.detector}, model "
+            f"{model_identity(self.model)[:12]}, profile {self.profile or 'none'}"
         )
         if self.from_training == PIPELINE:
             return f"{line} (from the training session)"
@@ -197,15 +219,16 @@ class ScoringPipeline:
         return line
 
 
-def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
-    """The detector, FER model and profile an evaluation scores with, checked.
+def scoring_pipeline(config: EvaluationConfig, env_id: str) -> ScoringPipeline:
+    """The detector, FER model, profile and signal an evaluation scores with, checked.
 
     A webcam or video viewer takes what the config leaves as None from the agent's training
     session when that session read a face (a webcam or video viewer too): its detector, its
-    model when that is the shipped one (another is named, never taken from the session), and
-    no profile (a session scored through one asks for it); otherwise the defaults (the
-    default detector, the shipped model, no profile). Other viewers read no face: the
-    config's values are passed on as given (`make_viewer` refuses a profile for them).
+    signal, its model when that is the shipped one (another is named, never taken from the
+    session), and no profile (a session scored through one asks for it); otherwise the
+    defaults (the default detector, the shipped model, no profile, the env's default signal:
+    `env_id`'s). Other viewers read no face: the config's values are passed on as given
+    (`make_viewer` refuses a profile for them, and a signal other than their own).
 
     Raises:
         ConfigError: For an unknown detector, a missing model, or a profile with a viewer
@@ -226,20 +249,21 @@ def scoring_pipeline(config: EvaluationConfig) -> ScoringPipeline:
     if trained is not None:
         chosen.update({name: trained[name] for name in taken})
     detector = chosen["detector"] or DETECTOR_NAMES[0]
+    signal = chosen["signal"] or DEFAULT_SIGNALS.get(env_id, DEFAULT_SIGNAL)
     try:
         model, profile = check_face_pipeline(
-            config.viewer, detector, chosen["model"], chosen["profile"]
+            config.viewer, detector, chosen["model"], chosen["profile"], signal
         )
     except (ConfigError, ProfileError) as error:
         if not taken:
             raise
         raise type(error)(
             f"{error} (the {', '.join(taken)} came from the training session's {meta}; "
-            "name another `detector`, `model` or `profile` to score with others)",
+            "name another `detector`, `model`, `profile` or `signal` to score with others)",
             field=error.field,
             mentions=(*error.mentions, *PIPELINE),
         ) from error
-    return ScoringPipeline(detector, model, profile, taken)
+    return ScoringPipeline(detector, model, profile, signal, taken)
 
 
 def keeps_frames(config: EvaluationConfig) -> bool:
@@ -288,7 +312,12 @@ def _training_pipeline(meta: Path, taken: tuple[str, ...]) -> dict[str, Any] | N
             "scores with)",
             mentions=error.mentions,
         ) from error
-    return {"detector": trained.detector, "model": model, "profile": profile}
+    return {
+        "detector": trained.detector,
+        "model": model,
+        "profile": profile,
+        "signal": trained.signal,
+    }
 
 
 def evaluate(
@@ -299,6 +328,7 @@ def evaluate(
     deterministic: bool = True,
     recorder: SessionRecorder | None = None,
     progress: bool = False,
+    observe: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> Evaluation:
     """Run `episodes` whole episodes of an agent's policy; the agent learns nothing.
 
@@ -310,6 +340,8 @@ def evaluate(
         deterministic: Use the agent's deterministic actions.
         recorder: Where to record each step, if anywhere.
         progress: Show a progress bar.
+        observe: Told each step (its number, episode and info) after it is recorded: a
+            dashboard (`laetitia.app.web.session.WebSession.observe`).
 
     Raises:
         ConfigError: If the env has no time limit (its episodes would never end).
@@ -345,6 +377,8 @@ def evaluate(
                 happiness.append(float(info["happiness"]))
             if recorder is not None:
                 recorder.record(episode, info["reward"], info["params"], info["reaction"])
+            if observe is not None:
+                observe(steps - 1, episode, info)
             bar.update(1)
         per_episode.append(happiness)
     bar.close()
@@ -360,12 +394,16 @@ def evaluate(
 
 
 def evaluate_saved(
-    config: EvaluationConfig, progress: bool = True, log: Callable[[str], None] = print
+    config: EvaluationConfig,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    web: WebOptions | None = None,
 ) -> Evaluation:
     """Load a saved agent and evaluate it against a viewer, recording it if `config.out` is set.
 
     A webcam or video viewer scores with the training session's face pipeline unless the
-    config names another (`scoring_pipeline`); `log` is told which, before the first step.
+    config names another (`scoring_pipeline`); `log` is told which, before the first step, and
+    the addresses of the pages served (a browser participant's, a dashboard: `web`).
 
     Raises:
         SessionError: If `config.agent_path` holds no saved agent, or `out` cannot be written.
@@ -378,9 +416,14 @@ def evaluate_saved(
     name = document.agent
     if name not in AGENTS:
         raise ConfigError(f"{config.agent_path} holds an unknown agent {name!r}.")
-    pipeline = scoring_pipeline(config)
+    env_id = trained_env.get("id") or AGENTS[name].env_id
+    pipeline = scoring_pipeline(config, env_id)
     config = dataclasses.replace(
-        config, detector=pipeline.detector, model=pipeline.model, profile=pipeline.profile
+        config,
+        detector=pipeline.detector,
+        model=pipeline.model,
+        profile=pipeline.profile,
+        signal=pipeline.signal,
     )
     keep_frames = keeps_frames(config)
     if config.out is not None and config.out.exists():
@@ -389,11 +432,35 @@ def evaluate_saved(
     if parse_viewer_spec(config.viewer).kind in FACE_KINDS:
         log(pipeline.describe())
     run = config.run_settings(trained_env, agent_class(name).preferred_step_size)
-    env = make_env(trained_env.get("id") or AGENTS[name].env_id, config.viewer, run, config.window)
+    screen = presentation(config.viewer, config.screen, config.blank_s, config.instructions)
+    served = WebSession(
+        config.viewer,
+        run,
+        screen,
+        web,
+        keep_frames=keep_frames,
+        window=config.window,
+        param_names=PARAM_SPACE.names,
+        log=log,
+    )
+    with served:
+        return _evaluate_saved(config, name, trained_env, keep_frames, pipeline, progress, served)
+
+
+def _evaluate_saved(
+    config: EvaluationConfig,
+    name: str,
+    trained_env: Mapping[str, Any],
+    keep_frames: bool,
+    pipeline: ScoringPipeline,
+    progress: bool,
+    served: WebSession,
+) -> Evaluation:
+    env = served.make_env(trained_env.get("id") or AGENTS[name].env_id)
     try:
         agent = load_agent(config.agent_path, env=env)
         if config.out is None:
-            return _evaluate(agent, env, config, None, progress)
+            return _evaluate(agent, env, config, None, progress, served)
         # Locked while it is written; a failure before the first step leaves the folder as
         # it was (nothing half-written stays).
         with NewSession(config.out) as claim:
@@ -405,11 +472,12 @@ def evaluate_saved(
                 env_id=env.spec.id if env.spec is not None else None,
                 seed=config.seed,
                 viewer=env.unwrapped.viewer.describe(),  # type: ignore[attr-defined]
+                signal=signal_record(env.unwrapped.viewer),  # type: ignore[attr-defined]
                 command=tuple(sys.argv),
             )
             claim.recorder = SessionRecorder(config.out, meta)
             with claim.recorder:
-                result = _evaluate(agent, env, config, claim.recorder, progress)
+                result = _evaluate(agent, env, config, claim.recorder, progress, served)
             write_json_atomic(config.out / EVALUATION_FILE, result.to_json())
         return result
     finally:
@@ -422,6 +490,7 @@ def _evaluate(
     config: EvaluationConfig,
     recorder: SessionRecorder | None,
     progress: bool,
+    served: WebSession,
 ) -> Evaluation:
     return evaluate(
         agent,
@@ -431,6 +500,7 @@ def _evaluate(
         deterministic=config.deterministic,
         recorder=recorder,
         progress=progress,
+        observe=served.observe if served.feed is not None else None,
     )
 
 

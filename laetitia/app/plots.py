@@ -6,8 +6,10 @@ it. Figures are made without pyplot, so a notebook shows each one once and a scr
 hundreds keeps no global state. `save_figure` writes one to disk. Notebooks and `laetitia plot`
 call these functions; no figure logic lives anywhere else.
 
-Happiness is P(happy) averaged over the frames of a step that had a face in view. Steps without
-a face carry no happiness: every figure draws them as gaps, shaded grey, never as zeros.
+Happiness is the session's smile signal (`laetitia.signals`: the smile blendshapes' mean, or the
+FER model's P(happy)) averaged over the frames of a step that had a face in view; every figure
+names the signal by its label (`signal_label`). Steps without a face carry no happiness: every
+figure draws them as gaps, shaded grey, never as zeros.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ ROLLING_WINDOW = 10
 CONFIDENCE = 0.95
 """Coverage of the band around a mean over sessions."""
 CURVE_METRICS: dict[str, str] = {
-    "rolling": "P(happy), rolling mean over {window} steps",
-    "best": "P(happy), best so far (noise-free, or of the rolling mean)",
-    "happiness": "P(happy) of the step",
+    "rolling": "{signal}, rolling mean over {window} steps",
+    "best": "{signal}, best so far (noise-free, or of the rolling mean)",
+    "happiness": "{signal} of the step",
 }
 """What a curve over sessions can average, with its y-axis label."""
 HAPPY_COLOR = "tab:orange"
@@ -73,9 +75,24 @@ def summarize(sessions: Sequence[Session]) -> str:
         best = f"{np.nanmax(scored):.3f}" if np.isfinite(scored).any() else "no face seen"
         lines.append(
             f"{session.folder.name}: {agent_name(session)}, {viewer_name(session)}, "
-            f"seed {_seed(session)}, {session.n_steps} steps, best P(happy) {best}"
+            f"seed {_seed(session)}, {session.n_steps} steps, best {signal_label(session)} {best}"
         )
     return "\n".join(lines)
+
+
+def signal_label(session: Session) -> str:
+    """How figures name a session's signal ("smile", "P(happy)", "P(happy), calibrated")."""
+    from laetitia.viewers.live_window import signal_label as label
+
+    meta = session.meta
+    calibrated = "calibrated_by" in meta.signal or bool((meta.config or {}).get("profile"))
+    return label(meta.signal_name, calibrated)
+
+
+def common_signal_label(sessions: Sequence[Session]) -> str:
+    """The signal label the sessions share, or "reward" when they were scored differently."""
+    labels = {signal_label(session) for session in sessions}
+    return labels.pop() if len(labels) == 1 else "reward"
 
 
 def _seed(session: Session) -> str:
@@ -106,7 +123,7 @@ def param_space(session: Session) -> ParamSpace:
 
 
 def happiness(session: Session) -> np.ndarray:
-    """P(happy) per step, float64 (n_steps,); NaN where no face was in view."""
+    """The signal's mean per step, float64 (n_steps,); NaN where no face was in view."""
     return np.where(session.steps["faces"] > 0, session.steps["reward"], np.nan)
 
 
@@ -274,7 +291,7 @@ def plot_learning_curve(
         ax.plot(steps, best, color="tab:green", lw=2, label="best noise-free so far")
     _shade_no_face(ax, steps, session.steps["faces"])
     ax.set_xlabel(STEP_LABEL)
-    ax.set_ylabel("P(happy), mean over frames")
+    ax.set_ylabel(f"{signal_label(session)}, mean over frames")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(
         f"Happiness: {agent_name(session)} on a {viewer_name(session)}, {session.folder.name}"
@@ -341,7 +358,8 @@ def plot_agents(
     handles.append(Patch(color="0.5", alpha=0.3, linewidth=0))
     labels.append(f"{percent} t-interval of the mean")
     ax.set_xlabel(STEP_LABEL)
-    ax.set_ylabel(CURVE_METRICS[metric].format(window=window))
+    label = common_signal_label([s for group in groups.values() for s in group])
+    ax.set_ylabel(CURVE_METRICS[metric].format(signal=label, window=window))
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"Happiness by agent: mean over sessions, {percent} Student-t band")
     ax.grid(alpha=0.3)

@@ -1,6 +1,8 @@
-"""Emotions of every frame of a video, a folder of images or one image (`laetitia fer predict`).
+"""Emotions and the smile signal of every frame of a video, a folder of images or one image.
 
-meter = HappinessMeter.live()
+What `laetitia fer predict` runs:
+
+meter = HappinessMeter.live(signal="smile")
 result = predict_source("clip.mp4", meter)
 print(result.summary())
 result.write_csv("clip.csv")
@@ -19,6 +21,7 @@ import numpy as np
 from laetitia.cameras import Camera, ImageFolder, open_camera
 from laetitia.files import atomic_open, save_figure
 from laetitia.meter import HappinessMeter
+from laetitia.signals import get_signal
 
 CHUNK_FRAMES = 32
 """Frames read per meter call: the CNN runs once per chunk, batched over its faces."""
@@ -43,6 +46,12 @@ class Prediction:
     video whose file states no frame rate."""
     files: tuple[str, ...] | None
     """File name of each frame when the source is images; None for a video."""
+    signal: str
+    """The name of the smile signal `values` are of (`laetitia.signals`)."""
+    values: np.ndarray
+    """float32 (N,): the signal per frame (what the reward would average), NaN where no face."""
+    measures: dict[str, np.ndarray]
+    """float32 (N,) per name: what the signal measured per frame beyond the probabilities."""
 
     @property
     def n_frames(self) -> int:
@@ -71,12 +80,19 @@ class Prediction:
             for name, value in zip(self.class_names, means, strict=True)
         ]
         lines.append(f"dominant emotion: {self.class_names[int(np.argmax(means))]}")
+        signal = self.values[self.has_face].astype(np.float64)
+        lines.append(
+            f"signal {self.signal} ({get_signal(self.signal).label}): mean {signal.mean():.3f}, "
+            f"frames >= 0.5: {int((signal >= 0.5).sum())} of {faces}"
+        )
         return "\n".join(lines)
 
     def write_csv(self, path: str | Path) -> Path:
-        """One row per frame: frame, [file,] t, face, x, y, w, h, one column per class.
+        """One row per frame: frame, [file,] t, face, x, y, w, h, the classes, signal, measures.
 
-        Cells of frames without a face (box, probabilities) and `t` for images are empty.
+        `signal` is the value the reward would average for the frame (the signal's name is in
+        the summary and the session's record); the measures (a landmark signal's blendshapes)
+        follow it. Cells of frames without a face and `t` for images are empty.
 
         Returns:
             The path written.
@@ -84,7 +100,7 @@ class Prediction:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = ["frame"] + (["file"] if self.files is not None else [])
-        header += ["t", "face", "x", "y", "w", "h", *self.class_names]
+        header += ["t", "face", "x", "y", "w", "h", *self.class_names, "signal", *self.measures]
         with atomic_open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
@@ -96,6 +112,8 @@ class Prediction:
                 row.append(int(self.has_face[i]))
                 row += [_cell(v, "{:.1f}") for v in self.boxes[i]]
                 row += [_cell(v, "{:.6f}") for v in self.probs[i]]
+                row.append(_cell(self.values[i], "{:.6f}"))
+                row += [_cell(m[i], "{:.6f}") for m in self.measures.values()]
                 writer.writerow(row)
         return path
 
@@ -121,8 +139,10 @@ class Prediction:
         axes = figure.add_subplot()
         for column, name in enumerate(self.class_names):
             axes.plot(x, self.probs[:, column], label=name, marker="." if len(x) < 50 else None)
+        label = get_signal(self.signal).label
+        axes.plot(x, self.values, color="black", ls="--", lw=2, label=f"signal: {label}")
         axes.set_xlabel(xlabel)
-        axes.set_ylabel("probability")
+        axes.set_ylabel(f"probability; signal ({label})")
         axes.set_ylim(0, 1)
         faces = int(self.has_face.sum())
         axes.set_title(f"{Path(self.source).name}: {faces} of {self.n_frames} with a face")
@@ -156,6 +176,8 @@ def predict_source(
     classes = tuple(meter.model.class_names)
     probs = [np.zeros((0, len(classes)), np.float32)]
     has_face, boxes = [np.zeros(0, bool)], [np.zeros((0, 4), np.float32)]
+    values = [np.zeros(0, np.float32)]
+    measures: dict[str, list[np.ndarray]] = {m: [] for m in meter.signal.measures}
     files: list[str] = []
     bar = None
     if progress and not images:
@@ -175,6 +197,9 @@ def predict_source(
                 probs.append(reaction.probs)
                 has_face.append(reaction.has_face)
                 boxes.append(reaction.boxes)
+                values.append(reaction.signal_values())
+                for name, read in measures.items():
+                    read.append(reaction.measures[name])
                 if bar is not None:
                     bar.update(len(chunk))
         finally:
@@ -192,6 +217,12 @@ def predict_source(
         boxes=np.concatenate(boxes),
         times_s=times,
         files=tuple(files) if images else None,
+        signal=meter.signal.name,
+        values=np.concatenate(values),
+        measures={
+            name: np.concatenate(read) if read else np.zeros(0, np.float32)
+            for name, read in measures.items()
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """TensorBoard logs of a training, the same for every agent (`laetitia train --tensorboard DIR`).
 
 Per step, under the run's name (the session folder's): the reward, the happiness read (when a
-face was seen), the faces seen, each emoticon parameter, and an honest best so far: for a
+face was seen) under the name of the signal it was read by (`happiness/smile`,
+`happiness/fer-happy`), the faces seen, each emoticon parameter, and an honest best so far: for a
 simulated viewer the best noise-free happiness shown, for a person the best rolling mean of
 the readings, never the best single noisy reading. Every `image_every` steps, the emoticon on
 show as an image. The stable-baselines3 agents also log their own training statistics (losses,
@@ -78,7 +79,7 @@ class TensorBoardCallback(BaseCallback):
         writer.add_scalar("reward", float(info["reward"]), step)
         writer.add_scalar("faces", int(info["faces"]), step)
         if info["scored"]:
-            writer.add_scalar("happiness", float(info["happiness"]), step)
+            writer.add_scalar(f"happiness/{info['signal']}", float(info["happiness"]), step)
             self._window.append(float(info["happiness"]))
         truth = _noise_free(info)
         if truth is not None:

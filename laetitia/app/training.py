@@ -9,6 +9,10 @@ max_episode_steps=..., detector=..., model=..., profile=...)`, so the CLI and a 
 the same env. Every step is recorded into the session folder as it completes
 (`SessionCallback`), and the agent is saved as it learns (`AgentCheckpoint`), so a run killed
 at any moment resumes.
+
+A session run like a study shows its participant the emoticon alone (`screen`, or a browser
+participant: `viewer="browser"`) and its experimenter the reading, on a dashboard in the browser
+(`WebOptions.dashboard`); `laetitia.app.web.session.WebSession` serves both for the run.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from laetitia.agents import AGENTS, check_agent_name
+from laetitia.app.web.session import WebOptions, WebSession, presentation
 from laetitia.errors import CameraError, ConfigError, SessionEndedByUser, SessionError
 from laetitia.records import from_dict
 from laetitia.run_settings import RunSettings
@@ -38,6 +43,7 @@ from laetitia.sessions import (
 )
 from laetitia.sessions.paths import exists_inside, real_folder
 from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
+from laetitia.viewers.stage import Screen
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -68,7 +74,8 @@ class TrainConfig(RunSettings):
     agent: str = "hill-climb"
     """Name of the agent (see `laetitia.agents.AGENTS`)."""
     viewer: str = "sim"
-    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR."""
+    """Viewer spec: sim, sim:SEED, person:INDEX, webcam, webcam:INDEX, video:PATH, session:DIR,
+    browser[:[HOST:]PORT] (a participant's browser page, served on that address)."""
     steps: int = 200
     """Steps to take (one shown emoticon each)."""
     seed: int = 0
@@ -78,6 +85,16 @@ class TrainConfig(RunSettings):
     probabilities and face boxes; no image of the person is written)."""
     window: bool = True
     """Show the live window for a webcam or video viewer (a webcam always shows one)."""
+    screen: str = "full"
+    """What the person at a webcam (or a video's window) sees: "full", the emoticon beside
+    their reading (the demo); "participant", the emoticon alone, full screen, or
+    "participant:WxH" in a window of that size (`laetitia.viewers.stage`). A browser
+    participant's page always shows the emoticon alone."""
+    blank_s: float = 0.0
+    """Seconds of a plain screen between two emoticons on a participant's screen (0: the
+    emoticon simply changes)."""
+    instructions: str | None = None
+    """Text a participant's screen shows before the first emoticon, until they press space."""
     agent_args: dict[str, Any] = field(default_factory=dict)
     """Algorithm settings passed to the agent."""
     prior: tuple[Path, ...] = ()
@@ -102,6 +119,16 @@ class TrainConfig(RunSettings):
         # Nothing here looks at the disk: a config read back from a session names places on
         # another's disk, which are never looked at (`laetitia.app.places`).
         object.__setattr__(self, "prior", tuple(Path(p) for p in self.prior))
+        self.presentation()  # the screen's own checks
+
+    def presentation(self) -> Screen:
+        """What the person at the camera sees (`laetitia.app.web.session.presentation`).
+
+        Raises:
+            ConfigError: For a screen setting of another form, or a participant's screen
+                with a viewer that shows none.
+        """
+        return presentation(self.viewer, self.screen, self.blank_s, self.instructions)
 
     def resolved(self) -> TrainConfig:
         """The config with the places it names absolute, as a new session records them.
@@ -122,15 +149,19 @@ class TrainConfig(RunSettings):
         Returns:
             The same config with the detector named (the default one where none was), the
             model and profile paths absolute (a run resumed from another folder finds them),
-            and the agent's preferred step size where none was given.
+            the signal of a webcam or video viewer named (the agent's env's default where none
+            was, so a resume scores as the run did), and the agent's preferred step size where
+            none was given.
 
         Raises:
-            ConfigError: For an unknown detector, a missing model file, a profile with a viewer
-                that reads no face, or TensorBoard logging an agent or the machine cannot do.
-            ProfileError: For a profile that is unreadable or made for another model.
+            ConfigError: For an unknown detector or signal, a missing model file, a profile
+                with a viewer that reads no face, or TensorBoard logging an agent or the
+                machine cannot do.
+            ProfileError: For a profile that is unreadable or made for another model or signal.
         """
         from laetitia.agents import agent_class
         from laetitia.agents.sb3 import require_tensorboard
+        from laetitia.envs.registration import DEFAULT_SIGNALS
         from laetitia.faces import DETECTOR_NAMES
 
         chosen = agent_class(self.agent)
@@ -141,12 +172,22 @@ class TrainConfig(RunSettings):
                 field="prior",
             )
         detector = self.detector or DETECTOR_NAMES[0]
-        model, profile = check_face_pipeline(self.viewer, detector, self.model, self.profile)
+        signal = self.signal
+        if signal is None and parse_viewer_spec(self.viewer).kind in FACE_KINDS:
+            signal = DEFAULT_SIGNALS[AGENTS[self.agent].env_id]
+        model, profile = check_face_pipeline(
+            self.viewer, detector, self.model, self.profile, signal
+        )
         if self.tensorboard is not None:
             require_tensorboard()
         step_size = chosen.preferred_step_size if self.step_size is None else self.step_size
         return dataclasses.replace(
-            self, detector=detector, model=model, profile=profile, step_size=step_size
+            self,
+            detector=detector,
+            model=model,
+            profile=profile,
+            step_size=step_size,
+            signal=signal,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -157,11 +198,25 @@ class TrainConfig(RunSettings):
         data["prior"] = [str(p) for p in self.prior]
         return data
 
-    def make_env(self) -> gym.Env:
-        """The agent's environment with this config's viewer (`laetitia.envs.make.make_env`)."""
-        from laetitia.envs.make import make_env
+    def web_session(
+        self, web: WebOptions | None = None, log: Callable[[str], None] = print
+    ) -> WebSession:
+        """What the run serves beside its env: a dashboard, a participant's page.
 
-        return make_env(AGENTS[self.agent].env_id, self.viewer, self, window=self.window)
+        Enter it with `with`; its `make_env` builds the agent's env with this config's viewer.
+        """
+        from laetitia.emoticon.params import PARAM_SPACE
+
+        return WebSession(
+            self.viewer,
+            self.run_settings(),
+            self.presentation(),
+            web,
+            keep_frames=self.keep_frames,
+            window=self.window,
+            param_names=PARAM_SPACE.names,
+            log=log,
+        )
 
 
 @dataclass(frozen=True)
@@ -196,21 +251,38 @@ def parse_agent_args(pairs: list[str]) -> dict[str, Any]:
     return settings
 
 
-def train(config: TrainConfig, progress: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig,
+    progress: bool = True,
+    web: WebOptions | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
     """Train an agent against a viewer, recording every step into a session folder.
 
     The agent is saved as it learns (every step, or after each policy update for PPO), so a
     session killed at any moment can be resumed with `resume`. A camera that stops delivering
-    frames, or the person ending the session from the live window, ends the run cleanly: every
-    completed step is on disk and the agent is saved.
+    frames, or the session ended from the live window or the dashboard, ends the run cleanly:
+    every completed step is on disk and the agent is saved.
+
+    Args:
+        config: The run.
+        progress: Show a progress bar.
+        web: A dashboard to serve, and how to serve off this machine (`WebOptions`).
+        log: Where the addresses of the pages served are said.
     """
+    config = config.resolved().checked()
+    with config.web_session(web, log) as served:
+        return _train(config, progress, served)
+
+
+def _train(config: TrainConfig, progress: bool, served: WebSession) -> TrainResult:
     from laetitia.agents import agent_class
     from laetitia.app.prior import read_prior
     from laetitia.seeding import seed_everything
+    from laetitia.viewers.spec import signal_record
 
-    config = config.resolved().checked()
     seed_everything(config.seed)
-    env = config.make_env()
+    env = served.make_env(AGENTS[config.agent].env_id)
     viewer = _viewer(env)
     # The env and agent are built first: a bad setting must not leave a half-made session.
     prior = read_prior(config.prior) if config.prior else None
@@ -224,6 +296,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         env_id=AGENTS[config.agent].env_id,
         seed=config.seed,
         viewer=viewer.describe(),
+        signal=signal_record(viewer),
         command=tuple(sys.argv),
     )
     # The folder is locked and checked first: an existing session, or another writer, is
@@ -239,9 +312,7 @@ def train(config: TrainConfig, progress: bool = True) -> TrainResult:
         claim.recorder = SessionRecorder(config.out, meta)
         if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
-        return _run(
-            config, agent, env, claim.recorder, config.steps, first_episode=0, progress=progress
-        )
+        return _run(config, agent, env, claim.recorder, config.steps, 0, progress, served)
     raise AssertionError("unreachable: the block returns or raises")  # pragma: no cover
 
 
@@ -372,6 +443,7 @@ def resume(
     repair: bool = False,
     asked: Mapping[str, Any] | None = None,
     log: Callable[[str], None] = print,
+    web: WebOptions | None = None,
 ) -> TrainResult:
     """Continue a session that ended, cleanly or not: the agent and the step count carry on.
 
@@ -386,7 +458,9 @@ def resume(
             repeats) keeps its steps before the damage and drops the rest, said in `log`;
             without it such a session is refused.
         asked: Settings the caller asked for; each must be the session's own (or `steps`).
-        log: Where to say what the resume did beyond carrying on.
+        log: Where to say what the resume did beyond carrying on, and the pages served.
+        web: A dashboard to serve, and how to serve off this machine (`WebOptions`): how the
+            session is watched, which a resume may choose afresh.
 
     Raises:
         SessionError: If the folder holds no resumable session, is damaged (and `repair` is
@@ -397,16 +471,17 @@ def resume(
     if not folder.is_dir():
         raise SessionError(f"{folder} is not a session folder: there is no such folder.")
     with lock_session(folder):  # one writer, from the repair to the last step
-        return _resume(folder, steps, progress, repair, asked or {}, log)
+        return _resume_locked(folder, steps, progress, repair, asked or {}, log, web)
 
 
-def _resume(
+def _resume_locked(
     folder: Path,
     steps: int | None,
     progress: bool,
     repair: bool,
     asked: Mapping[str, Any],
     log: Callable[[str], None],
+    web: WebOptions | None,
 ) -> TrainResult:
     if repair:
         done = repair_session(folder)
@@ -428,13 +503,31 @@ def _resume(
     if not exists_inside(folder, AGENT_DIR):
         raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
     agent_dir = real_folder(folder, AGENT_DIR, str(folder / AGENT_DIR))
-    from laetitia.agents import agent_class
-    from laetitia.app.recording import recorded_steps
     from laetitia.seeding import seed_everything
 
     seed_everything(config.seed + session.n_steps)
-    env = config.make_env()
+    with config.web_session(web, log) as served:
+        return _resume(folder, agent_dir, session, config, remaining, repair, progress, log, served)
+
+
+def _resume(
+    folder: Path,
+    agent_dir: Path,
+    session: Session,
+    config: TrainConfig,
+    remaining: int,
+    repair: bool,
+    progress: bool,
+    log: Callable[[str], None],
+    served: WebSession,
+) -> TrainResult:
+    from laetitia.agents import agent_class
+    from laetitia.app.recording import recorded_steps
+
+    env = served.make_env(AGENTS[config.agent].env_id)
     _continue_viewer(_viewer(env), session)
+    if served.feed is not None:
+        served.feed.resume_from(session.steps["reward"], session.scored())
     prior = _session_prior(folder, config)
     agent = agent_class(config.agent).load(
         agent_dir, env=env, **(prior.agent_arguments(start=False) if prior else {})
@@ -458,7 +551,7 @@ def _resume(
     meta = session.meta.with_resumption(session.n_steps, remaining)
     recorder = SessionRecorder.resume(folder, meta)
     episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
-    return _run(config, agent, env, recorder, remaining, first_episode=episode, progress=progress)
+    return _run(config, agent, env, recorder, remaining, episode, progress, served)
 
 
 def _shipped_detector(meta: SessionMeta) -> None:
@@ -514,6 +607,7 @@ def _run(
     steps: int,
     first_episode: int,
     progress: bool,
+    served: WebSession,
 ) -> TrainResult:
     from laetitia.agents.callbacks import AgentCheckpoint, ProgressCallback
     from laetitia.app.recording import SessionCallback
@@ -533,6 +627,8 @@ def _run(
         )
     if progress:
         callbacks.append(ProgressCallback(recorder.next_step + steps, initial=recorder.next_step))
+    # Last: the step is recorded and the agent saved before a pause holds the run here.
+    callbacks.extend(served.callbacks(recorder.next_step, first_episode))
     stopped_early = None
     first_step = recorder.next_step
     try:
@@ -541,10 +637,19 @@ def _run(
         if isinstance(error, CameraError) and recorder.next_step == first_step:
             raise  # the camera never delivered: an error to report, not a session that ended
         stopped_early = str(error)
+    except (SessionError, OSError):
+        # A write that failed because the folder was deleted or replaced says so, not which
+        # of its files could not be written.
+        recorder.check_folder()
+        raise
     finally:
         recorder.close()
         env.close()
-    agent.save(config.out / AGENT_DIR)
+    try:
+        agent.save(config.out / AGENT_DIR)
+    except SessionError:
+        recorder.check_folder()
+        raise
     return _finish(config.out, stopped_early, agent.best_params(), viewer_truth(_viewer(env)))
 
 

@@ -47,7 +47,7 @@ from laetitia.errors import ConfigError, LaetitiaError, SessionError
 from laetitia.files import atomic_path, check_output_file
 from laetitia.labels import HAPPY
 from laetitia.sessions import Session, SessionMeta, decode_frame, load_session
-from laetitia.viewers.live_window import WINDOW_SIZE, LiveState, draw_live
+from laetitia.viewers.live_window import WINDOW_SIZE, LiveState, draw_live, signal_label
 from laetitia.viewers.spec import FACE_KINDS
 
 END_HOLD_S = 1.0
@@ -302,7 +302,13 @@ class WindowPainter:
         self.session = session
         self.size = size
         self.blur_faces = blur_faces
-        self.state = LiveState(class_names=session.class_names, footer=footer)
+        meta = session.meta
+        calibrated = "calibrated_by" in meta.signal or bool((meta.config or {}).get("profile"))
+        self.state = LiveState(
+            class_names=session.class_names,
+            footer=footer,
+            signal_label=signal_label(meta.signal_name, calibrated),
+        )
         self._params = session.params()
         self._probs = session.probs()
         self._space = session.meta.space()
@@ -348,10 +354,11 @@ class WindowPainter:
         index = session.frame_index
         rows = step_rows(session, step)
         if index is not None and rows.size:
-            happy = index.probs[rows, self._happy].astype(np.float64)
+            kept = index.values if index.values is not None else index.probs[:, self._happy]
+            values = kept[rows].astype(np.float64)
             faces = index.has_face[rows]
-            state.frame_happiness = tuple(float(p) for p in happy)
-            state.happiness = float(happy[faces].mean()) if faces.any() else math.nan
+            state.frame_happiness = tuple(float(p) for p in values)
+            state.happiness = float(values[faces].mean()) if faces.any() else math.nan
         else:
             state.frame_happiness = ()
             state.happiness = float(self._probs[step, self._happy])

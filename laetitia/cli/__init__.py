@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tune",
     "evaluate",
     "video",
+    "study",
 )
 """Modules of `laetitia.cli` that each add one subcommand with `add_parser(subparsers)`."""
 

@@ -180,11 +180,14 @@ def _step_sizes(pairs: list[str]) -> dict[str, float]:
 def _add_pipeline(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pipeline = commands.add_parser(
         "pipeline",
-        help="frames per second of the face pipeline for each detector setting",
+        help="frames per second of the face pipeline for each detector setting and signal",
         description=(
-            "Read a video through the face pipeline (decode, detect, track, classify) with each "
-            "detector setting, the settings taking turns; print frames per second, agreement "
-            "with detecting on every frame and where the time goes, and write them as JSON. "
+            "Read a video through the face pipeline (decode, detect, track, classify, and the "
+            "face landmarker for the smile signal) with each detector setting and signal, the "
+            "settings taking turns; print frames per second, agreement with detecting on every "
+            "frame and where the time goes (the landmark model's share among it), and write "
+            "them as JSON. MediaPipe's own pipeline is timed by "
+            "benchmarks/mediapipe_reference.py in an environment of its own. "
             "When the fer package is installed (pip install -e '.[compare]' && pip install "
             "--no-deps fer==25.10.3), its own pipelines run in the same rounds and every "
             "setting's speed is also given as a ratio to theirs."

@@ -15,13 +15,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "calibrate",
         help="fit a personal happiness profile from your neutral and smiling face",
-        description="Fit a profile that maps the FER model's output to the probability that "
-        "this person smiles, so a resting face reads near zero. Live (default): a window asks "
+        description="Fit a profile that maps a smile signal (--signal: the smile blendshapes "
+        "by default, or the FER model's output) to the probability that this person smiles, "
+        "so a resting face reads near zero. Live (default): a window asks "
         "for a neutral face, a smile, then a neutral face again while the camera records. "
         "From a recording: --video PATH with --neutral and --smile time ranges in seconds. "
         "Writes PROFILE (JSON), PROFILE's .report.json/.report.png (held-out figures), "
         ".frames.csv and, unless --no-frames, the frames in .frames/ for auditing. Use the "
-        "profile with --profile PROFILE in `laetitia train` and `laetitia fer predict`.",
+        "profile with --profile PROFILE in `laetitia train` and `laetitia fer predict`, with "
+        "the same --signal: a profile made for one signal is refused for another.",
     )
     parser.add_argument("--out", type=path_arg, required=True, help="profile file to write (.json)")
     parser.add_argument(
@@ -68,6 +70,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--model", type=path_arg, default=None, help="FER model file (default: the shipped one)"
     )
+    from laetitia.cli.train import add_signal_argument
+    from laetitia.signals import DEFAULT_SIGNAL
+
+    add_signal_argument(parser, DEFAULT_SIGNAL)
     parser.add_argument(
         "--no-frames",
         action="store_true",
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         default_prompts,
     )
     from laetitia.errors import CalibrationError
+    from laetitia.signals import DEFAULT_SIGNAL
 
     config = CalibrationConfig(out=args.out, keep_frames=not args.no_frames, l2=args.l2)
     if args.video is not None:
@@ -102,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             detector=args.detector,
             model=args.model,
             progress=True,
+            signal=args.signal or DEFAULT_SIGNAL,
         )
     else:
         if args.neutral or args.smile:
@@ -117,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             prompts=default_prompts(args.hold),
             ready_s=args.ready,
             settle_s=args.settle,
+            signal=args.signal or DEFAULT_SIGNAL,
         )
     print(result.report.summary())
     print(f"profile: {result.profile_path}")

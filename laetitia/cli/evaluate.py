@@ -6,7 +6,7 @@ import argparse
 import math
 
 from laetitia.cli import path_arg, whole
-from laetitia.cli.train import add_run_arguments
+from laetitia.cli.train import add_run_arguments, add_view_arguments
 from laetitia.viewers.spec import SPEC_FORMS
 
 
@@ -55,12 +55,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --out: keep no camera image, only per-frame probabilities and face boxes "
         "(default: as the training session; a session without frames gives none)",
     )
+    add_view_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `laetitia evaluate`."""
     from laetitia.app.evaluation import EVALUATION_FILE, EvaluationConfig, evaluate_saved
+    from laetitia.cli.train import read_instructions, web_options
 
     config = EvaluationConfig(
         agent_path=args.agent_path,
@@ -76,9 +78,13 @@ def run(args: argparse.Namespace) -> int:
         detector=args.detector,
         model=args.model,
         profile=args.profile,
+        signal=args.signal,
         keep_frames=args.keep_frames,
+        screen=args.screen,
+        blank_s=args.blank_s,
+        instructions=read_instructions(args.instructions),
     )
-    result = evaluate_saved(config)
+    result = evaluate_saved(config, web=web_options(args))
     actions = "deterministic" if result.deterministic else "stochastic"
     print(f"agent: {result.agent} ({actions} actions), {result.steps} steps")
     for i, value in enumerate(result.episode_happiness):

@@ -1,11 +1,11 @@
-"""`laetitia fer predict|train|eval`: the facial expression model on its own."""
+"""`laetitia fer predict|train|eval|eval-smiles`: the expression model and the smile signals."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 
-FER_COMMAND_MODULES: tuple[str, ...] = ("fer_predict", "fer_train")
+FER_COMMAND_MODULES: tuple[str, ...] = ("fer_predict", "fer_train", "fer_eval_smiles")
 """Modules of `laetitia.cli` that each add one `fer` subcommand with `add_parser(subparsers)`."""
 
 

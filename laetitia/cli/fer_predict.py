@@ -12,10 +12,13 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     """Register `laetitia fer predict`."""
     parser = fer_subparsers.add_parser(
         "predict",
-        help="emotion probabilities of each frame of a video, folder of images, or image",
+        help="emotion probabilities and the smile signal of each frame of a video, folder of "
+        "images, or image",
         description=(
-            "Find the face in each frame (or image), classify its expression, print a summary "
-            "and optionally write a CSV (one row per frame) and a timeline plot."
+            "Find the face in each frame (or image), classify its expression, read the smile "
+            "signal (--signal), print a summary and optionally write a CSV (one row per frame: "
+            "the class probabilities, then the signal's value, the number a reward would "
+            "average) and a timeline plot."
         ),
     )
     parser.add_argument("path", type=path_arg, help="a video file, a folder of images, or an image")
@@ -58,9 +61,13 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         "--profile",
         type=path_arg,
         metavar="PROFILE",
-        help="a person's calibration profile (laetitia calibrate): 'happy' becomes their "
-        "calibrated P(smile)",
+        help="a person's calibration profile (laetitia calibrate, with the same --signal): "
+        "the signal becomes their calibrated P(smile)",
     )
+    from laetitia.cli.train import add_signal_argument
+    from laetitia.signals import DEFAULT_SIGNAL
+
+    add_signal_argument(parser, DEFAULT_SIGNAL)
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
@@ -72,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.errors import ConfigError
     from laetitia.files import check_figure_path, check_output_file
     from laetitia.meter import HappinessMeter
+    from laetitia.signals import DEFAULT_SIGNAL
 
     if args.detect_every is not None and args.detect_every < 1:
         raise ConfigError(f"--detect-every must be at least 1, got {args.detect_every}.")
@@ -81,7 +89,11 @@ def run(args: argparse.Namespace) -> int:
     if args.plot is not None:
         check_output_file(check_figure_path(args.plot, "plot"), "plot")
     meter = HappinessMeter.live(
-        args.detector, args.model, detect_every=args.detect_every, tracker=args.tracker
+        args.detector,
+        args.model,
+        detect_every=args.detect_every,
+        tracker=args.tracker,
+        signal=args.signal or DEFAULT_SIGNAL,
     )
     meter = calibrated(meter, args.profile)
     result = predict_source(args.path, meter, progress=not args.no_progress)

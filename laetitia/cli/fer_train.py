@@ -26,7 +26,10 @@ def _add_train_parser(fer_subparsers: argparse._SubParsersAction[argparse.Argume
         help="train a FER model on a FER2013 CSV or class folders (resumable)",
         description=(
             "Train a FER CNN. DATA is a FER2013 CSV (emotion, pixels[, Usage]) or a folder of "
-            "class folders (happy/, sad/, ...), flat or under train/, val/, test/. OUT receives "
+            "class folders (happy/, sad/, ...), flat or under train/, val/, test/. Where the "
+            "data name each face's person (--person-column, --people, or CLASS/PERSON/ "
+            "folders) the split is by person: no person's faces in two splits; else it is by "
+            "image, and the run says so. OUT receives "
             "best_model.safetensors (for `fer eval --model` and the meter's --model), "
             "checkpoints/last and best (for --resume), history.csv/png, splits and input "
             "statistics, and the best model's test report in test/. Unset options take the "
@@ -76,6 +79,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=whole, help="seed of everything random (0)")
     parser.add_argument("--val-fraction", type=number, help="val share when carved (0.1)")
     parser.add_argument("--test-fraction", type=number, help="test share when carved (0.1)")
+    _add_person_options(parser)
     parser.add_argument(
         "--weight",
         dest="sampling_weights",
@@ -108,15 +112,33 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_person_options(parser: argparse.ArgumentParser) -> None:
+    """Whose face each image is, so that the split keeps a person's faces in one split."""
+    parser.add_argument(
+        "--person-column",
+        metavar="COLUMN",
+        help="the column naming each face's person: of the CSV data, or of --people (default "
+        "there: person); the split is then by person. Person folders (CLASS/PERSON/x.png) "
+        "need no option",
+    )
+    parser.add_argument(
+        "--people",
+        metavar="CSV",
+        help="image folders: a CSV naming each image's person (columns file, relative to "
+        "--data, and person)",
+    )
+
+
 def _add_eval_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = fer_subparsers.add_parser(
         "eval",
         help="evaluate a FER model on a labelled dataset: metrics, figures, predictions",
         description=(
-            "Evaluate a FER model on one split of a FER2013 CSV or class-folder dataset. OUT "
+            "Evaluate a FER model on one split of a FER2013 CSV or class-folder dataset, split "
+            "as the training run split it (by person where the data name people). OUT "
             "receives metrics.json (accuracy, UAR, per-class precision/recall/F1, happiness "
-            "AUC), predictions.csv, confusion_matrix.png, roc_happy.png, splits and input "
-            "statistics."
+            "AUC, and by person when people are named), predictions.csv, by_person.csv, "
+            "confusion_matrix.png, roc_happy.png, splits and input statistics."
         ),
     )
     parser.add_argument("--data", required=True, help="FER2013 CSV file or class-folder dataset")
@@ -136,6 +158,7 @@ def _add_eval_parser(fer_subparsers: argparse._SubParsersAction[argparse.Argumen
     parser.add_argument("--seed", type=whole, help="seed for carving splits (the run's, else 0)")
     parser.add_argument("--val-fraction", type=number, help="val share when carved (0.1)")
     parser.add_argument("--test-fraction", type=number, help="test share when carved (0.1)")
+    _add_person_options(parser)
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     parser.add_argument(
         "--allow-stats-mismatch",
@@ -166,6 +189,8 @@ def run_train(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "val_fraction": args.val_fraction,
         "test_fraction": args.test_fraction,
+        "person_column": args.person_column,
+        "people": args.people,
         "sampling_weights": (
             parse_class_weights(args.sampling_weights) if args.sampling_weights else None
         ),
@@ -203,6 +228,8 @@ def run_eval(args: argparse.Namespace) -> int:
         seed=args.seed,
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,
+        person_column=args.person_column,
+        people=args.people,
         device=args.device,
         allow_stats_mismatch=args.allow_stats_mismatch,
     )

@@ -11,11 +11,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """Register `laetitia replay`."""
     parser = subparsers.add_parser(
         "replay",
-        help="re-score a recorded session's frames (another model or face detector)",
+        help="re-score a recorded session (another model, face detector or signal)",
         description="Run a recorded session's frames through the face detector and FER model "
-        "again. Writes OUT/steps.csv in the session format (re-scored reward, and the recorded "
-        "one as recorded_reward), OUT/meta.json and OUT/summary.json. With the model and "
-        "detector the session was recorded with, the rewards come out identical.",
+        "again, or score it by another signal. Writes OUT/steps.csv in the session format "
+        "(re-scored reward, and the recorded one as recorded_reward), OUT/meta.json and "
+        "OUT/summary.json. With the model, detector and signal the session was recorded with, "
+        "the rewards come out identical. A signal is computed from frames.csv when it keeps "
+        "what the signal needs (the class probabilities always; smile's blendshapes when the "
+        "session measured them), else from the kept frames.",
     )
     parser.add_argument("session", type=path_arg, metavar="SESSION", help="recorded session folder")
     parser.add_argument("--out", type=path_arg, required=True, help="folder to write")
@@ -44,6 +47,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the calibration profile the session was scored through, to re-score through it "
         "(a file a session names is never opened: name it)",
     )
+    from laetitia.cli.train import add_signal_argument
+
+    add_signal_argument(parser, "the one the session was scored by")
     parser.set_defaults(func=run)
 
 
@@ -57,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         model_path=args.model_path,
         detector=args.detector,
         profile=args.profile,
+        signal=args.signal,
     )
     print(result.summary.text())
     print(f"re-scored session: {result.folder} (steps.csv, meta.json, {SUMMARY_FILE})")

@@ -11,7 +11,10 @@ from laetitia.run_settings import RUN_DEFAULTS, STEP_SIZE
 from laetitia.viewers.spec import SPEC_FORMS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from laetitia.app.training import TrainResult
+    from laetitia.app.web.session import WebOptions
     from laetitia.cli import CommandParser
 
 
@@ -34,13 +37,27 @@ def add_frames_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_signal_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    """--signal NAME: the smile signal the reward averages (`RunSettings.signal`)."""
+    from laetitia.signals import SIGNALS
+
+    named = "; ".join(f"{name}: {signal.summary}" for name, signal in SIGNALS.items())
+    parser.add_argument(
+        "--signal",
+        choices=tuple(SIGNALS),
+        default=None,
+        metavar="NAME",
+        help=f"the smile signal a frame is scored by ({named}) (default: {default})",
+    )
+
+
 def add_run_arguments(
     parser: argparse.ArgumentParser, from_training: bool = False, renamed: Sequence[str] = ()
 ) -> None:
     """The run settings (`laetitia.run_settings.RunSettings`) as options, with their defaults.
 
-    --frames, --settle, --step-size, --max-episode-steps, and the face pipeline: --detector,
-    --model and --profile, how a webcam or video viewer reads the face.
+    --frames, --settle, --step-size, --max-episode-steps, --signal, and the face pipeline:
+    --detector, --model and --profile, how a webcam or video viewer reads the face.
 
     Args:
         parser: The command's parser.
@@ -101,6 +118,99 @@ def add_run_arguments(
         help="your calibration profile (laetitia calibrate): the reward becomes your "
         f"calibrated P(smile) ({default} none)",
     )
+    add_signal_argument(
+        parser,
+        ("the training session's, else " if from_training else "")
+        + "smile for a webcam or video, the viewer's own for a simulated one",
+    )
+
+
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    """What the participant and the experimenter see, and where the pages are served.
+
+    --screen, --blank, --instructions, --dashboard, --preview, --tls-cert and --tls-key
+    (`laetitia.app.web.session`).
+    """
+    from laetitia.app.web.feed import PREVIEWS
+    from laetitia.viewers.stage import SCREENS
+
+    parser.add_argument(
+        "--screen",
+        default="full",
+        help=f"what the person at a webcam sees: {', '.join(SCREENS)} (default full: the "
+        "emoticon beside their reading; participant: the emoticon alone, full screen or in a "
+        "window of WxH pixels)",
+    )
+    parser.add_argument(
+        "--blank",
+        dest="blank_s",
+        type=number,
+        default=0.0,
+        metavar="S",
+        help="seconds of a plain screen between emoticons on a participant's screen (default 0)",
+    )
+    parser.add_argument(
+        "--instructions",
+        type=path_arg,
+        default=None,
+        metavar="FILE",
+        help="a text file a participant's screen shows before the first emoticon, until they "
+        "press space",
+    )
+    parser.add_argument(
+        "--dashboard",
+        default=None,
+        metavar="[HOST:]PORT",
+        help="serve the experimenter's dashboard there (host 127.0.0.1 unless given): the "
+        "step, the emoticon, the camera preview, the reading, the curve, pause/resume/end",
+    )
+    parser.add_argument(
+        "--preview",
+        default="face",
+        choices=PREVIEWS,
+        help="what the dashboard's camera preview shows (default face: the frame with the face "
+        "box; blur; none; always none with --no-frames)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=path_arg,
+        default=None,
+        metavar="PEM",
+        help="a certificate to serve the pages over HTTPS: needed to serve them off this "
+        "machine (a HOST that is not 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--tls-key", type=path_arg, default=None, metavar="PEM", help="the certificate's key"
+    )
+
+
+WEB_OPTIONS = ("dashboard", "preview", "tls_cert", "tls_key")
+"""The options of how a session is watched (`WebOptions`), which a resume may choose afresh."""
+
+
+def web_options(args: argparse.Namespace) -> WebOptions:
+    """The `WebOptions` the command line asks for."""
+    from laetitia.app.web.session import WebOptions
+
+    return WebOptions(**{name: getattr(args, name) for name in WEB_OPTIONS})
+
+
+def read_instructions(path: Path | None) -> str | None:
+    """The text of an instructions file (`--instructions`), or None.
+
+    Raises:
+        ConfigError: If the file cannot be read as text (`field` "instructions").
+    """
+    if path is None:
+        return None
+    from laetitia.errors import ConfigError
+
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"instructions {path}: cannot be read as a text file ({error}).", field="instructions"
+        ) from error
 
 
 def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
@@ -148,6 +258,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
         action="store_true",
         help="no live window for a video viewer (a webcam viewer always shows one)",
     )
+    add_view_arguments(parser)
     parser.add_argument(
         "--agent-arg",
         dest="agent_args",
@@ -203,7 +314,14 @@ def run(args: argparse.Namespace) -> int:
             asked["agent_args"] = parse_agent_args(args.agent_args)
         if "no_window" in asked:
             asked = {k: v for k, v in asked.items() if k != "no_window"}
-        report(resume(args.resume, steps=args.steps, repair=args.repair, asked=asked))
+        if "instructions" in asked:
+            asked["instructions"] = read_instructions(args.instructions)
+        for name in WEB_OPTIONS:  # how the session is watched, not what it records
+            asked.pop(name, None)
+        result = resume(
+            args.resume, steps=args.steps, repair=args.repair, asked=asked, web=web_options(args)
+        )
+        report(result)
         return 0
     if args.repair:
         raise ConfigError(
@@ -225,14 +343,18 @@ def run(args: argparse.Namespace) -> int:
         detector=args.detector,
         model=args.model,
         profile=args.profile,
+        signal=args.signal,
         window=not args.no_window or args.viewer.startswith("webcam"),
+        screen=args.screen,
+        blank_s=args.blank_s,
+        instructions=read_instructions(args.instructions),
         agent_args=agent_args_with_file(
             args.agent, args.agent_config, parse_agent_args(args.agent_args)
         ),
         prior=tuple(args.prior),
         tensorboard=args.tensorboard,
     )
-    report(train(config))
+    report(train(config, web=web_options(args)))
     return 0
 
 

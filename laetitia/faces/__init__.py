@@ -49,7 +49,6 @@ from laetitia.faces.yunet import (
     YUNET_MODEL,
     YUNET_SHA256,
     YunetDetector,
-    file_sha256,
     yunet_model_path,
 )
 
@@ -76,7 +75,6 @@ __all__ = [
     "YunetDetector",
     "check_detector_name",
     "detector_from_description",
-    "file_sha256",
     "make_detector",
     "spelled_out",
     "yunet_model_path",

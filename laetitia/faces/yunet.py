@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 from dataclasses import asdict
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from laetitia.errors import CheckpointError
 from laetitia.faces.mapping import YUNET_TO_HAAR, BoxMapping, largest_mapped
 from laetitia.faces.shrink import shrunk_to_side
+from laetitia.files import file_sha256
 
 YUNET_MODEL = "face_detection_yunet_2023mar.onnx"
 """File name of the shipped YuNet model in `laetitia/weights/` (see its README.md)."""
@@ -36,15 +36,6 @@ def yunet_model_path() -> Path:
     resource = importlib.resources.files("laetitia") / "weights" / YUNET_MODEL
     # The package is installed as files (not zipped), so the resource is a real path.
     return Path(str(resource))
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class YunetDetector:

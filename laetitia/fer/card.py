@@ -55,6 +55,12 @@ class ModelCard:
     licence: str
     """Licence of the weights."""
 
+    data_split: str = ""
+    """How the data the weights were trained on were split into train, val and test: "by
+    person" (no person's faces in two splits) or "by image" (the data named no person, so test
+    figures may be optimistic for strangers); empty when not recorded (the shipped model:
+    FER2013 names no person)."""
+
     def __post_init__(self) -> None:
         # JSON gives lists; a frozen card holds tuples so it hashes and compares by value.
         object.__setattr__(self, "class_names", tuple(self.class_names))
@@ -85,8 +91,13 @@ class ModelCard:
         return 1 if self.grayscale else 3
 
     def to_dict(self) -> dict[str, Any]:
-        """The card as plain JSON-ready values (tuples as lists)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """The card as plain JSON-ready values (tuples as lists); no `data_split` when empty."""
+        data = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if not self.data_split:
+            # Not recorded: left out, so a card saved before the field existed (the shipped
+            # model's) is written byte for byte as it was, and its file keeps its sha256.
+            del data["data_split"]
+        return data
 
     def to_json(self) -> str:
         """The card as a JSON object string (keys sorted, stable across runs)."""

@@ -6,7 +6,6 @@ as JSON). Nothing is unpickled: tensors come from safetensors and the card from 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import json
 import os
@@ -23,7 +22,7 @@ from laetitia.fer.card import ModelCard
 from laetitia.fer.classifier import FerModel
 from laetitia.fer.model import ARCHS
 from laetitia.fer.preprocess import crop_rule
-from laetitia.files import write_bytes_atomic
+from laetitia.files import file_sha256, write_bytes_atomic
 from laetitia.labels import EMOTIONS, check_labels
 
 FORMAT = "fer-model/1"
@@ -183,12 +182,7 @@ def model_identity(path: PathLike | None = None) -> str:
     Raises:
         FileNotFoundError: If the file does not exist.
     """
-    path = _resolve(path)
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(_resolve(path))
 
 
 def _resolve(path: PathLike | None) -> Path:

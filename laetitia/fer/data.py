@@ -1,4 +1,4 @@
-"""FER datasets: labelled face crops from a FER2013 CSV or image folders, their splits and stats.
+"""FER datasets: labelled face crops from a FER2013 CSV or image folders, whose they are, stats.
 
 Two layouts are read (`load_faces`):
 
@@ -11,6 +11,18 @@ Two layouts are read (`load_faces`):
   (`validation/` also reads as `val/`). Each image is a face crop already, as
   `laetitia.fer.preprocess.crop_face` makes them.
 
+**Whose face each is** (`FaceSet.persons`), when the data say, so that splits keep a person's
+faces together (`laetitia.fer.splits`):
+
+- a CSV's column named by `person_column` (e.g. `subject`);
+- person folders inside the class folders, `CLASS/PERSON/x.png` (read as such wherever a class
+  folder holds folders; the same folder name under two classes is the same person);
+- a people file beside image folders (`people`): a CSV with a `file` column (the image's path
+  relative to the data folder, as `sources` and predictions.csv write it) and a person column
+  (`person_column`, default `person`).
+
+FER2013 itself names no person: its faces are split by image.
+
 How a face becomes the model's input: every image is read as uint8 grayscale and resized as a
 whole to the model card's input size S x S with bilinear interpolation (`resize_face`). That is
 how the shipped model was trained: oarriaga/face_classification (the source of the `fer`
@@ -19,32 +31,29 @@ default bilinear rule, then scaled it as the card says. A model trained here the
 FER2013 exactly as the shipped one did. FER2013's crops are a little tighter than the live crop
 rule (`fer_square_pad10` adds 10 px around the detector's box); that gap is the same for both.
 
-Splits (`split_faces`) use the layout's own splits where it has them and carve missing
-validation and test sets out of the training pool, stratified by class with a seed. Every class
-must appear in every split (`Splits.require`). Input statistics (`input_stats`) are computed on
-exactly what the network receives and compared between sets (`check_input_stats`), so data
-scaled differently (0-1 against 0-255) stops a run instead of skewing it silently.
+Input statistics (`input_stats`) are computed on exactly what the network receives and
+compared between sets (`check_input_stats`), so data scaled differently (0-1 against 0-255)
+stops a run instead of skewing it silently.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
+import dataclasses
 import math
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from laetitia.errors import DatasetError, NormalizationMismatchError, SplitError
+from laetitia.errors import DatasetError, NormalizationMismatchError
 from laetitia.fer.card import ModelCard
 from laetitia.fer.preprocess import normalize
-from laetitia.files import atomic_open, write_json_atomic
+from laetitia.files import write_json_atomic
 from laetitia.labels import EMOTIONS, indices_of
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -82,7 +91,7 @@ MAX_MEAN_SHIFT_STDS = 1.0
 
 @dataclass(frozen=True, eq=False)
 class FaceSet:
-    """Labelled face crops, all of one size, with where each came from."""
+    """Labelled face crops, all of one size, with where each came from and whose it is."""
 
     images: np.ndarray
     """uint8 (N, S, S) grayscale crops."""
@@ -96,10 +105,14 @@ class FaceSet:
     sources: tuple[str, ...]
     """Per image: the file (relative to the data root) or CSV row it came from."""
 
+    persons: tuple[str, ...] | None = None
+    """Per image: the person whose face it is; None when the data name no person."""
+
     def __post_init__(self) -> None:
         assert self.images.dtype == np.uint8 and self.images.ndim == 3, self.images.shape
         assert self.labels.shape == (len(self.images),), (self.labels.shape, self.images.shape)
         assert len(self.sources) == len(self.images)
+        assert self.persons is None or len(self.persons) == len(self.images)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -109,6 +122,10 @@ class FaceSet:
         found = np.bincount(self.labels, minlength=len(self.class_names))
         return {name: int(n) for name, n in zip(self.class_names, found, strict=True)}
 
+    def people(self) -> list[str]:
+        """The people whose faces these are, sorted; empty when the data name no person."""
+        return sorted(set(self.persons or ()))
+
     def take(self, index: np.ndarray) -> FaceSet:
         """The images at the given positions, in that order."""
         return FaceSet(
@@ -116,17 +133,21 @@ class FaceSet:
             self.labels[index],
             self.class_names,
             tuple(self.sources[i] for i in index),
+            None if self.persons is None else tuple(self.persons[i] for i in index),
         )
 
     @classmethod
     def concat(cls, sets: Sequence[FaceSet]) -> FaceSet:
         """One set holding the images of all `sets` (same classes and size), in order."""
         assert sets and all(s.class_names == sets[0].class_names for s in sets)
+        named = {s.persons is not None for s in sets}
+        assert len(named) == 1, "either every set names its people or none does"
         return cls(
             np.concatenate([s.images for s in sets]),
             np.concatenate([s.labels for s in sets]),
             sets[0].class_names,
             tuple(src for s in sets for src in s.sources),
+            tuple(p for s in sets for p in s.persons or ()) if named == {True} else None,
         )
 
 
@@ -145,6 +166,9 @@ class LoadedFaces:
 
     notes: tuple[str, ...] = ()
     """What was skipped and why (classes not selected, non-image files)."""
+
+    persons_from: str = ""
+    """Where each face's person was read, in words; empty when the data name no person."""
 
 
 def select_classes(names: Sequence[str] | None) -> tuple[str, ...]:
@@ -183,7 +207,13 @@ def resize_face(gray: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(gray, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-def load_faces(path: str | Path, classes: Sequence[str], size: int) -> LoadedFaces:
+def load_faces(
+    path: str | Path,
+    classes: Sequence[str],
+    size: int,
+    person_column: str | None = None,
+    people: str | Path | None = None,
+) -> LoadedFaces:
     """Read a FER2013 CSV or an image-folder dataset, keeping the chosen classes.
 
     Args:
@@ -191,13 +221,18 @@ def load_faces(path: str | Path, classes: Sequence[str], size: int) -> LoadedFac
         classes: Classes to keep, in label-map order (see `select_classes`); images of other
             classes are skipped and reported in `notes`.
         size: Side S every image is resized to (the model card's input size).
+        person_column: The column naming each face's person: of the CSV data, or of the
+            `people` file (default there: "person").
+        people: A people file for image folders (columns `file` and the person column).
 
     Returns:
-        The images grouped by split as the layout assigns them.
+        The images grouped by split as the layout assigns them, with their people when the
+        data name them (person folders need no option).
 
     Raises:
-        FileNotFoundError: If the path does not exist.
-        DatasetError: If the data cannot be read as labelled face crops.
+        FileNotFoundError: If the path (or the people file) does not exist.
+        DatasetError: If the data cannot be read as labelled face crops, or a face's person
+            cannot be found.
         LabelMismatchError: If a class folder's name is not a class of the label map.
     """
     path = Path(path)
@@ -207,8 +242,25 @@ def load_faces(path: str | Path, classes: Sequence[str], size: int) -> LoadedFac
         )
     if path.is_dir():
         loaded = _read_folders(path, tuple(classes), size)
+        if people is not None:
+            loaded = _with_people_file(loaded, Path(people), person_column or PEOPLE_COLUMN)
+        elif person_column is not None:
+            raise DatasetError(
+                f"person_column {person_column!r} names a column of a CSV, but the data {path} "
+                "is image folders: give a people file (`people`) holding that column, or put "
+                "each person's images in a folder of their own (CLASS/PERSON/x.png).",
+                field="person_column",
+                mentions=("people",),
+            )
     elif path.suffix.lower() == ".csv":
-        loaded = _read_fer2013_csv(path, tuple(classes), size)
+        if people is not None:
+            raise DatasetError(
+                f"people is for image folders; the CSV data {path} names each face's person "
+                "in a column of its own: give its name (`person_column`).",
+                field="people",
+                mentions=("person_column",),
+            )
+        loaded = _read_fer2013_csv(path, tuple(classes), size, person_column)
     else:
         raise DatasetError(
             f"{path} is neither a .csv file nor a folder; pass a FER2013 CSV (emotion, pixels, "
@@ -222,12 +274,14 @@ def load_faces(path: str | Path, classes: Sequence[str], size: int) -> LoadedFac
     return loaded
 
 
-def _read_fer2013_csv(path: Path, classes: tuple[str, ...], size: int) -> LoadedFaces:
+def _read_fer2013_csv(
+    path: Path, classes: tuple[str, ...], size: int, person_column: str | None
+) -> LoadedFaces:
     keep = dict(zip(indices_of(classes), range(len(classes)), strict=True))
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         try:
-            return _read_fer2013_rows(path, reader, keep, classes, size)
+            return _read_fer2013_rows(path, reader, keep, classes, size, person_column)
         except UnicodeDecodeError as error:
             raise DatasetError(
                 f"{path.name} line {_first_bad_line(path)}: not UTF-8 text (binary or damaged "
@@ -260,10 +314,12 @@ def _read_fer2013_rows(
     keep: dict[int, int],
     classes: tuple[str, ...],
     size: int,
+    person_column: str | None,
 ) -> LoadedFaces:
     images: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[int]] = {}
     sources: dict[str, list[str]] = {}
+    persons: dict[str, list[str]] = {}
     skipped = 0
     side = None
     header = [name.strip().lower() for name in next(reader, [])]
@@ -274,6 +330,7 @@ def _read_fer2013_rows(
         )
     col_emotion, col_pixels = header.index("emotion"), header.index("pixels")
     col_usage = header.index("usage") if "usage" in header else None
+    col_person = _column(header, person_column, path) if person_column is not None else None
     for line, row in enumerate(reader, start=2):
         if not row:
             continue
@@ -300,13 +357,48 @@ def _read_fer2013_rows(
         images.setdefault(group, []).append(face)
         labels.setdefault(group, []).append(keep[label])
         sources.setdefault(group, []).append(where)
+        if col_person is not None:
+            persons.setdefault(group, []).append(_parse_person(row[col_person], where))
     groups = {
-        g: FaceSet(np.stack(images[g]), np.asarray(labels[g], np.int64), classes, tuple(sources[g]))
+        g: FaceSet(
+            np.stack(images[g]),
+            np.asarray(labels[g], np.int64),
+            classes,
+            tuple(sources[g]),
+            tuple(persons[g]) if col_person is not None else None,
+        )
         for g in images
     }
     notes = (f"skipped {skipped} rows of classes not selected",) if skipped else ()
     layout = "FER2013 CSV" + (" with Usage" if col_usage is not None else " without Usage")
-    return LoadedFaces(path, layout, groups, notes)
+    persons_from = f"the CSV's column {person_column!r}" if col_person is not None else ""
+    return LoadedFaces(path, layout, groups, notes, persons_from)
+
+
+def _column(header: Sequence[str], name: str, path: Path) -> int:
+    """The position of a person column in a CSV header (case and spaces aside).
+
+    Raises:
+        DatasetError: If the header has no such column.
+    """
+    wanted = name.strip().lower()
+    if wanted not in header:
+        raise DatasetError(
+            f"person_column {name!r} is not a column of {path} (its columns: "
+            f"{', '.join(header)}); name the column that holds each face's person.",
+            field="person_column",
+        )
+    return list(header).index(wanted)
+
+
+def _parse_person(text: str, where: str) -> str:
+    person = text.strip()
+    if not person:
+        raise DatasetError(
+            f"{where}: the person column is empty; every face needs its person (an id such as "
+            "s017), or the split cannot keep a person's faces together."
+        )
+    return person
 
 
 def _parse_emotion(text: str, where: str) -> int:
@@ -380,12 +472,24 @@ def _read_folders(root: Path, classes: tuple[str, ...], size: int) -> LoadedFace
         notes += group_notes
         if faces is not None:
             groups[group] = faces
-    return LoadedFaces(root, layout, groups, tuple(notes))
+    _refuse_some_without_people(
+        root, {f"{g}/": faces.persons is not None for g, faces in groups.items()}
+    )
+    persons_from = ""
+    if any(faces.persons is not None for faces in groups.values()):
+        persons_from = "person folders (CLASS/PERSON/)"
+    return LoadedFaces(root, layout, groups, tuple(notes), persons_from)
 
 
 def _read_class_folders(
     root: Path, folder: Path, classes: tuple[str, ...], size: int
 ) -> tuple[FaceSet | None, list[str]]:
+    """The images of the chosen classes' folders under `folder`, with their person folders'.
+
+    Raises:
+        DatasetError: If a class folder holds both images and person folders, or some
+            classes' images sit in person folders and others' do not.
+    """
     class_dirs = _visible_dirs(folder)
     unknown = sorted(d.name for d in class_dirs if d.name not in EMOTIONS)
     if unknown:
@@ -396,25 +500,70 @@ def _read_class_folders(
         for d in class_dirs
         if d.name not in classes
     ]
-    images, labels, sources = [], [], []
+    images, labels, sources, persons = [], [], [], []
+    by_person: dict[str, bool] = {}
     for label, name in enumerate(classes):
         class_dir = folder / name
         if not class_dir.is_dir():
             continue
-        files = sorted(p for p in class_dir.iterdir() if p.is_file() and not p.name.startswith("."))
-        others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
-        if others:
-            notes.append(
-                f"skipped {len(others)} non-image file(s) in {class_dir.relative_to(root)}/"
+        person_dirs = _visible_dirs(class_dir)
+        loose = _image_files(root, class_dir, notes, note_folders=False)
+        if person_dirs and loose:
+            raise DatasetError(
+                f"{class_dir.relative_to(root)}/ holds images and also folders, which are read "
+                f"as people ({', '.join(d.name for d in person_dirs[:3])}); put every image in "
+                "its person's folder (CLASS/PERSON/x.png), or none."
             )
-        for file in files:
-            if file.suffix.lower() in IMAGE_SUFFIXES:
+        by_person[name] = bool(person_dirs)
+        places = [(d, d.name) for d in person_dirs] if person_dirs else [(class_dir, None)]
+        for place, person in places:
+            files = loose if person is None else _image_files(root, place, notes, True)
+            for file in files:
                 images.append(resize_face(_read_gray(file), size))
                 labels.append(label)
                 sources.append(file.relative_to(root).as_posix())
+                if person is not None:
+                    persons.append(person)
+    where = folder.relative_to(root).as_posix()
+    _refuse_some_without_people(
+        root, {("" if where == "." else f"{where}/") + c: yes for c, yes in by_person.items()}
+    )
     if not images:
         return None, notes
-    return FaceSet(np.stack(images), np.asarray(labels, np.int64), classes, tuple(sources)), notes
+    named = tuple(persons) if persons else None
+    faces = FaceSet(np.stack(images), np.asarray(labels, np.int64), classes, tuple(sources), named)
+    return faces, notes
+
+
+def _image_files(root: Path, folder: Path, notes: list[str], note_folders: bool) -> list[Path]:
+    """The image files directly in `folder`, sorted; other files (and folders) are noted."""
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    files = [p for p in entries if p.is_file()]
+    others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    if others:
+        notes.append(f"skipped {len(others)} non-image file(s) in {folder.relative_to(root)}/")
+    if note_folders and len(files) < len(entries):
+        notes.append(f"skipped the folders inside {folder.relative_to(root)}/")
+    return [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def _refuse_some_without_people(root: Path, named: Mapping[str, bool]) -> None:
+    """Refuse folders of which some hold person folders and others do not.
+
+    Args:
+        root: The data folder.
+        named: Folder (relative to `root`) -> whether its images sit in person folders.
+
+    Raises:
+        DatasetError: Naming both kinds.
+    """
+    if len(set(named.values())) > 1:
+        raise DatasetError(
+            f"in {root}, the images of {sorted(f for f, yes in named.items() if yes)} sit in "
+            f"person folders (CLASS/PERSON/x.png) but those of "
+            f"{sorted(f for f, yes in named.items() if not yes)} do not; put every image in its "
+            "person's folder, or none."
+        )
 
 
 def _visible_dirs(folder: Path) -> list[Path]:
@@ -448,202 +597,88 @@ def _read_gray(file: Path) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Splits
+# People files
 
 
-@dataclass(frozen=True)
-class SplitSpec:
-    """How validation and test sets are carved when the data does not provide them."""
+PEOPLE_COLUMN = "person"
+"""The person column of a people file when `person_column` names none."""
 
-    seed: int = 0
-    """Seed of the stratified shuffle."""
-
-    val_fraction: float = 0.1
-    """Share of each class's training pool that becomes validation data."""
-
-    test_fraction: float = 0.1
-    """Share of each class's training pool that becomes test data."""
-
-    def __post_init__(self) -> None:
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            if not 0.0 < value < 0.5:
-                raise DatasetError(f"{name} must be between 0 and 0.5 (exclusive), got {value}.")
+PEOPLE_FILE_COLUMN = "file"
+"""The column of a people file naming each image (its path relative to the data folder)."""
 
 
-@dataclass(frozen=True, eq=False)
-class Splits:
-    """The train, val and test sets of one dataset, and how each was made."""
+def _with_people_file(loaded: LoadedFaces, people: Path, column: str) -> LoadedFaces:
+    """`loaded` with each image's person from a people file.
 
-    sets: dict[str, FaceSet]
-    """Keys among `SPLITS`; a split the data cannot provide is absent."""
-
-    origin: dict[str, str]
-    """How each split was made, in words (the CSV's Usage, a folder, carved with a seed)."""
-
-    class_names: tuple[str, ...]
-    """Classes in label-map order."""
-
-    layout: str = ""
-    """The dataset's layout (`LoadedFaces.layout`)."""
-
-    notes: tuple[str, ...] = field(default=())
-    """What loading skipped."""
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Images per class of each split present, as {split: {class: count}}."""
-        return {name: faces.counts() for name, faces in self.sets.items()}
-
-    def require(self, names: Iterable[str]) -> None:
-        """Refuse a missing split or a split without every class.
-
-        Raises:
-            SplitError: Naming the split and the classes it lacks, with the counts.
-        """
-        for name in names:
-            if name not in self.sets:
-                raise SplitError(
-                    f"the data has no {name} split ({self.layout}); provide {name}/ class "
-                    "folders or a training pool to carve it from."
-                )
-            missing = [c for c, n in self.sets[name].counts().items() if n == 0]
-            if missing:
-                have = {c: {s: self.counts()[s][c] for s in self.sets} for c in missing}
-                carved = name in ("val", "test") and "seed" in self.origin[name]
-                raise SplitError(
-                    f"split {name!r} has no images of {missing} (images per split: {have}; "
-                    f"{name}: {self.origin[name]}). Every class must be in every split: add "
-                    f"images of {missing}"
-                    + (f", raise `{name}_fraction`" if carved else "")
-                    + ", or leave the class(es) out of `classes`.",
-                    mentions=(f"{name}_fraction", "classes") if carved else ("classes",),
-                )
-
-    def table(self) -> str:
-        """The label distribution of each split, side by side, as text."""
-        counts = self.counts()
-        names = list(counts)
-        lines = [f"{'class':<10}" + "".join(f"{n:>16}" for n in names)]
-        for c in self.class_names:
-            cells = []
-            for n in names:
-                total = max(sum(counts[n].values()), 1)
-                cells.append(f"{counts[n][c]:>8} ({100 * counts[n][c] / total:4.1f}%)")
-            lines.append(f"{c:<10}" + "".join(f"{cell:>16}" for cell in cells))
-        lines.append(f"{'total':<10}" + "".join(f"{sum(counts[n].values()):>16}" for n in names))
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Layout, origins, counts and notes as JSON-ready values."""
-        return {
-            "layout": self.layout,
-            "class_names": list(self.class_names),
-            "origin": dict(self.origin),
-            "counts": self.counts(),
-            "notes": list(self.notes),
-        }
-
-    def write(self, out_dir: str | Path) -> None:
-        """Write `splits.json` (all of `to_dict`) and `splits.csv` (split, class, count)."""
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(out_dir / "splits.json", self.to_dict(), sort_keys=False)
-        with atomic_open(out_dir / "splits.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["split", "class", "count"])
-            for split, counts in self.counts().items():
-                writer.writerows([split, c, n] for c, n in counts.items())
-
-    def fingerprint(self) -> str:
-        """sha256 over every split's images, labels and classes: the same data gives the same."""
-        digest = hashlib.sha256(json.dumps(list(self.class_names)).encode())
-        for name in SPLITS:
-            if name in self.sets:
-                faces = self.sets[name]
-                digest.update(name.encode())
-                digest.update(np.ascontiguousarray(faces.labels, dtype="<i8").tobytes())
-                digest.update(np.ascontiguousarray(faces.images).tobytes())
-        return digest.hexdigest()
-
-
-def split_faces(loaded: LoadedFaces, spec: SplitSpec) -> Splits:
-    """Train, val and test sets: the layout's own, with missing val/test carved from the pool.
-
-    The training pool is the layout's train group plus any unsplit images. A validation or
-    test set the layout lacks is carved out of it per class (`stratified_indices`); the rest
-    of the pool is the training set.
-
-    Args:
-        loaded: The dataset as `load_faces` read it.
-        spec: Seed and fractions for carving.
-
-    Returns:
-        The splits; check them with `Splits.require`.
+    Raises:
+        FileNotFoundError: If the people file does not exist.
+        DatasetError: If the data have person folders too, or the file lacks a column, names
+            an image twice or misses images.
     """
-    groups = loaded.groups
-    classes = next(iter(groups.values())).class_names if groups else ()
-    pool_parts = [groups[g] for g in ("train", POOL) if g in groups]
-    sets: dict[str, FaceSet] = {}
-    origin: dict[str, str] = {}
-    carve = {s: f for s, f in (("val", spec.val_fraction), ("test", spec.test_fraction))}
-    for name in ("val", "test"):
-        if name in groups:
-            sets[name] = groups[name]
-            origin[name] = _group_origin(loaded.layout, name)
-            del carve[name]
-    if pool_parts:
-        pool = FaceSet.concat(pool_parts)
-        parts = stratified_indices(pool.labels, carve, spec.seed)
-        pool_name = "train" if "train" in groups else "all images"
-        for name, fraction in carve.items():
-            sets[name] = pool.take(parts[name])
-            origin[name] = f"{fraction:g} of each class of {pool_name}, seed {spec.seed}"
-        sets["train"] = pool.take(parts["train"])
-        origin["train"] = _group_origin(loaded.layout, "train") + (
-            f" minus {' and '.join(carve)}" if carve else ""
+    if loaded.persons_from:
+        raise DatasetError(
+            f"people: the data {loaded.path} name their people by folder already "
+            "(CLASS/PERSON/x.png); drop the people file, or the person folders.",
+            field="people",
         )
-    ordered = {name: sets[name] for name in SPLITS if name in sets}
-    return Splits(ordered, origin, classes, loaded.layout, loaded.notes)
+    person_of = read_people_file(people, column)
+    missing = [s for faces in loaded.groups.values() for s in faces.sources if s not in person_of]
+    if missing:
+        raise DatasetError(
+            f"people: {people} names no person for {len(missing)} image(s) of {loaded.path}, "
+            f"e.g. {', '.join(missing[:3])}; add a row for each (column "
+            f"{PEOPLE_FILE_COLUMN!r}: the path relative to the data folder).",
+            field="people",
+        )
+    groups = {
+        g: dataclasses.replace(faces, persons=tuple(person_of[s] for s in faces.sources))
+        for g, faces in loaded.groups.items()
+    }
+    persons_from = f"the people file {people} (column {column!r})"
+    return dataclasses.replace(loaded, groups=groups, persons_from=persons_from)
 
 
-def _group_origin(layout: str, name: str) -> str:
-    if layout.startswith("FER2013"):
-        usage = {v: k for k, v in FER2013_USAGE.items()}
-        return f"Usage={usage[name]}" if "with Usage" in layout else "all rows"
-    return f"folder {name}/" if "one per class" not in layout else "all images"
-
-
-def stratified_indices(
-    labels: np.ndarray, fractions: Mapping[str, float], seed: int
-) -> dict[str, np.ndarray]:
-    """Positions of each carved part and of the rest ("train"), class by class.
-
-    Each class's positions are shuffled with one seeded generator (classes in label order);
-    part p takes round(n * fraction_p) of them (halves round up), "train" keeps the rest.
-    Each part's positions come back sorted, so sets keep the data's order.
+def read_people_file(path: str | Path, column: str = PEOPLE_COLUMN) -> dict[str, str]:
+    """A people file as {image path relative to the data folder: person}.
 
     Args:
-        labels: int (N,) class positions.
-        fractions: Part name to share of each class, e.g. {"val": 0.1, "test": 0.1}.
-        seed: Seed of the shuffle.
+        path: A CSV with the columns `file` and `column` (others are ignored).
+        column: The person column.
 
-    Returns:
-        Part name (and "train") to sorted int64 positions; every position is in exactly one.
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        DatasetError: If a column is missing, a row's person is empty, or an image is named
+            twice.
     """
-    rng = np.random.default_rng(seed)
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in (*fractions, "train")}
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        start = 0
-        for name, fraction in fractions.items():
-            take = int(math.floor(len(members) * fraction + 0.5))
-            parts[name].append(members[start : start + take])
-            start += take
-        parts["train"].append(members[start:])
-    return {
-        name: np.sort(np.concatenate(chunks)).astype(np.int64) if chunks else np.zeros(0, np.int64)
-        for name, chunks in parts.items()
-    }
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"people file not found: {path}. Give a CSV with the columns "
+            f"{PEOPLE_FILE_COLUMN!r} and {column!r}."
+        )
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    header = [name.strip().lower() for name in rows[0]] if rows else []
+    if PEOPLE_FILE_COLUMN not in header:
+        raise DatasetError(
+            f"people: {path} has no column {PEOPLE_FILE_COLUMN!r} (its columns: "
+            f"{', '.join(header) or 'none'}); it names each image by its path relative to the "
+            "data folder, e.g. happy/0001.png.",
+            field="people",
+        )
+    col_file, col_person = header.index(PEOPLE_FILE_COLUMN), _column(header, column, path)
+    person_of: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        where = f"{path.name} line {line}"
+        if len(row) != len(header):
+            raise DatasetError(f"{where}: {len(row)} fields where the header has {len(header)}.")
+        file = Path(row[col_file].strip()).as_posix()
+        if file in person_of:
+            raise DatasetError(f"{where}: {file} is named a second time; name each image once.")
+        person_of[file] = _parse_person(row[col_person], where)
+    return person_of
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,11 @@
 `evaluate_model` is what `laetitia fer eval` runs. Before predicting it prints and saves the
 label distribution of each split and the model-input statistics of the evaluated set beside
 those of the model's training data (stored next to models `laetitia fer train` writes) or of
-the dataset's own training split, and stops on a mismatch (`check_input_stats`).
+the dataset's own training split, and stops on a mismatch (`check_input_stats`). The split is
+made as the training run made it: the same seed and fractions and, on the run's own data, the
+same people (`laetitia.fer.splits`); a val or test split that would hold people the model was
+trained on is refused. When the data name each face's person, the figures are reported by
+person as well (`metrics_by_person`); when they do not, the report says the split is by image.
 
 The metrics are written here with numpy (no scikit-learn): accuracy, unweighted average recall
 (UAR, the mean of the per-class recalls: chance is 1 / classes whatever the class balance),
@@ -33,17 +37,16 @@ from laetitia.fer.data import (
     SPLITS,
     FaceSet,
     InputStats,
-    Splits,
-    SplitSpec,
     check_input_stats,
     input_stats,
     load_faces,
     select_classes,
-    split_faces,
     stats_dict,
     stats_table,
     write_input_stats,
 )
+from laetitia.fer.people import SHOWN_PEOPLE
+from laetitia.fer.splits import Splits, SplitSpec, split_faces
 from laetitia.fer.train_state import STATE_FORMAT
 from laetitia.files import atomic_open, save_figure, write_json_atomic
 from laetitia.labels import HAPPY, check_labels
@@ -314,6 +317,14 @@ class EvalConfig:
     test_fraction: float | None = None
     """Share of each class carved for testing; None as for `seed`."""
 
+    person_column: str | None = None
+    """The column naming each face's person (of the CSV data or of `people`); None takes the
+    training run's when the data are the run's own (from the model's notes)."""
+
+    people: str | None = None
+    """A people file for image folders (columns `file` and the person column); None as for
+    `person_column`."""
+
     device: str = "auto"
     """Torch device: "auto" (a GPU when there is one), "cpu", "cuda" or "cuda:N"."""
 
@@ -353,15 +364,20 @@ def evaluate_model(
     check_subset(model.class_names, classes)
     spec = _split_spec(config, notes)
     log(f"model: {model!r}" + (f" ({model_path})" if model_path else " (shipped default)"))
-    loaded = load_faces(config.data, classes, model.card.input_size)
+    same_data = _is_training_data(config.data, notes)
+    person_column, people = _person_source(config, notes if same_data else None)
+    loaded = load_faces(config.data, classes, model.card.input_size, person_column, people)
     splits = split_faces(loaded, spec)
     log(f"data: {loaded.path} ({loaded.layout}); classes {list(classes)}")
     for note in loaded.notes:
         log(f"  {note}")
+    log(splits.describe())
     log("label distribution:\n" + splits.table())
     out.mkdir(parents=True, exist_ok=True)
     splits.write(out)
     faces = _evaluated_set(splits, config.split, loaded.path)
+    if same_data and notes is not None and config.split in ("val", "test"):
+        _check_unseen(faces, notes, config.split)
     stats = _input_stats_columns(model, notes, splits, config.split, faces)
     log("model inputs:\n" + stats_table(stats))
     write_input_stats(out, stats)
@@ -379,6 +395,8 @@ def evaluate_model(
             "data": str(loaded.path),
             "split": config.split,
             "split_origin": splits.origin.get(config.split, "all splits"),
+            "split_kind": splits.kind,
+            "caveat": splits.caveat(),
             "label_distribution": splits.counts(),
             "input_stats": stats_dict(stats),
         },
@@ -398,9 +416,11 @@ def report(
     """Predict a labelled set and write the evaluation report into `out`.
 
     Writes metrics.json (`classification_metrics`, the happiness AUC, the model's identity and
-    `extra`), predictions.csv (source, true and predicted class, one probability column per
-    class), confusion_matrix.png and, when "happy" is among `classes` with both happy and other
-    faces present, roc_happy.png.
+    `extra`), predictions.csv (source, person when known, true and predicted class, one
+    probability column per class), confusion_matrix.png and, when "happy" is among `classes`
+    with both happy and other faces present, roc_happy.png. When the faces' people are known,
+    the figures by person too (`metrics_by_person`, their spread in `people_summary`) in
+    metrics.json and by_person.csv.
 
     Args:
         model: The model; its classes must include `classes`.
@@ -437,11 +457,81 @@ def report(
             fpr, tpr, _ = roc_curve(positive, proba[:, classes.index(HAPPY)])
             metrics["happy_auc"] = roc_auc(fpr, tpr)
             save_figure(roc_figure(fpr, tpr, metrics["happy_auc"], HAPPY), out / "roc_happy.png")
+    if faces.persons is not None:
+        metrics["by_person"] = metrics_by_person(faces.labels, proba, faces.persons, classes)
+        metrics["people"] = people_summary(metrics["by_person"])
+        _write_by_person(out / "by_person.csv", metrics["by_person"])
     _write_predictions(out / "predictions.csv", faces, proba, classes)
     write_json_atomic(out / "metrics.json", metrics, sort_keys=False, allow_nan=False)
     log(summary(metrics))
     log(f"report written to {out}/")
     return metrics
+
+
+def metrics_by_person(
+    labels: np.ndarray, proba: np.ndarray, persons: Sequence[str], class_names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Each person's figures: images, accuracy, UAR (over the classes they show), happy AUC.
+
+    Args:
+        labels: int (N,) true class positions.
+        proba: (N, C) class probabilities, columns as `class_names`.
+        persons: (N,) the person of each face.
+        class_names: The C classes.
+
+    Returns:
+        {person: {images, classes, accuracy, uar, happy_auc}}, people sorted; `happy_auc` is
+        None unless the person has happy faces and others.
+    """
+    persons_array = np.asarray(persons, dtype=str)
+    rows: dict[str, dict[str, Any]] = {}
+    for person in sorted(set(persons_array.tolist())):
+        mine = persons_array == person
+        metrics = classification_metrics(labels[mine], proba[mine], class_names)
+        happy_auc = None
+        if HAPPY in class_names:
+            positive = labels[mine] == list(class_names).index(HAPPY)
+            if positive.any() and not positive.all():
+                score = proba[mine][:, list(class_names).index(HAPPY)]
+                happy_auc = roc_auc(*roc_curve(positive, score)[:2])
+        rows[person] = {
+            "images": metrics["images"],
+            "classes": int(np.count_nonzero(np.bincount(labels[mine]))),
+            "accuracy": metrics["accuracy"],
+            "uar": metrics["uar"],
+            "happy_auc": happy_auc,
+        }
+    return rows
+
+
+def people_summary(by_person: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """How the figures spread over people: their count, and each figure's median and lowest."""
+    summary: dict[str, Any] = {"count": len(by_person)}
+    for key in ("accuracy", "uar", "happy_auc"):
+        values = {p: row[key] for p, row in by_person.items() if row[key] is not None}
+        if values:
+            lowest = min(values, key=lambda p: (values[p], p))
+            summary[key] = {
+                "median": float(np.median(list(values.values()))),
+                "lowest": values[lowest],
+                "lowest_person": lowest,
+                "people": len(values),
+            }
+    return summary
+
+
+def _write_by_person(path: Path, by_person: Mapping[str, Mapping[str, Any]]) -> None:
+    columns = ["person", "images", "classes", "accuracy", "uar", "happy_auc"]
+    with atomic_open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        for person, row in by_person.items():
+            cells = [row[c] for c in columns[1:]]
+            writer.writerow([person, *("" if v is None else _cell(v) for v in cells)])
+
+
+def _cell(value: float | int) -> str:
+    return f"{value:.6f}" if isinstance(value, float) else str(value)
 
 
 def _evaluated_set(splits: Splits, split: str, path: Path) -> FaceSet:
@@ -470,6 +560,45 @@ def _check_against_reference(stats: Mapping[str, InputStats], evaluated: str) ->
         check_input_stats(references[0], stats[references[0]], {evaluated: stats[evaluated]})
 
 
+def _is_training_data(data: str, notes: Mapping[str, Any] | None) -> bool:
+    """True when `data` is the data the model was trained on (the path its notes name)."""
+    if not notes or not isinstance(notes.get("data"), str):
+        return False
+    return Path(data).resolve() == Path(notes["data"]).resolve()
+
+
+def _person_source(
+    config: EvalConfig, notes: Mapping[str, Any] | None
+) -> tuple[str | None, str | None]:
+    """(person column, people file): the config's, else the training run's from its notes."""
+    if config.person_column is not None or config.people is not None:
+        return config.person_column, config.people
+    source = (notes or {}).get("person_source") or {}
+    return source.get("person_column"), source.get("people")
+
+
+def _check_unseen(faces: FaceSet, notes: Mapping[str, Any], split: str) -> None:
+    """Refuse evaluating the model's own data on people it was trained on.
+
+    A split carved with settings other than the run's (another seed or fractions) can hold
+    people of the run's training split.
+
+    Raises:
+        SplitError: Naming the people.
+    """
+    trained = set((notes.get("people") or {}).get("train", ()))
+    seen = sorted(set(faces.persons or ()) & trained)
+    if seen:
+        named = ", ".join(repr(p) for p in seen[:SHOWN_PEOPLE])
+        more = f" and {len(seen) - SHOWN_PEOPLE} more" if len(seen) > SHOWN_PEOPLE else ""
+        raise SplitError(
+            f"split {split!r} holds faces of {named}{more}, whom the model was trained on "
+            f"(its training split); figures on them would not be a stranger's. Evaluate with "
+            f"the run's own `seed`, `val_fraction` and `test_fraction` (leave them out).",
+            mentions=("seed", "val_fraction", "test_fraction"),
+        )
+
+
 def _split_spec(config: EvalConfig, notes: Mapping[str, Any] | None) -> SplitSpec:
     """The config's carving settings, else the training run's, else the defaults."""
     values = dataclasses.asdict(SplitSpec())
@@ -494,6 +623,16 @@ def summary(metrics: Mapping[str, Any]) -> str:
         cells = [row["precision"], row["recall"], row["f1"]]
         text = "".join(f"{'-' if v is None else format(v, '.3f'):>10}" for v in cells)
         lines.append(f"{name:<10}{text}{row['support']:>10}")
+    people = metrics.get("people")
+    if people:
+        lines.append(f"by person ({people['count']} people; by_person.csv):")
+        for key, name in (("accuracy", "accuracy"), ("uar", "UAR"), ("happy_auc", "happy AUC")):
+            if key in people:
+                spread = people[key]
+                lines.append(
+                    f"  {name} per person: median {spread['median']:.3f}, lowest "
+                    f"{spread['lowest']:.3f} ({spread['lowest_person']}; of {spread['people']})"
+                )
     return "\n".join(lines)
 
 
@@ -527,11 +666,15 @@ def _write_predictions(
     path: Path, faces: FaceSet, proba: np.ndarray, classes: Sequence[str]
 ) -> None:
     predicted = proba.argmax(axis=1)
+    person = [] if faces.persons is None else ["person"]
     with atomic_open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["source", "true", "predicted", "correct", *(f"p_{c}" for c in classes)])
+        writer.writerow(
+            ["source", *person, "true", "predicted", "correct", *(f"p_{c}" for c in classes)]
+        )
         for i, source in enumerate(faces.sources):
             true, guess = classes[faces.labels[i]], classes[predicted[i]]
+            whose = [] if faces.persons is None else [faces.persons[i]]
             writer.writerow(
-                [source, true, guess, int(true == guess), *(f"{p:.6f}" for p in proba[i])]
+                [source, *whose, true, guess, int(true == guess), *(f"{p:.6f}" for p in proba[i])]
             )

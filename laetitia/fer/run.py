@@ -18,7 +18,8 @@ from torch import nn
 
 from laetitia.errors import CheckpointError
 from laetitia.fer.card import ModelCard
-from laetitia.fer.data import InputStats, Splits
+from laetitia.fer.data import InputStats
+from laetitia.fer.splits import Splits
 from laetitia.fer.train_config import TrainConfig
 from laetitia.records import from_dict
 

@@ -120,7 +120,11 @@ def _save_best_model(run: TrainingRun, val: Mapping[str, Any]) -> None:
         "data": run.config.data,
         "data_fingerprint": run.fingerprint,
         "split_spec": dataclasses.asdict(run.config.split_spec()),
+        "person_source": {"person_column": run.config.person_column, "people": run.config.people},
+        "split_kind": run.splits.kind,
+        "caveat": run.splits.caveat(),
         "splits": run.splits.counts(),
+        "people": run.splits.people(),
         "input_stats": stats_dict(run.stats),
         "config": run.config.to_dict(),
     }

@@ -4,9 +4,11 @@
 are what `laetitia fer train` and `laetitia fer train --resume` run:
 
 1. Read the data (`laetitia.fer.data`), keep the chosen classes (in label-map order), split it
-   (every class in every split, or `SplitError`), print and save the label distribution of
+   (`laetitia.fer.splits`: by person where the data name people, else by image, said plainly;
+   every class in every split, or `SplitError`), print and save the label distribution of
    each split, and the model-input statistics of train, val and test side by side; a set whose
    inputs are scaled unlike the training set's stops the run (`NormalizationMismatchError`).
+   The kind of split goes into the model card (`data_split`) and the run folder.
 2. Build the architecture the config names (`laetitia.fer.model.ARCHS`), from scratch or from
    a model file's weights (`init`, e.g. the shipped default: `laetitia.fer.init_weights`),
    with the shipped model's preprocessing card (input size, scaling, crop rule) and the run's
@@ -40,11 +42,9 @@ from laetitia.fer.checkpoint import default_model_path, load_model, read_card
 from laetitia.fer.data import (
     SPLITS,
     InputStats,
-    Splits,
     check_input_stats,
     input_stats,
     load_faces,
-    split_faces,
     stats_table,
     write_input_stats,
 )
@@ -54,6 +54,7 @@ from laetitia.fer.init_weights import init_weights
 from laetitia.fer.model import ARCHS
 from laetitia.fer.run import EpochResult, Progress, TrainingRun
 from laetitia.fer.run_folder import carry_best, refuse_overwrite, state_path
+from laetitia.fer.splits import Splits, split_faces
 from laetitia.fer.train_config import (
     RESUMABLE,
     TrainConfig,
@@ -128,7 +129,8 @@ def train(
     """
     refuse_overwrite(Path(config.out), None)
     card = _run_card(config)
-    splits = _load_splits(config, card, log)
+    splits = _load_splits(config, log, card.input_size)
+    card = dataclasses.replace(card, data_split=splits.kind)
     stats = _check_and_write_inputs(config, splits, card, log)
     fingerprint = splits.fingerprint()
     set_weights = partial(init_weights, config=config, card=card, log=log)
@@ -170,7 +172,7 @@ def resume(
     refuse_overwrite(Path(config.out), state.progress)
     carry_best(state.path, Path(config.out))
     check_labels(state.card.class_names, config.classes, source=f"training state {checkpoint}")
-    splits = _load_splits(config, state.card, log)
+    splits = _load_splits(config, log, state.card.input_size)
     fingerprint = state.check_data(splits, config)
     stats = _check_and_write_inputs(config, splits, state.card, log)
     run = _build_run(
@@ -256,13 +258,14 @@ def _run_card(config: TrainConfig) -> ModelCard:
     )
 
 
-def _load_splits(config: TrainConfig, card: ModelCard, log: Log) -> Splits:
-    """The run's data, split and checked to hold every class in every split."""
-    loaded = load_faces(config.data, config.classes, card.input_size)
+def _load_splits(config: TrainConfig, log: Log, size: int) -> Splits:
+    """The run's data, split (by person where the data name people), every class in each."""
+    loaded = load_faces(config.data, config.classes, size, config.person_column, config.people)
     splits = split_faces(loaded, config.split_spec())
     log(f"data: {loaded.path} ({loaded.layout}); classes {list(config.classes)}")
     for note in loaded.notes:
         log(f"  {note}")
+    log(splits.describe())
     for name, origin in splits.origin.items():
         log(f"  {name}: {origin}")
     log("label distribution:\n" + splits.table())

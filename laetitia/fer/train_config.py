@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from laetitia.errors import ConfigError
-from laetitia.fer.data import SplitSpec, select_classes
+from laetitia.fer.data import select_classes
 from laetitia.fer.model import ARCHS
+from laetitia.fer.splits import SplitSpec
 from laetitia.labels import EMOTIONS, indices_of
 
 RESUMABLE: frozenset[str] = frozenset(
@@ -82,6 +83,14 @@ class TrainConfig:
 
     test_fraction: float = 0.1
     """Share of each class carved out for testing when the data has no test split."""
+
+    person_column: str | None = None
+    """The column naming each face's person, in the CSV data or in the `people` file (there
+    "person" when None); person folders (CLASS/PERSON/x.png) need none. With people named, the
+    split is by person (`laetitia.fer.splits`)."""
+
+    people: str | None = None
+    """A people file for image folders: a CSV with columns `file` and the person column."""
 
     sampling_weights: Mapping[str, float] = field(default_factory=dict)
     """Per class: how much more often its images are drawn (1 = as often as they occur)."""

@@ -24,6 +24,7 @@ A session folder holds
 | `paths` | paths a session names, resolved inside it through no link; what a run made |
 | `lock` | one writer per session: `lock_session`, a lock the kernel drops with its process |
 | `best` | a session's best emoticon, said honestly (`session_best`), and `best.json` |
+| `minari` | sessions as a Minari dataset (a study's export): its layout, read back |
 """
 
 from laetitia.sessions.folders import (

@@ -18,6 +18,9 @@ FIXED_COLUMNS = ("step", "episode", "t", "reward", "faces")
 """Columns before the parameter and class columns of `steps.csv`."""
 FRAME_FIXED_COLUMNS = ("step", "frame", "t", "file", "face", "x", "y", "w", "h")
 """Columns before the class columns of `frames.csv`."""
+SIGNAL_COLUMN = "signal"
+"""The `frames.csv` column of the session's signal, after the class columns (then what the
+signal needs per frame beyond them, by name). Sessions from before it have neither."""
 FRAME_FORMAT = "png"
 """How frame images are stored: lossless PNG, one file per frame."""
 PNG_COMPRESSION = 1
@@ -38,6 +41,11 @@ def step_columns(
     return [*FIXED_COLUMNS, *space.names, *class_names]
 
 
-def frame_columns(class_names: Sequence[str] = EMOTIONS) -> list[str]:
-    """The header of `frames.csv` for a set of classes."""
+def frame_prefix(class_names: Sequence[str] = EMOTIONS) -> list[str]:
+    """The columns every `frames.csv` starts with: the fixed ones, then the classes."""
     return [*FRAME_FIXED_COLUMNS, *class_names]
+
+
+def frame_columns(class_names: Sequence[str] = EMOTIONS, measures: Sequence[str] = ()) -> list[str]:
+    """The header of `frames.csv`: `frame_prefix`, the signal's value, what it measures."""
+    return [*frame_prefix(class_names), SIGNAL_COLUMN, *measures]

@@ -33,7 +33,7 @@ from laetitia.sessions.layout import (
     META_FILE,
     PNG_COMPRESSION,
 )
-from laetitia.sessions.migrations import FORMAT_VERSION, migrate
+from laetitia.sessions.migrations import FER_HAPPY_RECORD, FORMAT_VERSION, migrate
 from laetitia.sessions.paths import read_inside
 
 META_LIMIT = 16 << 20
@@ -148,6 +148,20 @@ class SessionMeta:
     """When the session started, ISO 8601 with the UTC offset."""
     format_version: int = 1
     """Version of this record (`FORMAT_VERSION` for sessions this laetitia writes)."""
+    signal: dict[str, Any] = field(default_factory=lambda: {**FER_HAPPY_RECORD, "measures": []})
+    """The smile signal the rewards average (`laetitia.signals`): its name, what it measures
+    per frame (`measures`, kept in `frames.csv`), and for a camera's frames the sha256 of every
+    model it uses. Simulated viewers' sessions name the signal they simulate."""
+
+    @property
+    def signal_name(self) -> str:
+        """The name of the session's signal."""
+        return str(self.signal.get("name", FER_HAPPY_RECORD["name"]))
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """What the session's signal measures per frame beyond the class probabilities."""
+        return tuple(str(m) for m in self.signal.get("measures", ()))
 
     @classmethod
     def new(cls, space: ParamSpace, class_names: tuple[str, ...], **run: Any) -> SessionMeta:

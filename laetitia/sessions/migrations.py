@@ -15,6 +15,10 @@ The steps:
   `episode_steps` and an evaluation's `steps_per_episode`); every recorded face detector names
   the tracking options it ran with (`laetitia.faces.spelled_out`), so a replay compares it with
   a detector's own description as it is.
+- 3 -> 4: the record names the smile signal its rewards average (`signal`). Every session
+  before was scored by the FER model's P(happy): `fer-happy`, and a training's or an
+  evaluation's config that read a face (a webcam or a video) names it too, so a resume goes on
+  scoring with it. Its `frames.csv` has no signal column; the reader takes the "happy" column.
 """
 
 from __future__ import annotations
@@ -62,7 +66,35 @@ def _spelled_out_detectors(data: Any) -> Any:
     return out
 
 
-STEPS: tuple[Callable[[Record], Record], ...] = (_v1_to_v2, _v2_to_v3)
+FER_HAPPY_RECORD: Record = {
+    "name": "fer-happy",
+    "label": "P(happy)",
+    "summary": "the FER model's P(happy) (DeepLaetitia's reward)",
+    "measures": [],
+}
+"""What a session before signals were named records of its signal (version 4 on)."""
+_FACE_VIEWERS = ("webcam", "video:")
+
+
+def _v3_to_v4(record: Record) -> Record:
+    out: Record = copy.deepcopy(record)
+    signal = dict(FER_HAPPY_RECORD)
+    viewer = out.get("viewer")
+    meter = viewer.get("meter", viewer) if isinstance(viewer, dict) else None
+    model = meter.get("model") if isinstance(meter, dict) else None
+    if isinstance(model, dict) and isinstance(model.get("identity"), str):
+        signal["fer_model_sha256"] = model["identity"]
+    out.setdefault("signal", signal)
+    for run in ("config", "evaluation"):
+        settings = out.get(run)
+        if isinstance(settings, dict) and "signal" not in settings:
+            spec = settings.get("viewer")
+            face = isinstance(spec, str) and spec.startswith(_FACE_VIEWERS)
+            settings["signal"] = "fer-happy" if face else None
+    return out
+
+
+STEPS: tuple[Callable[[Record], Record], ...] = (_v1_to_v2, _v2_to_v3, _v3_to_v4)
 """`STEPS[n - 1]` turns a record of version n into one of version n + 1."""
 FORMAT_VERSION = len(STEPS) + 1
 """The version of the session record this laetitia writes. 1: before the record had one."""

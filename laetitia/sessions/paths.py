@@ -271,6 +271,36 @@ def real_folder(
     return folder.joinpath(*parts)
 
 
+def real_tree(
+    folder: Path | str, relative: str, what: str = "", error: type[LaetitiaError] = SessionError
+) -> Path:
+    """A folder of the session that another library reads whole, checked first, every entry.
+
+    For data a library opens by its own paths (a Minari dataset's `data/`): the folder and
+    everything in it must be real folders and regular files, so that nothing it opens is a
+    link leading elsewhere or a FIFO that would block it.
+
+    Returns:
+        `folder / relative`.
+
+    Raises:
+        error: If the path leaves the session, or any entry in it is a link or not a file.
+        FileNotFoundError: If the folder is missing.
+    """
+    what = what or relative
+    top = real_folder(folder, relative, what, error=error)
+    for root, folders, files in os.walk(top, followlinks=False):
+        for name in (*folders, *files):
+            entry = Path(root, name)
+            found = os.lstat(entry)
+            shown = str(entry.relative_to(folder))
+            if stat.S_ISLNK(found.st_mode):
+                raise _refuse_link(what, shown, error)
+            if not (stat.S_ISDIR(found.st_mode) or stat.S_ISREG(found.st_mode)):
+                raise _refuse_kind(what, shown, found.st_mode, error)
+    return top
+
+
 def create_inside(
     folder: Path | str, relative: str, what: str = "", error: type[LaetitiaError] = SessionError
 ) -> BinaryIO:

@@ -25,8 +25,10 @@ from laetitia.sessions.layout import (
     FRAME_FIXED_COLUMNS,
     FRAMES_FILE,
     META_FILE,
+    SIGNAL_COLUMN,
     STEPS_FILE,
     frame_columns,
+    frame_prefix,
 )
 from laetitia.sessions.meta import SessionMeta, read_meta
 from laetitia.sessions.paths import exists_inside, read_inside, relative_parts
@@ -163,13 +165,25 @@ def _outside(name: str, what: str) -> str | None:
 FRAME_NUMERIC = tuple(i for i, name in enumerate(FRAME_FIXED_COLUMNS) if name != "file")
 
 
-def scan_frames(path: Path, class_names: Sequence[str], n_steps: int) -> Table:
+def scan_frames(
+    path: Path, class_names: Sequence[str], n_steps: int, measures: Sequence[str] = ()
+) -> Table:
     """Read `frames.csv` for the first `n_steps` steps, stopping at the first damaged line.
 
     Frames must be numbered 0, 1, 2, ... and belong to steps in order; the frames of a step
-    that never reached `steps.csv` (a crash between the two) are left out.
+    that never reached `steps.csv` (a crash between the two) are left out. The header is
+    `frame_columns(class_names, measures)`, or, for a session from before the signal was kept,
+    `frame_prefix(class_names)`.
+
+    Raises:
+        SessionError: If the header is neither.
     """
-    header, body, torn = _read_table(path, frame_columns(class_names))
+    header, body, torn = _read_table(path, frame_prefix(class_names))
+    if header not in (frame_prefix(class_names), frame_columns(class_names, measures)):
+        raise SessionError(
+            f"{path} does not have the columns its meta.json describes; expected "
+            f"{frame_columns(class_names, measures)}, found {header}."
+        )
     file_column = FRAME_FIXED_COLUMNS.index("file")
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -226,6 +240,11 @@ class FrameIndex:
     """float32 (n, 4): face boxes x, y, w, h in frame pixels; NaN where there was none."""
     probs: np.ndarray
     """float32 (n, n_classes): class probabilities; NaN rows where there was no face."""
+    values: np.ndarray | None = None
+    """float32 (n,): the session's signal per frame, NaN where no face; None for a session
+    from before the signal was kept (its signal is `fer-happy`: the "happy" column)."""
+    measures: dict[str, np.ndarray] = field(default_factory=dict)
+    """float32 (n,) per name: what the signal measures per frame beyond the probabilities."""
 
     @property
     def n_frames(self) -> int:
@@ -242,8 +261,17 @@ class FrameIndex:
         return np.flatnonzero(self.step == step)
 
     @classmethod
-    def from_rows(cls, body: list[list[str]], n_classes: int) -> FrameIndex:
-        """Build the index from `frames.csv` rows already checked by `scan_frames`."""
+    def from_rows(
+        cls, body: list[list[str]], n_classes: int, header: Sequence[str] = ()
+    ) -> FrameIndex:
+        """Build the index from `frames.csv` rows already checked by `scan_frames`.
+
+        Args:
+            body: The rows.
+            n_classes: How many class columns there are.
+            header: The table's header, which names the signal's columns after the classes
+                (none in a session from before they were kept).
+        """
         n = len(body)
 
         def floats(start: int, stop: int) -> np.ndarray:
@@ -251,6 +279,9 @@ class FrameIndex:
             return np.array(values, dtype=np.float64).reshape(n, stop - start)
 
         n_fixed = len(FRAME_FIXED_COLUMNS)
+        after = n_fixed + n_classes
+        extra = list(header[after:])
+        kept = floats(after, after + len(extra)).astype(np.float32)
         return cls(
             step=np.array([int(row[0]) for row in body], dtype=np.int64),
             frame=np.array([int(row[1]) for row in body], dtype=np.int64),
@@ -258,7 +289,9 @@ class FrameIndex:
             files=tuple(row[3] for row in body),
             has_face=np.array([row[4] == "1" for row in body], dtype=bool),
             boxes=floats(5, n_fixed).astype(np.float32),
-            probs=floats(n_fixed, n_fixed + n_classes).astype(np.float32),
+            probs=floats(n_fixed, after).astype(np.float32),
+            values=kept[:, 0] if extra[:1] == [SIGNAL_COLUMN] else None,
+            measures={name: kept[:, k] for k, name in enumerate(extra) if k > 0},
         )
 
 
@@ -336,6 +369,9 @@ class Session:
             boxes=index.boxes[rows],
             frames=self.read_frames(step) if with_frames else None,
             times_s=index.t[rows],
+            signal=self.meta.signal_name,
+            values=None if index.values is None else index.values[rows],
+            measures={name: kept[rows] for name, kept in index.measures.items()},
         )
 
     def read_frames(self, step: int) -> tuple[np.ndarray, ...]:
@@ -426,7 +462,7 @@ def scan_tables(folder: Path | str) -> Tables:
     steps = scan_steps(steps_path, expected)
     frames_path = folder / FRAMES_FILE
     frames = (
-        scan_frames(frames_path, meta.class_names, n_steps=len(steps.rows))
+        scan_frames(frames_path, meta.class_names, len(steps.rows), meta.measures)
         if exists_inside(folder, FRAMES_FILE)
         else None
     )
@@ -451,7 +487,7 @@ def load_session(folder: Path | str) -> Session:
     table = table.reshape(len(body), len(header))
     steps = {name: table[:, i] for i, name in enumerate(header)}
     index = (
-        FrameIndex.from_rows(tables.frames.rows, len(meta.class_names))
+        FrameIndex.from_rows(tables.frames.rows, len(meta.class_names), tables.frames.header)
         if tables.frames is not None
         else None
     )

@@ -263,7 +263,8 @@ def _end_cleanly(folder: Path, tables: Tables, keep_steps: int) -> Repair:
         _rewrite(folder / STEPS_FILE, steps.header, steps.rows[:keep_steps])
     next_frame, frame_rows_dropped = 0, 0
     if frames is None:  # a session written before frames were indexed gets an empty index
-        _rewrite(folder / FRAMES_FILE, frame_columns(tables.meta.class_names), [])
+        meta = tables.meta
+        _rewrite(folder / FRAMES_FILE, frame_columns(meta.class_names, meta.measures), [])
     else:
         kept = [row for row in frames.rows if int(float(row[0])) < keep_steps]
         next_frame = len(kept)
@@ -346,7 +347,7 @@ class SessionRecorder:
         self.class_names = tuple(meta.class_names)
         self.extra_columns = tuple(extra_columns)
         self.columns = [*step_columns(self.space, self.class_names), *self.extra_columns]
-        self.frame_columns = frame_columns(self.class_names)
+        self.frame_columns = frame_columns(self.class_names, meta.measures)
         self.next_step = 0
         self.next_frame = 0
         self._t_offset = 0.0
@@ -396,8 +397,14 @@ class SessionRecorder:
             self.columns = list(tables.steps.header)
             base = len(step_columns(self.space, self.class_names))
             self.extra_columns = tuple(self.columns[base:])
-            self.frame_columns = frame_columns(self.class_names)
             repair = _end_cleanly(folder, tables, len(tables.steps.rows))
+            # The table's own header: a session from before the signal was kept goes on
+            # without it.
+            self.frame_columns = (
+                list(tables.frames.header)
+                if tables.frames is not None
+                else frame_columns(self.class_names, tables.meta.measures)
+            )
             self.next_step = repair.steps_kept
             self.next_frame = _count_frames(tables.frames, repair.steps_kept)
             rows = tables.steps.rows
@@ -451,19 +458,25 @@ class SessionRecorder:
             extra: One value per `extra_columns`.
 
         Raises:
-            SessionError: If the reward is not a finite number (nothing is written then), a
-                file cannot be written (naming it; nothing of the step stays), or the session
-                folder was deleted or replaced since the recorder started.
+            SessionError: If the reward is not a finite number, or the reaction carries another
+                signal than the session's (nothing is written then), a file cannot be written
+                (naming it; nothing of the step stays), or the session folder was deleted or
+                replaced since the recorder started.
         """
         if len(extra) != len(self.extra_columns):
             raise ValueError(f"expected {len(self.extra_columns)} extra values, got {len(extra)}.")
+        if reaction.signal != self.meta.signal_name:
+            raise SessionError(
+                f"step {self.next_step}: the reaction was scored by the signal {reaction.signal}, "
+                f"and the session records {self.meta.signal_name}; nothing was recorded for it."
+            )
         if not math.isfinite(reward):
             raise SessionError(
                 f"step {self.next_step}: the reward is {reward!r}, not a finite number; nothing "
                 "was recorded for it. The FER model or calibration profile gives no valid "
                 "probability: check the model's weights."
             )
-        self._check_folder()
+        self.check_folder()
         step = self.next_step
         if t is None:
             t = self._t_offset + time.monotonic() - self._clock
@@ -489,8 +502,12 @@ class SessionRecorder:
             self._pending_meta = None
         return step
 
-    def _check_folder(self) -> None:
-        """Refuse to go on writing a session folder that was deleted or replaced."""
+    def check_folder(self) -> None:
+        """Refuse to go on writing a session folder that was deleted or replaced.
+
+        Raises:
+            SessionError: If the folder is gone, or another stands in its place.
+        """
         try:
             now = folder_identity(self.folder)
         except OSError:
@@ -575,13 +592,17 @@ class SessionRecorder:
         boxes = (
             reaction.boxes if reaction.boxes is not None else np.full((n, 4), np.nan, np.float32)
         )
+        values = reaction.signal_values()
+        measures = [reaction.measures[name] for name in self.meta.measures]
+        width = len(self.frame_columns)  # a session from before the signal column stops short
         rows = []
         for i in range(n):
             face = bool(reaction.has_face[i])
             row: list[object] = [step, self.next_frame + i, f"{times[i]:.3f}", files[i], int(face)]
             row += [_number(v) for v in boxes[i]]
             row += [_number(p) if face else "" for p in reaction.probs[i]]
-            rows.append(row)
+            row += [_number(m[i]) if face else "" for m in (values, *measures)]
+            rows.append(row[:width])
         return rows
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""The live session window: what the person in front of the camera sees, and its keys.
+"""The live session window (`--screen full`): the emoticon beside the reading, and its keys.
 
     window = LiveWindow()
     window.wait(0.5)                      # settle time; holds while paused; q / close end it
@@ -6,15 +6,22 @@
     window.show_reaction(reaction)        # camera preview with the face box, the gauge
     window.show_reward(reward, scored)    # the env's reward, added to the curve
 
+It is the demo's view, for a person alone: they see their own reading. A study shows its
+participant the emoticon alone (`laetitia.viewers.participant_window`) and the reading to the
+experimenter (the dashboard, `laetitia.app.web`). The window is a `Stage`
+(`laetitia.viewers.stage`): `hold`, `present` and `check` are what a live viewer calls.
+
 Drawing is apart from the logic: `LiveState` is what the window shows, `draw_live` draws a
 state on any pygame surface (a window, or an off-screen surface in tests), and `LiveWindow`
 keeps the state, owns the display and turns key presses into actions with `key_action`.
 
-Keys: space pauses (the next emoticon waits until space is pressed again; the reading in
-progress completes first), `q`, Escape or closing the window end the session: `LiveWindow`
-raises `SessionEndedByUser` (during a reading, that reading is dropped; once a step's reading
-is shown, that step completes and the session ends before the next emoticon), and `laetitia
-train` saves what was recorded and stops.
+Keys: space pauses (the next emoticon waits until space is pressed again; a step being read
+starts again after the pause, with the full settle time), `q`, Escape or closing the window end
+the session: `LiveWindow` raises `SessionEndedByUser` (during a reading, that reading is
+dropped; once a step's reading is shown, that step completes and the session ends before the
+next emoticon), and `laetitia train` saves what was recorded and stops. The keys act through
+the window's `SessionControl` (`laetitia.viewers.control`), which a dashboard may share: its
+buttons then act exactly as the keys do.
 
 The window opens on first use; it never writes an image anywhere unless `screenshot` is called.
 Where a frame's image was not kept (`--no-frames`) or the viewer has no camera, `draw_live`
@@ -33,9 +40,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from laetitia.errors import ConfigError, SessionEndedByUser
+from laetitia.cameras import FramesInterrupted
+from laetitia.errors import ConfigError
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.types import Reaction
+from laetitia.viewers.control import SessionControl
 
 if TYPE_CHECKING:
     from pygame import Surface
@@ -89,9 +98,12 @@ class LiveState:
     box: np.ndarray | None = None
     """Face box x, y, w, h in preview pixels, or None when no face was found."""
     happiness: float = math.nan
-    """P(happy) of the last step over its frames with a face; NaN when none had a face."""
+    """The signal's mean over the last step's frames with a face; NaN when none had a face."""
     frame_happiness: tuple[float, ...] = ()
-    """P(happy) of each frame of the last step (NaN where no face)."""
+    """The signal's value in each frame of the last step (NaN where no face)."""
+    signal_label: str = "P(happy)"
+    """How the gauge names the signal (`laetitia.signals.Signal.label`; "calibrated" added
+    when a person's profile maps it)."""
     step: int = 0
     """The step on show (its number in `steps.csv`)."""
     rewards: list[float] = field(default_factory=list)
@@ -112,6 +124,14 @@ class LiveState:
     """The classes of `probs`, in order."""
     footer: str = KEYS_HELP
     """The line at the bottom: the keys of the live window, or a caption (a recorded video)."""
+
+
+def signal_label(signal: str, calibrated: bool = False) -> str:
+    """How a gauge or a figure names a signal's values (a profile's are a calibrated P(smile))."""
+    from laetitia.signals import get_signal
+
+    label = get_signal(signal).label
+    return f"{label}, calibrated" if calibrated else label
 
 
 def key_action(event: object) -> str | None:
@@ -234,7 +254,7 @@ def _draw_gauge(surface: Surface, state: LiveState, font: Font) -> None:
     import pygame
 
     x, y, w, h = GAUGE
-    surface.blit(font.render("P(happy)", True, DIM), (x, y - 20))
+    surface.blit(font.render(state.signal_label, True, DIM), (x, y - 20))
     pygame.draw.rect(surface, PANEL, GAUGE)
     if math.isnan(state.happiness):
         surface.blit(font.render("no face", True, NO_FACE), (x + 8, y + h // 2 - 6))
@@ -256,7 +276,7 @@ def _draw_curve(surface: Surface, state: LiveState, font: Font) -> None:
     x, y, w, h = CURVE
     pygame.draw.rect(surface, PANEL, CURVE)
     surface.blit(font.render("reward per step", True, DIM), (x + 6, y + 4))
-    for level in (0.5, 1.0):  # faint guides at P(happy) 0.5 and 1
+    for level in (0.5, 1.0):  # faint guides at rewards 0.5 and 1
         guide_y = y + h - 4 - (h - 28) * level
         pygame.draw.line(surface, BACKGROUND, (x + 2, guide_y), (x + w - 2, guide_y))
     rewards = state.rewards[-CURVE_STEPS:]
@@ -292,7 +312,34 @@ def _polyline(surface: Surface, points: list[tuple[float, float]]) -> None:
         pygame.draw.lines(surface, CURVE_LINE, False, points, 2)
 
 
-class LiveWindow:
+class PersonWindow:
+    """A pygame window the person sees, opened on first use (`open_window`).
+
+    Args:
+        title: The window's title.
+    """
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self._screen: Surface | None = None
+
+    def close(self) -> None:
+        """Close the window if it is open."""
+        if self._screen is not None:
+            close_window()
+            self._screen = None
+
+    def _open(self) -> Surface:
+        if self._screen is None:
+            self._screen = open_window(self.title, self._size())
+        return self._screen
+
+    def _size(self) -> tuple[int, int] | None:
+        """The window's size in pixels; None for the full screen."""
+        return WINDOW_SIZE
+
+
+class LiveWindow(PersonWindow):
     """The pygame window of a live session; opened on first use.
 
     Args:
@@ -300,7 +347,11 @@ class LiveWindow:
         first_step: Number of the first step it will show (non-zero when a session resumes).
         rewards: Rewards of the steps already recorded (a resumed session's curve).
         scored: Whether each of those steps saw a face.
+        control: The session's pause and end, shared with a dashboard; None for its own.
     """
+
+    by = "live window"
+    """Who the window's keys pause or end the session as."""
 
     def __init__(
         self,
@@ -308,10 +359,11 @@ class LiveWindow:
         first_step: int = 0,
         rewards: Sequence[float] = (),
         scored: Sequence[bool] = (),
+        control: SessionControl | None = None,
     ) -> None:
-        self.title = title
+        super().__init__(title)
         self.state = LiveState(step=first_step, rewards=list(rewards), scored=list(scored))
-        self._screen: Surface | None = None
+        self.control = control if control is not None else SessionControl()
 
     def resume_from(self, rewards: Iterable[float], scored: Iterable[bool]) -> None:
         """Continue the step count and curve of a resumed session."""
@@ -319,7 +371,34 @@ class LiveWindow:
         self.state.scored = [bool(s) for s in scored]
         self.state.step = len(self.state.rewards)
 
-    # ----- what the viewer calls ---------------------------------------------------------------
+    # ----- the stage: what a live viewer calls ------------------------------------------------
+    def hold(self, step: int) -> None:
+        """Return when the session is not paused, handling keys meanwhile.
+
+        Raises:
+            SessionEndedByUser: If the session was ended (the keys, or a dashboard).
+        """
+        self.wait(0.0)
+
+    def present(self, image: np.ndarray, step: int) -> float:
+        """Show the emoticon; the monotonic time it was drawn (a webcam's clock)."""
+        self.show_emoticon(image)
+        self.control.announce_show(step, image)
+        return time.monotonic()
+
+    def check(self, step: int) -> None:
+        """Handle keys while a step is read; a pause makes the step start again.
+
+        Raises:
+            FramesInterrupted: If the session was paused.
+            SessionEndedByUser: If the session was ended.
+        """
+        self._handle_events()  # no redraw: the frames read are drawn as they come
+        self.control.check_end(self.state.step)
+        if self.state.paused:
+            self._redraw()
+            raise FramesInterrupted(f"paused from the {self.control.paused_by}")
+
     def show_emoticon(self, image_rgb: np.ndarray) -> None:
         """Show a new emoticon (RGB uint8) and handle pending keys."""
         self.state.emoticon = image_rgb
@@ -334,8 +413,9 @@ class LiveWindow:
     def show_reaction(self, reaction: Reaction) -> None:
         """Show a step's reading: the last frame and face box, the gauge; count the step.
 
-        The gauge is the mean P(happy) over the frames with a face (NaN: none had one). The
-        reward the env gives the step comes after, with `show_reward`.
+        The gauge is the mean of the signal over the frames with a face (NaN: none had one),
+        named by the signal's label. The reward the env gives the step comes after, with
+        `show_reward`.
         """
         state = self.state
         if reaction.frames:
@@ -344,9 +424,11 @@ class LiveWindow:
         state.box = (
             reaction.boxes[last] if reaction.boxes is not None and reaction.has_face[last] else None
         )
-        happy = reaction.happiness()[reaction.has_face]
-        state.happiness = float(np.mean(happy, dtype=np.float64)) if happy.size else math.nan
-        state.frame_happiness = tuple(float(p) for p in reaction.happiness())
+        values = reaction.signal_values()
+        read = values[reaction.has_face]
+        state.happiness = float(np.mean(read, dtype=np.float64)) if read.size else math.nan
+        state.frame_happiness = tuple(float(p) for p in values)
+        state.signal_label = signal_label(reaction.signal, "raw_signal" in reaction.extras)
         state.step += 1
         # A q pressed now ends the session before the next emoticon, after this step is saved.
         self._handle_events()
@@ -364,13 +446,14 @@ class LiveWindow:
         After a pause the full settle time starts again, so the person has it to look.
 
         Raises:
-            SessionEndedByUser: If the person pressed q or Escape, or closed the window.
+            SessionEndedByUser: If the person pressed q or Escape, or closed the window (or
+                the session's control was ended from elsewhere).
         """
         deadline = time.monotonic() + seconds
         while True:
             self.poll()
             if self.state.paused:
-                time.sleep(FRAME_S)
+                self.control.wait(FRAME_S)
                 deadline = time.monotonic() + seconds
                 continue
             left = deadline - time.monotonic()
@@ -386,11 +469,7 @@ class LiveWindow:
         """
         self._handle_events()
         self._redraw()
-        if self.state.ending:
-            raise SessionEndedByUser(
-                f"the session was ended from the live window at step {self.state.step}; "
-                "every completed step is saved, and the session can be resumed."
-            )
+        self.control.check_end(self.state.step)
 
     def _handle_events(self) -> None:
         import pygame
@@ -399,46 +478,58 @@ class LiveWindow:
         for event in pygame.event.get():
             action = key_action(event)
             if action == "pause":
-                self.state.paused = not self.state.paused
+                self.control.toggle(self.by)
             elif action == "quit":
-                self.state.ending = True
+                self.control.end(self.by)
+        # The control may also have changed from another thread (a dashboard's buttons).
+        self.state.paused = self.control.paused
+        self.state.ending = self.control.ending
 
     def _redraw(self) -> None:
         import pygame
 
-        draw_live(self._open(), self.state)
+        self.draw(self._open())
         pygame.display.flip()
+
+    def draw(self, surface: Surface) -> None:
+        """Draw what the window shows on `surface` (of the window's size)."""
+        draw_live(surface, self.state)
 
     def screenshot(self, path: Path | str) -> Path:
         """Save what the window shows as an image file (PNG by its suffix)."""
         import pygame
 
         screen = self._open()
-        draw_live(screen, self.state)
+        self.draw(screen)
         path = Path(path)
         pygame.image.save(screen, str(path))
         return path
 
-    def close(self) -> None:
-        """Close the window if it is open."""
-        if self._screen is not None:
-            import pygame
 
-            pygame.display.quit()
-            self._screen = None
+def open_window(title: str, size: tuple[int, int] | None = WINDOW_SIZE) -> Surface:
+    """Open the pygame window the person sees (one at a time), `size` pixels (None: full screen).
 
-    def _open(self) -> Surface:
-        if self._screen is None:
-            import pygame
+    Raises:
+        ConfigError: If there is no screen to open it on.
+    """
+    import pygame
 
-            try:
-                pygame.display.init()
-                pygame.display.set_caption(self.title)
-                self._screen = pygame.display.set_mode(WINDOW_SIZE)
-            except pygame.error as error:
-                raise ConfigError(
-                    f"the live window cannot be opened ({error}): there is no screen. Run "
-                    "where there is one, or with SDL_VIDEODRIVER=dummy for a video viewer "
-                    "without a screen (the window is then drawn off-screen)."
-                ) from error
-        return self._screen
+    try:
+        pygame.display.init()
+        pygame.display.set_caption(title)
+        if size is None:
+            return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        return pygame.display.set_mode(size)
+    except pygame.error as error:
+        raise ConfigError(
+            f"the window cannot be opened ({error}): there is no screen. Run where there is "
+            "one, or with SDL_VIDEODRIVER=dummy for a video viewer without a screen (the "
+            "window is then drawn off-screen)."
+        ) from error
+
+
+def close_window() -> None:
+    """Close the window `open_window` opened."""
+    import pygame
+
+    pygame.display.quit()

@@ -42,7 +42,7 @@ import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.run_settings import RUN_DEFAULTS
-from laetitia.types import Reaction
+from laetitia.types import FER_HAPPY, Reaction
 from laetitia.viewers.simulated import frame_probs
 
 SUITE_VERSION = "people-v1"
@@ -173,6 +173,8 @@ class PersonViewer:
 
     nondeterministic = False
     needs_image = False
+    signal = FER_HAPPY
+    """It simulates the FER model's P(happy): its reactions' "happy" column."""
 
     def __init__(
         self,

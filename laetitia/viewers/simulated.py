@@ -15,7 +15,7 @@ import numpy as np
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
 from laetitia.labels import EMOTIONS, HAPPY
 from laetitia.run_settings import RUN_DEFAULTS
-from laetitia.types import Reaction
+from laetitia.types import FER_HAPPY, Reaction
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ class SimulatedViewer:
 
     nondeterministic = False
     needs_image = False
+    signal = FER_HAPPY
+    """It simulates the FER model's P(happy): its reactions' "happy" column."""
 
     def __init__(
         self,

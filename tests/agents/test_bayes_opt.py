@@ -35,7 +35,7 @@ def env_for(viewer=None):
 
 def test_it_is_registered_for_laetitia_train() -> None:
     assert agent_class("bayes-opt") is BayesOpt
-    assert AGENTS["bayes-opt"].env_id == "laetitia/Smile-v0"
+    assert AGENTS["bayes-opt"].env_id == "laetitia/Smile-v1"
     assert BayesOpt.preferred_step_size == 1.0
 
 
@@ -203,7 +203,7 @@ def test_a_warm_start_is_shown_first_and_a_prior_mean_must_come_back_on_load(tmp
 
 
 def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
-    with pytest.raises(ConfigError, match="Smile-v0"):
+    with pytest.raises(ConfigError, match="Smile-v1"):
         BayesOpt(SmileDiscreteEnv(viewer="sim"))
     for bad, match in [
         ({"initial_points": 0}, "initial_points"),

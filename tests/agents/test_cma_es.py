@@ -31,7 +31,7 @@ class Shown(BaseCallback):
 
 def test_it_is_registered_for_laetitia_train() -> None:
     assert agent_class("cma-es") is CmaEs
-    assert AGENTS["cma-es"].env_id == "laetitia/Smile-v0"
+    assert AGENTS["cma-es"].env_id == "laetitia/Smile-v1"
 
 
 def test_each_step_shows_the_emoticon_cma_es_asked_for_and_tells_generations() -> None:
@@ -108,7 +108,7 @@ def test_a_loaded_agent_continues_exactly_like_the_saved_one(tmp_path, steps: in
 
 
 def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
-    with pytest.raises(ConfigError, match="Smile-v0"):
+    with pytest.raises(ConfigError, match="Smile-v1"):
         CmaEs(SmileDiscreteEnv(viewer="sim"))
     with pytest.raises(ConfigError, match="population"):
         CmaEs(SmileEnv(viewer="sim", step_size=1.0), population=1)
@@ -120,7 +120,7 @@ def test_it_refuses_a_discrete_env_and_bad_settings() -> None:
 
 def test_it_refuses_a_continuous_env_that_is_no_emoticon() -> None:
     env = gym.make("Pendulum-v1")
-    with pytest.raises(ConfigError, match="PendulumEnv is not laetitia/Smile-v0"):
+    with pytest.raises(ConfigError, match="PendulumEnv is not laetitia/Smile-v1"):
         CmaEs(env)
     env.close()
 

@@ -27,6 +27,7 @@ def trained(fixtures_dir, tmp_path_factory):
     run = folder / "run"
     args = ["train", "--agent", "hill-climb", "--viewer", f"video:{video}", "--out", str(run)]
     pipeline = ["--detector", "haar", "--profile", str(profile), "--no-window", "--no-frames"]
+    pipeline += ["--signal", "fer-happy"]  # the profile calibrates P(happy)
     assert main([*args, *pipeline, *FAST, "--steps", "4", "--episode-steps", "2"]) == 0
     return video, run, profile
 
@@ -40,13 +41,15 @@ def test_evaluate_scores_with_the_training_sessions_detector_and_profile(trained
     video, run, profile = trained
     assert evaluate(video, run / "agent", tmp_path / "eval", "--profile", str(profile)) == 0
     printed = capsys.readouterr().out
-    line = next(line for line in printed.splitlines() if line.startswith("scored with"))
+    line = next(line for line in printed.splitlines() if line.startswith("scored by"))
+    assert "the signal fer-happy" in line  # the training's, not the v1 default smile
     assert "detector haar" in line and f"profile {profile}" in line
-    assert line.endswith("(detector, model from the training session)")
+    assert line.endswith("(detector, model, signal from the training session)")
     meta = json.loads((tmp_path / "eval" / "meta.json").read_text())
     assert meta["evaluation"]["detector"] == "haar"
     assert meta["evaluation"]["profile"] == str(profile)
-    assert meta["pipeline_from_training"] == ["detector", "model"]
+    assert meta["evaluation"]["signal"] == "fer-happy" and meta["signal"]["name"] == "fer-happy"
+    assert meta["pipeline_from_training"] == ["detector", "model", "signal"]
     meter = meta["viewer"]["meter"]
     assert meter["detector"]["name"] == "haar" and "profile" in meter
 
@@ -55,8 +58,9 @@ def test_an_explicit_detector_overrides_the_training_sessions(trained, tmp_path,
     video, run, profile = trained
     options = ("--detector", "mtcnn", "--profile", str(profile))
     assert evaluate(video, run / "agent", tmp_path / "eval", *options) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored with"))
-    assert "detector mtcnn" in line and line.endswith("(model from the training session)")
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored by"))
+    assert "detector mtcnn" in line
+    assert line.endswith("(model, signal from the training session)")
     meta = json.loads((tmp_path / "eval" / "meta.json").read_text())
     assert meta["viewer"]["meter"]["detector"]["name"] == "mtcnn"
     assert meta["evaluation"]["profile"] == str(profile)  # as given
@@ -93,6 +97,6 @@ def test_a_training_session_from_before_detector_choice_scores_with_mtcnn(
     del meta["format_version"]  # the record had no version then
     (old / "meta.json").write_text(json.dumps(meta))
     assert evaluate(video, old / "agent", tmp_path / "eval", "--profile", str(profile)) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored with"))
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("scored by"))
     # MTCNN was the default then, though YuNet is now.
     assert "detector mtcnn" in line

@@ -98,7 +98,7 @@ def test_save_and_load_predict_the_same_actions(tmp_path):
 
 
 def test_the_hill_climber_needs_continuous_actions():
-    with pytest.raises(ConfigError, match="Smile-v0"):
+    with pytest.raises(ConfigError, match="Smile-v1"):
         HillClimber(SmileDiscreteEnv())
 
 

@@ -115,5 +115,5 @@ def test_out_of_range_settings_are_refused(setting):
 
 
 def test_q_learning_needs_discrete_moves():
-    with pytest.raises(ConfigError, match="SmileDiscrete-v0"):
+    with pytest.raises(ConfigError, match="SmileDiscrete-v1"):
         QLearning(gym.make("laetitia/Smile-v0"))

@@ -23,11 +23,26 @@ def test_a_video_gives_one_row_per_frame_and_a_plot(fixtures_dir, tmp_path, caps
     printed = capsys.readouterr().out
     assert "72 frames, 72 with a face" in printed and "dominant emotion: happy" in printed
     rows = _rows(out)
-    assert list(rows[0]) == ["frame", "t", "face", "x", "y", "w", "h", *EMOTIONS]
+    smile = ["signal", "mouthSmileLeft", "mouthSmileRight"]  # the default signal and its inputs
+    assert list(rows[0]) == ["frame", "t", "face", "x", "y", "w", "h", *EMOTIONS, *smile]
     assert len(rows) == 72 and [int(r["frame"]) for r in rows] == list(range(72))
     assert float(rows[30]["t"]) == 1.0 and rows[30]["face"] == "1"
     assert abs(sum(float(rows[30][name]) for name in EMOTIONS) - 1.0) < 1e-4
+    # signal is the mean of the two blendshapes: the value the reward would average.
+    left, right = float(rows[30]["mouthSmileLeft"]), float(rows[30]["mouthSmileRight"])
+    assert float(rows[30]["signal"]) == pytest.approx((left + right) / 2, abs=2e-6)
+    assert float(rows[0]["signal"]) < 0.1 < 0.5 < float(rows[30]["signal"])  # neutral, then a grin
+    assert "signal smile (smile): mean" in printed
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_signal_names_the_column_a_reward_would_average(fixtures_dir, tmp_path):
+    out = tmp_path / "fer.csv"
+    image = fixtures_dir / "single_face.jpg"
+    args = ["fer", "predict", str(image), "--csv", str(out), "--detector", "haar"]
+    assert main([*args, "--signal", "fer-happy"]) == 0
+    row = _rows(out)[0]
+    assert list(row)[-1] == "signal" and row["signal"] == row["happy"]
 
 
 def test_a_folder_gives_rows_in_file_name_order_with_a_file_column(fixtures_dir, tmp_path):

@@ -12,7 +12,12 @@ from laetitia.envs.smile import SmileEnv
 from laetitia.envs.smile_discrete import SmileDiscreteEnv
 from laetitia.errors import ConfigError
 
-ENV_IDS = ["laetitia/Smile-v0", "laetitia/SmileDiscrete-v0"]
+ENV_IDS = [
+    "laetitia/Smile-v0",
+    "laetitia/SmileDiscrete-v0",
+    "laetitia/Smile-v1",
+    "laetitia/SmileDiscrete-v1",
+]
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
@@ -140,6 +145,7 @@ def test_make_marks_person_viewers_nondeterministic():
     class Person:
         nondeterministic = True
         needs_image = False
+        signal = "fer-happy"
 
     env = gym.make("laetitia/Smile-v0", viewer=Person())
     assert env.spec.nondeterministic

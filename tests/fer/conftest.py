@@ -108,6 +108,67 @@ def write_folders(
     return root
 
 
+def make_people(
+    n_people: int, seed: int, classes=FOUR, size: int = 32
+) -> list[tuple[str, str, np.ndarray]]:
+    """Faces of `n_people` people: (person, class, uint8 (size, size) image) per face.
+
+    People differ as real ones do: each shows two to all of the classes, with one to six faces
+    of each, so a split by person cannot match the class shares exactly. Each person also has
+    a brightness of their own, the likeness a split by image would leak.
+    """
+    rng = np.random.default_rng(seed)
+    faces = []
+    for k in range(n_people):
+        person = f"p{k:02d}"
+        shown = rng.choice(len(classes), size=int(rng.integers(2, len(classes) + 1)), replace=False)
+        shade = rng.uniform(-25, 25)
+        for c in sorted(shown):
+            for _ in range(int(rng.integers(1, 7))):
+                image = draw_face(SHAPES[classes[c]], rng, size).astype(np.float64) + shade
+                faces.append((person, classes[c], np.clip(image, 0, 255).astype(np.uint8)))
+    return faces
+
+
+def write_people_csv(
+    path: Path, faces: list[tuple[str, str, np.ndarray]], usage: dict[int, str] | None = None
+) -> Path:
+    """A FER2013-format CSV with a `subject` column; `usage` gives rows (by index) a Usage."""
+    from laetitia.labels import INDEX
+
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        header = ["emotion", "pixels", "subject"] + (["Usage"] if usage is not None else [])
+        writer.writerow(header)
+        for i, (person, name, image) in enumerate(faces):
+            row = [INDEX[name], " ".join(map(str, image.ravel())), person]
+            writer.writerow(row + ([usage.get(i, "Training")] if usage is not None else []))
+    return path
+
+
+def write_person_folders(root: Path, faces: list[tuple[str, str, np.ndarray]]) -> Path:
+    """Class folders holding one folder per person: ROOT/CLASS/PERSON/NNNN.png."""
+    for i, (person, name, image) in enumerate(faces):
+        folder = root / name / person
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i:04d}.png"), image)
+    return root
+
+
+def write_flat_with_people_file(
+    root: Path, faces: list[tuple[str, str, np.ndarray]], people: Path
+) -> Path:
+    """Flat class folders (ROOT/CLASS/NNNN.png) and a people file naming each image's person."""
+    rows = []
+    for i, (person, name, image) in enumerate(faces):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / name / f"{i:04d}.png"), image)
+        rows.append([f"{name}/{i:04d}.png", person])
+    with open(people, "w", newline="") as f:
+        csv.writer(f).writerows([["file", "person"], *rows])
+    return root
+
+
 @pytest.fixture(scope="session")
 def fer_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """FER2013 CSV with Usage: 4 classes x 40 images (48x48)."""

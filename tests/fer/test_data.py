@@ -18,14 +18,12 @@ from laetitia.fer import read_card
 from laetitia.fer.augment import AugmentConfig, augment
 from laetitia.fer.data import (
     SPLITS,
-    SplitSpec,
     check_input_stats,
     input_stats,
     load_faces,
     select_classes,
-    split_faces,
-    stratified_indices,
 )
+from laetitia.fer.splits import SplitSpec, split_faces, stratified_indices
 from laetitia.labels import EMOTIONS
 
 

@@ -81,3 +81,86 @@ def test_a_session_without_faces_is_refused(tmp_path):
         recorder.record(0, 0.0, PARAM_SPACE.defaults, _reaction(0.0, faces=(False,)))
     with pytest.raises(SessionError, match="no step with a face"):
         SessionReplayViewer(tmp_path / "rec")
+
+
+@pytest.fixture
+def smile_session(tmp_path):
+    """Two emoticons seen, scored by smile: P(happy) says 0.1 where the smile says 0.7."""
+    measures = ["mouthSmileLeft", "mouthSmileRight"]
+    meta = new_meta(
+        agent="test", viewer={"kind": "test"}, signal={"name": "smile", "measures": measures}
+    )
+    with SessionRecorder(tmp_path / "smile", meta) as recorder:
+        for unit, smile in (([-0.5] * 8, 0.7), ([0.5] * 8, 0.2)):
+            base = _reaction(0.1)
+            values = np.where(base.has_face, smile, np.nan).astype(np.float32)
+            reaction = Reaction(
+                probs=base.probs,
+                has_face=base.has_face,
+                signal="smile",
+                values=values,
+                measures={"mouthSmileLeft": values - 0.05, "mouthSmileRight": values + 0.05},
+            )
+            recorder.record(0, reward_from(reaction).reward, _unit(unit), reaction)
+    return tmp_path / "smile"
+
+
+def test_a_session_answers_with_its_own_signal_or_one_its_table_can_compute(smile_session):
+    own = SessionReplayViewer(smile_session, frames=2)
+    assert own.signal == "smile"
+    reaction = own.react(None, _unit([-0.5] * 8))
+    assert reaction.signal == "smile" and reaction_mean(reaction) == pytest.approx(0.7)
+    fer = SessionReplayViewer(smile_session, frames=2, signal="fer-happy")
+    reaction = fer.react(None, _unit([-0.5] * 8))
+    assert reaction.signal == "fer-happy" and reaction_mean(reaction) == pytest.approx(0.1)
+    assert fer.describe()["signal"]["name"] == "fer-happy"
+
+
+def test_a_signal_the_session_did_not_measure_is_refused(session):
+    from laetitia.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="mouthSmileLeft, mouthSmileRight") as refused:
+        SessionReplayViewer(session, frames=2, signal="smile")
+    assert refused.value.field == "signal"
+    assert make_viewer(f"session:{session}", signal="fer-happy").signal == "fer-happy"
+
+
+def reaction_mean(reaction):
+    return float(np.mean(reaction.signal_values()[reaction.has_face]))
+
+
+def test_a_viewer_that_simulates_smile_is_recorded_and_replayed_by_its_values(tmp_path):
+    """A simulated viewer of another signal (people-v3 simulates smile) needs no measures."""
+    import dataclasses
+
+    import gymnasium as gym
+
+    from laetitia.viewers.simulated import SimulatedViewer
+    from laetitia.viewers.spec import signal_record
+
+    class SmilingSim(SimulatedViewer):
+        signal = "smile"
+
+        def react(self, image, params):
+            read = super().react(image, params)
+            return dataclasses.replace(read, signal="smile", values=read.happiness().copy())
+
+    viewer = SmilingSim(seed=1, frames=3)
+    env = gym.make("laetitia/Smile-v1", viewer=viewer)
+    assert env.unwrapped.signal == "smile"
+    meta = new_meta(agent="test", viewer=viewer.describe(), signal=signal_record(viewer))
+    env.reset(seed=0)
+    shown = []
+    with SessionRecorder(tmp_path / "s", meta) as recorder:
+        for _ in range(3):
+            _, reward, _, _, info = env.step(env.action_space.sample())
+            recorder.record(0, reward, info["params"], info["reaction"])
+            shown.append(info["reaction"])
+    from laetitia.sessions import load_session
+
+    session = load_session(tmp_path / "s")
+    assert session.meta.signal_name == "smile" and session.meta.measures == ()
+    replay = SessionReplayViewer(tmp_path / "s", frames=3)
+    again = replay.react(None, session.params()[0])
+    assert replay.signal == again.signal == "smile"
+    np.testing.assert_array_equal(again.signal_values(), shown[0].signal_values())

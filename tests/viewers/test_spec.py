@@ -37,3 +37,35 @@ def test_sim_spec_builds_a_seeded_viewer():
 def test_a_missing_video_is_named(tmp_path):
     with pytest.raises(ViewerSpecError, match="does not exist"):
         make_viewer(f"video:{tmp_path / 'none.mp4'}")
+
+
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("browser", ("127.0.0.1", 8770)),
+        ("browser:9000", ("127.0.0.1", 9000)),
+        ("browser:0.0.0.0:8443", ("0.0.0.0", 8443)),
+        ("browser:[::1]:8443", ("::1", 8443)),
+    ],
+)
+def test_a_browser_spec_names_where_the_participant_s_page_is_served(text, address):
+    from laetitia.viewers.spec import browser_address
+
+    assert browser_address(parse_viewer_spec(text)) == address
+
+
+@pytest.mark.parametrize("text", ["browser:http", "browser:host:99999", "browser:host:"])
+def test_a_browser_spec_with_a_bad_port_says_the_form(text):
+    with pytest.raises(ViewerSpecError, match=r"\[HOST:\]PORT"):
+        parse_viewer_spec(text)
+
+
+def test_gym_make_with_a_browser_spec_says_how_to_get_the_viewer():
+    import gymnasium as gym
+
+    import laetitia  # noqa: F401 - registers the envs
+
+    with pytest.raises(ViewerSpecError, match="serve_participant") as error:
+        gym.make("laetitia/Smile-v0", viewer="browser")
+    assert "laetitia.app.web.participant" in str(error.value)
+    assert error.value.mentions == ("viewer=browser",)  # the CLI says --viewer browser

@@ -25,6 +25,7 @@ The modules, in the order the data flows through them:
 | `logistic` | logistic regression in numpy (`LogisticFit`, `fit_logistic`) |
 | `profile` | `Profile`: the fitted map, its JSON file, and applying it to a meter |
 | `fit` | the held-out split and the cross-validated fit of the map |
+| `one_face` | where the face read jumps, as if another person's were read (`face_jumps`) |
 | `report` | held-out figures (`CalibrationReport`) and the report's figure |
 | `files` | what a calibration writes beside the profile (`CalibrationResult`) |
 | `run` | one calibration end to end (`calibrate`, `calibrate_video`, `calibrate_live`) |

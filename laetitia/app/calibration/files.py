@@ -122,6 +122,7 @@ def write_calibration(
         report_json,
         {
             "profile": out.name,
+            "signal": profile.signal,
             "model_identity": profile.model_identity,
             "report": report.to_dict(),
         },
@@ -142,8 +143,8 @@ def _write_frames_csv(
 ) -> None:
     """One row per frame: where it is, which part of the split, its face and both signals."""
     columns = ["frame", "t", "span", "kind", "part", "face", "x", "y", "w", "h"]
-    columns += ["raw_happy", "calibrated", "file"]
-    raw = frames.raw_happiness
+    columns += ["raw_signal", "calibrated", "file"]
+    raw = frames.raw_signal
     from laetitia.files import atomic_open
 
     with atomic_open(path, "w", newline="", encoding="utf-8") as handle:

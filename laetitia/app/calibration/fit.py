@@ -11,9 +11,18 @@ alternating keeps both parts spread over the span (a face changes within a span)
 (`laetitia.app.calibration.report`) is computed on the held-out frames only, which neither the fit
 nor the choice of penalty saw.
 
+**One person.** A profile is one person's, and everything here splits one recording of them:
+the held-out blocks and the cross-validation folds are parts of that recording, never other
+people (a person's own frames are what the profile is for). A fit that pools several people's
+faces (a population calibration) must keep each person's faces in one fold instead
+(`laetitia.fer.people.person_folds`); none is made here. That the frames are one person's is
+checked as far as the boxes tell (`laetitia.app.calibration.one_face`).
+
 **Fit.** L2-regularised logistic regression (`laetitia.logistic`), neutral = 0,
-smile = 1, on the profile's features (`laetitia.profile.profile_features`). The
-log-odds weight gets a small penalty (`L2_DEFAULT`): one person's frames are often separable,
+smile = 1, on the features of the signal the frames were scored by
+(`laetitia.signals.Signal.calibration_features`: for the FER signals P(happy)'s log-odds and
+the centred logits, for `smile` its logit alone). The first feature, the
+log-odds, gets a small penalty (`L2_DEFAULT`): one person's frames are often separable,
 the penalty keeps the weight finite, and a heavier one would pull the resting value up towards
 0.5. The seven centred-logit weights get a penalty chosen by cross-validation from
 `L2_LOGITS_GRID`: the heaviest whose cross-validated ROC AUC is within `AUC_TOLERANCE` of the
@@ -36,9 +45,8 @@ import numpy as np
 from laetitia.app.calibration.frames import CalibrationFrames
 from laetitia.app.calibration.spans import LABEL
 from laetitia.errors import CalibrationError
-from laetitia.labels import HAPPY
 from laetitia.logistic import LogisticFit, fit_logistic, rescale
-from laetitia.profile import profile_features
+from laetitia.signals import get_signal
 
 BLOCKS_PER_SPAN = 4
 """Contiguous blocks each span is cut into: blocks 0 and 2 are fitted on, 1 and 3 held out."""
@@ -113,7 +121,10 @@ def fit_mapping(
         ROC AUC of every candidate penalty (`choose_l2_logits`).
     """
     fit_mask = fitted_frames(block)
-    features = profile_features(frames.probs[fit_mask], frames.class_names.index(HAPPY))
+    measures = {name: kept[fit_mask] for name, kept in frames.measures.items()}
+    features = get_signal(frames.signal).calibration_features(
+        frames.probs[fit_mask], measures, frames.class_names
+    )
     labels = frames.labels[fit_mask]
     l2_logits, cv_auc = choose_l2_logits(features, labels, block[fit_mask] // 2, l2)
     mapping = fit_logistic(features, labels, penalties(l2, l2_logits, features.shape[1]))

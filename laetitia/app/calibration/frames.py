@@ -1,9 +1,9 @@
 """The frames of a calibration as the happiness meter read them, whatever recorded them.
 
 A video (`laetitia.app.calibration.video`) and a live camera (`laetitia.app.calibration.live`) both
-hand their frames to a `FramePipeline` (the happiness meter: face detector and FER model) a
-chunk at a time with `read_chunk`, and stack the reactions into one `CalibrationFrames` with
-`stack_reactions`: one row per frame, labelled by the span it belongs to.
+hand their frames to a `FramePipeline` (the happiness meter: face detector, FER model and the
+signal's own model) a chunk at a time with `read_chunk`, and stack the reactions into one
+`CalibrationFrames` with `stack_reactions`: one row per frame, labelled by the span it belongs to.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from laetitia.app.calibration.spans import LABEL, Span
 from laetitia.errors import CalibrationError
 from laetitia.labels import HAPPY
-from laetitia.types import Reaction
+from laetitia.types import FER_HAPPY, Reaction
 
 
 class FramePipeline(Protocol):
@@ -52,6 +52,13 @@ class CalibrationFrames:
     """The BGR frames themselves, when they are to be kept for auditing."""
     source: dict[str, Any] = field(default_factory=dict)
     """Where the frames came from (a video and its spans, or a camera and its prompts)."""
+    signal: str = FER_HAPPY
+    """The signal the frames were scored by, which the profile calibrates."""
+    values: np.ndarray | None = None
+    """float32 (N,): the signal per frame, NaN where no face; None for `fer-happy` read off
+    `probs` (the "happy" column)."""
+    measures: dict[str, np.ndarray] = field(default_factory=dict)
+    """float32 (N,) per name: what the signal measured per frame beyond the probabilities."""
 
     @property
     def n_frames(self) -> int:
@@ -65,9 +72,11 @@ class CalibrationFrames:
         return kinds[self.span]
 
     @property
-    def raw_happiness(self) -> np.ndarray:
-        """float64 (N,): the model's P(happy), NaN where no face."""
-        return self.probs[:, self.class_names.index(HAPPY)].astype(np.float64)
+    def raw_signal(self) -> np.ndarray:
+        """float64 (N,): the signal as the meter read it, NaN where no face."""
+        if self.values is None:
+            return self.probs[:, self.class_names.index(HAPPY)].astype(np.float64)
+        return self.values.astype(np.float64)
 
 
 def read_chunk(pipeline: FramePipeline, frames: list[np.ndarray], continues: bool) -> Reaction:
@@ -98,7 +107,11 @@ def stack_reactions(
         r.boxes if r.boxes is not None else np.full((r.n_frames, 4), np.nan, np.float32)
         for r in reactions
     ]
+    names = reactions[0].measures.keys()
     return CalibrationFrames(
+        signal=reactions[0].signal,
+        values=np.concatenate([r.signal_values() for r in reactions]).astype(np.float32),
+        measures={name: np.concatenate([r.measures[name] for r in reactions]) for name in names},
         probs=np.concatenate([r.probs for r in reactions]).astype(np.float32),
         has_face=np.concatenate([r.has_face for r in reactions]).astype(bool),
         boxes=np.concatenate(boxes).astype(np.float32),

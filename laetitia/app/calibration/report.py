@@ -5,21 +5,25 @@
     report_figure(frames, calibrated, fit_mask).savefig("me.report.png")
 
 Every figure is computed on the held-out frames only (`laetitia.app.calibration.fit.split_blocks`):
-the model's raw P(happy) against the calibrated P(smile), each by its ROC AUC over neutral and
-smiling frames and its mean on each. A calibration whose figures suggest it went wrong says so
-(`CalibrationReport.warnings`).
+the raw signal (the model's P(happy), or the smile blendshapes' mean) against the calibrated
+P(smile), each by its ROC AUC over neutral and smiling frames and its mean on each. A
+calibration whose figures suggest it went wrong says so (`CalibrationReport.warnings`), as does
+one whose face read jumped as if another person's face were read
+(`laetitia.app.calibration.one_face`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from laetitia.app.calibration.fit import BLOCKS_PER_SPAN, auc
 from laetitia.app.calibration.frames import CalibrationFrames
+from laetitia.app.calibration.one_face import face_jumps
 from laetitia.profile import Profile
+from laetitia.signals import get_signal
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -35,13 +39,13 @@ class CalibrationReport:
     """How well raw and calibrated signals separate held-out neutral and smiling frames."""
 
     auc_raw: float
-    """ROC AUC of the model's P(happy)."""
+    """ROC AUC of the raw signal."""
     auc_calibrated: float
     """ROC AUC of the calibrated P(smile)."""
     raw_neutral: float
-    """Mean raw P(happy) on neutral frames: the raw resting value."""
+    """Mean raw signal on neutral frames: the raw resting value."""
     raw_smile: float
-    """Mean raw P(happy) on smiling frames."""
+    """Mean raw signal on smiling frames."""
     calibrated_neutral: float
     """Mean calibrated P(smile) on neutral frames: the resting value, near zero."""
     calibrated_smile: float
@@ -61,11 +65,16 @@ class CalibrationReport:
     cv_auc: dict[str, float]
     """Cross-validated ROC AUC of each candidate penalty (on the fitted frames only)."""
     split: str = (
-        f"each span's face frames cut into {BLOCKS_PER_SPAN} contiguous blocks; "
-        "blocks 1 and 3 fitted (one cross-validation fold each), blocks 2 and 4 held out; "
-        "these figures are on held-out frames only"
+        f"one recording of one person; each span's face frames cut into {BLOCKS_PER_SPAN} "
+        "contiguous blocks; blocks 1 and 3 fitted (one cross-validation fold each), blocks 2 "
+        "and 4 held out; these figures are on held-out frames only"
     )
     """How the frames were split."""
+    face_jumps: list[dict[str, Any]] = field(default_factory=list)
+    """Where the face read jumped between frames, as if another face were read
+    (`laetitia.app.calibration.one_face.face_jumps`); empty when it never did."""
+    signal: str = "fer-happy"
+    """The signal calibrated (its raw values are the `raw_` figures)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data."""
@@ -78,8 +87,8 @@ class CalibrationReport:
                 f"held-out frames: {self.held_out_neutral} neutral, {self.held_out_smile} smiling "
                 f"(fitted on {self.fit_neutral} + {self.fit_smile}; {self.no_face} without a face)",
                 "                    ROC AUC   mean neutral   mean smiling",
-                f"raw P(happy)        {self.auc_raw:7.3f}   {self.raw_neutral:12.3f}   "
-                f"{self.raw_smile:12.3f}",
+                f"{'raw ' + get_signal(self.signal).label:<20}{self.auc_raw:7.3f}   "
+                f"{self.raw_neutral:12.3f}   {self.raw_smile:12.3f}",
                 f"calibrated P(smile) {self.auc_calibrated:7.3f}   "
                 f"{self.calibrated_neutral:12.3f}   {self.calibrated_smile:12.3f}",
                 f"(penalty on the other logits' weights: {self.l2_logits:g}, cross-validated)",
@@ -102,6 +111,16 @@ class CalibrationReport:
                 " a neutral face would still be rewarded; calibrate again with a relaxed face "
                 "in the neutral spans."
             )
+        if self.face_jumps:
+            times = ", ".join(f"{jump['t_s']:g} s" for jump in self.face_jumps[:5])
+            more = f" and {len(self.face_jumps) - 5} more" if len(self.face_jumps) > 5 else ""
+            found.append(
+                f"warning: the face read jumped to another place or size {len(self.face_jumps)} "
+                f"time(s) (at {times}{more}): another person in view, or something taken for a "
+                "face, may have been read as this person's face, and a profile is one "
+                "person's. Check the frames there, and calibrate again with only the person "
+                "in view."
+            )
         return found
 
 
@@ -119,8 +138,8 @@ def evaluate(
         fit_mask: True for frames that were fitted on (`fit.fitted_frames`).
         cv_auc: The cross-validated AUC of each candidate penalty, for the record.
     """
-    calibrated = profile.smile_probability(frames.probs)
-    raw = frames.raw_happiness
+    calibrated = profile.smile_probability(frames.probs, frames.measures)
+    raw = frames.raw_signal
     labels = frames.labels
     held = frames.has_face & ~fit_mask
     neutral, smile = held & (labels == 0), held & (labels == 1)
@@ -138,6 +157,8 @@ def evaluate(
         no_face=int((~frames.has_face).sum()),
         l2_logits=profile.l2_logits,
         cv_auc=cv_auc,
+        face_jumps=face_jumps(frames),
+        signal=frames.signal,
     )
     return report, calibrated
 
@@ -153,7 +174,7 @@ def report_figure(
     held = frames.has_face & ~fit_mask
     labels = frames.labels[held]
     signals = {
-        "raw P(happy)": frames.raw_happiness[held],
+        f"raw {get_signal(frames.signal).label}": frames.raw_signal[held],
         "calibrated P(smile)": calibrated[held],
     }
     figure = Figure(figsize=(12, 3.8), layout="constrained")

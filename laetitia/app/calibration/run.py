@@ -33,7 +33,9 @@ from laetitia.app.calibration.spans import NEUTRAL, SMILE, check_spans, parse_sp
 from laetitia.app.calibration.video import read_video_spans
 from laetitia.errors import CalibrationError, CameraError
 from laetitia.faces import DETECTOR_NAMES
-from laetitia.profile import FEATURES, Profile
+from laetitia.profile import Profile
+from laetitia.signals import get_signal
+from laetitia.types import FER_HAPPY
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def calibrate(
         model_name=model_name,
         class_names=frames.class_names,
         detector=detector,
-        features=FEATURES,
+        signal=frames.signal,
+        features=get_signal(frames.signal).feature_kind,
         feature_mean=tuple(mapping.mean.tolist()),
         feature_scale=tuple(mapping.scale.tolist()),
         weights=tuple(mapping.weights.tolist()),
@@ -97,7 +100,9 @@ def calibrate(
     )
 
 
-def open_meter(detector: str = DETECTOR_NAMES[0], model: Path | str | None = None) -> Any:
+def open_meter(
+    detector: str = DETECTOR_NAMES[0], model: Path | str | None = None, signal: str = FER_HAPPY
+) -> Any:
     """The happiness meter calibration reads frames with: the live pipeline's.
 
     `HappinessMeter.live`, so a profile is fitted on faces read as a session reads them.
@@ -105,10 +110,11 @@ def open_meter(detector: str = DETECTOR_NAMES[0], model: Path | str | None = Non
     Args:
         detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`).
         model: FER model file; None for the shipped one.
+        signal: The signal to calibrate (`laetitia.signals`).
     """
     from laetitia.meter import HappinessMeter
 
-    return HappinessMeter.live(detector, model)
+    return HappinessMeter.live(detector, model, signal=signal)
 
 
 def calibrate_video(
@@ -119,6 +125,7 @@ def calibrate_video(
     detector: str = DETECTOR_NAMES[0],
     model: Path | str | None = None,
     progress: bool = False,
+    signal: str = FER_HAPPY,
 ) -> CalibrationResult:
     """Calibrate from a recording with known neutral and smiling time ranges.
 
@@ -130,6 +137,7 @@ def calibrate_video(
         detector: Face detector name.
         model: FER model file; None for the shipped one.
         progress: Show a progress bar while frames are read.
+        signal: The signal to calibrate (`laetitia.signals`).
 
     Raises:
         CalibrationError: For bad time ranges, spans without a face, or too few frames.
@@ -139,7 +147,8 @@ def calibrate_video(
     spans += [parse_span(text, SMILE) for text in smile]
     check_spans(spans)  # refuse what needs no video before loading anything
     check_out(config.out)
-    meter = open_meter(detector, model)
+    get_signal(signal)
+    meter = open_meter(detector, model, signal)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -170,6 +179,7 @@ def calibrate_live(
     ready_s: float = 3.0,
     settle_s: float = 1.0,
     display: PromptDisplay | None = None,
+    signal: str = FER_HAPPY,
 ) -> CalibrationResult:
     """Calibrate live: prompt the person in a window and record the camera meanwhile.
 
@@ -182,6 +192,7 @@ def calibrate_live(
         ready_s: Seconds before the first prompt.
         settle_s: Seconds at the start of each prompt that are not used.
         display: Where to show the prompts; by default a `CalibrationWindow`.
+        signal: The signal to calibrate (`laetitia.signals`).
 
     Raises:
         CalibrationError: For too few face frames, a camera that runs out, or the person
@@ -193,7 +204,8 @@ def calibrate_live(
 
     prompt_spans(prompts, ready_s, settle_s)  # refuse prompts too short before opening anything
     check_out(config.out)
-    meter = open_meter(detector, model)
+    get_signal(signal)
+    meter = open_meter(detector, model, signal)
     try:
         source = open_camera(camera)
     except CameraError as err:
