@@ -17,12 +17,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from processes import needs_strace, run_bounded
 
 from laetitia.sessions import load_session
 
@@ -42,10 +42,8 @@ else:
 
 pytestmark = [
     pytest.mark.expensive,
-    pytest.mark.skipif(
-        shutil.which("strace") is None,
-        reason="strace is not installed: the fault-injection suite kills processes with "
-        "`strace -e inject=write:signal=KILL`; install it (apt-get install strace) to run it",
+    needs_strace(
+        "the fault-injection suite kills and fails system calls with `strace -e inject=...`"
     ),
 ]
 
@@ -59,9 +57,7 @@ def _run(tmp_path: Path, args: list[str], kill_at: int | None = None) -> tuple[i
     if kill_at is not None:
         command += ["-e", f"inject=write:signal=KILL:when={kill_at}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy"}
-    done = subprocess.run(
-        [*command, sys.executable, str(script), *args], env=env, capture_output=True, timeout=300
-    )
+    done = run_bounded([*command, sys.executable, str(script), *args], 300, env=env)
     writes = sum(1 for line in trace.read_text().splitlines() if " write(" in f" {line}")
     return done.returncode, writes
 
@@ -199,9 +195,7 @@ def _cli(tmp_path: Path, argv: list[str], fault: str | None = None, at: int = 0)
         call, errno_name = FAULTS[fault]
         command += ["-e", f"inject={call}:error={errno_name}:when={at}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy", "TQDM_DISABLE": "1"}
-    done = subprocess.run(
-        [*command, sys.executable, str(script), *argv], env=env, capture_output=True, timeout=300
-    )
+    done = run_bounded([*command, sys.executable, str(script), *argv], 300, env=env)
     lines = trace.read_text(errors="replace").splitlines()
     counts = {call: sum(f" {call}(" in f" {line}" for line in lines) for call in calls}
     # The file the failed call was about: a descriptor's path (`-y`), or a rename's source.

@@ -25,23 +25,21 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from processes import needs_strace, run_bounded
 
 from laetitia.cli import main
 
 BAIT = "outside-BAIT"
 pytestmark = [
     pytest.mark.expensive,
-    pytest.mark.skipif(
-        shutil.which("strace") is None,
-        reason="strace is not installed: the hostile-session suite traces the files each "
-        "command opens with `strace -e trace=%file`; install it (apt-get install strace)",
+    needs_strace(
+        "the hostile-session suite traces the files each command opens with `strace -e trace=%file`"
     ),
 ]
 
@@ -361,7 +359,7 @@ def test_a_hostile_session_touches_nothing_outside_itself_through_any_command(tm
     command += [str(tmp_path / "results.json")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SDL_VIDEODRIVER": "dummy", "MPLBACKEND": "Agg"}
     env["TQDM_DISABLE"] = "1"  # progress bars share stderr with the one line checked
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=900)
+    done = run_bounded(command, 600, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
 
     assert _snapshot(outside) == before, "a command wrote or deleted outside the session"

@@ -9,10 +9,12 @@ import errno
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from processes import CLI, CLI_ENV, kill_group, run_bounded, start_cli, wait_for_lines
 
 from laetitia.app.training import AGENT_DIR, TrainConfig, resume, train
 from laetitia.cli import main
@@ -474,48 +476,22 @@ def test_a_recorded_model_file_is_asked_for_and_checked_never_opened_from_the_se
 
 def test_two_writers_on_one_session_never_damage_it_and_the_second_is_told_who_writes(tmp_path):
     # (3) Two `train --resume DIR` (or two `--out DIR`) at once once damaged the session.
-    import signal
-    import subprocess
-    import sys
-    import time
-
     out = tmp_path / "s"
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
-    cli = [sys.executable, "-c", "from laetitia.cli import main; raise SystemExit(main())"]
-    first = subprocess.Popen(
-        [
-            *cli,
-            "train",
-            "--viewer",
-            "sim:1",
-            "--frames",
-            "1",
-            "--steps",
-            "100000",
-            "--out",
-            str(out),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    argv = ["train", "--viewer", "sim:1", "--frames", "1", "--steps", "100000", "--out", str(out)]
+    first = start_cli(argv)
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "steps.csv").exists() or _lines(out / "steps.csv")[1:2] == []:
-            assert first.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_lines(first, out / "steps.csv", 2, timeout=120)
         for second in (
             ["--resume", str(out), "--steps", "5"],
             ["--viewer", "sim", "--out", str(out)],
         ):
-            done = subprocess.run([*cli, "train", *second], env=env, capture_output=True, text=True)
-            assert done.returncode == 2, done.stderr
-            assert done.stderr.count("\n") == 1
-            assert f"being written by another process (process {first.pid})" in done.stderr
+            done = run_bounded([*CLI, "train", *second], 120, env={**os.environ, **CLI_ENV})
+            said = done.stderr.decode()
+            assert done.returncode == 2 and said.count("\n") == 1, said
+            assert f"being written by another process (process {first.pid})" in said
         assert load_session(out).n_steps >= 1  # a reader reads it meanwhile
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=60)
+        kill_group(first)
     kept = load_session(out).n_steps
     # The kernel dropped the killed writer's lock: the session resumes, numbered on.
     resume(out, steps=2, progress=False)
@@ -576,25 +552,17 @@ def test_an_io_error_during_the_first_step_leaves_no_image_of_the_person(
 
 def test_a_session_folder_deleted_mid_run_stops_it_in_one_line(tmp_path):
     # (4) 362 steps were written into deleted files before "is not a session folder".
-    import subprocess
-    import sys
-    import time
-
     out = tmp_path / "s"
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
-    cli = [sys.executable, "-c", "from laetitia.cli import main; raise SystemExit(main())"]
     argv = ["train", "--viewer", "sim:1", "--frames", "1", "--steps", "1000000", "--out", str(out)]
-    run = subprocess.Popen(
-        [*cli, *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 120
-    while not (out / "steps.csv").exists() or len(_lines(out / "steps.csv")) < 3:
-        assert run.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-    # Gone from its place at once (the writer keeps writing meanwhile), then deleted.
-    os.rename(out, tmp_path / "deleted")
-    shutil.rmtree(tmp_path / "deleted", ignore_errors=True)
-    _, error = run.communicate(timeout=120)
+    run = start_cli(argv, stderr=subprocess.PIPE)
+    try:
+        wait_for_lines(run, out / "steps.csv", 3, timeout=120)
+        # Gone from its place at once (the writer keeps writing meanwhile), then deleted.
+        os.rename(out, tmp_path / "deleted")
+        shutil.rmtree(tmp_path / "deleted", ignore_errors=True)
+        _, error = run.communicate(timeout=120)
+    finally:
+        kill_group(run)  # a run that did not stop is killed, with all it started
     assert run.returncode == 2
     text = error.decode()
     assert text.count("\n") == 1 and "deleted or replaced" in text, text
@@ -633,7 +601,14 @@ def test_a_fifo_frame_and_a_decompression_bomb_are_refused_before_they_are_read(
         reaction = Reaction(probs=np.full((2, 7), 1 / 7, np.float32), has_face=np.ones(2, bool))
         recorder.record(0, 0.5, PARAM_SPACE.defaults, dataclasses.replace(reaction, frames=frames))
     frames = [folder / "frames" / f"0000000{i}.png" for i in range(2)]
-    signal.alarm(60)  # a read that blocks fails the test instead of hanging it
+
+    def blocked(signum, frame):
+        raise TimeoutError("a FIFO was opened and blocked the reader")
+
+    # A read that blocks fails the test instead of hanging it: the alarm's handler raises in
+    # the blocked call.
+    previous = signal.signal(signal.SIGALRM, blocked)
+    signal.alarm(60)
     try:
         for frame in frames:
             frame.unlink()
@@ -660,6 +635,7 @@ def test_a_fifo_frame_and_a_decompression_bomb_are_refused_before_they_are_read(
         assert "over the limit" in capsys.readouterr().err
     finally:
         signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_figure_too_large_for_memory_is_refused_before_it_is_drawn(tmp_path, capsys):
