@@ -235,13 +235,44 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+def _shared(tmp_path_factory) -> Path:
+    """The temporary folder of this test run that all its xdist workers share."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+def _once(tmp_path_factory, name: str, make) -> dict:
+    """What `make(folder)` returns (JSON), made once for all the test run's workers.
+
+    The reference runs are the same for every worker: the first makes them (the others wait on
+    its lock), the rest read what it wrote, so `pytest -n 2` does not pay for them twice.
+    """
+    import fcntl
+
+    root = _shared(tmp_path_factory)
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = folder / "made.json"
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(json.dumps(make(folder)))
+        return json.loads(done.read_text())
+
+
 @pytest.fixture(scope="module", params=AGENTS)
 def cli_reference(request, tmp_path_factory) -> dict[str, object]:
     """An uninterrupted run through the command line, and how many calls of each kind it made."""
-    tmp = tmp_path_factory.mktemp("cli-reference")
-    run = _cli(tmp, [*_train_argv(tmp / "s", request.param, STEPS), "--out", str(tmp / "s")])
-    assert run["code"] == 0, run["err"]
-    return {"agent": request.param, "steps": _steps_of(tmp / "s"), "calls": run["calls"]}
+    agent = request.param
+
+    def make(tmp: Path) -> dict:
+        run = _cli(tmp, [*_train_argv(tmp / "s", agent, STEPS), "--out", str(tmp / "s")])
+        assert run["code"] == 0, run["err"]
+        return {"calls": run["calls"]}
+
+    made = _once(tmp_path_factory, f"cli-reference-{agent}", make)
+    steps = _steps_of(_shared(tmp_path_factory) / f"cli-reference-{agent}" / "s")
+    return {"agent": agent, "steps": steps, "calls": made["calls"]}
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
@@ -276,19 +307,24 @@ def test_a_fault_at_any_call_of_a_training_is_one_line_and_loses_no_step(
 @pytest.fixture(scope="module")
 def cli_resumed(cli_reference, tmp_path_factory) -> dict[str, object]:
     """A session two steps short, and what an uninterrupted resume of it records."""
-    tmp = tmp_path_factory.mktemp("cli-resumed")
-    start = tmp / "start" / "s"
-    start.parent.mkdir()
     agent = cli_reference["agent"]
-    first = _cli(start.parent, [*_train_argv(start, agent, STEPS - 2), "--out", str(start)])
-    assert first["code"] == 0, first["err"]
-    probe = tmp / "probe" / "s"
-    shutil.copytree(start, probe)
-    whole = _cli(probe.parent, ["train", "--resume", str(probe), "--steps", "2"])
-    assert whole["code"] == 0, whole["err"]
-    resumed = _steps_of(probe)
+
+    def make(tmp: Path) -> dict:
+        start = tmp / "start" / "s"
+        start.parent.mkdir()
+        first = _cli(start.parent, [*_train_argv(start, agent, STEPS - 2), "--out", str(start)])
+        assert first["code"] == 0, first["err"]
+        probe = tmp / "probe" / "s"
+        shutil.copytree(start, probe)
+        whole = _cli(probe.parent, ["train", "--resume", str(probe), "--steps", "2"])
+        assert whole["code"] == 0, whole["err"]
+        return {"calls": whole["calls"]}
+
+    made = _once(tmp_path_factory, f"cli-resumed-{agent}", make)
+    tmp = _shared(tmp_path_factory) / f"cli-resumed-{agent}"
+    resumed = _steps_of(tmp / "probe" / "s")
     np.testing.assert_array_equal(resumed[: STEPS - 2], cli_reference["steps"][: STEPS - 2])
-    return {"start": start, "steps": resumed, "calls": whole["calls"]}
+    return {"start": tmp / "start" / "s", "steps": resumed, "calls": made["calls"]}
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))

@@ -262,6 +262,7 @@ def _json_readers(session_files, tmp_path):
     from laetitia.agents.base import read_agent_document
     from laetitia.app.agent_settings import agent_args_with_file
     from laetitia.app.prior import load_prior
+    from laetitia.app.study.participants import Participant, read_record
     from laetitia.profile import load_profile
     from laetitia.sessions.best import read_best
 
@@ -287,6 +288,10 @@ def _json_readers(session_files, tmp_path):
             tmp_path / "settings.json",
             lambda: agent_args_with_file("hill-climb", tmp_path / "settings.json", {}),
         ),
+        "a study's participant": (
+            tmp_path / "participant.json",
+            lambda: read_record(tmp_path / "participant.json", Participant),
+        ),
     }
 
 
@@ -294,8 +299,8 @@ def _json_readers(session_files, tmp_path):
 def test_deeply_nested_or_huge_json_is_refused_in_one_line_by_every_reader(
     session_files, tmp_path, kind
 ):
-    for name in ("meta.json", "best.json", "agent.json", "prior.json", "profile", "agent settings"):
-        path, read = _json_readers(session_files, tmp_path)[name]
+    for name in _json_readers(session_files, tmp_path):
+        path, read = _json_readers(session_files, tmp_path)[name]  # each on a fresh copy
         path.write_bytes(HOSTILE_JSON[kind])
         with pytest.raises(LaetitiaError) as refused:
             _reads_or_refuses(read, tmp_path)
