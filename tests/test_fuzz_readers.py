@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from synthetic import noise_video
 
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import LaetitiaError
@@ -219,13 +220,7 @@ def test_a_damaged_image_in_a_class_folder_is_read_or_refused(tmp_path):
 def test_a_damaged_video_is_read_or_refused(tmp_path):
     from laetitia.cameras import VideoFile
 
-    source = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    rng = np.random.default_rng(0)
-    for _ in range(12):
-        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    writer.release()
-    good = source.read_bytes()
+    good = noise_video(tmp_path / "clip.avi", 12).read_bytes()
 
     def read_all(path: Path) -> None:
         video = VideoFile(path)

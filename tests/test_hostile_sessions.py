@@ -30,10 +30,9 @@ import shutil
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 from processes import needs_strace, run_bounded
+from synthetic import noise_video
 
 from laetitia.cli import main
 
@@ -50,12 +49,7 @@ pytestmark = [
 def recorded(tmp_path_factory) -> dict[str, Path]:
     """A training session recorded from a synthetic video, with frames and agent tensors."""
     root = tmp_path_factory.mktemp("recorded")
-    video = root / "clip.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    rng = np.random.default_rng(0)
-    for _ in range(40):
-        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    writer.release()
+    video = noise_video(root / "clip.avi", 40)
     session = root / "session"
     args = ["train", "--viewer", f"video:{video}", "--detector", "none", "--frames", "2"]
     # P(happy) of the whole frame: every frame is a face, every step scored (`smile` needs
