@@ -22,7 +22,8 @@ from laetitia.app.web.server import Access
 from laetitia.cameras import BrowserCamera
 from laetitia.errors import SessionEndedByUser, WebServerError
 from laetitia.labels import EMOTIONS, HAPPY
-from laetitia.types import Reaction
+from laetitia.signals import get_signal
+from laetitia.types import FER_HAPPY, Reaction
 from laetitia.viewers.browser import BrowserStage
 from laetitia.viewers.control import SessionControl
 from laetitia.viewers.live import LiveViewer
@@ -40,6 +41,8 @@ IDLE = 5
 
 class BrightnessMeter:
     """Reads a frame's brightness as P(happy): which frames a step read is visible."""
+
+    signal = get_signal(FER_HAPPY)  # a `laetitia.meter.Meter` says the signal it reads
 
     def read(self, frames):
         probs = np.zeros((len(frames), len(EMOTIONS)), np.float32)
