@@ -17,7 +17,6 @@ is unpickled.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
@@ -28,16 +27,20 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import Logger
 
 from laetitia.agents.settings import Settings
-from laetitia.errors import ConfigError, SessionError, VideoEndedError
-from laetitia.files import atomic_path, write_json_atomic
-from laetitia.records import from_dict
+from laetitia.errors import ConfigError, DiskError, SessionError, VideoEndedError
+from laetitia.files import write_bytes_atomic, write_json_atomic
+from laetitia.records import from_dict, parse_json
 from laetitia.run_settings import STEP_SIZE
+from laetitia.sessions.paths import read_inside
 
 if TYPE_CHECKING:
     from laetitia.emoticon.params import ParamSpace
     from laetitia.types import Reaction
 
 AGENT_FILE = "agent.json"
+AGENT_FILE_LIMIT = 64 << 20
+"""The largest `agent.json` read (64 MiB): an agent's JSON state is far smaller; its arrays are
+in its tensors."""
 StepInfo = dict[str, Any]
 """The `info` a step of the env returns (the reward's terms, the parameters, the reaction)."""
 
@@ -143,16 +146,18 @@ def read_agent_document(path: str | Path) -> AgentDocument:
             not an agent's.
     """
     folder = Path(path)
+    source = str(folder / AGENT_FILE)
     try:
-        data = json.loads((folder / AGENT_FILE).read_text(encoding="utf-8"))
+        text = read_inside(folder, AGENT_FILE, source, limit=AGENT_FILE_LIMIT)
     except FileNotFoundError as error:
         raise SessionError(
             f"no saved agent in {folder}: {AGENT_FILE} is missing. Give the agent folder a "
             "training run wrote (SESSION/agent)."
         ) from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SessionError(f"{folder / AGENT_FILE} is corrupt: {error}.") from error
-    return from_dict(AgentDocument, data, str(folder / AGENT_FILE), SessionError)
+    except OSError as error:
+        raise SessionError(f"{source} cannot be read: {error.strerror or error}.") from error
+    data = parse_json(text, source, SessionError, limit=AGENT_FILE_LIMIT)
+    return from_dict(AgentDocument, data, source, SessionError)
 
 
 @dataclass(frozen=True)
@@ -389,8 +394,13 @@ class BaseAgent:
         """Restore what `_state` returned (`num_timesteps` and `episode` are already set)."""
 
     def save(self, path: str | Path) -> None:
-        """Write the agent to the folder `path` (settings and state as JSON, arrays as tensors)."""
-        from safetensors.numpy import save_file
+        """Write the agent to the folder `path` (settings and state as JSON, arrays as tensors).
+
+        Raises:
+            SessionError: If the folder cannot be written (the disk is full, say): the message
+                names the file, and the previous save in the folder is still complete.
+        """
+        from safetensors.numpy import save
 
         folder = Path(path)
         data, arrays = self._state()
@@ -411,9 +421,15 @@ class BaseAgent:
             folder.mkdir(parents=True, exist_ok=True)
             if tensors is not None:
                 # On disk before agent.json names it: a power cut must not leave a dangling name.
-                with atomic_path(folder / tensors) as tmp:
-                    save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
+                # Serialised in memory, so a failed write is an OSError naming the file.
+                data_bytes = save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+                write_bytes_atomic(folder / tensors, data_bytes)
             write_json_atomic(folder / AGENT_FILE, asdict(document))
+        except DiskError as error:
+            raise SessionError(
+                f"cannot save the agent: {error} Its previous save in {folder} is still "
+                "complete: resume the session once there is room."
+            ) from error
         except OSError as error:
             raise SessionError(
                 f"cannot save the agent to {folder}: {error.strerror or error}. The previous "
@@ -443,6 +459,17 @@ class BaseAgent:
         }
 
     @classmethod
+    def _check_saved(cls, document: AgentDocument, folder: Path) -> None:
+        """Refuse a saved agent whose settings would make loading it read elsewhere.
+
+        A saved agent is data from a session folder: an algorithm whose settings may name a
+        file (Q-learning's `start_from`) refuses such a name here. None do by default.
+
+        Raises:
+            SessionError: Naming the setting and the file.
+        """
+
+    @classmethod
     def load(cls, path: str | Path, env: gym.Env | None = None) -> Self:
         """Rebuild an agent saved with `save`, optionally attached to an environment.
 
@@ -451,10 +478,11 @@ class BaseAgent:
                 this version of the agent does not take.
         """
         from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from safetensors.numpy import load
 
         folder = Path(path)
         document = read_agent_document(folder)
+        cls._check_saved(document, folder)
         if document.agent != cls.name:
             raise SessionError(f"{folder} holds a {document.agent!r} agent, not {cls.name!r}.")
         try:
@@ -467,9 +495,16 @@ class BaseAgent:
         agent.num_timesteps = document.num_timesteps
         agent.episode = document.episode
         agent.env_config = document.env
+        # The tensors file agent.json names must be a file of the folder: never a path out of it.
+        tensors = None
+        if document.tensors:
+            try:
+                tensors = read_inside(folder, document.tensors, f"{folder / AGENT_FILE}: tensors")
+            except OSError as error:
+                raise _corrupt(folder, error) from error
         try:
             agent.rng.bit_generator.state = document.rng
-            arrays = load_file(folder / document.tensors) if document.tensors else {}
+            arrays = load(tensors) if tensors is not None else {}
             agent._set_state(document.state, arrays)
         except (OSError, ValueError, KeyError, TypeError, IndexError, SafetensorError) as error:
             raise _corrupt(folder, error) from error
@@ -477,6 +512,7 @@ class BaseAgent:
 
 
 def _corrupt(folder: Path, error: BaseException) -> SessionError:
+    """A saved agent whose files cannot be read back, said in one line."""
     return SessionError(
         f"the saved agent in {folder} cannot be restored ({type(error).__name__}: {error}); its "
         "files are damaged or from another version of laetitia. Restore the folder from a copy, "

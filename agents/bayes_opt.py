@@ -69,7 +69,7 @@ from __future__ import annotations
 import math
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
@@ -149,6 +149,17 @@ class BayesOptSettings(Settings):
     """Bayesian optimisation's settings."""
 
     agent: ClassVar[str] = "bayes-opt"
+    limits: ClassVar[Mapping[str, tuple[int, int]]] = {
+        "initial_points": (1, 1_000),
+        "fit_iterations": (1, 10_000),
+        "candidates": (1, 4_096),
+        "local_candidates": (0, 4_096),
+        "favourite_starts": (0, 1_000),
+        "skip_frames": (0, 1_000),
+        "window": (2, 5_000),
+        "restarts": (1, 1_000),
+        "ascent_iterations": (0, 10_000),
+    }
     initial_points: int = 8
     """Emoticons shown before the GP chooses: the warm start's, then a design for the rest:
     the emoticon on show at the start (with `read_start`) and space-filling (scrambled

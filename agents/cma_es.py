@@ -32,6 +32,7 @@ a fresh optimiser with the same seed, which restores its state exactly. Nothing 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -48,6 +49,7 @@ class CmaEsSettings(Settings):
     """CMA-ES's settings."""
 
     agent: ClassVar[str] = "cma-es"
+    limits: ClassVar[Mapping[str, tuple[int, int]]] = {"population": (2, 10_000)}
     population: int = 6
     """Emoticons per generation, at least 2."""
     sigma: float = 0.4

@@ -24,6 +24,7 @@ On the simulated viewer (20 seeds, 500 steps) these defaults raised the mean rew
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -43,6 +44,12 @@ class DQNSettings(SB3Settings):
     """DQN's settings: SB3's `DQN` arguments of the same names, the network's, and `history`."""
 
     agent: ClassVar[str] = "dqn"
+    limits: ClassVar[Mapping[str, tuple[int, int]]] = {
+        "buffer_size": (1, 1_000_000),
+        "batch_size": (1, 100_000),
+        "gradient_steps": (-1, 1_000),
+        "net_arch": (1, 4_096),
+    }
     learning_rate: float = 1e-3
     """Adam's step size."""
     buffer_size: int = 10_000

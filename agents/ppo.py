@@ -23,6 +23,7 @@ part-way through a rollout loses none of its steps for learning.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -43,6 +44,12 @@ class PPOSettings(SB3Settings):
     """PPO's settings: SB3's `PPO` arguments of the same names, the policy's, and `history`."""
 
     agent: ClassVar[str] = "ppo"
+    limits: ClassVar[Mapping[str, tuple[int, int]]] = {
+        "n_steps": (2, 100_000),
+        "batch_size": (2, 100_000),
+        "n_epochs": (1, 1_000),
+        "net_arch": (1, 4_096),
+    }
     learning_rate: float = 1e-3
     """Adam's step size: few updates, so each one moves the policy further."""
     n_steps: int = 64

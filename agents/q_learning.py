@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from laetitia.agents.base import Agent, StepInfo
+from laetitia.agents.base import AGENT_FILE, Agent, AgentDocument, StepInfo
 from laetitia.agents.settings import Settings
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import ConfigError, SessionError
@@ -108,6 +108,17 @@ class QLearning(Agent):
             self.settings = self.settings.replace(start_from=tuple(start.tolist()))
         self.table: dict[tuple[int, ...], np.ndarray] = {}
         """Action values of each visited cell."""
+
+    @classmethod
+    def _check_saved(cls, document: AgentDocument, folder: Path) -> None:
+        """A saved agent holds `start_from` as values: a folder named there is never read."""
+        start = document.settings.get("start_from")
+        if isinstance(start, str):
+            raise SessionError(
+                f"{folder / AGENT_FILE}: start_from is {start[:80]!r}, a folder to read; a saved "
+                "agent holds the emoticon's values instead, so the file was edited or made to "
+                "reach elsewhere. It is not loaded."
+            )
 
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Discrete):

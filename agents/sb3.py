@@ -53,6 +53,8 @@ from laetitia.envs.history import ShownHistory, history_rows, shown_observations
 from laetitia.errors import ConfigError, SessionError, VideoEndedError
 from laetitia.threads import ensure_threads
 
+MAX_LAYERS = 16
+"""The most hidden layers an SB3 agent's network (`net_arch`) may have."""
 MAX_HISTORY = 100
 """The most shown steps `history` may carry. The slowest habituation the simulated people have
 recovers with a half-life of 20 shown emoticons, so 100 steps back it has faded to 3%; DQN's
@@ -69,6 +71,9 @@ class SB3Settings(Settings):
     show, from 0 (none) to `MAX_HISTORY` (`laetitia.envs.history.ShownHistory`)."""
 
     def _check(self) -> None:
+        layers = getattr(self, "net_arch", ())
+        if len(layers) > MAX_LAYERS:
+            raise self._refused("net_arch", f"has at most {MAX_LAYERS} hidden layers")
         if not 0 <= self.history <= MAX_HISTORY:
             raise self._refused(
                 "history",

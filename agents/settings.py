@@ -15,9 +15,12 @@ Each agent declares its settings as a subclass of `Settings`, a docstring under 
 Building one checks every value against its field's type, as a setting read from JSON or the
 command line must be: a whole number for an `int` (never true or false), any number for a
 `float`, true or false for a `bool`, a list (kept as a tuple) for a `tuple[T, ...]`, one of the
-choices for a `Literal`; then `_check` checks ranges and choices. `from_dict` and `replace`
-also refuse a name no field has, listing the valid ones. Every error is a `ConfigError` about
-the field `agent_args` (what `laetitia train --agent-arg` fills) naming the setting.
+choices for a `Literal`; then the sizes in `limits` are checked (a whole number, or each of a
+tuple of them, between its bounds: the settings that size what an agent allocates, so no value
+given can exhaust the memory), and `_check` checks the other ranges and choices. `from_dict`
+and `replace` also refuse a name no field has, listing the valid ones. Every error is a
+`ConfigError` about the field `agent_args` (what `laetitia train --agent-arg` fills) naming the
+setting.
 
 `to_dict` gives the settings as JSON (tuples as lists): what a saved agent's `agent.json`
 holds, and what `from_dict` reads back.
@@ -47,6 +50,10 @@ class Settings:
 
     agent: ClassVar[str]
     """The name of the agent these are the settings of (`laetitia.agents.AGENTS`)."""
+    limits: ClassVar[Mapping[str, tuple[int, int]]] = {}
+    """The bounds (inclusive) of the settings that size what the agent allocates or loops
+    over: buffers, batches, networks, candidate sets. A tuple of whole numbers (a network's
+    layers) has each checked."""
 
     def __post_init__(self) -> None:
         hints = type(self).hints()
@@ -56,6 +63,14 @@ class Settings:
             if held is _REFUSED:
                 raise self._wrong_type(field.name, value)
             object.__setattr__(self, field.name, held)
+        for name, (low, high) in self.limits.items():
+            value = getattr(self, name)
+            values = value if isinstance(value, tuple) else (value,)
+            rule = "must hold numbers" if isinstance(value, tuple) else "must be"
+            if any(v < low for v in values):
+                raise self._refused(name, f"{rule} at least {low}")
+            if any(v > high for v in values):
+                raise self._refused(name, f"{rule} at most {high}")
         self._check()
 
     def _check(self) -> None:

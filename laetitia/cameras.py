@@ -249,6 +249,18 @@ class VideoFile(Camera):
                 f"{self.path} cannot be opened as a video: the file is corrupt, truncated, or "
                 "in a format OpenCV cannot decode. Convert it to mp4 (H.264) and try again."
             )
+        # The frame size its header states is checked before any frame is decoded.
+        from laetitia.images import MAX_PIXELS_ENV, max_pixels
+
+        width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        if width * height > max_pixels():
+            self._capture.release()
+            raise CameraError(
+                f"video {self.path} has frames of {width}x{height} pixels, over the limit of "
+                f"{max_pixels()} pixels, so none is decoded; shrink it, or raise the limit "
+                f"with ${MAX_PIXELS_ENV} if you trust it."
+            )
         # Decode the first frame now, so that a file that opens but holds no picture fails here.
         ok, first = self._capture.read()
         if not ok or first is None:
@@ -389,14 +401,23 @@ class ImageFolder(Camera):
 
 
 def _read_image(path: Path) -> np.ndarray:
-    """Decode one image file to BGR uint8 (H, W, 3); grayscale files come back as 3 channels."""
-    frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if frame is None:
-        raise CameraError(
-            f"{path} cannot be read as an image (corrupt, or a format OpenCV does not decode); "
-            "remove or replace it."
-        )
-    return frame
+    """Decode one image file to BGR uint8 (H, W, 3); grayscale files come back as 3 channels.
+
+    Its size is checked before it is decoded (`laetitia.images`), and a FIFO or device is
+    never opened.
+
+    Raises:
+        CameraError: If it is not a regular file, too large, or not a readable image.
+    """
+    from laetitia.images import decode_image
+
+    if not path.is_file():
+        raise CameraError(f"{path} is not a regular file; name an image file.")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CameraError(f"{path} cannot be read: {error.strerror or error}.") from error
+    return decode_image(data, str(path), cv2.IMREAD_COLOR, CameraError)
 
 
 def open_camera(source: int | str | Path) -> Camera:
@@ -705,10 +726,8 @@ class BrowserCamera(Camera):
 
 
 def _decode(data: bytes, seq: int) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise CameraError(
-            f"frame {seq} from the participant's page is not an image OpenCV decodes; the page "
-            "sends JPEG: reload it."
-        )
-    return image
+    from laetitia.images import decode_image
+
+    # A page's frame is decoded only after its header's size is checked, as every image is.
+    source = f"frame {seq} from the participant's page (the page sends JPEG: reload it)"
+    return decode_image(data, source, cv2.IMREAD_COLOR, CameraError)

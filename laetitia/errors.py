@@ -77,6 +77,13 @@ class ConfigError(LaetitiaError, ValueError):
     """A configuration value out of range or an unknown setting."""
 
 
+class DiskError(LaetitiaError, OSError):
+    """A file that cannot be written or made durable: a full disk, an I/O error, a read-only one.
+
+    Its message names the file; it is an `OSError` too, for code that handles those.
+    """
+
+
 class WebServerError(ConfigError):
     """laetitia's web server cannot serve a dashboard or a participant's page as asked.
 

@@ -12,10 +12,16 @@ either the complete old file or the complete new one.
 
 Files that grow by appending (a session's `steps.csv`) are not rewritten: `append_durably`
 adds rows and fsyncs them.
+
+A write that fails (a full disk, an I/O error at a write, an fsync or the rename) is a
+`DiskError` naming the file and what to do, and leaves the old file as it was. A temporary file
+left where the new one is written (a kill's leftover, or a link a folder was handed with) is
+removed before writing, never written through.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -26,13 +32,29 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from laetitia.errors import ConfigError
+from laetitia.errors import ConfigError, DiskError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 TMP_SUFFIX = ".tmp"
 """Suffix of the temporary file beside a target while it is written."""
+
+
+FSYNC_UNSUPPORTED = (errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF)
+"""What a file system that cannot fsync a folder answers: not a fault of the disk."""
+
+
+def disk_error(path: Path | str, error: OSError) -> DiskError:
+    """A write of `path` that failed, in one line saying what to do."""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC or error.errno == errno.EDQUOT:
+        advice = "free space on that disk (or choose a folder on another one)"
+    elif error.errno == errno.EROFS or error.errno == errno.EACCES:
+        advice = "choose a folder you can write to"
+    else:
+        advice = "check that disk for errors (or choose a folder on another one)"
+    return DiskError(f"cannot write {path}: {reason}; {advice}, then try again.")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -49,15 +71,21 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def fsync_dir(folder: Path) -> None:
-    """Make the entries of a folder (new or renamed files) durable."""
+    """Make the entries of a folder (new or renamed files) durable.
+
+    Raises:
+        DiskError: If the disk reports an error (a file system that cannot fsync a folder
+            is not one).
+    """
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms that cannot open folders (Windows)
         return
     try:
         os.fsync(fd)
-    except OSError:  # pragma: no cover - file systems that refuse fsync on folders
-        pass
+    except OSError as error:
+        if error.errno not in FSYNC_UNSUPPORTED:
+            raise disk_error(folder, error) from error
     finally:
         os.close(fd)
 
@@ -73,16 +101,26 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path to write `path`'s new content to; it replaces `path` on success.
 
     On leaving the block without an error the temporary file is fsync'ed, renamed over `path`
-    and the folder fsync'ed. On an error it is removed and `path` is left as it was.
+    and the folder fsync'ed. On an error it is removed and `path` is left as it was; an
+    `OSError` (a full disk, an I/O error) becomes a `DiskError` naming `path`.
+
+    Raises:
+        DiskError: If writing, fsync'ing or renaming fails.
     """
     path = Path(path)
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
+        tmp.unlink(missing_ok=True)  # never write through what stands there (a link, say)
         yield tmp
         fsync_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        os.replace(tmp, path)  # a link at `path` is replaced, never followed
+    except BaseException as error:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # the disk that failed the write may fail this too: the error says so
+        if isinstance(error, OSError) and not isinstance(error, DiskError):
+            raise disk_error(path, error) from error
         raise
     fsync_dir(path.parent)
 
@@ -130,11 +168,20 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def append_durably(handle: IO[str], text: str) -> None:
-    """Append `text` to an open file and make it durable before returning."""
-    handle.write(text)
-    handle.flush()
-    os.fsync(handle.fileno())
+def append_durably(fd: int, data: bytes) -> None:
+    """Append `data` to a file opened for appending (a raw descriptor) and fsync it.
+
+    Written unbuffered, so a failed append leaves nothing in a buffer for a later write: the
+    caller can cut the file back to where it was.
+
+    Raises:
+        OSError: If the write or the fsync fails (the caller names the file).
+    """
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.fsync(fd)
 
 
 def check_output_file(path: Path | str, field: str) -> Path:
@@ -182,13 +229,36 @@ def check_figure_path(path: Path | str, field: str = "out") -> Path:
     return path
 
 
+DPI_RANGE = (10, 2400)
+"""The resolutions a figure is drawn at, in dots per inch (print needs 300-600)."""
+
+
 def save_figure(fig: Figure, path: Path | str, dpi: int = 110, field: str = "out") -> Path:
     """Write a figure to `path` (format from its suffix: png, pdf, svg, ...), atomically.
 
+    The figure's size in pixels is checked before anything is drawn: at most the pixels an
+    image may have (`laetitia.images.max_pixels`), so no resolution asked for can exhaust
+    the memory.
+
     Raises:
-        ConfigError: If the suffix is not a format matplotlib writes, or the file cannot be written.
+        ConfigError: If the suffix is not a format matplotlib writes, the resolution is out
+            of `DPI_RANGE` or makes the figure larger than the pixel limit, or the file cannot
+            be written.
     """
+    from laetitia.images import MAX_PIXELS_ENV, max_pixels
+
     path = check_figure_path(path, field)
+    low, high = DPI_RANGE
+    if not low <= dpi <= high:
+        raise ConfigError(f"dpi must be from {low} to {high}, got {dpi}.", field="dpi")
+    width, height = (float(v) * dpi for v in fig.get_size_inches())
+    if width * height > max_pixels():
+        raise ConfigError(
+            f"dpi {dpi} makes the figure {width:.0f}x{height:.0f} pixels, over the limit of "
+            f"{max_pixels()} pixels; ask for a lower resolution, draw fewer sessions in one "
+            f"figure, or raise the limit with ${MAX_PIXELS_ENV}.",
+            field="dpi",
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:

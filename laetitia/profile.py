@@ -30,7 +30,6 @@ reaction's `extras` as `raw_signal`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ import numpy as np
 from laetitia.errors import ConfigError, ProfileError
 from laetitia.labels import EMOTIONS, HAPPY, check_labels
 from laetitia.logistic import LogisticFit
-from laetitia.records import from_dict
+from laetitia.records import from_dict, parse_json
 from laetitia.signals import Signal, get_signal, log_prob_features
 from laetitia.types import FER_HAPPY, Reaction
 
@@ -299,12 +298,11 @@ def load_profile(path: Path | str) -> Profile:
             f"calibration profile not found: {path}. Make one with `laetitia calibrate`."
         )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ProfileError(
-            f"{path} is not a calibration profile (not JSON: {err}). Profiles are the JSON files "
-            "`laetitia calibrate` writes."
-        ) from err
+        text = path.read_bytes()
+    except OSError as err:
+        raise ProfileError(f"{path} cannot be read: {err.strerror or err}.") from err
+    source = f"{path} (a calibration profile, the JSON `laetitia calibrate` writes)"
+    data = parse_json(text, source, ProfileError)
     return Profile.from_dict(data, source=str(path))
 
 

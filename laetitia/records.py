@@ -17,6 +17,7 @@ dataclass asks for them; a whole number is accepted for a float, a bool never fo
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -52,6 +53,72 @@ _CONFIG = dacite.Config(
     cast=[tuple],
     type_hooks={float: _as_float, int: _as_int, Path: _as_path},
 )
+
+
+JSON_LIMIT = 16 << 20
+"""The largest JSON file read by default (16 MiB): laetitia's records are a few kB."""
+MAX_DEPTH = 64
+"""The deepest nesting of objects and lists a JSON file laetitia reads may have (its records
+nest a few levels; deeper data would only test every reader's recursion)."""
+
+
+def parse_json(
+    data: bytes | str,
+    source: str,
+    error: type[LaetitiaError] = ConfigError,
+    limit: int = JSON_LIMIT,
+) -> Any:
+    """JSON text read from a file, or one line saying why it is not JSON.
+
+    A file laetitia is handed may be damaged or made to hurt: besides bad syntax and bytes that
+    are not UTF-8, a file larger than `limit`, nesting deeper than `MAX_DEPTH` and numbers
+    with more digits than Python converts are refused here, as the same one-line error.
+
+    Args:
+        data: The file's content.
+        source: The file, for the message.
+        error: The error to raise.
+        limit: The most bytes the file may hold.
+
+    Raises:
+        error: If `data` is not JSON this process can read.
+    """
+    if len(data) > limit:
+        raise error(
+            f"{source} is corrupt: it holds {len(data)} bytes, more than the {limit} such a "
+            "file can hold; it cannot be read."
+        )
+    deep = error(
+        f"{source} is corrupt: it nests deeper than {MAX_DEPTH} levels, which no record of "
+        "laetitia does; it cannot be read."
+    )
+    try:
+        value = json.loads(data)
+    except RecursionError as problem:
+        raise deep from problem
+    except (ValueError, UnicodeDecodeError) as problem:  # JSONDecodeError is a ValueError
+        raise error(
+            f"{source} is corrupt, not JSON ({str(problem)[:200]}); it cannot be read."
+        ) from problem
+    if _depth(value) > MAX_DEPTH:
+        raise deep
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep objects and lists nest in parsed JSON (0 for a plain value), without recursion."""
+    deepest = 0
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth + 1)
+            if deepest > MAX_DEPTH:
+                return deepest
+            pending.extend((inner, depth + 1) for inner in item if isinstance(inner, dict | list))
+    return deepest
 
 
 def field_names(cls: type) -> list[str]:

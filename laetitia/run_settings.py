@@ -24,6 +24,9 @@ from typing import Final
 
 from laetitia.errors import ConfigError
 
+MAX_FRAMES: Final = 10_000
+"""The most frames a step may read (a minute and more of a camera): a step's frames are held
+in memory together."""
 STEP_SIZE: Final = 0.1
 """The env's step size when nothing else chooses one (an agent states its own preference)."""
 
@@ -74,6 +77,12 @@ class RunSettings:
             value = getattr(self, name)
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}.", field=name)
+        if self.frames > MAX_FRAMES:
+            raise ConfigError(
+                f"frames must be at most {MAX_FRAMES} per step (they are held in memory "
+                f"together), got {self.frames}.",
+                field="frames",
+            )
         if not math.isfinite(self.settle_s) or self.settle_s < 0:
             raise ConfigError(
                 f"settle_s must be a finite number of seconds, 0 or more, got {self.settle_s}.",

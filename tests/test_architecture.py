@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
         "laetitia.labels",
         "laetitia.types",
         "laetitia.files",
+        "laetitia.images",
         "laetitia.records",
         "laetitia.seeding",
         "laetitia.threads",

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from synthetic import noise_video
 
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.errors import LaetitiaError
@@ -219,13 +220,7 @@ def test_a_damaged_image_in_a_class_folder_is_read_or_refused(tmp_path):
 def test_a_damaged_video_is_read_or_refused(tmp_path):
     from laetitia.cameras import VideoFile
 
-    source = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
-    rng = np.random.default_rng(0)
-    for _ in range(12):
-        writer.write(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    writer.release()
-    good = source.read_bytes()
+    good = noise_video(tmp_path / "clip.avi", 12).read_bytes()
 
     def read_all(path: Path) -> None:
         video = VideoFile(path)
@@ -243,3 +238,67 @@ def test_a_damaged_video_is_read_or_refused(tmp_path):
         _reads_or_refuses(lambda: read_all(path), tmp_path)
 
     check()
+
+
+HOSTILE_JSON = {
+    "nested lists": b"[" * 100_000 + b"]" * 100_000,
+    "nested objects": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    "a number of 100000 digits": b'{"seed": ' + b"9" * 100_000 + b"}",
+    "huge": b'{"parameter_space": [' + b"0," * 8_500_000 + b'0], "class_names": []}',
+}
+"""JSON made to exhaust a reader: deeper than any recursion, a number too long to convert, and
+a file of 17 MB (more than any record but an agent's state may hold)."""
+
+
+def _json_readers(session_files, tmp_path):
+    """Each JSON file laetitia reads, with a reader: where the file goes, and how it is read."""
+    import shutil
+
+    from laetitia.agents.base import read_agent_document
+    from laetitia.app.agent_settings import agent_args_with_file
+    from laetitia.app.prior import load_prior
+    from laetitia.app.study.participants import Participant, read_record
+    from laetitia.profile import load_profile
+    from laetitia.sessions.best import read_best
+
+    session = tmp_path / "session"
+    shutil.rmtree(session, ignore_errors=True)
+    shutil.copytree(session_files["frames"], session)
+    (session / "agent").mkdir(exist_ok=True)
+    (session / "prior").mkdir(exist_ok=True)
+    (session / "prior" / "prior.safetensors").write_bytes(b"")
+    return {
+        "meta.json": (session / "meta.json", lambda: load_session(session)),
+        "best.json": (session / "best.json", lambda: read_best(load_session(session))),
+        "agent.json": (
+            session / "agent/agent.json",
+            lambda: read_agent_document(session / "agent"),
+        ),
+        "prior.json": (
+            session / "prior/prior.json",
+            lambda: load_prior(session / "prior", PARAM_SPACE),
+        ),
+        "profile": (tmp_path / "me.json", lambda: load_profile(tmp_path / "me.json")),
+        "agent settings": (
+            tmp_path / "settings.json",
+            lambda: agent_args_with_file("hill-climb", tmp_path / "settings.json", {}),
+        ),
+        "a study's participant": (
+            tmp_path / "participant.json",
+            lambda: read_record(tmp_path / "participant.json", Participant),
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_JSON))
+def test_deeply_nested_or_huge_json_is_refused_in_one_line_by_every_reader(
+    session_files, tmp_path, kind
+):
+    for name in _json_readers(session_files, tmp_path):
+        path, read = _json_readers(session_files, tmp_path)[name]  # each on a fresh copy
+        path.write_bytes(HOSTILE_JSON[kind])
+        with pytest.raises(LaetitiaError) as refused:
+            _reads_or_refuses(read, tmp_path)
+            read()
+        assert "\n" not in str(refused.value), f"{name}: {refused.value}"
+        assert len(str(refused.value)) < 1000, f"{name}: the message quotes the file"

@@ -12,6 +12,7 @@ import pytest
 
 from laetitia.app.training import TrainConfig, resume, train
 from laetitia.cli import main
+from laetitia.errors import SessionError
 from laetitia.labels import EMOTIONS
 from laetitia.sessions import FRAMES_FILE, load_session
 
@@ -100,7 +101,10 @@ def test_a_killed_live_session_keeps_every_step_and_resume_continues_it(fixtures
     _check_frames_on_disk(killed, video)
     assert (out / "agent" / "agent.json").is_file()
 
-    result = resume(out, steps=2, progress=False)
+    # The video is outside the session: a resume is given it, never takes it from the session.
+    with pytest.raises(SessionError, match="name it"):
+        resume(out, steps=2, progress=False)
+    result = resume(out, steps=2, progress=False, asked={"viewer": f"video:{video_path}"})
     session = result.session
     assert result.stopped_early is None
     assert session.n_steps == killed.n_steps + 2

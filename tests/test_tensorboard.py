@@ -44,6 +44,11 @@ def test_a_resumed_run_logs_on_from_the_sessions_step(tmp_path):
     out = tmp_path / "run"
     config = TrainConfig(out=out, viewer="sim:1", steps=10, frames=2, tensorboard=logs)
     train(config, progress=False)
-    resume(out, steps=5, progress=False)
+    # A place outside the session comes from the resume's caller, never from the session.
+    lines: list[str] = []
+    resume(out, steps=2, progress=False, log=lines.append)
+    assert any("TensorBoard" in line for line in lines)
+    assert sorted({e.step for e in _read(logs / "run").Scalars("reward")}) == list(range(10))
+    resume(out, steps=3, progress=False, asked={"tensorboard": logs})
     steps = sorted({e.step for e in _read(logs / "run").Scalars("reward")})
-    assert steps == list(range(15))
+    assert steps == [*range(10), 12, 13, 14]

@@ -13,14 +13,13 @@ out of its range, is an error naming the setting and the file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from laetitia.errors import ConfigError
 from laetitia.files import write_json_atomic
-from laetitia.records import from_dict
+from laetitia.records import from_dict, parse_json
 
 
 @dataclass(frozen=True)
@@ -59,17 +58,22 @@ def read_agent_settings(path: Path, agent: str) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
     except FileNotFoundError as error:
         raise ConfigError(
             f"agent_config {path} does not exist; give a settings file (`laetitia tune` "
             "writes one).",
             field="agent_config",
         ) from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise ConfigError(
-            f"agent_config {path} is not JSON: {error}.", field="agent_config"
+            f"agent_config {path} cannot be read: {error.strerror or error}.",
+            field="agent_config",
         ) from error
+    try:
+        data = parse_json(text, f"agent_config {path}")
+    except ConfigError as error:
+        raise ConfigError(str(error), field="agent_config") from error
     try:
         record = from_dict(AgentSettings, data, source=str(path))
     except ConfigError as error:

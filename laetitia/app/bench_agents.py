@@ -52,6 +52,11 @@ from laetitia.viewers.suites import SPLITS, SUITES, SuitePerson, suite_viewer
 
 __all__ = ["FIRST_STEPS", "THRESHOLD", "RunMetrics", "run_metrics"]
 
+MAX_SEEDS = 1_000
+"""The most seeds per person a bench runs (the grid is held whole, run by run)."""
+MAX_STEPS = 10_000_000
+"""The most steps per run a bench takes (its curves are held whole)."""
+
 
 BASELINES = ("hill-climb", "hill-climb:remeasure_every=10")
 """The original hill-climber and the one that re-measures its incumbent: ratios are stated
@@ -199,10 +204,10 @@ class BenchConfig:
                 f"viewers must be between 1 and {size}, got {self.viewers}.", field="viewers"
             )
         self._check_people(size)
-        for name in ("seeds", "steps"):
-            if getattr(self, name) < 1:
+        for name, most in (("seeds", MAX_SEEDS), ("steps", MAX_STEPS)):
+            if not 1 <= getattr(self, name) <= most:
                 raise ConfigError(
-                    f"{name} must be at least 1, got {getattr(self, name)}.", field=name
+                    f"{name} must be from 1 to {most}, got {getattr(self, name)}.", field=name
                 )
         self.run_settings()  # checks them
         check_sweep_settings(self.workers, self.address, self.retries)

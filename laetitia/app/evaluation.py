@@ -12,10 +12,13 @@ emoticon, the hill-climber's best one, Q-learning's `start_from`). With the same
 same agent and a simulated viewer, a deterministic evaluation is reproducible.
 
 A webcam or video viewer scores with the face pipeline the agent was trained with: the face
-detector, FER model, calibration profile and smile signal of its training session
-(`SESSION/meta.json`, the folder above `SESSION/agent`), unless the config names others
-(`scoring_pipeline`). An agent trained on one person's calibrated P(smile) is then not judged
-on the model's raw P(happy), nor one trained on `smile` on `fer-happy`.
+detector, FER model and smile signal of its training session (`SESSION/meta.json`, the folder
+above `SESSION/agent`), unless the config names others (`scoring_pipeline`). A file the
+training session names is never opened because it names it (`laetitia.app.places`): its model
+is the shipped one when the recorded sha256 is the shipped model's, and otherwise must be
+named, as must the calibration profile of an agent trained on one person's calibrated
+P(smile), so that it is not judged on the model's raw P(happy) unawares, nor one trained on
+`smile` on `fer-happy`.
 """
 
 from __future__ import annotations
@@ -32,16 +35,25 @@ import numpy as np
 
 from laetitia.agents import AGENTS, agent_class, load_agent
 from laetitia.agents.base import read_agent_document
-from laetitia.app.training import resume_config
+from laetitia.app.places import recorded_model, recorded_profile
+from laetitia.app.training import recorded_config
 from laetitia.app.web.session import WebOptions, WebSession, presentation
 from laetitia.emoticon.params import PARAM_SPACE
 from laetitia.envs.registration import DEFAULT_SIGNALS
-from laetitia.errors import ConfigError, ProfileError, VideoEndedError
+from laetitia.errors import ConfigError, ProfileError, SessionError, VideoEndedError
 from laetitia.faces import DETECTOR_NAMES
 from laetitia.files import write_json_atomic
 from laetitia.run_settings import RUN_DEFAULTS, RunSettings
 from laetitia.seeding import seed_everything
-from laetitia.sessions import META_FILE, SessionRecorder, load_session, new_meta, prepare_folder
+from laetitia.sessions import (
+    META_FILE,
+    NewSession,
+    SessionRecorder,
+    load_session,
+    new_meta,
+    prepare_folder,
+)
+from laetitia.sessions.paths import exists_inside, real_folder
 from laetitia.signals import DEFAULT_SIGNAL
 from laetitia.viewers.spec import (
     FACE_KINDS,
@@ -214,7 +226,9 @@ def scoring_pipeline(config: EvaluationConfig, env_id: str) -> ScoringPipeline:
     """The detector, FER model, profile and signal an evaluation scores with, checked.
 
     A webcam or video viewer takes what the config leaves as None from the agent's training
-    session when that session read a face (a webcam or video viewer too); otherwise the
+    session when that session read a face (a webcam or video viewer too): its detector, its
+    signal, its model when that is the shipped one (another is named, never taken from the
+    session), and no profile (a session scored through one asks for it); otherwise the
     defaults (the default detector, the shipped model, no profile, the env's default signal:
     `env_id`'s). Other viewers read no face: the config's values are passed on as given
     (`make_viewer` refuses a profile for them, and a signal other than their own).
@@ -223,14 +237,17 @@ def scoring_pipeline(config: EvaluationConfig, env_id: str) -> ScoringPipeline:
         ConfigError: For an unknown detector, a missing model, or a profile with a viewer
             that reads no face.
         ProfileError: For a profile that is unreadable or made for another model.
-        SessionError: If the training session's files are corrupt.
+        SessionError: If the training session's files are corrupt, or it scored with a model
+            or a profile of its own that the config does not name.
     """
     given = {name: getattr(config, name) for name in PIPELINE}
     if parse_viewer_spec(config.viewer).kind not in FACE_KINDS:
         return ScoringPipeline(**given)
     meta = config.agent_path.resolve().parent / META_FILE
-    trained = _training_pipeline(meta)
-    taken = () if trained is None else tuple(n for n in PIPELINE if given[n] is None)
+    taken = tuple(n for n in PIPELINE if given[n] is None)
+    trained = _training_pipeline(meta, taken)
+    if trained is None:
+        taken = ()
     chosen = dict(given)
     if trained is not None:
         chosen.update({name: trained[name] for name in taken})
@@ -259,37 +276,49 @@ def keeps_frames(config: EvaluationConfig) -> bool:
         ConfigError: If the config asks for frames a training session without them refused.
         SessionError: If the training session's files are corrupt.
     """
-    meta = config.agent_path.resolve().parent / META_FILE
-    trained = load_session(meta.parent).meta.frames_kept if meta.is_file() else True
+    folder = config.agent_path.resolve().parent
+    trained = load_session(folder).meta.frames_kept if exists_inside(folder, META_FILE) else True
     if config.keep_frames and not trained:
         raise ConfigError(
-            f"keep_frames: the agent's training session {meta.parent} kept no image of the "
+            f"keep_frames: the agent's training session {folder} kept no image of the "
             "person; its evaluation keeps none either.",
             field="keep_frames",
         )
     return trained if config.keep_frames is None else config.keep_frames
 
 
-def _training_pipeline(meta: Path) -> dict[str, Any] | None:
+def _training_pipeline(meta: Path, taken: tuple[str, ...]) -> dict[str, Any] | None:
     """The detector, model and profile of the training session whose meta.json is `meta`.
 
-    None when there is no such session, it was not written by `laetitia train`, or its viewer
-    read no face.
+    Only the parts `taken` are looked up (the others were given). None when there is no such
+    session, it was not written by `laetitia train`, or its viewer read no face.
 
     Raises:
-        SessionError: If the training session's files are corrupt.
+        SessionError: If the training session's files are corrupt, or it scored with a model
+            or a profile of its own (their files are named, never taken from the session).
     """
-    if not meta.is_file():
+    folder = meta.parent
+    if not exists_inside(folder, META_FILE):
         return None
-    if load_session(meta.parent).meta.config is None:
+    session = load_session(folder)
+    if session.meta.config is None:
         return None
-    _, trained = resume_config(meta.parent)
+    trained = recorded_config(session)
     if parse_viewer_spec(trained.viewer).kind not in FACE_KINDS:
         return None
+    try:
+        model = recorded_model(session.meta, None) if "model" in taken else None
+        profile = recorded_profile(session.meta, None) if "profile" in taken else None
+    except SessionError as error:
+        raise SessionError(
+            f"{error} (the agent's training session {folder}, whose pipeline an evaluation "
+            "scores with)",
+            mentions=error.mentions,
+        ) from error
     return {
         "detector": trained.detector,
-        "model": trained.model,
-        "profile": trained.profile,
+        "model": model,
+        "profile": profile,
         "signal": trained.signal,
     }
 
@@ -384,6 +413,7 @@ def evaluate_saved(
         ConfigError: If the saved agent's kind is unknown, or the face pipeline cannot run.
         ProfileError: For a profile that is unreadable or made for another model.
     """
+    _agent_of_a_session(config.agent_path)
     document = read_agent_document(config.agent_path)
     trained_env = document.env
     name = document.agent
@@ -399,7 +429,6 @@ def evaluate_saved(
         signal=pipeline.signal,
     )
     keep_frames = keeps_frames(config)
-    created = config.out is not None and not config.out.exists()
     if config.out is not None and config.out.exists():
         prepare_folder(config.out)  # an existing session is refused before anything runs
     seed_everything(config.seed)
@@ -418,9 +447,7 @@ def evaluate_saved(
         log=log,
     )
     with served:
-        return _evaluate_saved(
-            config, name, trained_env, keep_frames, created, pipeline, progress, served
-        )
+        return _evaluate_saved(config, name, trained_env, keep_frames, pipeline, progress, served)
 
 
 def _evaluate_saved(
@@ -428,17 +455,18 @@ def _evaluate_saved(
     name: str,
     trained_env: Mapping[str, Any],
     keep_frames: bool,
-    created: bool,
     pipeline: ScoringPipeline,
     progress: bool,
     served: WebSession,
 ) -> Evaluation:
     env = served.make_env(trained_env.get("id") or AGENTS[name].env_id)
-    recorder = None
     try:
         agent = load_agent(config.agent_path, env=env)
-        if config.out is not None:
-            prepare_folder(config.out)
+        if config.out is None:
+            return _evaluate(agent, env, config, None, progress, served)
+        # Locked while it is written; a failure before the first step leaves the folder as
+        # it was (nothing half-written stays).
+        with NewSession(config.out) as claim:
             meta = new_meta(
                 keep_frames=keep_frames,
                 evaluation=config.to_json(),
@@ -450,35 +478,48 @@ def _evaluate_saved(
                 signal=signal_record(env.unwrapped.viewer),  # type: ignore[attr-defined]
                 command=tuple(sys.argv),
             )
-            recorder = SessionRecorder(config.out, meta)
-        result = evaluate(
-            agent,
-            env,
-            config.episodes,
-            seed=config.seed,
-            deterministic=config.deterministic,
-            recorder=recorder,
-            progress=progress,
-            observe=served.observe if served.feed is not None else None,
-        )
-    except BaseException:
-        if config.out is not None and (recorder is None or recorder.next_step == 0):
-            _remove_new_evaluation(config.out, recorder, created)  # nothing half-written stays
-        raise
+            claim.recorder = SessionRecorder(config.out, meta)
+            with claim.recorder:
+                result = _evaluate(agent, env, config, claim.recorder, progress, served)
+            write_json_atomic(config.out / EVALUATION_FILE, result.to_json())
+        return result
     finally:
-        if recorder is not None:
-            recorder.close()
         env.close()
-    if config.out is not None:
-        write_json_atomic(config.out / EVALUATION_FILE, result.to_json())
-    return result
 
 
-def _remove_new_evaluation(folder: Path, recorder: SessionRecorder | None, created: bool) -> None:
-    if recorder is not None:
-        recorder.discard()
-    if created and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
+def _evaluate(
+    agent: Any,
+    env: Any,
+    config: EvaluationConfig,
+    recorder: SessionRecorder | None,
+    progress: bool,
+    served: WebSession,
+) -> Evaluation:
+    return evaluate(
+        agent,
+        env,
+        config.episodes,
+        seed=config.seed,
+        deterministic=config.deterministic,
+        recorder=recorder,
+        progress=progress,
+        observe=served.observe if served.feed is not None else None,
+    )
+
+
+def _agent_of_a_session(agent_path: Path) -> None:
+    """Refuse an agent folder that is a link in a session (the session would reach elsewhere).
+
+    An agent folder named on the command line may be anywhere; one inside a session (its
+    folder above holds a `meta.json`) is part of the session, and no link in a session is
+    followed.
+
+    Raises:
+        SessionError: If the session's agent folder is a link or not a folder.
+    """
+    session = agent_path.absolute().parent
+    if exists_inside(session, META_FILE):
+        real_folder(session, agent_path.name, str(agent_path))
 
 
 def _mean(values: list[float]) -> float:

@@ -41,14 +41,17 @@ import numpy as np
 
 from laetitia.emoticon.params import ParamSpace
 from laetitia.errors import ConfigError, SessionError
-from laetitia.files import atomic_path, write_json_atomic
-from laetitia.records import from_dict
+from laetitia.files import write_bytes_atomic, write_json_atomic
+from laetitia.records import from_dict, parse_json
 from laetitia.sessions import Session
 from laetitia.sessions.layout import RESPONDS_COLUMN
 from laetitia.sessions.meta import space_from_description
+from laetitia.sessions.paths import read_inside
 
 PRIOR_FILE = "prior.json"
 ARRAYS_FILE = "prior.safetensors"
+PRIOR_LIMIT = 16 << 20
+"""The largest `prior.json` read (16 MiB); a prior's own is a few kB."""
 PRIOR_FORMAT = 1
 """Version of the prior's files."""
 BANDWIDTHS = (0.2, 0.3, 0.45, 0.7, 1.0, 1.5)
@@ -277,14 +280,20 @@ def _fit_left_out(
 
 
 def save_prior(prior: PopulationPrior, folder: Path | str) -> Path:
-    """Write a prior into `folder` (`prior.json` and `prior.safetensors`), atomically."""
-    from safetensors.numpy import save_file
+    """Write a prior into `folder` (`prior.json` and `prior.safetensors`), atomically.
+
+    Raises:
+        DiskError: If a file cannot be written (naming it).
+    """
+    from safetensors.numpy import save
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {"favourites": prior.favourites}
-    with atomic_path(folder / ARRAYS_FILE) as tmp:
-        save_file({k: np.ascontiguousarray(v) for k, v in arrays.items()}, tmp)
+    # Serialised in memory, so a failed write is an OSError naming the file.
+    write_bytes_atomic(
+        folder / ARRAYS_FILE, save({k: np.ascontiguousarray(v) for k, v in arrays.items()})
+    )
     record = PriorRecord(
         parameter_space=tuple(dict(p) for p in prior.space.describe()),
         bandwidth=prior.bandwidth,
@@ -305,19 +314,26 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
         ConfigError: If the folder holds no prior, the files are damaged, or the prior was
             learned over another parameter space.
     """
-    import json
-
     from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load
 
     folder = Path(folder)
     path = folder / PRIOR_FILE
     try:
-        record = from_dict(PriorRecord, json.loads(path.read_text(encoding="utf-8")), str(path))
-        arrays = load_file(folder / ARRAYS_FILE)
+        # Files of the folder itself, through no link: a prior may be part of a session.
+        text = read_inside(folder, PRIOR_FILE, str(path), PRIOR_LIMIT, ConfigError)
+        data = read_inside(folder, ARRAYS_FILE, str(folder / ARRAYS_FILE), error=ConfigError)
     except FileNotFoundError as error:
-        raise ConfigError(f"prior: no prior in {folder} ({error.filename} is missing).") from error
-    except (OSError, ValueError, SafetensorError) as error:
+        raise ConfigError(
+            f"prior: no prior in {folder} ({error.filename or 'a file'} is missing; a prior "
+            f"folder holds {PRIOR_FILE} and {ARRAYS_FILE})."
+        ) from error
+    except OSError as error:
+        raise ConfigError(f"prior: {folder} cannot be read ({error.strerror or error}).") from error
+    record = from_dict(PriorRecord, parse_json(text, str(path), ConfigError), str(path))
+    try:
+        arrays = load(data)
+    except (ValueError, SafetensorError) as error:
         raise ConfigError(f"prior: {folder} holds a damaged prior ({error}).") from error
     if record.format_version > PRIOR_FORMAT:
         raise ConfigError(
@@ -334,6 +350,12 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
     if favourites is None or favourites.ndim != 2 or favourites.shape[1] != len(space):
         raise ConfigError(f"prior: {folder / ARRAYS_FILE} does not hold a prior's favourites.")
     numbers = (record.bandwidth, record.level, record.offset, record.height)
+    if favourites.shape[0] != len(record.sources):
+        raise ConfigError(
+            f"prior: {folder / ARRAYS_FILE} holds {favourites.shape[0]} favourites and {path} "
+            f"names {len(record.sources)} sessions, one favourite each: the two files are not "
+            "of one prior."
+        )
     if not np.isfinite(favourites).all() or not all(map(math.isfinite, numbers)):
         raise ConfigError(f"prior: {folder} holds values that are not finite numbers.")
     if record.bandwidth <= 0:

@@ -29,16 +29,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from laetitia.errors import SessionError
+from laetitia.errors import ConfigError, SessionError
 from laetitia.files import write_json_atomic
 from laetitia.reward import reward_from
-from laetitia.sessions import Session, SessionMeta, SessionRecorder, load_session, new_meta
+from laetitia.sessions import (
+    NewSession,
+    Session,
+    SessionMeta,
+    SessionRecorder,
+    load_session,
+    new_meta,
+)
 from laetitia.signals import get_signal
 from laetitia.types import Reaction
 
@@ -186,6 +194,7 @@ def replay_session(
     model_path: Path | str | None = None,
     detector: str | None = None,
     progress: bool = True,
+    profile: Path | str | None = None,
     signal: str | None = None,
 ) -> ReplayResult:
     """Re-score a recorded session and write the result as a new session.
@@ -197,13 +206,16 @@ def replay_session(
         detector: Face detector name (`laetitia.faces.DETECTOR_NAMES`); None uses the
             detector, with the settings, the session was recorded with.
         progress: Show a progress bar.
+        profile: The calibration profile the session was scored through, to re-score
+            through it (its file is never taken from the session).
         signal: The signal to score by (`laetitia.signals`); None re-reads the frames with
             the session's own. A signal named is computed from `frames.csv` when it holds what
             the signal needs (and no model or detector is named), else from the frames.
 
     Raises:
         SessionError: If the frames must be read and the session kept none (`--no-frames`),
-            or was not recorded by a camera viewer, or `out` already holds a session.
+            or was not recorded by a camera viewer, needs a model or profile file not given,
+            or `out` already holds a session or is written by another process.
         ConfigError: For an unknown signal.
     """
     session = load_session(source)
@@ -223,7 +235,7 @@ def replay_session(
         from_table = False
         _require_frames(session, signal)
         meter, same_model, same_detector = build_meter(
-            session.meta, model_path=model_path, detector=detector, signal=wanted
+            session.meta, model_path=model_path, detector=detector, profile=profile, signal=wanted
         )
         viewer = meter.describe()
         described = dict(viewer["signal"])
@@ -250,45 +262,59 @@ def replay_session(
         seed=session.meta.seed,
     )
     steps = session.steps
-    params = session.params()
     replayed = np.empty(session.n_steps)
     scored = np.zeros(session.n_steps, dtype=bool)
     bar = _progress(session.n_steps, progress)
-    recorder = SessionRecorder(Path(out), meta, extra_columns=(RECORDED_REWARD,))
-    with recorder:
-        previous, last_episode = 0.0, None
-        for step in range(session.n_steps):
-            episode = int(steps["episode"][step])
-            if episode != last_episode:  # the env resets the carried reward
-                last_episode = episode
-                previous = 0.0
-            reaction = score(step)
-            terms = reward_from(reaction, previous_reward=previous)
-            previous = terms.reward
-            replayed[step], scored[step] = terms.reward, terms.scored
-            recorder.record(
-                episode,
-                terms.reward,
-                params[step],
-                reaction,
-                t=float(session.time_s[step]),
-                extra=(float(steps["reward"][step]),),
-            )
-            bar.update(1)
-    bar.close()
-    summary = summarize(
-        steps["reward"],
-        replayed,
-        steps["faces"] > 0,
-        scored,
-        same_model,
-        same_detector,
-        signal=wanted,
-        same_signal=wanted == recorded,
-        source="table" if from_table else "frames",
-    )
-    write_json_atomic(Path(out) / SUMMARY_FILE, summary.to_json())
+    # Locked while it is written; a failure before the first step leaves `out` as it was.
+    with NewSession(Path(out)) as claim:
+        claim.recorder = SessionRecorder(Path(out), meta, extra_columns=(RECORDED_REWARD,))
+        with claim.recorder as recorder:
+            _rescore(session, score, recorder, replayed, scored, bar)
+        bar.close()
+        summary = summarize(
+            steps["reward"],
+            replayed,
+            steps["faces"] > 0,
+            scored,
+            same_model,
+            same_detector,
+            signal=wanted,
+            same_signal=wanted == recorded,
+            source="table" if from_table else "frames",
+        )
+        write_json_atomic(Path(out) / SUMMARY_FILE, summary.to_json())
     return ReplayResult(Path(out), load_session(out), summary)
+
+
+def _rescore(
+    session: Session,
+    score: Callable[[int], Reaction],
+    recorder: SessionRecorder,
+    replayed: np.ndarray,
+    scored: np.ndarray,
+    bar: Any,
+) -> None:
+    """Score each step again and record it; fills `replayed` and `scored`."""
+    steps, params = session.steps, session.params()
+    previous, last_episode = 0.0, None
+    for step in range(session.n_steps):
+        episode = int(steps["episode"][step])
+        if episode != last_episode:  # the env resets the carried reward
+            last_episode = episode
+            previous = 0.0
+        reaction = score(step)
+        terms = reward_from(reaction, previous_reward=previous)
+        previous = terms.reward
+        replayed[step], scored[step] = terms.reward, terms.scored
+        recorder.record(
+            episode,
+            terms.reward,
+            params[step],
+            reaction,
+            t=float(session.time_s[step]),
+            extra=(float(steps["reward"][step]),),
+        )
+        bar.update(1)
 
 
 def _kept_for(session: Session, signal: str) -> bool:
@@ -316,62 +342,52 @@ def _from_table(session: Session, signal: str) -> Any:
     return score
 
 
-def recorded_meter(viewer: dict[str, Any]) -> dict[str, Any]:
-    """The meter's description (detector and model) inside a session's viewer description.
-
-    Raises:
-        SessionError: If the viewer that recorded the session had no happiness meter.
-    """
-    for candidate in (viewer, viewer.get("meter")):
-        if isinstance(candidate, dict) and {"detector", "model"} <= set(candidate):
-            return candidate
-    raise SessionError(
-        f"the session's viewer ({viewer.get('kind', 'unknown')}) read no camera frames through "
-        "a face detector and FER model, so there is nothing to re-score."
-    )
-
-
 def build_meter(
     meta: SessionMeta,
     model_path: Path | str | None = None,
     detector: str | None = None,
+    profile: Path | str | None = None,
     signal: str | None = None,
 ) -> tuple[Any, bool, bool]:
     """The meter that re-scores a session: the recorded one, or another model, detector or signal.
 
-    The recorded model is found by its identity: the shipped one, or the file the session's
-    config names (`laetitia train --model`). A calibration profile the session was scored
-    through (`--profile`) is applied again when the model and the signal are the recorded ones.
+    The recorded model is the shipped one when the recorded sha256 is the shipped model's;
+    another is named (`model_path`), never taken from the session (`laetitia.app.places`). A
+    calibration profile the session was scored through is applied again when the model and
+    the signal are the recorded ones, from the file named (`profile`, checked against the
+    recorded one).
 
     Args:
         meta: The session's `meta.json`.
         model_path: Another FER model file; None for the one the session was recorded with.
         detector: Another detector by name, with its default settings and the recorded
             tracking; None for the recorded detector with its recorded settings.
+        profile: The profile the session was scored through, to apply it again.
         signal: The signal to score by; None for the recorded one.
 
     Returns:
         The meter, whether its model is the recorded one, and whether its detector is.
 
     Raises:
-        SessionError: If the recorded model or profile cannot be found (pass `model_path`).
+        SessionError: If the viewer read no face, or the recorded model or profile is not
+            named (`model_path`, `profile`).
+        ConfigError: If the profile named is not the recorded one, or the recorded detector
+            used a model file of its own.
     """
-    from laetitia.fer import load_model, model_identity
+    from laetitia.app.places import recorded_meter, recorded_model, recorded_profile
+    from laetitia.fer import load_model
     from laetitia.meter import HappinessMeter
 
     recorded = recorded_meter(meta.viewer)
-    config = meta.config or {}
+    if recorded is None:
+        raise SessionError(
+            f"the session's viewer ({meta.viewer.get('kind', 'unknown')}) read no camera frames "
+            "through a face detector and FER model, so there is nothing to re-score."
+        )
     identity = recorded["model"].get("identity")
     if model_path is None:
-        model_path = config.get("model")
-        if identity != model_identity(model_path if _is_file(model_path) else None):
-            raise SessionError(
-                f"the session was scored with FER model {recorded['model'].get('name')} "
-                f"(sha256 {str(identity)[:12]}...), which is neither the shipped one nor a "
-                "file its config names; name that model's file (`model_path`).",
-                mentions=("model_path",),
-            )
-    model = load_model(model_path if _is_file(model_path) else None)
+        model_path = recorded_model(meta, None, field="model_path")
+    model = load_model(model_path)
     same_model = model.identity == identity
     # As recorded: an older session's description names its tracking options since it was
     # read (`laetitia.sessions.migrations`), so it compares with the detector's own.
@@ -380,37 +396,34 @@ def build_meter(
     signal = signal or meta.signal_name
     meter: Any = HappinessMeter(face_detector, model, signal=signal)
     if "profile" in recorded and same_model and signal == meta.signal_name:
-        meter = _with_profile(meter, config.get("profile"))
+        from laetitia.profile import calibrated
+
+        chosen = recorded_profile(meta, None if profile is None else Path(profile))
+        meter = calibrated(meter, chosen)
+    elif profile is not None:
+        raise ConfigError(
+            "profile: the session was not scored through a calibration profile with this model "
+            "and signal; a re-scoring applies only the one it was scored through.",
+            field="profile",
+        )
     same_detector = face_detector.describe() == recorded_detector
     return meter, same_model, same_detector
 
 
-def _is_file(path: object) -> bool:
-    return path is not None and Path(str(path)).is_file()
-
-
 def _detector(recorded: dict[str, Any], name: str | None) -> FaceDetector:
-    """The recorded detector, or another by name with the recorded tracking settings."""
-    from laetitia.faces import TRACKING_OPTIONS, detector_from_description
+    """The recorded detector, or another by name with the recorded tracking settings.
 
+    A recorded detector's own model file is never opened because the session names it: the
+    shipped one stands in when the recorded sha256 is its (`shipped_detector_models`).
+    """
+    from laetitia.faces import TRACKING_OPTIONS, detector_from_description
+    from laetitia.faces.descriptions import shipped_detector_models
+
+    recorded = shipped_detector_models(recorded)
     if name is None or name == recorded["name"]:
         return detector_from_description(recorded)
     tracking = {k: v for k, v in recorded.items() if k in TRACKING_OPTIONS}
     return detector_from_description({"name": name, **tracking})
-
-
-def _with_profile(meter: Any, path: object) -> Any:
-    """The meter with the calibration profile the session was scored through."""
-    from laetitia.profile import calibrated
-
-    if not _is_file(path):
-        raise SessionError(
-            f"the session was scored through a calibration profile ({path}) that is not "
-            "there any more; restore the file to re-score with it, or name a model "
-            "(`model_path`) to re-score without it.",
-            mentions=("model_path",),
-        )
-    return calibrated(meter, Path(str(path)))
 
 
 def _require_frames(session: Session, signal: str | None) -> None:

@@ -155,6 +155,7 @@ def read_photos(
     import cv2
 
     from laetitia.faces import DETECTOR_NAMES
+    from laetitia.images import decode_image
     from laetitia.meter import HappinessMeter
 
     chosen = [get_signal(name) for name in signals]
@@ -164,10 +165,8 @@ def read_photos(
     for kind, paths in (("neutral", pairs.neutral), ("smiling", pairs.smiling)):
         images = []
         for path in paths:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise DatasetError(f"{path} is not a readable image.")
-            images.append(image)
+            data = path.read_bytes() if path.is_file() else b""
+            images.append(decode_image(data, str(path), cv2.IMREAD_COLOR, DatasetError))
         read[kind] = dataclasses.replace(meter.read(images, related=False), frames=None)
     return read, meter
 

@@ -99,16 +99,27 @@ class SweepError(LaetitiaError, RuntimeError):
         )
 
 
+MAX_WORKERS = 1024
+"""The most parallel runs a sweep asks Ray for (each is a process)."""
+MAX_RETRIES = 100
+"""The most times a failed run is tried again."""
+
+
 def check_sweep_settings(workers: int, address: str | None, retries: int) -> None:
     """Refuse settings a sweep cannot run with.
 
     Raises:
-        ConfigError: If `workers` is below 1, `retries` below 0, or `address` is empty.
+        ConfigError: If `workers` is not from 1 to `MAX_WORKERS`, `retries` not from 0 to
+            `MAX_RETRIES`, or `address` is empty.
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, got {workers}.", field="workers")
+    if workers > MAX_WORKERS:
+        raise ConfigError(f"workers must be at most {MAX_WORKERS}, got {workers}.", field="workers")
     if retries < 0:
         raise ConfigError(f"retries must be 0 or more, got {retries}.", field="retries")
+    if retries > MAX_RETRIES:
+        raise ConfigError(f"retries must be at most {MAX_RETRIES}, got {retries}.", field="retries")
     if address is not None and not address.strip():
         raise ConfigError(
             "address must be 'auto' or HOST:PORT of a Ray cluster, or None for a local runtime.",

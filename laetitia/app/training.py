@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,14 +32,17 @@ from laetitia.records import from_dict
 from laetitia.run_settings import RunSettings
 from laetitia.sessions import (
     META_FILE,
+    NewSession,
     Session,
+    SessionMeta,
     SessionRecorder,
     load_session,
+    lock_session,
     new_meta,
-    prepare_folder,
     recommended_columns,
     repair_session,
 )
+from laetitia.sessions.paths import exists_inside, real_folder
 from laetitia.viewers.spec import FACE_KINDS, check_face_pipeline, parse_viewer_spec
 from laetitia.viewers.stage import Screen
 
@@ -112,13 +114,12 @@ class TrainConfig(RunSettings):
         if self.seed < 0:
             raise ConfigError(f"seed must be 0 or more, got {self.seed}.", field="seed")
         check_agent_name(self.agent)
-        spec = parse_viewer_spec(self.viewer)
-        if spec.kind in ("video", "session"):
-            # Absolute, so a resume finds the recording from any working folder.
-            object.__setattr__(self, "viewer", f"{spec.kind}:{Path(spec.arg or '').resolve()}")
+        parse_viewer_spec(self.viewer)
         if self.tensorboard is not None:
             object.__setattr__(self, "tensorboard", Path(self.tensorboard))
-        object.__setattr__(self, "prior", tuple(Path(p).resolve() for p in self.prior))
+        # Nothing here looks at the disk: a config read back from a session names places on
+        # another's disk, which are never looked at (`laetitia.app.places`).
+        object.__setattr__(self, "prior", tuple(Path(p) for p in self.prior))
         self.presentation()  # the screen's own checks
 
     def presentation(self) -> Screen:
@@ -129,6 +130,19 @@ class TrainConfig(RunSettings):
                 with a viewer that shows none.
         """
         return presentation(self.viewer, self.screen, self.blank_s, self.instructions)
+
+    def resolved(self) -> TrainConfig:
+        """The config with the places it names absolute, as a new session records them.
+
+        The video or session watched and the prior's sources are made absolute, so the record
+        says which they were wherever it is read from.
+        """
+        spec = parse_viewer_spec(self.viewer)
+        viewer = self.viewer
+        if spec.kind in ("video", "session"):
+            viewer = f"{spec.kind}:{Path(spec.arg or '').resolve()}"
+        prior = tuple(Path(p).resolve() for p in self.prior)
+        return dataclasses.replace(self, viewer=viewer, prior=prior)
 
     def checked(self) -> TrainConfig:
         """The config with its files checked, before anything opens or loads.
@@ -257,7 +271,7 @@ def train(
         web: A dashboard to serve, and how to serve off this machine (`WebOptions`).
         log: Where the addresses of the pages served are said.
     """
-    config = config.checked()
+    config = config.resolved().checked()
     with config.web_session(web, log) as served:
         return _train(config, progress, served)
 
@@ -287,80 +301,78 @@ def _train(config: TrainConfig, progress: bool, served: WebSession) -> TrainResu
         command=tuple(sys.argv),
         recommended=True,
     )
-    created = not config.out.exists()
-    prepare_folder(config.out)  # an existing session is refused before anything is written
-    recorder = None
-    try:
+    # The folder is locked and checked first: an existing session, or another writer, is
+    # refused before anything is written. A failure before the first step takes back what
+    # this run made, and only that (the person's frames too): the folder can be used again.
+    with NewSession(config.out, subfolders=(AGENT_DIR, PRIOR_DIR)) as claim:
         # The agent first: a session on disk always has an agent to resume with.
-        agent.save(config.out / AGENT_DIR)
+        agent.save(claim.subfolder(AGENT_DIR))
         if prior is not None:
             from laetitia.app.prior import save_prior
 
-            save_prior(prior, config.out / PRIOR_DIR)
-        recorder = SessionRecorder(
+            save_prior(prior, claim.subfolder(PRIOR_DIR))
+        claim.recorder = SessionRecorder(
             config.out, meta, extra_columns=recommended_columns(meta.space())
         )
         if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
-        return _run(config, agent, env, recorder, config.steps, 0, progress, served)
-    except BaseException:
-        if recorder is None or recorder.next_step == 0:
-            # Nothing was recorded (the camera never delivered, a setting failed, the disk is
-            # full, the person interrupted): nothing is kept, and the folder can be used again.
-            _remove_new_session(config.out, recorder, created)
-        raise
+        return _run(config, agent, env, claim.recorder, config.steps, 0, progress, served)
+    raise AssertionError("unreachable: the block returns or raises")  # pragma: no cover
 
 
-def _remove_new_session(folder: Path, recorder: SessionRecorder | None, created: bool) -> None:
-    """Remove what a training wrote before its first step; anything else in the folder stays."""
-    if recorder is not None:
-        recorder.discard()
-    shutil.rmtree(folder / AGENT_DIR, ignore_errors=True)
-    shutil.rmtree(folder / PRIOR_DIR, ignore_errors=True)
-    if created and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-
-
-def resume_config(folder: Path) -> tuple[Session, TrainConfig]:
-    """A training session and its config, read back strictly.
+def recorded_config(session: Session) -> TrainConfig:
+    """A training session's config, read back strictly, without the places it names.
 
     The config is the current one whatever laetitia version wrote it: `read_meta` migrated
-    older records (`laetitia.sessions.migrations`).
+    older records (`laetitia.sessions.migrations`). The FER model, the profile and the
+    TensorBoard folder are left out (None): they name places outside the session, which are
+    never taken from it (`laetitia.app.places`); the viewer and the prior are kept as the
+    record writes them, and nothing the config names is looked at.
 
     Raises:
-        SessionError: If the folder holds no training session, or its config is not one this
-            laetitia reads (the message names the key and the file).
+        SessionError: If the session was not written by `laetitia train`, or its config is not
+            one this laetitia reads (the message names the key and the file).
     """
-    session = load_session(folder)
+    folder = session.folder
     if session.meta.config is None:
         raise SessionError(
             f"{folder} is a {session.meta.kind} session, not one written by `laetitia train`; "
             "it cannot be resumed."
         )
     saved = {**session.meta.config, "out": str(folder)}
-    config = from_dict(TrainConfig, saved, f"{Path(folder) / META_FILE}: config", SessionError)
-    return session, config
+    saved |= {name: None for name in PLACES if name in saved and name != "viewer"}
+    return from_dict(TrainConfig, saved, f"{Path(folder) / META_FILE}: config", SessionError)
 
 
 RESUME_CHANGES = ("steps",)
-"""The only settings a resume may set: how many steps to add."""
+"""The settings a resume may set: how many steps to add."""
+PLACES = ("model", "profile", "tensorboard", "viewer")
+"""Settings that name a place outside the session: a resume takes them from its caller
+(`laetitia.app.places`), never from the session."""
 
 
 def check_resume_settings(config: TrainConfig, asked: Mapping[str, Any]) -> None:
     """Refuse settings asked of a resume that differ from the session's own.
 
-    A session's settings are part of what it records (its frames kept or not, its viewer,
-    agent and pipeline): a resume carries them on, it never changes them silently.
+    A session's settings are part of what it records (its frames kept or not, its agent and
+    pipeline): a resume carries them on, it never changes them silently. The places outside
+    the session (`PLACES`) are checked by `laetitia.app.places`.
 
     Raises:
         ConfigError: Naming the first setting asked that differs, with both values.
     """
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     for name, value in asked.items():
-        if name in RESUME_CHANGES:
+        if name in RESUME_CHANGES or name in PLACES:
             continue
         if name not in fields:
             raise ConfigError(f"{name} is not a setting of a training run.", field=name)
+        if name == "prior":
+            raise ConfigError(
+                "prior: a resumed session goes on with the prior it was started with, which it "
+                "keeps in its prior/ folder; start a new session to learn another.",
+                field="prior",
+            )
         wanted = getattr(dataclasses.replace(config, **{name: value}), name)
         if wanted != getattr(config, name):
             raise ConfigError(
@@ -369,6 +381,63 @@ def check_resume_settings(config: TrainConfig, asked: Mapping[str, Any]) -> None
                 "it records. Start a new session to change it.",
                 field=name,
             )
+
+
+def resume_config(
+    folder: Path, asked: Mapping[str, Any] | None = None, log: Callable[[str], None] = print
+) -> tuple[Session, TrainConfig]:
+    """A training session and the config a resume of it runs with.
+
+    The session's own settings, with the places outside it taken from `asked`, never from
+    the session (`laetitia.app.places`): the FER model is the shipped one when the recorded
+    sha256 is the shipped model's, else the `model` asked (checked against that sha256); the
+    profile is the one asked (checked against the recorded one); a watched video or session
+    is the `viewer` asked; TensorBoard logs go to the `tensorboard` asked, or nowhere.
+
+    Args:
+        folder: The session folder.
+        asked: Settings the caller asked for; places, and `steps`, may be given; every other
+            setting must be the session's own.
+        log: Where to say that the session logged to TensorBoard and this resume does not.
+
+    Raises:
+        SessionError: If the folder holds no training session, or a place the session needs
+            is not given.
+        ConfigError: If a setting asked differs from the session's, or a file given is not
+            the one the session recorded.
+    """
+    from laetitia.app.places import recorded_model, recorded_profile, recorded_viewer
+
+    asked = dict(asked or {})
+    session = load_session(folder)
+    config = recorded_config(session)
+    check_resume_settings(config, asked)
+    meta = session.meta
+    tensorboard = asked.get("tensorboard")
+    if (meta.config or {}).get("tensorboard") and tensorboard is None:
+        log(
+            "the session logged to TensorBoard; this resume logs nowhere unless a TensorBoard "
+            "folder is named for it"
+        )
+    viewer = recorded_viewer(config.viewer, asked.get("viewer"))
+    face = parse_viewer_spec(viewer).kind in FACE_KINDS
+    for name in ("model", "profile"):
+        if not face and asked.get(name) is not None:
+            raise ConfigError(
+                f"{name}: the session's viewer ({viewer}) reads no face, so it has no face "
+                "pipeline to give a file to.",
+                field=name,
+            )
+    if face:
+        _shipped_detector(meta)
+    config = dataclasses.replace(
+        config,
+        viewer=viewer,
+        model=recorded_model(meta, asked.get("model")) if face else None,
+        profile=recorded_profile(meta, asked.get("profile")) if face else None,
+        tensorboard=None if tensorboard is None else Path(tensorboard),
+    )
+    return session, config
 
 
 def resume(
@@ -403,6 +472,21 @@ def resume(
         ConfigError: If `asked` differs from the session's settings.
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise SessionError(f"{folder} is not a session folder: there is no such folder.")
+    with lock_session(folder):  # one writer, from the repair to the last step
+        return _resume_locked(folder, steps, progress, repair, asked or {}, log, web)
+
+
+def _resume_locked(
+    folder: Path,
+    steps: int | None,
+    progress: bool,
+    repair: bool,
+    asked: Mapping[str, Any],
+    log: Callable[[str], None],
+    web: WebOptions | None,
+) -> TrainResult:
     if repair:
         done = repair_session(folder)
         if done.steps_dropped or done.frame_rows_dropped or done.images_removed:
@@ -411,8 +495,7 @@ def resume(
                 f"step(s), {done.frame_rows_dropped} frame row(s) and {done.images_removed} "
                 "frame image(s) after the damage"
             )
-    session, config = resume_config(folder)
-    check_resume_settings(config, asked or {})
+    session, config = resume_config(folder, asked, log)
     config = config.checked()
     remaining = config.steps - session.n_steps if steps is None else steps
     if remaining < 1:
@@ -421,17 +504,19 @@ def resume(
             f"({config.steps}); ask for more steps (`steps`) to add them.",
             mentions=("steps",),
         )
-    if not (folder / AGENT_DIR).exists():
+    if not exists_inside(folder, AGENT_DIR):
         raise SessionError(f"{folder} has no saved agent ({AGENT_DIR}/); it cannot be resumed.")
+    agent_dir = real_folder(folder, AGENT_DIR, str(folder / AGENT_DIR))
     from laetitia.seeding import seed_everything
 
     seed_everything(config.seed + session.n_steps)
     with config.web_session(web, log) as served:
-        return _resume(folder, session, config, remaining, repair, progress, log, served)
+        return _resume(folder, agent_dir, session, config, remaining, repair, progress, log, served)
 
 
 def _resume(
     folder: Path,
+    agent_dir: Path,
     session: Session,
     config: TrainConfig,
     remaining: int,
@@ -449,7 +534,7 @@ def _resume(
         served.feed.resume_from(session.steps["reward"], session.scored())
     prior = _session_prior(folder, config)
     agent = agent_class(config.agent).load(
-        folder / AGENT_DIR, env=env, **(prior.agent_arguments(start=False) if prior else {})
+        agent_dir, env=env, **(prior.agent_arguments(start=False) if prior else {})
     )
     if repair and agent.saved_timesteps() > session.n_steps:
         # The repair dropped steps the agent had learned from: it keeps what it learned.
@@ -461,14 +546,33 @@ def _resume(
     else:
         caught = agent.catch_up(recorded_steps(session))
     if caught:
-        agent.save(folder / AGENT_DIR)
+        # Saved with the next checkpoint, not now: a resume that fails before its first
+        # step changes no file, and the next one catches up the same way.
         log(f"the agent took in {caught} recorded step(s) it had not learned from")
     if config.tensorboard is not None and agent.logs_tensorboard:
         agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
+    # The record gets its `resumed` entry with the first step the resume records.
     meta = session.meta.with_resumption(session.n_steps, remaining)
     recorder = SessionRecorder.resume(folder, meta)
     episode = int(session.steps["episode"][-1]) + 1 if session.n_steps else 0
     return _run(config, agent, env, recorder, remaining, episode, progress, served)
+
+
+def _shipped_detector(meta: SessionMeta) -> None:
+    """Refuse to resume a session whose detector ran with a model file of its own.
+
+    A resume builds the detector by name, with the shipped model; one recorded with another
+    file would go on with a different detector, and its file is never taken from the session.
+
+    Raises:
+        ConfigError: If the recorded detector's model is not the shipped one.
+    """
+    from laetitia.app.places import recorded_meter
+    from laetitia.faces.descriptions import shipped_detector_models
+
+    meter = recorded_meter(meta.viewer)
+    if meter is not None and isinstance(meter.get("detector"), dict):
+        shipped_detector_models(meter["detector"])
 
 
 def _session_prior(folder: Path, config: TrainConfig) -> PopulationPrior | None:
@@ -478,7 +582,7 @@ def _session_prior(folder: Path, config: TrainConfig) -> PopulationPrior | None:
     from laetitia.app.prior import load_prior
     from laetitia.emoticon.params import PARAM_SPACE
 
-    return load_prior(folder / PRIOR_DIR, PARAM_SPACE)
+    return load_prior(real_folder(folder, PRIOR_DIR, str(folder / PRIOR_DIR)), PARAM_SPACE)
 
 
 def _viewer(env: gym.Env) -> Viewer:
@@ -548,10 +652,19 @@ def _run(
         if isinstance(error, CameraError) and recorder.next_step == first_step:
             raise  # the camera never delivered: an error to report, not a session that ended
         stopped_early = str(error)
+    except (SessionError, OSError):
+        # A write that failed because the folder was deleted or replaced says so, not which
+        # of its files could not be written.
+        recorder.check_folder()
+        raise
     finally:
         recorder.close()
         env.close()
-    agent.save(config.out / AGENT_DIR)
+    try:
+        agent.save(config.out / AGENT_DIR)
+    except SessionError:
+        recorder.check_folder()
+        raise
     return _finish(
         config.out,
         stopped_early,

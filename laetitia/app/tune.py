@@ -50,6 +50,8 @@ from laetitia.files import write_json_atomic
 from laetitia.records import from_dict
 from laetitia.run_settings import RUN_DEFAULTS
 
+MAX_SAMPLES = 100_000
+"""The most trials a search runs (Optuna keeps every trial in memory)."""
 TIE_WEIGHT = 0.49
 """Weight of the happiness in the objective: below 0.5, the smallest step of a median."""
 OBJECTIVE = "objective"
@@ -230,8 +232,10 @@ class TuneConfig:
         object.__setattr__(self, "space", tuple(self.space))
         if self.best is not None:
             object.__setattr__(self, "best", Path(self.best))
-        if self.samples < 1:
-            raise ConfigError(f"samples must be at least 1, got {self.samples}.", field="samples")
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise ConfigError(
+                f"samples must be from 1 to {MAX_SAMPLES}, got {self.samples}.", field="samples"
+            )
         check_sweep_settings(self.workers, self.address, self.retries)
         if not self.searched() and self.samples != 1:
             raise _space_error(

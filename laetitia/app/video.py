@@ -68,6 +68,9 @@ X264_OPTIONS = {"preset": "veryfast", "crf": "20"}
 """libx264 settings: sharp text and curve lines at a few hundred kB per minute."""
 KEYFRAME_S = 2
 """Seconds between keyframes, so a browser seeks to any point quickly."""
+MAX_VIDEO_S = 24 * 3600
+"""The longest video drawn, in seconds of video: a speed or step length that asks for more is
+refused before drawing (a day of video is far more than any session needs)."""
 
 MomentKind = Literal["emoticon", "frame", "reading"]
 
@@ -338,7 +341,7 @@ class WindowPainter:
         self.state.box = box
         name = index.files[row]
         if name:
-            frame = decode_frame(self.session.folder / name)
+            frame = decode_frame(self.session.folder, name)
             self.state.preview = pixelate(frame, box) if self.blur_faces else frame
             self.state.probs = None
         else:
@@ -474,6 +477,15 @@ def write_session_video(config: VideoConfig, progress: bool = False) -> VideoRes
             f"out must name an .mp4 file (the video is H.264 in MP4), got {out}.", field="out"
         )
     images = session.frames_kept and timeline.timed and session.frame_index is not None
+    seconds = (timeline.end_s - timeline.start_s) / config.speed
+    if seconds > MAX_VIDEO_S:
+        shorter = "" if timeline.timed else " (or shorter steps, `sim_step_s`)"
+        raise ConfigError(
+            f"speed: the video would last {seconds:.3g} s, longer than the {MAX_VIDEO_S} s a "
+            f"video is drawn for; ask for a faster speed{shorter}.",
+            field="speed",
+            mentions=() if timeline.timed else ("sim_step_s",),
+        )
     footer = _footer(session, config, timeline)
     painter = WindowPainter(session, config.size, config.blur_faces, footer)
     total = timeline.n_frames(config.fps, config.speed)

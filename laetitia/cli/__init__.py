@@ -5,15 +5,23 @@ the config field it sets (`--settle` sets `settle_s`), so an error the library r
 field is shown with the flag that sets it: the error carries its fields as data
 (`LaetitiaError.field` and `.mentions`), and each command's parser knows its flags by field
 (`CommandParser.flags`).
+
+Every value typed is read by a type that refuses what cannot be meant: `path_arg` an empty
+path (which would mean the working folder), `whole` and `number` anything but a whole number
+or a finite number; ranges are the configs' checks. A refused argument, like every error,
+is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 from laetitia.errors import LaetitiaError, written
 from laetitia.threads import use_threads
@@ -32,6 +40,32 @@ COMMAND_MODULES: tuple[str, ...] = (
     "study",
 )
 """Modules of `laetitia.cli` that each add one subcommand with `add_parser(subparsers)`."""
+
+
+def path_arg(text: str) -> Path:
+    """An argparse type: a path, never an empty one (which would mean the working folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file or folder, got an empty path")
+    return Path(text)
+
+
+def whole(text: str) -> int:
+    """An argparse type: a whole number, written in digits (with an optional sign)."""
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    if not digits.isdigit() or len(digits) > 30:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}")
+    return int(text)
+
+
+def number(text: str) -> float:
+    """An argparse type: a finite number (never nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -60,6 +94,15 @@ class CommandParser(argparse.ArgumentParser):
             self.flags[action.dest] = max(action.option_strings, key=len)
         return action
 
+    def error(self, message: str) -> NoReturn:
+        """A command line argparse refuses: one line on stderr, exit code 2 (no usage block).
+
+        A value refused by one of this module's types reads as the library's errors do
+        ("--settle must be a finite number, got 'nan'").
+        """
+        message = re.sub(r"^argument ([^:]+): must ", r"\1 must ", message)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
     def set_defaults(self, **kwargs: Any) -> None:
         """`argparse.ArgumentParser.set_defaults`; a `func` makes this parser a command's."""
         super().set_defaults(**kwargs)
@@ -67,7 +110,7 @@ class CommandParser(argparse.ArgumentParser):
             super().set_defaults(command_parser=self)
             self.add_argument(
                 "--threads",
-                type=int,
+                type=whole,
                 default=None,
                 metavar="N",
                 help="threads torch, OpenCV and video decoding compute with (default: 1 on up "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from laetitia.cli import path_arg, whole
 from laetitia.cli.train import add_frames_argument, add_timing_arguments
 
 QUICK = {"viewers": 24, "seeds": 1, "steps": 300}
@@ -48,7 +48,7 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--suite", choices=list(SUITES), default=SUITE_VERSION, help="suite of people"
     )
     agents.add_argument(
-        "--viewers", type=int, default=None, help=f"the first K people (default {SUITE_SIZE})"
+        "--viewers", type=whole, default=None, help=f"the first K people (default {SUITE_SIZE})"
     )
     agents.add_argument(
         "--people",
@@ -59,7 +59,7 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     agents.add_argument(
         "--prior",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="DIR",
         help="sessions of other people (or a prior folder) to learn a prior from, for the "
@@ -71,8 +71,8 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="end each run once it reaches 90%% and has shown 100 emoticons (same steps to "
         "90%%, less time)",
     )
-    agents.add_argument("--seeds", type=int, default=None, help="seeds S per person (default 3)")
-    agents.add_argument("--steps", type=int, default=None, help="steps N per run (default 1000)")
+    agents.add_argument("--seeds", type=whole, default=None, help="seeds S per person (default 3)")
+    agents.add_argument("--steps", type=whole, default=None, help="steps N per run (default 1000)")
     add_frames_argument(agents)
     add_timing_arguments(agents)
     add_ray_arguments(agents, what="runs")
@@ -91,7 +91,7 @@ def _add_agents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
             "(what is not given explicitly)"
         ),
     )
-    agents.add_argument("--json", type=Path, required=True, help="where to write the results")
+    agents.add_argument("--json", type=path_arg, required=True, help="where to write the results")
     agents.set_defaults(func=run_agents)
 
 
@@ -99,7 +99,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """--workers, --address and --retries: where a sweep's independent runs go (Ray)."""
     parser.add_argument(
         "--workers",
-        type=int,
+        type=whole,
         default=2,
         help=f"{what} at once, as Ray tasks; 1: one after another in this process (default 2)",
     )
@@ -111,7 +111,7 @@ def add_ray_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     )
     parser.add_argument(
         "--retries",
-        type=int,
+        type=whole,
         default=3,
         help=f"times one of the {what} is tried again when its worker process dies (default 3)",
     )
@@ -200,16 +200,18 @@ def _add_pipeline(commands: argparse._SubParsersAction[argparse.ArgumentParser])
             "setting's speed is also given as a ratio to theirs."
         ),
     )
-    pipeline.add_argument("--video", type=Path, required=True, help="the video to read")
-    pipeline.add_argument("--repeats", type=int, default=3, help="timed passes per setting (3)")
+    pipeline.add_argument("--video", type=path_arg, required=True, help="the video to read")
+    pipeline.add_argument("--repeats", type=whole, default=3, help="timed passes per setting (3)")
     add_frames_argument(pipeline)
-    pipeline.add_argument("--model", type=Path, default=None, help="FER weights (default: shipped)")
+    pipeline.add_argument(
+        "--model", type=path_arg, default=None, help="FER weights (default: shipped)"
+    )
     pipeline.add_argument(
         "--no-fer",
         action="store_true",
         help="do not run the fer package's pipelines even when it is installed",
     )
-    pipeline.add_argument("--json", type=Path, required=True, help="where to write the results")
+    pipeline.add_argument("--json", type=path_arg, required=True, help="where to write the results")
     pipeline.set_defaults(func=run_pipeline)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import number, path_arg
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,9 +25,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "profile with --profile PROFILE in `laetitia train` and `laetitia fer predict`, with "
         "the same --signal: a profile made for one signal is refused for another.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="profile file to write (.json)")
+    parser.add_argument("--out", type=path_arg, required=True, help="profile file to write (.json)")
     parser.add_argument(
-        "--video", type=Path, default=None, help="calibrate from this recording, not live"
+        "--video", type=path_arg, default=None, help="calibrate from this recording, not live"
     )
     parser.add_argument(
         "--neutral",
@@ -49,14 +50,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="live: webcam index (default 0), or a video file / image folder as a stand-in",
     )
     parser.add_argument(
-        "--hold", type=float, default=4.0, help="live: seconds of each prompt (default 4)"
+        "--hold", type=number, default=4.0, help="live: seconds of each prompt (default 4)"
     )
     parser.add_argument(
-        "--ready", type=float, default=3.0, help="live: seconds before the first prompt (default 3)"
+        "--ready",
+        type=number,
+        default=3.0,
+        help="live: seconds before the first prompt (default 3)",
     )
     parser.add_argument(
         "--settle",
-        type=float,
+        type=number,
         default=1.0,
         help="live: seconds at the start of each prompt that are not used (default 1)",
     )
@@ -64,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--detector", choices=DETECTOR_NAMES, default=DETECTOR_NAMES[0], help="face detector"
     )
     parser.add_argument(
-        "--model", type=Path, default=None, help="FER model file (default: the shipped one)"
+        "--model", type=path_arg, default=None, help="FER model file (default: the shipped one)"
     )
     from laetitia.cli.train import add_signal_argument
     from laetitia.signals import DEFAULT_SIGNAL
@@ -77,7 +81,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--l2",
-        type=float,
+        type=number,
         default=L2_DEFAULT,
         help=f"L2 penalty of the logistic regression (default {L2_DEFAULT})",
     )

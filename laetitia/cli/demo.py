@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+from laetitia.cli import path_arg, whole
 from laetitia.cli.train import add_common_run_arguments, report
 
 DEMO_AGENT = "bayes-opt"
@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_common_run_arguments(parser, steps=DEMO_STEPS)
     parser.add_argument(
         "--person",
-        type=int,
+        type=whole,
         default=DEMO_PERSON,
         help=f"people-v3 member to smile at (default {DEMO_PERSON}, of the validation split)",
     )
@@ -53,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"the agent (default {DEMO_AGENT}; cma-es computes less and needs more steps)",
     )
     parser.add_argument(
-        "--out", type=Path, default=None, help="session folder (default runs/demo-TIMESTAMP)"
+        "--out", type=path_arg, default=None, help="session folder (default runs/demo-TIMESTAMP)"
     )
     parser.set_defaults(func=run)
 

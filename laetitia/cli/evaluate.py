@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
+from laetitia.cli import path_arg, whole
 from laetitia.cli.train import add_run_arguments, add_view_arguments
 from laetitia.viewers.spec import SPEC_FORMS
 
@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--agent-path",
-        type=Path,
+        type=path_arg,
         required=True,
         metavar="PATH",
         help="the saved agent folder (a training session's agent/ folder)",
@@ -32,8 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
     )
-    parser.add_argument("--episodes", type=int, default=5, help="episodes to run (5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the viewer's noise (0)")
+    parser.add_argument("--episodes", type=whole, default=5, help="episodes to run (5)")
+    parser.add_argument("--seed", type=whole, default=0, help="seed of the viewer's noise (0)")
     parser.add_argument(
         "--stochastic",
         dest="deterministic",
@@ -42,7 +42,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_run_arguments(parser, from_training=True, renamed=("--steps-per-episode",))
     parser.add_argument(
-        "--out", type=Path, default=None, help="record the evaluation as a session in this folder"
+        "--out",
+        type=path_arg,
+        default=None,
+        help="record the evaluation as a session in this folder",
     )
     parser.add_argument(
         "--no-frames",

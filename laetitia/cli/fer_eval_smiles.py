@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import path_arg, whole
+
+MAX_RESAMPLES = 100_000
+"""The most bootstrap resamples (each draws every person; 100 people: 80 MB of draws)."""
 
 
 def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,10 +27,10 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
             "--json writes every figure."
         ),
     )
-    parser.add_argument("folder", type=Path, metavar="FOLDER", help="a folder of faces")
+    parser.add_argument("folder", type=path_arg, metavar="FOLDER", help="a folder of faces")
     parser.add_argument(
         "--people",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="CSV",
         help="a CSV with a person id column (the first, or --id-column) and group columns "
@@ -50,9 +54,9 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         help="face detector (default: %(default)s)",
     )
     parser.add_argument(
-        "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
+        "--resamples", type=whole, default=2000, help="bootstrap resamples (default 2000)"
     )
-    parser.add_argument("--json", type=Path, metavar="OUT", help="write every figure here")
+    parser.add_argument("--json", type=path_arg, metavar="OUT", help="write every figure here")
     parser.set_defaults(func=run)
 
 
@@ -63,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     from laetitia.files import check_output_file, write_json_atomic
     from laetitia.signals import SIGNAL_NAMES
 
-    if args.resamples < 1:
-        raise ConfigError(f"--resamples must be at least 1, got {args.resamples}.")
+    if not 1 <= args.resamples <= MAX_RESAMPLES:
+        # Every resample's draw of people is held at once: the bound keeps that in memory.
+        raise ConfigError(f"--resamples must be from 1 to {MAX_RESAMPLES}, got {args.resamples}.")
     if args.json is not None:
         check_output_file(args.json, "json")
     pairs = find_pairs(args.folder)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from laetitia.cli import path_arg, whole
 from laetitia.faces import DETECT_EVERY, DETECTOR_NAMES, TRACKERS
 
 
@@ -21,12 +21,12 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
             "average) and a timeline plot."
         ),
     )
-    parser.add_argument("path", type=Path, help="a video file, a folder of images, or an image")
+    parser.add_argument("path", type=path_arg, help="a video file, a folder of images, or an image")
     parser.add_argument(
-        "--csv", type=Path, metavar="OUT", help="write one row per frame/image to this CSV"
+        "--csv", type=path_arg, metavar="OUT", help="write one row per frame/image to this CSV"
     )
     parser.add_argument(
-        "--plot", type=Path, metavar="OUT", help="write an emotion timeline PNG here"
+        "--plot", type=path_arg, metavar="OUT", help="write an emotion timeline PNG here"
     )
     parser.add_argument(
         "--detector",
@@ -36,11 +36,14 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
         "(FER2013 style) (default: %(default)s)",
     )
     parser.add_argument(
-        "--model", type=Path, metavar="PATH", help="FER weights file (default: the shipped model)"
+        "--model",
+        type=path_arg,
+        metavar="PATH",
+        help="FER weights file (default: the shipped model)",
     )
     parser.add_argument(
         "--detect-every",
-        type=int,
+        type=whole,
         default=None,
         metavar="K",
         help="in a video, run the detector on every K-th frame and track the face in between; "
@@ -56,7 +59,7 @@ def add_parser(fer_subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     )
     parser.add_argument(
         "--profile",
-        type=Path,
+        type=path_arg,
         metavar="PROFILE",
         help="a person's calibration profile (laetitia calibrate, with the same --signal): "
         "the signal becomes their calibrated P(smile)",

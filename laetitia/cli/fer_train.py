@@ -7,8 +7,8 @@ statistics side by side, and stop on a mismatch (see `laetitia.fer.data`).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from laetitia.cli import number, path_arg, whole
 from laetitia.labels import EMOTIONS
 
 SPLIT_CHOICES = ("train", "val", "test", "all")
@@ -65,20 +65,20 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         help=f"classes to train on (default all: {' '.join(EMOTIONS)}); kept in label-map order",
     )
     parser.add_argument("--arch", help="architecture (default mini_xception)")
-    parser.add_argument("--input-size", type=int, help="crop side in pixels (default 64)")
+    parser.add_argument("--input-size", type=whole, help="crop side in pixels (default 64)")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     """How the model is trained: schedule, splits, sampling, loss, augmentation, first weights."""
-    parser.add_argument("--epochs", type=int, help="most epochs; the cosine's length (60)")
-    parser.add_argument("--batch-size", type=int, help="images per step (64)")
-    parser.add_argument("--lr", type=float, help="AdamW learning rate at the start (1e-3)")
-    parser.add_argument("--lr-min", type=float, help="floor of the cosine schedule (1e-5)")
-    parser.add_argument("--weight-decay", type=float, help="AdamW weight decay (1e-4)")
-    parser.add_argument("--patience", type=int, help="epochs without a better val UAR (10)")
-    parser.add_argument("--seed", type=int, help="seed of everything random (0)")
-    parser.add_argument("--val-fraction", type=float, help="val share when carved (0.1)")
-    parser.add_argument("--test-fraction", type=float, help="test share when carved (0.1)")
+    parser.add_argument("--epochs", type=whole, help="most epochs; the cosine's length (60)")
+    parser.add_argument("--batch-size", type=whole, help="images per step (64)")
+    parser.add_argument("--lr", type=number, help="AdamW learning rate at the start (1e-3)")
+    parser.add_argument("--lr-min", type=number, help="floor of the cosine schedule (1e-5)")
+    parser.add_argument("--weight-decay", type=number, help="AdamW weight decay (1e-4)")
+    parser.add_argument("--patience", type=whole, help="epochs without a better val UAR (10)")
+    parser.add_argument("--seed", type=whole, help="seed of everything random (0)")
+    parser.add_argument("--val-fraction", type=number, help="val share when carved (0.1)")
+    parser.add_argument("--test-fraction", type=number, help="test share when carved (0.1)")
     _add_person_options(parser)
     parser.add_argument(
         "--weight",
@@ -148,16 +148,16 @@ def _add_eval_parser(fer_subparsers: argparse._SubParsersAction[argparse.Argumen
         metavar="CKPT",
         help="'default' (the shipped model), a model .safetensors file, or a training run folder",
     )
-    parser.add_argument("--out", required=True, type=Path, help="folder for the report")
+    parser.add_argument("--out", required=True, type=path_arg, help="folder for the report")
     parser.add_argument(
         "--classes", nargs="+", metavar="CLASS", help="evaluate a subset of the model's classes"
     )
     parser.add_argument(
         "--split", default="test", choices=SPLIT_CHOICES, help="which split to evaluate (test)"
     )
-    parser.add_argument("--seed", type=int, help="seed for carving splits (the run's, else 0)")
-    parser.add_argument("--val-fraction", type=float, help="val share when carved (0.1)")
-    parser.add_argument("--test-fraction", type=float, help="test share when carved (0.1)")
+    parser.add_argument("--seed", type=whole, help="seed for carving splits (the run's, else 0)")
+    parser.add_argument("--val-fraction", type=number, help="val share when carved (0.1)")
+    parser.add_argument("--test-fraction", type=number, help="test share when carved (0.1)")
     _add_person_options(parser)
     parser.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N")
     parser.add_argument(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import path_arg, whole
 
 KINDS = ("overview", "curve", "params", "emotions")
 
@@ -22,12 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "sessions",
         nargs="+",
-        type=Path,
+        type=path_arg,
         metavar="SESSION",
         help="session folder, or a folder holding sessions (e.g. runs/)",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="image file to write (.png, .pdf, .svg)"
+        "--out", type=path_arg, required=True, help="image file to write (.png, .pdf, .svg)"
     )
     parser.add_argument(
         "--kind",
@@ -49,12 +50,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--window",
-        type=int,
+        type=whole,
         default=ROLLING_WINDOW,
         help=f"steps in the rolling mean (default {ROLLING_WINDOW})",
     )
     parser.add_argument(
-        "--dpi", type=int, default=110, help="resolution of raster images (default 110)"
+        "--dpi", type=whole, default=110, help="resolution of raster images (default 110)"
     )
     parser.set_defaults(func=run)
 
@@ -68,8 +69,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.window < 1:
         raise ConfigError(f"--window must be at least 1 step, got {args.window}.")
-    if args.dpi < 10:
-        raise ConfigError(f"--dpi must be at least 10, got {args.dpi}.")
     check_figure_path(args.out)
     sessions = load_sessions(args.sessions)
     if args.by == "agent":

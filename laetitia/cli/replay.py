@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import path_arg
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,12 +20,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "what the signal needs (the class probabilities always; smile's blendshapes when the "
         "session measured them), else from the kept frames.",
     )
-    parser.add_argument("session", type=Path, metavar="SESSION", help="recorded session folder")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write")
+    parser.add_argument("session", type=path_arg, metavar="SESSION", help="recorded session folder")
+    parser.add_argument("--out", type=path_arg, required=True, help="folder to write")
     parser.add_argument(
         "--model",
         dest="model_path",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="PATH",
         help="FER model (.safetensors); default: the one the session was recorded with",
@@ -37,6 +38,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="NAME",
         help=f"face detector ({', '.join(DETECTOR_NAMES)}); default: the one the session was "
         "recorded with",
+    )
+    parser.add_argument(
+        "--profile",
+        type=path_arg,
+        default=None,
+        metavar="PROFILE",
+        help="the calibration profile the session was scored through, to re-score through it "
+        "(a file a session names is never opened: name it)",
     )
     from laetitia.cli.train import add_signal_argument
 
@@ -53,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         model_path=args.model_path,
         detector=args.detector,
+        profile=args.profile,
         signal=args.signal,
     )
     print(result.summary.text())

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from laetitia.cli import path_arg, whole
+
 if TYPE_CHECKING:
     from laetitia.cli import CommandParser
 
@@ -23,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     init = commands.add_parser(
         "init", help="write an example study file (two conditions) into a new study folder"
     )
-    init.add_argument("study", type=Path, metavar="DIR", help="the new study folder")
+    init.add_argument("study", type=path_arg, metavar="DIR", help="the new study folder")
     init.set_defaults(func=run_init)
 
     run = commands.add_parser(
@@ -31,7 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
         help="run one participant through their conditions (the same command resumes), or a "
         "dry run on simulated people",
     )
-    run.add_argument("study", type=Path, metavar="DIR", help="the study folder")
+    run.add_argument("study", type=path_arg, metavar="DIR", help="the study folder")
     who = run.add_mutually_exclusive_group(required=True)
     run.names(
         who.add_argument(
@@ -43,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     run.names(
         who.add_argument(
             "--simulate",
-            type=int,
+            type=whole,
             metavar="N",
             help="a dry run: N simulated participants (sim-01 ...), no consent screen, no "
             "calibration",
@@ -58,15 +60,15 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     run.set_defaults(func=run_run)
 
     status = commands.add_parser("status", help="who has done what, and what comes next")
-    status.add_argument("study", type=Path, metavar="DIR", help="the study folder")
+    status.add_argument("study", type=path_arg, metavar="DIR", help="the study folder")
     status.set_defaults(func=run_status)
 
     report = commands.add_parser(
         "report", help="an HTML report of the study (figures embedded) and a JSON of its figures"
     )
-    report.add_argument("study", type=Path, metavar="DIR", help="the study folder")
+    report.add_argument("study", type=path_arg, metavar="DIR", help="the study folder")
     report.add_argument(
-        "--out", type=Path, required=True, metavar="REPORT.html", help="the page to write"
+        "--out", type=path_arg, required=True, metavar="REPORT.html", help="the page to write"
     )
     report.set_defaults(func=run_report)
 
@@ -74,12 +76,12 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
         "export", help="the study's data (or one session's) as Parquet tables or Minari datasets"
     )
     export.add_argument(
-        "study", type=Path, metavar="DIR", help="the study folder, or one session folder"
+        "study", type=path_arg, metavar="DIR", help="the study folder, or one session folder"
     )
     export.add_argument("--format", required=True, choices=["parquet", "minari"])
     export.add_argument(
         "--out",
-        type=Path,
+        type=path_arg,
         required=True,
         metavar="PATH",
         help="a new folder: the tables, or a Minari datasets root (MINARI_DATASETS_PATH=PATH)",
@@ -90,7 +92,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
         "withdraw",
         help="delete a participant's data everywhere in the study (exports included)",
     )
-    withdraw.add_argument("study", type=Path, metavar="DIR", help="the study folder")
+    withdraw.add_argument("study", type=path_arg, metavar="DIR", help="the study folder")
     withdraw.add_argument("participant", metavar="ID", help="the participant's pseudonym")
     withdraw.set_defaults(func=run_withdraw)
 

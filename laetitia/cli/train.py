@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from laetitia.cli import number, path_arg, whole
 from laetitia.run_settings import RUN_DEFAULTS, STEP_SIZE
 from laetitia.viewers.spec import SPEC_FORMS
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from laetitia.app.training import TrainResult
     from laetitia.app.web.session import WebOptions
     from laetitia.cli import CommandParser
@@ -18,16 +20,18 @@ if TYPE_CHECKING:
 
 def add_common_run_arguments(parser: argparse.ArgumentParser, steps: int) -> None:
     """Arguments every training command shares."""
-    parser.add_argument("--steps", type=int, default=None, help=f"steps to take (default {steps})")
+    parser.add_argument(
+        "--steps", type=whole, default=None, help=f"steps to take (default {steps})"
+    )
     parser.set_defaults(default_steps=steps)
-    parser.add_argument("--seed", type=int, default=0, help="seed of the run (default 0)")
+    parser.add_argument("--seed", type=whole, default=0, help="seed of the run (default 0)")
 
 
 def add_frames_argument(parser: argparse.ArgumentParser) -> None:
     """--frames: frames read per step (`RunSettings.frames`), for every command that runs steps."""
     parser.add_argument(
         "--frames",
-        type=int,
+        type=whole,
         default=RUN_DEFAULTS.frames,
         help=f"frames read per step (default {RUN_DEFAULTS.frames})",
     )
@@ -38,13 +42,13 @@ def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--settle",
         dest="settle_s",
-        type=float,
+        type=number,
         default=RUN_DEFAULTS.settle_s,
         help=f"seconds to wait after a change (default {RUN_DEFAULTS.settle_s})",
     )
     parser.add_argument(
         "--camera-fps",
-        type=float,
+        type=number,
         default=RUN_DEFAULTS.camera_fps,
         help="frames per second of the camera: a simulated person of people-v3 is read at it, "
         f"and a person's time counted with it (default {RUN_DEFAULTS.camera_fps:g})",
@@ -88,14 +92,14 @@ def add_run_arguments(
     add_timing_arguments(parser)
     parser.add_argument(
         "--step-size",
-        type=float,
+        type=number,
         default=None,
         help="largest change per step, fraction of range (default: the agent's"
         + (" training step size)" if from_training else f", {STEP_SIZE} for most)"),
     )
     episode = parser.add_argument(
         "--max-episode-steps",
-        type=int,
+        type=whole,
         default=None if from_training else RUN_DEFAULTS.max_episode_steps,
         metavar="N",
         help="steps per episode (default: the agent's training episode length)"
@@ -113,14 +117,14 @@ def add_run_arguments(
     )
     parser.add_argument(
         "--model",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="PATH",
         help=f"FER model ({default} the shipped one)",
     )
     parser.add_argument(
         "--profile",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="PROFILE",
         help="your calibration profile (laetitia calibrate): the reward becomes your "
@@ -152,14 +156,14 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--blank",
         dest="blank_s",
-        type=float,
+        type=number,
         default=0.0,
         metavar="S",
         help="seconds of a plain screen between emoticons on a participant's screen (default 0)",
     )
     parser.add_argument(
         "--instructions",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="FILE",
         help="a text file a participant's screen shows before the first emoticon, until they "
@@ -181,14 +185,14 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--tls-cert",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="PEM",
         help="a certificate to serve the pages over HTTPS: needed to serve them off this "
         "machine (a HOST that is not 127.0.0.1)",
     )
     parser.add_argument(
-        "--tls-key", type=Path, default=None, metavar="PEM", help="the certificate's key"
+        "--tls-key", type=path_arg, default=None, metavar="PEM", help="the certificate's key"
     )
 
 
@@ -236,13 +240,16 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
         "--viewer", default="webcam", help=f"who looks: {', '.join(SPEC_FORMS)} (default webcam)"
     )
     where = parser.add_mutually_exclusive_group(required=True)
-    parser.names(where.add_argument("--out", type=Path, help="session folder to write"))
+    parser.names(where.add_argument("--out", type=path_arg, help="session folder to write"))
     parser.names(
         where.add_argument(
             "--resume",
-            type=Path,
+            type=path_arg,
             metavar="DIR",
-            help="continue the session in DIR with its own settings (--steps adds that many steps)",
+            help="continue the session in DIR with its own settings (--steps adds that many "
+            "steps). Files and folders outside DIR are never taken from it: name them here "
+            "(--model, --profile, --viewer video:PATH, each checked against the session's "
+            "record; --tensorboard to log the resume)",
         )
     )
     parser.add_argument(
@@ -274,7 +281,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     )
     parser.add_argument(
         "--agent-config",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="FILE",
         help="agent settings from a JSON file, e.g. the best_settings.json of `laetitia tune`",
@@ -282,7 +289,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     parser.add_argument(
         "--prior",
         nargs="+",
-        type=Path,
+        type=path_arg,
         default=[],
         metavar="SESSION",
         help="learn a prior from other people's sessions (folders, or folders of them) for an "
@@ -290,7 +297,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     )
     parser.add_argument(
         "--tensorboard",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="DIR",
         help="write TensorBoard logs of the run under DIR (every agent; ppo and dqn add theirs)",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from laetitia.cli import number, path_arg, whole
 from laetitia.cli.bench import add_ray_arguments
 from laetitia.cli.train import add_frames_argument
 
@@ -40,30 +40,30 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     )
     where = parser.add_mutually_exclusive_group(required=True)
     parser.names(
-        where.add_argument("--out", type=Path, help="experiment folder to write (Tune's own)")
+        where.add_argument("--out", type=path_arg, help="experiment folder to write (Tune's own)")
     )
     parser.names(
         where.add_argument(
             "--resume",
-            type=Path,
+            type=path_arg,
             metavar="OUT",
             help="carry on the interrupted search in OUT, with its own settings",
         )
     )
     parser.add_argument(
         "--samples",
-        type=int,
+        type=whole,
         default=16,
         help="trials to run (default 16); 1 with only fixed settings scores them as given",
     )
-    parser.add_argument("--viewers", type=int, default=8, help="people K per trial (default 8)")
-    parser.add_argument("--seeds", type=int, default=1, help="seeds S per person (default 1)")
-    parser.add_argument("--steps", type=int, default=300, help="steps N per run (default 300)")
+    parser.add_argument("--viewers", type=whole, default=8, help="people K per trial (default 8)")
+    parser.add_argument("--seeds", type=whole, default=1, help="seeds S per person (default 1)")
+    parser.add_argument("--steps", type=whole, default=300, help="steps N per run (default 300)")
     add_frames_argument(parser)
     parser.add_argument(
-        "--step-size", type=float, default=None, help="env step size (default: the agent's)"
+        "--step-size", type=number, default=None, help="env step size (default: the agent's)"
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
+    parser.add_argument("--seed", type=whole, default=0, help="seed of the search (default 0)")
     parser.add_argument(
         "--no-early-stop",
         dest="early_stop",
@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction[CommandParser]) -> None:
     )
     parser.add_argument(
         "--best",
-        type=Path,
+        type=path_arg,
         default=None,
         metavar="FILE",
         help="where to write the best settings (default OUT/best_settings.json)",

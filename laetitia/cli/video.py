@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from laetitia.cli import number, path_arg, whole
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,27 +20,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "session viewers) gives each step --sim-step seconds. A session still being recorded "
         "is drawn up to its last completed step.",
     )
-    parser.add_argument("session", type=Path, metavar="SESSION", help="session folder")
-    parser.add_argument("--out", type=Path, required=True, help="MP4 file to write")
+    parser.add_argument("session", type=path_arg, metavar="SESSION", help="session folder")
+    parser.add_argument("--out", type=path_arg, required=True, help="MP4 file to write")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=number,
         default=None,
         metavar="K",
         help="play K times faster than the session ran (default 1: real speed)",
     )
-    parser.add_argument("--fps", type=int, default=None, help="frames per second (default 10)")
+    parser.add_argument("--fps", type=whole, default=None, help="frames per second (default 10)")
     parser.add_argument(
         "--sim-step",
         dest="sim_step_s",
-        type=float,
+        type=number,
         default=None,
         metavar="SECONDS",
         help="seconds per step of a session without a camera (default 0.5)",
     )
     parser.add_argument(
         "--width",
-        type=int,
+        type=whole,
         default=None,
         metavar="PX",
         help="video width in pixels, even; the height follows (default 960: 960x600)",

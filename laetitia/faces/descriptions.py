@@ -40,6 +40,37 @@ def spelled_out(description: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def shipped_detector_models(description: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded detector's description with the shipped model file standing for its own.
+
+    A description read from a session names the model file the detector ran with
+    (`model_path`) and its sha256. That path is on the recorder's disk and is never opened
+    because a session names it: the shipped file is used when the recorded sha256 is the
+    shipped one's (or none was recorded with no file of its own), and the scout's the same.
+
+    Raises:
+        ConfigError: If the detector ran with a model file of its own: name another detector.
+    """
+    from laetitia.faces.yunet import YUNET_SHA256
+
+    out = dict(description)
+    if isinstance(out.get("scout"), Mapping):
+        out["scout"] = shipped_detector_models(out["scout"])
+    path, sha256 = out.get("model_path"), out.get("model_sha256")
+    if path is None and sha256 in (None, YUNET_SHA256):
+        return out
+    if sha256 != YUNET_SHA256:
+        raise ConfigError(
+            f"detector: the session's {out.get('name')} detector ran with a model file of its "
+            f"own ({str(path)[:80]}, sha256 {str(sha256)[:12]}...), which is never opened "
+            "because a session names it; re-score with another `detector`, or start a new "
+            "session.",
+            field="detector",
+        )
+    out["model_path"] = None  # the shipped file, which has that sha256
+    return out
+
+
 def detector_from_description(description: Mapping[str, Any]) -> FaceDetector:
     """Rebuild a face detector, with its settings and tracking, from its `describe()` output.
 

@@ -571,10 +571,19 @@ def _visible_dirs(folder: Path) -> list[Path]:
 
 
 def _read_gray(file: Path) -> np.ndarray:
-    # imdecode of the bytes, not imread, so that any path the OS accepts works.
-    data = np.fromfile(file, dtype=np.uint8)
+    # Decoded from the bytes, not imread, so that any path the OS accepts works, and after
+    # its header's size is checked (`laetitia.images`): no file decodes to a bomb.
+    from laetitia.images import image_size, max_pixels
+
+    data = file.read_bytes() if file.is_file() else b""
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels():
+        raise DatasetError(
+            f"{file} is {size[0]}x{size[1]} pixels, over the limit of {max_pixels()}; a face "
+            "crop is far smaller. Shrink it or remove it."
+        )
     try:
-        gray = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+        gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) if size else None
     except cv2.error:
         gray = None
     if gray is None:

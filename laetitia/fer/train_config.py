@@ -137,11 +137,16 @@ class TrainConfig:
         problems = []
         if self.arch not in ARCHS:
             problems.append(("arch", f"arch {self.arch!r} is not one of {sorted(ARCHS)}"))
-        if self.input_size is not None and self.input_size < 8:
-            problems.append(("input_size", f"input_size must be at least 8, got {self.input_size}"))
-        for name in ("epochs", "batch_size", "patience"):
+        if self.input_size is not None and not 8 <= self.input_size <= 512:
+            problems.append(
+                ("input_size", f"input_size must be between 8 and 512, got {self.input_size}")
+            )
+        # batch_size sizes what a step holds in memory; epochs and patience count loops.
+        for name, most in (("epochs", 100_000), ("batch_size", 65_536), ("patience", 100_000)):
             if getattr(self, name) < 1:
                 problems.append((name, f"{name} must be at least 1, got {getattr(self, name)}"))
+            elif getattr(self, name) > most:
+                problems.append((name, f"{name} must be at most {most}, got {getattr(self, name)}"))
         if not (math.isfinite(self.lr) and self.lr > 0):
             problems.append(("lr", f"lr must be positive, got {self.lr}"))
         if not (math.isfinite(self.lr_min) and 0 < self.lr_min <= self.lr):

@@ -24,6 +24,8 @@ A session folder holds
 | `recorder` | `SessionRecorder`: appending steps durably; resuming; `repair_session` |
 | `reader` | `Session` and `load_session`: reading a folder back, checking its steps |
 | `folders` | where runs go, and finding every session under a folder |
+| `paths` | paths a session names, resolved inside it through no link; what a run made |
+| `lock` | one writer per session: `lock_session`, a lock the kernel drops with its process |
 | `best` | a session's best emoticon, said honestly (`session_best`), and `best.json` |
 | `minari` | sessions as a Minari dataset (a study's export): its layout, read back |
 """
@@ -40,12 +42,14 @@ from laetitia.sessions.layout import (
     FRAME_FIXED_COLUMNS,
     FRAMES_DIR,
     FRAMES_FILE,
+    LOCK_FILE,
     META_FILE,
     STEPS_FILE,
     frame_columns,
     recommended_columns,
     step_columns,
 )
+from laetitia.sessions.lock import SessionLock, lock_session
 from laetitia.sessions.meta import (
     Recording,
     Resumption,
@@ -57,8 +61,10 @@ from laetitia.sessions.meta import (
 from laetitia.sessions.migrations import FORMAT_VERSION, migrate
 from laetitia.sessions.reader import FrameIndex, Session, decode_frame, load_session
 from laetitia.sessions.recorder import (
+    NewSession,
     Repair,
     SessionRecorder,
+    claim_folder,
     encode_frame,
     new_meta,
     prepare_folder,
@@ -75,19 +81,24 @@ __all__ = [
     "META_FILE",
     "SESSIONS_ENV",
     "STEPS_FILE",
+    "LOCK_FILE",
     "FrameIndex",
+    "NewSession",
     "Recording",
     "Repair",
     "Resumption",
     "Session",
+    "SessionLock",
     "SessionMeta",
     "SessionRecorder",
+    "claim_folder",
     "decode_frame",
     "encode_frame",
     "find_session_dirs",
     "frame_columns",
     "load_session",
     "load_sessions",
+    "lock_session",
     "migrate",
     "new_meta",
     "package_versions",

@@ -16,7 +16,6 @@ an agent starting from a session's best (Q-learning's `start_from`) use the best
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,10 +26,13 @@ import numpy as np
 
 from laetitia.errors import SessionError
 from laetitia.files import write_json_atomic
-from laetitia.records import from_dict
+from laetitia.records import from_dict, parse_json
+from laetitia.sessions.paths import exists_inside, read_inside
 from laetitia.sessions.reader import Session
 
 BEST_FILE = "best.json"
+BEST_LIMIT = 1 << 20
+"""The largest `best.json` read (1 MiB); a run's own is a few hundred bytes."""
 SAME_EMOTICON = 1e-5
 """Emoticons this close in every normalised parameter are the same one (float32 rounding)."""
 
@@ -142,12 +144,15 @@ def read_best(session: Session) -> BestEmoticon | None:
         SessionError: If `best.json` is there but not a best emoticon's record.
     """
     path = session.folder / BEST_FILE
-    if not path.is_file():
+    if not exists_inside(session.folder, BEST_FILE):
         return None
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise SessionError(f"{path} is corrupt ({error}); delete it to recompute it.") from error
+        text = read_inside(session.folder, BEST_FILE, str(path), limit=BEST_LIMIT)
+    except OSError as error:
+        raise SessionError(
+            f"{path} cannot be read ({error}); delete it to recompute it."
+        ) from error
+    data: Any = parse_json(text, f"{path} (delete it to recompute it)", SessionError)
     best = from_dict(BestEmoticon, data, str(path), SessionError)
     if best.mean_reading is not None and not math.isfinite(best.mean_reading):
         raise SessionError(f"{path}: mean_reading is not a finite number.")

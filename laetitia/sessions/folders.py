@@ -8,6 +8,7 @@ from pathlib import Path
 
 from laetitia.errors import SessionError
 from laetitia.sessions.layout import META_FILE, STEPS_FILE
+from laetitia.sessions.paths import exists_inside
 from laetitia.sessions.reader import Session, load_session
 
 DEFAULT_RUNS = Path("runs")
@@ -20,7 +21,7 @@ def find_session_dirs(parent: Path | str) -> list[Path]:
     """Session folders at or under `parent` (any depth), sorted by path."""
     parent = Path(parent)
     found = {
-        steps.parent for steps in parent.rglob(STEPS_FILE) if (steps.parent / META_FILE).is_file()
+        steps.parent for steps in parent.rglob(STEPS_FILE) if exists_inside(steps.parent, META_FILE)
     }
     return sorted(found)
 
@@ -48,7 +49,7 @@ def load_sessions(paths: Path | str | Iterable[Path | str]) -> list[Session]:
     for path in folders:
         if not path.exists():
             raise SessionError(f"{path} does not exist; name a session folder or a folder of them.")
-        if (path / META_FILE).exists() or (path / STEPS_FILE).exists() or not path.is_dir():
+        if not path.is_dir() or any(exists_inside(path, n) for n in (META_FILE, STEPS_FILE)):
             sessions.append(load_session(path))
             continue
         found = find_session_dirs(path)

@@ -12,6 +12,8 @@ META_FILE = "meta.json"
 STEPS_FILE = "steps.csv"
 FRAMES_FILE = "frames.csv"
 FRAMES_DIR = "frames"
+LOCK_FILE = "writer.lock"
+"""The file the writer of a session locks (`laetitia.sessions.lock`), there while it writes."""
 FIXED_COLUMNS = ("step", "episode", "t", "reward", "faces")
 """Columns before the parameter and class columns of `steps.csv`."""
 FRAME_FIXED_COLUMNS = ("step", "frame", "t", "file", "face", "x", "y", "w", "h")

@@ -15,7 +15,6 @@ a newer laetitia (a higher version) is refused with both versions named.
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 from laetitia.emoticon.params import Param, ParamSpace
 from laetitia.errors import LaetitiaError, SessionError
 from laetitia.files import write_json_atomic
-from laetitia.records import from_dict
+from laetitia.records import from_dict, parse_json
 from laetitia.sessions.layout import (
     FRAME_FORMAT,
     FRAMES_DIR,
@@ -35,6 +34,10 @@ from laetitia.sessions.layout import (
     PNG_COMPRESSION,
 )
 from laetitia.sessions.migrations import FER_HAPPY_RECORD, FORMAT_VERSION, migrate
+from laetitia.sessions.paths import read_inside
+
+META_LIMIT = 16 << 20
+"""The largest `meta.json` read (16 MiB); a session's own is a few kB."""
 
 VERSIONED_PACKAGES = (
     "laetitia",
@@ -222,21 +225,22 @@ def write_meta(path: Path, meta: SessionMeta) -> None:
 
 
 def read_meta(path: Path) -> SessionMeta:
-    """Read a `meta.json`, strictly.
+    """Read a `meta.json`, strictly; the file is opened through no link (`sessions.paths`).
 
     Returns:
         The record at this laetitia's `FORMAT_VERSION`, whichever version wrote the file.
 
     Raises:
-        SessionError: If the file is unreadable or not JSON, from a newer laetitia, or not a
-            session record (an unknown or missing key, a value of the wrong type).
+        SessionError: If the file is missing, a link or not a regular file, larger than
+            `META_LIMIT`, unreadable or not JSON, from a newer laetitia, or not a session
+            record (an unknown or missing key, a value of the wrong type).
     """
+    path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_inside(path.parent, path.name, str(path), limit=META_LIMIT)
     except FileNotFoundError as error:
         raise SessionError(f"{path} is missing; the folder is not a session.") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SessionError(f"{path} is corrupt ({error}); the session cannot be read.") from error
     except OSError as error:
         raise SessionError(f"{path} cannot be read: {error.strerror or error}.") from error
-    return from_dict(SessionMeta, migrate(data, str(path)), str(path), SessionError)
+    record = parse_json(data, str(path), SessionError)
+    return from_dict(SessionMeta, migrate(record, str(path)), str(path), SessionError)

@@ -33,6 +33,7 @@ import numpy as np
 from laetitia.emoticon.params import ParamSpace
 from laetitia.errors import SessionError
 from laetitia.sessions.meta import space_from_description
+from laetitia.sessions.paths import exists_inside, real_tree
 from laetitia.types import FER_HAPPY
 
 METADATA_KEY: Final = "laetitia"
@@ -46,8 +47,17 @@ PARTICIPANT_SEPARATOR: Final = "#"
 
 
 def is_minari_dataset(path: Path | str) -> bool:
-    """Whether `path` is a Minari dataset folder (it holds `data/metadata.json`)."""
-    return (Path(path) / DATA_DIR / "metadata.json").is_file()
+    """Whether `path` is a Minari dataset folder (it holds `data/metadata.json`).
+
+    A link there counts (reading the dataset refuses it, naming it).
+
+    Raises:
+        SessionError: If `data` is a link or not a folder.
+    """
+    try:
+        return exists_inside(path, f"{DATA_DIR}/metadata.json")
+    except OSError:  # no such folder, or not a folder
+        return False
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,7 +97,10 @@ def read_minari_steps(path: Path | str, participant: str | None = None) -> Minar
     path = Path(path)
     if not is_minari_dataset(path):
         raise SessionError(f"{path} is not a Minari dataset (it has no {DATA_DIR}/metadata.json).")
-    dataset = minari.MinariDataset(path / DATA_DIR)
+    # Minari opens the files by its own paths: every entry is checked to be a real folder or
+    # a regular file first, so that a dataset received reads nothing outside itself.
+    data = real_tree(path, DATA_DIR, f"{path}: the Minari dataset")
+    dataset = minari.MinariDataset(data)
     own: Any = dataset.storage.metadata.get(METADATA_KEY)
     if not isinstance(own, dict) or "parameter_space" not in own or "class_names" not in own:
         raise SessionError(

@@ -32,6 +32,7 @@ from laetitia.sessions.layout import (
     frame_prefix,
 )
 from laetitia.sessions.meta import SessionMeta, read_meta
+from laetitia.sessions.paths import exists_inside, read_inside, relative_parts
 from laetitia.types import Reaction
 
 csv.field_size_limit(1 << 20)  # a row of ours is well under 1 MiB; a bigger field is damage
@@ -78,19 +79,24 @@ class Table:
 def _read_table(path: Path, expected: Sequence[str]) -> tuple[list[str], list[list[str]], bool]:
     """The header, every complete line's fields, and whether the last line is torn.
 
+    The table is opened through no link (`laetitia.sessions.paths`).
+
     Raises:
-        SessionError: If the file cannot be read as UTF-8 text or lacks the expected header.
+        SessionError: If the file is a link or not a regular file, cannot be read as UTF-8
+            text, or lacks the expected header.
     """
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = read_inside(path.parent, path.name, str(path))
+    except OSError as error:
+        raise SessionError(f"{path} cannot be read: {error.strerror or error}.") from error
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        line = data[: error.start].count(b"\n") + 1
         raise SessionError(
             f"{path}, line {line}: not UTF-8 text (binary or damaged content); the session "
             "is damaged. Restore the folder from a copy."
         ) from error
-    except OSError as error:
-        raise SessionError(f"{path} cannot be read: {error.strerror or error}.") from error
     lines = text.split("\n")
     torn = lines[-1] != ""  # the last line has no line end: a crash cut it short
     lines = lines[:-1]
@@ -148,6 +154,15 @@ def scan_steps(path: Path, expected: Sequence[str]) -> Table:
     return Table(header, rows, lines, torn, damage)
 
 
+def _outside(name: str, what: str) -> str | None:
+    """Why a frame's file name leaves the session (absolute, `..`); None if it stays inside."""
+    try:
+        relative_parts(name, what)
+    except SessionError:
+        return f"file is {name[:80]!r}, a path outside the session folder"
+    return None
+
+
 FRAME_NUMERIC = tuple(i for i, name in enumerate(FRAME_FIXED_COLUMNS) if name != "file")
 
 
@@ -178,6 +193,8 @@ def scan_frames(
     for offset, row in enumerate(body):
         line = offset + 2
         reason = _check_numbers(row, header, skip=(file_column,))
+        if reason is None and row[file_column]:
+            reason = _outside(row[file_column], f"{path}, line {line}: file")
         if reason is None:
             step, frame = int(_float(row[0])), int(_float(row[1]))
             if step < last_step:
@@ -384,7 +401,7 @@ class Session:
                 f"session {self.folder} kept no frame images for step {step} (recorded with "
                 "frames turned off, or by a viewer without a camera): it holds only probabilities."
             )
-        return tuple(decode_frame(self.folder / name) for name in files)
+        return tuple(decode_frame(self.folder, name) for name in files)
 
     def _require_index(self) -> FrameIndex:
         if self.frame_index is None:
@@ -395,21 +412,32 @@ class Session:
         return self.frame_index
 
 
-def decode_frame(path: Path) -> np.ndarray:
+def decode_frame(folder: Path, name: str) -> np.ndarray:
     """Read back a frame written by the recorder: BGR uint8 (H, W, 3), as recorded.
 
-    Raises:
-        SessionError: If the file is missing or not a readable image.
-    """
-    import cv2
+    The image is read through no link (`laetitia.sessions.paths`), and its size is checked
+    before it is decoded (`laetitia.images`).
 
-    frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if frame is None:
+    Args:
+        folder: The session folder.
+        name: The frame's file as `frames.csv` names it, relative to the folder.
+
+    Raises:
+        SessionError: If the file is missing, outside the session, a link, not a regular file,
+            too large, or not a readable image.
+    """
+    from laetitia.images import decode_image
+
+    what = f"{Path(folder) / FRAMES_FILE}: frame {name}"
+    try:
+        data = read_inside(folder, name, what)
+    except OSError as error:
         raise SessionError(
-            f"frame {path} is missing or unreadable; the session's frames were moved or "
-            "damaged. Restore the folder from a copy, or re-score without those steps."
-        )
-    return frame
+            f"frame {Path(folder) / name} is missing or unreadable "
+            f"({error.strerror or error}); the session's frames were moved or damaged. "
+            "Restore the folder from a copy, or re-score without those steps."
+        ) from error
+    return decode_image(data, f"frame {Path(folder) / name}", error=SessionError)
 
 
 @dataclass(frozen=True)
@@ -437,7 +465,7 @@ def scan_tables(folder: Path | str) -> Tables:
     """
     folder = Path(folder)
     meta_path, steps_path = folder / META_FILE, folder / STEPS_FILE
-    if not meta_path.is_file() or not steps_path.is_file():
+    if not folder.is_dir() or not all(exists_inside(folder, n) for n in (META_FILE, STEPS_FILE)):
         raise SessionError(
             f"{folder} is not a session folder: it needs {META_FILE} and {STEPS_FILE}."
         )
@@ -448,7 +476,7 @@ def scan_tables(folder: Path | str) -> Tables:
     frames_path = folder / FRAMES_FILE
     frames = (
         scan_frames(frames_path, meta.class_names, len(steps.rows), meta.measures)
-        if frames_path.is_file()
+        if exists_inside(folder, FRAMES_FILE)
         else None
     )
     return Tables(meta, steps, frames)

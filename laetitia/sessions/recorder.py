@@ -12,11 +12,25 @@ a kill during that leaves the old table, never an empty one; and only frame imag
 recorder itself names (`frames/NNNNNNNN.png`) are ever deleted. Damage anywhere else (a torn
 row in the middle, a step number that skips or repeats) is refused unless `repair_session` is
 asked for explicitly; it keeps the steps before the damage.
+
+One writer: a recorder holds the session's lock (`laetitia.sessions.lock`) from the moment it
+starts until it is closed, so a second writer is refused in one line. No link is followed:
+frame images are created only where no entry stands, in a real `frames/` folder, and the
+tables are appended through descriptors opened without following a link
+(`laetitia.sessions.paths`).
+
+Faults: a step that cannot be written whole (a full disk, an I/O error at a write or an fsync)
+is taken back, its frame rows cut off and its images removed, and the error is one line naming
+the file; the session holds exactly the steps before it. A session folder deleted or replaced
+while the recorder writes it is noticed at the next step, which stops with one line. A resume's
+new record (its `resumed` entry) is written with its first step, so a resume that fails before
+its first step changes no file.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import math
 import os
@@ -24,16 +38,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
-from laetitia.errors import SessionError
+from laetitia.errors import DiskError, SessionError
 from laetitia.files import (
     TMP_SUFFIX,
     append_durably,
     atomic_open,
+    disk_error,
     fsync_dir,
     write_text_atomic,
 )
@@ -49,7 +63,17 @@ from laetitia.sessions.layout import (
     frame_file,
     step_columns,
 )
+from laetitia.sessions.lock import SessionLock, lock_session
 from laetitia.sessions.meta import Recording, SessionMeta, write_meta
+from laetitia.sessions.paths import (
+    RunFiles,
+    create_inside,
+    exists_inside,
+    folder_identity,
+    read_inside,
+    real_folder,
+    remove_inside,
+)
 from laetitia.sessions.reader import Table, Tables, scan_tables
 from laetitia.types import Reaction
 
@@ -71,22 +95,47 @@ def _number(value: float) -> str:
 
 
 def prepare_folder(folder: Path) -> Path:
-    """Create a session folder, or explain why it cannot be written.
+    """Create a session folder, or explain why a new session cannot be written there.
+
+    A folder holding other files is fine; one holding a session, or files a new session would
+    write over (its tables with rows, frame images), is refused: a new session never replaces
+    a file it did not make. (Tables with a header only are the start of a session a kill
+    interrupted, and are started again.)
 
     Raises:
-        SessionError: If the folder cannot be created or written, or already holds a session.
+        SessionError: If the folder cannot be created or written, already holds a session or
+            frames, or holds a link where a session's file or folder goes.
     """
-    folder = Path(folder)
-    if (folder / META_FILE).exists() or _has_rows(folder / STEPS_FILE):
+    folder = _made(folder)
+    if not folder.is_dir():
+        raise SessionError(f"{folder} is a file; choose a folder for the session.")
+    if exists_inside(folder, META_FILE) or any(
+        _has_rows(folder, name) for name in (STEPS_FILE, FRAMES_FILE)
+    ):
         raise SessionError(
             f"{folder} already holds a session; choose another output folder (a training "
             "session can be resumed instead)."
         )
+    if exists_inside(folder, FRAMES_DIR):
+        frames = real_folder(folder, FRAMES_DIR, f"{folder / FRAMES_DIR}")
+        if any(FRAME_NAME.match(name) for name in os.listdir(frames)):
+            raise SessionError(
+                f"{frames} holds frame images of another run; a new session never writes over "
+                "them. Choose another output folder."
+            )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SessionError(
+            f"cannot write the session folder {folder}: permission denied. Choose a folder you "
+            "can write to."
+        )
+    return folder
+
+
+def _made(folder: Path) -> Path:
+    """The folder, created with its parents if needed."""
+    folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
     except OSError as error:
         raise SessionError(
             f"cannot write the session folder {folder}: {error.strerror or error}. "
@@ -95,12 +144,84 @@ def prepare_folder(folder: Path) -> Path:
     return folder
 
 
-def _has_rows(path: Path) -> bool:
+def claim_folder(folder: Path) -> SessionLock:
+    """Create a folder for a new session if needed, take its writer lock, and check it.
+
+    The checks come after the lock, so two runs started on one folder at once never both
+    write it: one is refused as a second writer, or finds the other's session.
+
+    Raises:
+        SessionError: As `prepare_folder`, or if another process writes the folder.
+    """
+    folder = _made(folder)
+    lock = lock_session(folder)
+    try:
+        prepare_folder(folder)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+class NewSession:
+    """A folder claimed for a new session; on a failure before its first step, left as it was.
+
+    Entering it creates the folder if needed, takes its writer lock and notes what it holds
+    (`laetitia.sessions.paths.RunFiles`). Leaving it lets the lock go; leaving on an error
+    before `recorder` (the run's recorder, once there is one) has recorded a step first takes
+    back everything the run added, the folder too if the run made it.
+
+        with NewSession(out, subfolders=("agent",)) as claim:
+            agent.save(claim.subfolder("agent"))
+            claim.recorder = SessionRecorder(out, meta)
+            ...
+
+    Args:
+        folder: The session folder.
+        subfolders: Folders in it the run writes into, besides `frames/`.
+    """
+
+    def __init__(self, folder: Path | str, subfolders: tuple[str, ...] = ()) -> None:
+        self.folder = Path(folder)
+        self.subfolders = subfolders
+        self.recorder: SessionRecorder | None = None
+
+    def __enter__(self) -> NewSession:
+        self._created = not self.folder.exists()
+        self._lock = claim_folder(self.folder)
+        self._files = RunFiles(self.folder, (*self.subfolders, FRAMES_DIR))
+        return self
+
+    def subfolder(self, name: str) -> Path:
+        """A folder of the session to write into, made if needed; a link is refused.
+
+        Raises:
+            SessionError: If it is a link or a file.
+        """
+        return real_folder(self.folder, name, str(self.folder / name), create=True)
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        recorder = self.recorder
+        failed = kind is not None and (recorder is None or recorder.next_step == 0)
+        try:
+            if failed:
+                if recorder is not None:
+                    recorder.discard()
+                self._files.take_back()
+        finally:
+            self._lock.release()
+            if failed and self._created:
+                try:
+                    self.folder.rmdir()  # only when empty: what was made is gone
+                except OSError:
+                    pass
+
+
+def _has_rows(folder: Path, name: str) -> bool:
     """Whether a table holds more than its header (a start a kill interrupted holds none)."""
-    if not path.is_file():
+    if not exists_inside(folder, name):
         return False
-    with open(path, "rb") as handle:
-        return handle.read().count(b"\n") > 1
+    return read_inside(folder, name, str(folder / name)).count(b"\n") > 1
 
 
 def encode_frame(frame_bgr: np.ndarray) -> bytes:
@@ -150,25 +271,34 @@ def _end_cleanly(folder: Path, tables: Tables, keep_steps: int) -> Repair:
         frame_rows_dropped = _frame_lines(folder / FRAMES_FILE) - len(kept)
         if frame_rows_dropped:
             _rewrite(folder / FRAMES_FILE, frames.header, kept)
-    for name in LEFTOVERS:  # temporary files of writes a kill interrupted
-        for tmp in folder.glob(name + TMP_SUFFIX):
-            tmp.unlink()
+    for name in LEFTOVERS:  # temporary files of writes a kill interrupted (a link: itself)
+        for tmp in _glob_real(folder, name + TMP_SUFFIX):
+            remove_inside(folder, tmp)
     removed = 0
-    frames_dir = folder / FRAMES_DIR
-    if frames_dir.is_dir():
-        for image in frames_dir.iterdir():
-            match = FRAME_NAME.match(image.name)
+    if exists_inside(folder, FRAMES_DIR):
+        frames_dir = real_folder(folder, FRAMES_DIR)  # a link is refused, never followed
+        for name in sorted(os.listdir(frames_dir)):
+            match = FRAME_NAME.match(name)
             if match and int(match.group(1)) >= next_frame:
-                image.unlink()
+                remove_inside(folder, f"{FRAMES_DIR}/{name}")
                 removed += 1
         if removed:
             fsync_dir(frames_dir)
     return Repair(keep_steps, dropped_steps, frame_rows_dropped, removed)
 
 
+def _glob_real(folder: Path, pattern: str) -> list[str]:
+    """Entries matching `pattern` ("NAME" or "SUB/NAME"), relative to `folder`, in real folders."""
+    sub, _, name = pattern.rpartition("/")
+    if sub and not exists_inside(folder, sub):
+        return []
+    where = real_folder(folder, sub) if sub else folder
+    return [f"{sub}/{n}" if sub else n for n in os.listdir(where) if fnmatch.fnmatch(n, name)]
+
+
 def _frame_lines(path: Path) -> int:
     """Lines after the header in a table, a torn last one included."""
-    data = path.read_bytes()
+    data = read_inside(path.parent, path.name, str(path))
     return max(data.count(b"\n") - 1 + (bool(data) and not data.endswith(b"\n")), 0)
 
 
@@ -179,20 +309,23 @@ def repair_session(folder: Path | str) -> Repair:
     no damage only has a row torn by a crash cut off, as a resume would.
 
     Raises:
-        SessionError: If the folder is not a session or its meta.json is not readable.
+        SessionError: If the folder is not a session or its meta.json is not readable, or
+            another process writes it.
     """
     folder = Path(folder)
-    tables = scan_tables(folder)
-    damage = tables.damage
-    keep = len(tables.steps.rows) if damage is None else damage.good_steps
-    return _end_cleanly(folder, tables, keep)
+    with lock_session(folder):
+        tables = scan_tables(folder)
+        damage = tables.damage
+        keep = len(tables.steps.rows) if damage is None else damage.good_steps
+        return _end_cleanly(folder, tables, keep)
 
 
 class SessionRecorder:
     """Appends each completed step, with its frames, to a session folder, durably.
 
     Start one with `SessionRecorder(folder, meta)` (a new session) or
-    `SessionRecorder.resume(folder)` (append to an existing one).
+    `SessionRecorder.resume(folder)` (append to an existing one). It holds the session's
+    writer lock until `close`.
 
     Args:
         folder: The session folder (created if needed; it must not hold a session).
@@ -200,26 +333,39 @@ class SessionRecorder:
             frames are kept.
         extra_columns: Further `steps.csv` columns after the standard ones (e.g. a replay's
             `recorded_reward`), given to `record` as `extra`.
+
+    Raises:
+        SessionError: If the folder cannot hold a new session (`prepare_folder`), another
+            process writes it, or its files cannot be written (naming the file).
     """
 
     def __init__(self, folder: Path, meta: SessionMeta, extra_columns: Sequence[str] = ()) -> None:
         self.folder = Path(folder)
         self.meta = meta
-        prepare_folder(self.folder)
+        self._lock: SessionLock = claim_folder(self.folder)
         self.space: ParamSpace = meta.space()
         self.class_names = tuple(meta.class_names)
         self.extra_columns = tuple(extra_columns)
         self.columns = [*step_columns(self.space, self.class_names), *self.extra_columns]
         self.frame_columns = frame_columns(self.class_names, meta.measures)
-        # The tables first, each whole or absent; `meta.json` last: a folder is a session once
-        # its record is there, and a start a kill interrupted before that can be started again.
-        for name, header in ((STEPS_FILE, self.columns), (FRAMES_FILE, self.frame_columns)):
-            write_text_atomic(self.folder / name, csv_line(header))
-        write_meta(self.folder / META_FILE, meta)
         self.next_step = 0
         self.next_frame = 0
         self._t_offset = 0.0
-        self._open()
+        self._pending_meta: SessionMeta | None = None
+        self._made_frames_dir = False
+        try:
+            self._identity = folder_identity(self.folder)
+            # The tables first, each whole or absent; `meta.json` last: a folder is a session
+            # once its record is there, and a start a kill interrupted before that can be
+            # started again.
+            for name, header in ((STEPS_FILE, self.columns), (FRAMES_FILE, self.frame_columns)):
+                write_text_atomic(self.folder / name, csv_line(header))
+            write_meta(self.folder / META_FILE, meta)
+            self._open()
+        except BaseException:
+            self._remove_files()
+            self._lock.release()
+            raise
 
     @classmethod
     def resume(cls, folder: Path | str, meta: SessionMeta | None = None) -> SessionRecorder:
@@ -228,43 +374,59 @@ class SessionRecorder:
         Args:
             folder: The session folder.
             meta: A record to write in place of the session's own (e.g. with one more
-                `resumed` entry); None keeps it as it is.
+                `resumed` entry), with the first step recorded; None keeps it as it is.
 
         Raises:
-            SessionError: If the folder is not a session, or is damaged (the message names
-                the line; `repair_session` keeps the steps before it).
+            SessionError: If the folder is not a session, is damaged (the message names
+                the line; `repair_session` keeps the steps before it), or another process
+                writes it.
         """
         folder = Path(folder)
-        tables = scan_tables(folder)
-        if tables.damage is not None:
-            raise tables.damage.error()
-        self = cls.__new__(cls)
-        self.folder = folder
-        self.meta = tables.meta if meta is None else meta
-        self.space = tables.meta.space()
-        self.class_names = tuple(tables.meta.class_names)
-        self.columns = list(tables.steps.header)
-        self.extra_columns = tuple(self.columns[len(step_columns(self.space, self.class_names)) :])
-        repair = _end_cleanly(folder, tables, len(tables.steps.rows))
-        # The table's own header: a table without a signal column goes on without one.
-        self.frame_columns = (
-            list(tables.frames.header)
-            if tables.frames is not None
-            else frame_columns(self.class_names, tables.meta.measures)
-        )
-        self.next_step = repair.steps_kept
-        self.next_frame = _count_frames(tables.frames, repair.steps_kept)
-        rows = tables.steps.rows
-        self._t_offset = float(rows[-1][2]) if rows else 0.0
-        if meta is not None:
-            write_meta(folder / META_FILE, meta)
-        self._open()
+        lock = lock_session(folder)
+        try:
+            tables = scan_tables(folder)
+            if tables.damage is not None:
+                raise tables.damage.error()
+            self = cls.__new__(cls)
+            self.folder = folder
+            self._lock = lock
+            self._identity = folder_identity(folder)
+            self.meta = tables.meta if meta is None else meta
+            self.space = tables.meta.space()
+            self.class_names = tuple(tables.meta.class_names)
+            self.columns = list(tables.steps.header)
+            base = len(step_columns(self.space, self.class_names))
+            self.extra_columns = tuple(self.columns[base:])
+            repair = _end_cleanly(folder, tables, len(tables.steps.rows))
+            # The table's own header: a table without a signal column goes on without one.
+            self.frame_columns = (
+                list(tables.frames.header)
+                if tables.frames is not None
+                else frame_columns(self.class_names, tables.meta.measures)
+            )
+            self.next_step = repair.steps_kept
+            self.next_frame = _count_frames(tables.frames, repair.steps_kept)
+            rows = tables.steps.rows
+            self._t_offset = float(rows[-1][2]) if rows else 0.0
+            self._pending_meta = meta
+            self._made_frames_dir = False
+            self._open()
+        except BaseException:
+            lock.release()
+            raise
         return self
 
     def _open(self) -> None:
         self._clock = time.monotonic()
-        self._frames: IO[str] = open(self.folder / FRAMES_FILE, "a", newline="", encoding="utf-8")
-        self._steps: IO[str] = open(self.folder / STEPS_FILE, "a", newline="", encoding="utf-8")
+        self._fds = {name: self._append_fd(name) for name in (FRAMES_FILE, STEPS_FILE)}
+
+    def _append_fd(self, name: str) -> int:
+        """A table opened to append to, unbuffered, through no link."""
+        path = self.folder / name
+        try:
+            return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as error:
+            raise SessionError(f"{path} cannot be opened: {error.strerror or error}.") from error
 
     @property
     def keep_frames(self) -> bool:
@@ -283,7 +445,8 @@ class SessionRecorder:
         """Append one completed step with its frames and make it durable; returns its number.
 
         The frames (when kept and the viewer has them) and their index rows are on disk before
-        the step's row is written.
+        the step's row is written. A step that cannot be written whole is taken back (its
+        rows cut off, its images removed) before the error is raised.
 
         Args:
             episode: The episode the step belongs to.
@@ -295,7 +458,9 @@ class SessionRecorder:
 
         Raises:
             SessionError: If the reward is not a finite number, or the reaction carries another
-                signal than the session's (nothing is written then).
+                signal than the session's (nothing is written then), a file cannot be written
+                (naming it; nothing of the step stays), or the session folder was deleted or
+                replaced since the recorder started.
         """
         if len(extra) != len(self.extra_columns):
             raise ValueError(f"expected {len(self.extra_columns)} extra values, got {len(extra)}.")
@@ -310,40 +475,110 @@ class SessionRecorder:
                 "was recorded for it. The FER model or calibration profile gives no valid "
                 "probability: check the model's weights."
             )
+        self.check_folder()
         step = self.next_step
         if t is None:
             t = self._t_offset + time.monotonic() - self._clock
-        files = self._write_images(reaction)
-        rows = self._frame_rows(step, t, reaction, files)
-        append_durably(self._frames, "".join(csv_line(row) for row in rows))
-        means = reaction.mean_probs()
-        row = [step, episode, f"{t:.3f}", repr(float(reward)), reaction.n_faces]
-        row += [repr(float(v)) for v in self.space.validate(params)]
-        row += [_number(p) for p in means]
-        row += [_number(v) for v in extra]
-        append_durably(self._steps, csv_line(row))
+        sizes = {name: os.fstat(fd).st_size for name, fd in self._fds.items()}
+        images: list[str] = []
+        try:
+            files = self._write_images(reaction, images)
+            rows = self._frame_rows(step, t, reaction, files)
+            self._append(FRAMES_FILE, "".join(csv_line(row) for row in rows))
+            means = reaction.mean_probs()
+            row = [step, episode, f"{t:.3f}", repr(float(reward)), reaction.n_faces]
+            row += [repr(float(v)) for v in self.space.validate(params)]
+            row += [_number(p) for p in means]
+            row += [_number(v) for v in extra]
+            self._append(STEPS_FILE, csv_line(row))
+        except BaseException:
+            self._take_back(sizes, images)
+            raise
         self.next_step += 1
         self.next_frame += reaction.n_frames
+        if self._pending_meta is not None:  # a resume's record, now that it has a step
+            write_meta(self.folder / META_FILE, self._pending_meta)
+            self._pending_meta = None
         return step
 
-    def _write_images(self, reaction: Reaction) -> list[str]:
-        """Write the reaction's frames as PNGs (fsync'ed); their paths, or '' when not kept."""
+    def check_folder(self) -> None:
+        """Refuse to go on writing a session folder that was deleted or replaced.
+
+        Raises:
+            SessionError: If the folder is gone, or another stands in its place.
+        """
+        try:
+            now = folder_identity(self.folder)
+        except OSError:
+            now = None
+        if now != self._identity:
+            raise SessionError(
+                f"the session folder {self.folder} was deleted or replaced while this run was "
+                f"writing it; the run stops after {self.next_step} step(s), which were in the "
+                "folder that was there. Nothing more is written."
+            )
+
+    def _append(self, name: str, text: str) -> None:
+        try:
+            append_durably(self._fds[name], text.encode("utf-8"))
+        except OSError as error:
+            raise self._unwritten(self.folder / name, error) from error
+
+    def _unwritten(self, path: Path, error: OSError) -> SessionError:
+        """A step that could not be written, said in one line naming the file."""
+        reason = disk_error(path, error) if not isinstance(error, DiskError) else error
+        return SessionError(
+            f"step {self.next_step} was not recorded: {reason} The session keeps its "
+            f"{self.next_step} step(s) before it."
+        )
+
+    def _take_back(self, sizes: dict[str, int], images: list[str]) -> None:
+        """Cut the tables back to before a step that failed, and remove its images."""
+        for name, size in sizes.items():
+            try:
+                os.ftruncate(self._fds[name], size)
+            except OSError:
+                pass  # a resume cuts a torn row off; the error raised says what failed
+        for name in images:
+            try:
+                remove_inside(self.folder, name)
+            except (OSError, SessionError):
+                pass
+
+    def _write_images(self, reaction: Reaction, written: list[str]) -> list[str]:
+        """Write the reaction's frames as PNGs (fsync'ed); their paths, or '' when not kept.
+
+        Each image written is added to `written` as it is created.
+        """
         if not self.keep_frames or reaction.frames is None:
             return [""] * reaction.n_frames
-        frames_dir = self.folder / FRAMES_DIR
-        if not frames_dir.is_dir():  # made on the first frame: a viewer without pixels has none
-            frames_dir.mkdir()
-            fsync_dir(self.folder)
+        # Made on the first frame (a viewer without pixels has none); a link is refused.
+        created = not exists_inside(self.folder, FRAMES_DIR)
+        frames_dir = real_folder(self.folder, FRAMES_DIR, create=True)
+        if created:
+            self._made_frames_dir = True
+            self._fsync_dir(self.folder)
         files = []
         for i, frame in enumerate(reaction.frames):
             name = frame_file(self.next_frame + i)
-            with open(self.folder / name, "wb") as handle:
-                handle.write(encode_frame(frame))
-                handle.flush()
-                os.fsync(handle.fileno())
+            data = encode_frame(frame)
+            try:
+                with create_inside(self.folder, name) as handle:
+                    written.append(name)
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as error:
+                raise self._unwritten(self.folder / name, error) from error
             files.append(name)
-        fsync_dir(frames_dir)
+        self._fsync_dir(frames_dir)
         return files
+
+    def _fsync_dir(self, folder: Path) -> None:
+        try:
+            fsync_dir(folder)
+        except DiskError as error:
+            raise self._unwritten(folder, error) from error
 
     def _frame_rows(
         self, step: int, t: float, reaction: Reaction, files: list[str]
@@ -370,23 +605,39 @@ class SessionRecorder:
         return rows
 
     def close(self) -> None:
-        """Close the files (every row is already on disk)."""
-        for handle in (self._frames, self._steps):
-            if not handle.closed:
-                handle.close()
+        """Close the files (every row is already on disk) and let the writer lock go."""
+        for fd in getattr(self, "_fds", {}).values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds = {}
+        self._lock.release()
 
     def discard(self) -> None:
         """Remove a new session that has no completed step, leaving the folder as it was.
 
-        Only what the recorder wrote goes; anything else in the folder stays.
+        Only what the recorder wrote goes (its tables, its record, and the `frames/` folder it
+        made, left empty: a step that failed took its images back); anything else stays.
         """
         assert self.next_step == 0, "a session with completed steps is never discarded"
         self.close()
+        self._remove_files()
+
+    def _remove_files(self) -> None:
+        """Remove the tables and record this recorder wrote (best effort)."""
         for name in (META_FILE, STEPS_FILE, FRAMES_FILE):
-            (self.folder / name).unlink(missing_ok=True)
-        frames = self.folder / FRAMES_DIR
-        if frames.is_dir() and not any(frames.iterdir()):
-            frames.rmdir()
+            try:
+                remove_inside(self.folder, name)
+            except (OSError, SessionError):
+                pass
+        try:
+            if self._made_frames_dir:
+                frames = real_folder(self.folder, FRAMES_DIR)
+                if not os.listdir(frames):
+                    frames.rmdir()
+        except (OSError, SessionError):
+            pass
 
     def __enter__(self) -> SessionRecorder:
         return self

@@ -158,7 +158,7 @@ def test_a_library_error_names_the_field_and_the_cli_names_the_flag(tmp_path, ca
     with pytest.raises(ConfigError, match=r"^settle_s must be a finite number") as raised:
         TrainConfig(out=tmp_path / "x", settle_s=float("nan"))
     assert raised.value.field == "settle_s"
-    assert main(["train", "--viewer", "sim", "--out", str(tmp_path / "y"), "--settle", "nan"]) == 2
+    assert main(["train", "--viewer", "sim", "--out", str(tmp_path / "y"), "--settle", "-1"]) == 2
     assert "error: --settle must be a finite number" in capsys.readouterr().err
     assert not (tmp_path / "y").exists()
 

@@ -47,6 +47,7 @@ from laetitia.sessions.minari import (
     INFO_TIME,
     METADATA_KEY,
 )
+from laetitia.sessions.paths import is_file_inside
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -123,7 +124,7 @@ def _labelled(source: Path) -> tuple[str, Path | None, list[Labelled]]:
                 for s in study_sessions(source)
             ],
         )
-    if not (source / META_FILE).is_file():
+    if not is_file_inside(source, META_FILE):
         raise StudyError(
             f"{source} is neither a study folder ({STUDY_FILE}) nor a session folder "
             f"({META_FILE}); export one of those."

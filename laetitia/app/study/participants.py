@@ -23,7 +23,6 @@ study never locks a session folder.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +34,7 @@ from typing import Final, TypeVar
 from laetitia.app.study.protocol import NAME
 from laetitia.errors import StudyError
 from laetitia.files import write_json_atomic
-from laetitia.records import from_dict
+from laetitia.records import JSON_LIMIT, from_dict, parse_json
 
 PARTICIPANTS_DIR: Final = "participants"
 PARTICIPANT_FILE: Final = "participant.json"
@@ -169,13 +168,17 @@ def read_record(path: Path, cls: type[T]) -> T | None:
     Raises:
         StudyError: If the file is unreadable, or not a `cls` (naming the key and the file).
     """
+    from laetitia.sessions.paths import read_inside
+
+    # A study's records sit beside its sessions and are read by the same rules: no link
+    # followed, no FIFO opened, the size and nesting bounded.
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = read_inside(path.parent, path.name, str(path), JSON_LIMIT, StudyError)
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except OSError as error:
         raise StudyError(f"{path} cannot be read ({error}).") from error
-    return from_dict(cls, data, str(path), StudyError)
+    return from_dict(cls, parse_json(text, str(path), StudyError), str(path), StudyError)
 
 
 def read_participant(study_dir: Path, participant: str) -> Participant | None:
@@ -269,11 +272,12 @@ def study_sessions(study_dir: Path) -> list[StudySession]:
     A condition started but with no step recorded yet has no session and is left out.
     """
     from laetitia.sessions import META_FILE
+    from laetitia.sessions.paths import is_file_inside
 
     found = []
     for record in all_participants(study_dir):
         for run in record.runs:
             folder = participant_dir(study_dir, record.participant) / run.condition
-            if (folder / META_FILE).is_file() and not folder.is_symlink():
+            if is_file_inside(folder, META_FILE) and not folder.is_symlink():
                 found.append(StudySession(record, run, folder))
     return found

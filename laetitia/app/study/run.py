@@ -53,6 +53,7 @@ from laetitia.app.study.protocol import NAME, STUDY_FILE, Condition, Study, read
 from laetitia.errors import SessionEndedByUser, StudyError
 from laetitia.files import write_text_atomic
 from laetitia.sessions import META_FILE
+from laetitia.sessions.paths import is_file_inside
 
 if TYPE_CHECKING:
     from laetitia.app.prior import PopulationPrior
@@ -274,7 +275,7 @@ def _calibration(
 ) -> tuple[Participant, Path | None]:
     """The participant's calibration profile, made now where the study asks for one."""
     folder = participant_dir(study.folder, record.participant)
-    if record.calibration == PROFILE_FILE and (folder / PROFILE_FILE).is_file():
+    if record.calibration == PROFILE_FILE and is_file_inside(folder, PROFILE_FILE):
         return record, folder / PROFILE_FILE
     if record.simulated:
         note = "skipped: a dry run (simulated people have no face to calibrate)"
@@ -329,16 +330,21 @@ def _run_condition(
     log: Callable[[str], None],
 ) -> tuple[Participant, str | None]:
     """Start, resume or finish one condition; returns the record and why it stopped, if it did."""
-    from laetitia.app.training import PRIOR_DIR, resume, train
+    from laetitia.app.training import PLACES, PRIOR_DIR, resume, train
     from laetitia.sessions import load_session
 
     folder = participant_dir(study.folder, record.participant) / condition.name
     where = f"{record.participant}: {condition.name!r} (part {position} of {len(record.order)})"
-    if (folder / META_FILE).is_file():
+    if is_file_inside(folder, META_FILE):
         done = load_session(folder).n_steps
         if done < condition.steps:
             log(f"{where}: resuming at step {done} of {condition.steps}")
-            result = resume(folder, progress=progress, log=log)
+            # The places outside the session are the study's own, never the session's.
+            run = record.run_of(condition.name)
+            seed = run.seed if run is not None else study.seed_of(record.index or 0, condition)
+            own = study.train_config(condition, folder, record.viewer, seed, profile=profile)
+            asked = {name: getattr(own, name) for name in PLACES}
+            result = resume(folder, progress=progress, log=log, asked=asked)
             done, stopped = result.session.n_steps, result.stopped_early
         else:
             stopped = None

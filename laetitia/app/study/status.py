@@ -14,6 +14,7 @@ from laetitia.app.study.participants import all_participants, next_index, partic
 from laetitia.app.study.protocol import Study, read_study
 from laetitia.app.study.withdraw import read_withdrawals
 from laetitia.sessions import META_FILE
+from laetitia.sessions.paths import is_file_inside
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def study_status(study_dir: Path | str) -> StudyStatus:
         steps = {}
         for name in record.order:
             folder = participant_dir(study_dir, record.participant) / name
-            steps[name] = load_session(folder).n_steps if (folder / META_FILE).is_file() else 0
+            steps[name] = load_session(folder).n_steps if is_file_inside(folder, META_FILE) else 0
         finished = {r.condition for r in record.runs if r.finished is not None}
         remaining = [name for name in record.order if name not in finished]
         found.append(

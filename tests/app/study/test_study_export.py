@@ -123,3 +123,53 @@ def test_a_withdrawal_deletes_the_participant_everywhere_and_later_exports_leave
     status = study_status(study)
     assert status.withdrawals == 1 and status.next_index == 1  # their place goes to the next
     assert main(["study", "withdraw", str(study), "sim-02"]) == 2  # once only
+
+
+def test_a_minari_dataset_received_with_a_link_or_a_fifo_in_it_is_refused_in_one_line(
+    dry_run, tmp_path, capsys
+):
+    # A dataset is read by Minari through its own paths: each entry is checked before, as a
+    # session's files are (issue 25), so nothing outside is read and no FIFO blocks the reader.
+    import signal
+
+    root = tmp_path / "minari"
+    session = dry_run / "participants" / "sim-03" / "climb"
+    assert main(["study", "export", str(session), "--format", "minari", "--out", str(root)]) == 0
+    dataset = root / "laetitia" / "tiny" / "climb-v0"
+    data = sorted(p for p in (dataset / "data").rglob("*") if p.is_file())
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    args = ["train", "--agent", "hill-climb", "--viewer", f"session:{dataset}", "--steps", "2"]
+
+    def blocked(signum, frame):
+        raise TimeoutError("a FIFO in the dataset was opened and blocked the reader")
+
+    previous = signal.signal(signal.SIGALRM, blocked)  # fails the test instead of hanging it
+    signal.alarm(120)
+    try:
+        _swap_each(data, outside, args, tmp_path, capsys)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _swap_each(data, outside, args, tmp_path, capsys):
+    import os
+    import shutil
+
+    for k, entry in enumerate((data[0], data[-1])):
+        shutil.copy(entry, outside / entry.name)
+        kept = entry.read_bytes()
+        for make, said in ((os.symlink, "symbolic link"), (None, "FIFO")):
+            entry.unlink()
+            if make is None:
+                os.mkfifo(entry)
+            else:
+                make(outside / entry.name, entry)
+            out = tmp_path / f"run-{k}-{said[0]}"
+            assert main([*args, "--frames", "2", "--out", str(out)]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and said in err and entry.name in err, err
+            assert not out.exists()
+            entry.unlink()
+            entry.write_bytes(kept)
