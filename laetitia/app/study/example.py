@@ -40,8 +40,8 @@ settle_s = 0.5                # seconds before reading, after each change
 max_episode_steps = 50
 
 [simulation]                  # the simulated people of a dry run
-people = "person:v2:{member}" # dry-run participant of index i is member first_member + i
-first_member = 24             # people-v2's held-out members are 24-47
+people = "person:v3:{member}" # dry-run participant of index i is member first_member + i
+first_member = 40             # people-v3's validation members are 40-99
 
 [analysis]                    # what `laetitia study report` computes
 threshold = 0.9               # steps until the rolling mean is 90% of the way from the

@@ -118,11 +118,14 @@ class Condition:
 class Simulation:
     """The simulated people of a dry run (`laetitia study run --simulate N`)."""
 
-    people: str = "person:v2:{member}"
+    people: str = "person:v3:{member}"
     """A viewer spec with `{member}`: dry-run participant of index i is member `first_member +
-    i` (the simulated people suites, `laetitia.viewers.people`)."""
-    first_member: int = 24
-    """The member the participant of index 0 is (people-v2's held-out people start at 24)."""
+    i` (the simulated people suites, `laetitia.viewers.suites`). people-v3 by default: its
+    people smile as faintly and late as the `smile` signal reads real faces, so a dry run meets
+    what a study will."""
+    first_member: int = 40
+    """The member the participant of index 0 is: people-v3's validation split starts at 40
+    (its prior split, 0-39, is what the shipped prior learned from; 100-179 are sealed)."""
 
     def viewer(self, index: int) -> str:
         """The viewer spec of the dry-run participant of `index`."""

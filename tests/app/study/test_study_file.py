@@ -1,5 +1,6 @@
 """The study file is read strictly: every key checked, each setting passed through by name."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,23 @@ def test_the_study_file_of_the_docs_reads_as_it_is_shown(tmp_path):
     study = _read(text, tmp_path)
     assert [c.name for c in study.conditions] == ["climb", "bayes"]
     assert study.settings == {"frames": 10, "settle_s": 0.5, "max_episode_steps": 50}
+
+
+def test_a_dry_run_meets_people_v3_of_its_validation_split_unless_the_file_says_otherwise(
+    tmp_path,
+):
+    from laetitia.viewers.spec import parse_viewer_spec
+    from laetitia.viewers.suites import SPLITS, SUITE_V3
+
+    init_study(tmp_path / "pilot")
+    example = read_study(tmp_path / "pilot")
+    text = (tmp_path / "pilot" / "study.toml").read_text()
+    bare = re.sub(r"\[simulation\][^\[]*", "", text)  # the table and its keys, to the next
+    assert "first_member" not in bare
+    defaults = _read(bare, tmp_path)
+    validation = SPLITS[SUITE_V3]["validation"]
+    for study in (example, defaults):
+        specs = [study.simulation.viewer(index) for index in range(6)]
+        assert specs == [f"person:v3:{member}" for member in range(40, 46)]
+        assert all(int(spec.rsplit(":", 1)[1]) in validation for spec in specs)
+        assert parse_viewer_spec(specs[0]).kind == "person"
