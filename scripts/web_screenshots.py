@@ -3,7 +3,7 @@
 Runs `laetitia train --viewer browser --dashboard ... --preview blur` with headless Chromium as
 the participant (its fake camera playing a test video) and, in a second window, as the
 experimenter; saves both pages as they look a few steps in. It uses the browser tests' helpers
-(`tests/app/web/browser_tools.py`: Debian's chromium and chromium-driver).
+(`tests/browser_tools.py`: Debian's chromium and chromium-driver).
 
 The dashboard's camera preview is the one laetitia blurs (`--preview blur`): the test videos are
 third-party recordings of a real person, which the repository must not copy.
@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "app" / "web"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 STEPS = 12
 

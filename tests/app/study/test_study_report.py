@@ -1,15 +1,13 @@
 """The study report: one HTML page that renders in a browser, and the JSON of its figures."""
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from browser_tools import chromium
 
 from laetitia.cli import main
-
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture
@@ -64,23 +62,9 @@ def test_the_report_holds_learning_curves_a_mixed_model_and_order_effects(report
     assert document["dry_run"] and document["participants"]["complete"] == 6
 
 
-@pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None or shutil.which(CHROMEDRIVER) is None,
-    reason=f"the report is rendered in headless Chromium: install chromium and chromium-driver "
-    f"({CHROMIUM}, {CHROMEDRIVER}; Debian: apt-get install chromium chromium-driver)",
-)
 def test_the_report_renders_in_headless_chromium_with_its_figures(report):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
     out, document = report
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
+    with chromium() as browser:  # skips, or fails under LAETITIA_REQUIRE_BROWSER=1, without it
         browser.get(out.resolve().as_uri())
         images = browser.execute_script(
             "return [...document.images].map(i => [i.dataset.figure, i.complete, "
@@ -88,8 +72,6 @@ def test_the_report_renders_in_headless_chromium_with_its_figures(report):
         )
         table = browser.find_element("css selector", "table[data-table=paired]").text
         title = browser.title
-    finally:
-        browser.quit()
     assert [i[0] for i in images] == ["learning_curves", "paired_differences", "order_effects"]
     for _, complete, width, height, shown in images:
         assert complete and width > 300 and height > 200 and shown > 100  # decoded and drawn
