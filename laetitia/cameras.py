@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from laetitia.errors import CameraError
+from laetitia.images import MAX_PIXELS_ENV, decode_image, max_pixels
 from laetitia.threads import ensure_threads
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
@@ -250,15 +251,14 @@ class VideoFile(Camera):
                 "in a format OpenCV cannot decode. Convert it to mp4 (H.264) and try again."
             )
         # The frame size its header states is checked before any frame is decoded.
-        from laetitia.images import MAX_PIXELS_ENV, max_pixels
-
         width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        if width * height > max_pixels():
+        limit = max_pixels()
+        if width * height > limit:
             self._capture.release()
             raise CameraError(
                 f"video {self.path} has frames of {width}x{height} pixels, over the limit of "
-                f"{max_pixels()} pixels, so none is decoded; shrink it, or raise the limit "
+                f"{limit} pixels, so none is decoded; shrink it, or raise the limit "
                 f"with ${MAX_PIXELS_ENV} if you trust it."
             )
         # Decode the first frame now, so that a file that opens but holds no picture fails here.
@@ -409,8 +409,6 @@ def _read_image(path: Path) -> np.ndarray:
     Raises:
         CameraError: If it is not a regular file, too large, or not a readable image.
     """
-    from laetitia.images import decode_image
-
     if not path.is_file():
         raise CameraError(f"{path} is not a regular file; name an image file.")
     try:
@@ -726,8 +724,6 @@ class BrowserCamera(Camera):
 
 
 def _decode(data: bytes, seq: int) -> np.ndarray:
-    from laetitia.images import decode_image
-
     # A page's frame is decoded only after its header's size is checked, as every image is.
     source = f"frame {seq} from the participant's page (the page sends JPEG: reload it)"
     return decode_image(data, source, cv2.IMREAD_COLOR, CameraError)

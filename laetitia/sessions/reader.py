@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.errors import SessionError
+from laetitia.images import decode_image
 from laetitia.sessions.layout import (
     FIXED_COLUMNS,
     FRAME_FIXED_COLUMNS,
@@ -426,8 +427,6 @@ def decode_frame(folder: Path, name: str) -> np.ndarray:
         SessionError: If the file is missing, outside the session, a link, not a regular file,
             too large, or not a readable image.
     """
-    from laetitia.images import decode_image
-
     what = f"{Path(folder) / FRAMES_FILE}: frame {name}"
     try:
         data = read_inside(folder, name, what)
