@@ -183,6 +183,11 @@ KINDS = ("none", "faint", "clear")
 """How a person reacts: not at all, faintly, clearly."""
 
 
+def _approached(level: float, target: float, elapsed_s: float, tau_s: float) -> float:
+    """The face's level `elapsed_s` after it was `level`, approaching `target` exponentially."""
+    return target + (level - target) * math.exp(-elapsed_s / tau_s)
+
+
 def smile_frames(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per-frame probabilities carrying the smile signal's readings: the one place they are made.
 
@@ -446,9 +451,9 @@ class PersonV3Viewer:
             for switch, new in self._switches:
                 if switch > now:
                     break
-                level = target + (level - target) * math.exp(-(switch - t) / tau)
+                level = _approached(level, target, switch - t, tau)
                 t, target = switch, new
-            out[i] = target + (level - target) * math.exp(-(now - t) / tau)
+            out[i] = _approached(level, target, now - t, tau)
         return out
 
     def _settle_anchor(self, now: float) -> None:
@@ -457,9 +462,9 @@ class PersonV3Viewer:
         tau = self.person.rise_s
         while self._switches and self._switches[0][0] <= now:
             switch, new = self._switches.pop(0)
-            level = target + (level - target) * math.exp(-(switch - t) / tau)
+            level = _approached(level, target, switch - t, tau)
             t, target = switch, new
-        self._anchor = (now, target + (level - target) * math.exp(-(now - t) / tau), target)
+        self._anchor = (now, _approached(level, target, now - t, tau), target)
 
     def _read(self, times: np.ndarray) -> np.ndarray:
         """Readings at `times`: the level in log-odds, plus mood, wander and jitter."""
