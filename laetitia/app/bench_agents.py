@@ -33,6 +33,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.base import BaseAgent
 from laetitia.app.bench_metrics import (
+    BOOTSTRAP,
+    CONFIDENCE,
     FIRST_STEPS,
     THRESHOLD,
     RecommendationMetrics,
@@ -487,12 +489,6 @@ def bench_document(outcome: SweepResult[RunKey, Run], config: BenchConfig) -> di
 def _quartiles(values: np.ndarray) -> dict[str, float]:
     q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
     return {"median": float(median), "q1": float(q1), "q3": float(q3)}
-
-
-BOOTSTRAP = 4000
-"""Resamples of the suite's people behind every interval."""
-CONFIDENCE = 0.95
-"""Coverage of the intervals."""
 
 
 def steps_table(runs: list[Run], config: BenchConfig) -> dict[str, np.ndarray]:

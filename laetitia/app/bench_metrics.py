@@ -35,6 +35,11 @@ import numpy as np
 
 from laetitia.types import KnownTruth
 
+BOOTSTRAP = 4000
+"""Resamples behind every interval of a bench (of its people, and of each one's seeds)."""
+CONFIDENCE = 0.95
+"""Coverage of a bench's intervals."""
+
 THRESHOLD = 0.9
 """Fraction of the way from a viewer's floor to its maximum that counts as found."""
 FIRST_STEPS = 100

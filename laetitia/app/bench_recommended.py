@@ -26,15 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from laetitia.app.bench_metrics import AT_SECONDS, AT_STEPS, THRESHOLD, RecommendationMetrics
+from laetitia.app.bench_metrics import (
+    AT_SECONDS,
+    AT_STEPS,
+    BOOTSTRAP,
+    CONFIDENCE,
+    THRESHOLD,
+    RecommendationMetrics,
+)
 
 if TYPE_CHECKING:
     from laetitia.app.bench_agents import Run
 
-BOOTSTRAP = 4000
-"""Resamples behind every interval."""
-CONFIDENCE = 0.95
-"""Coverage of the intervals."""
 KINDS = ("faint", "clear")
 """The kinds of people who react, reported apart."""
 DRIFT_EARLY = 100
