@@ -23,7 +23,18 @@ endif
 
 # The project installs with -qq (errors only): setuptools notes every editable install of a
 # mapped layout ("Editable installation... folders with the same name"), no problem of ours.
+# A new environment takes about 7 GB (torch and torchvision's CUDA build, 5.6 GB, is the only
+# pair pip finds for x86_64 Linux): a disk with less room fails early, saying so, instead of
+# half-way through pip with "No space left on device".
+NEED_GB := 8
 $(STAMP): pyproject.toml Makefile
+	@if [ ! -d $(VENV)/lib ]; then \
+	    mkdir -p $(VENV) && free_kb=$$(df -Pk $(VENV) | awk 'NR == 2 {print $$4}'); \
+	    if [ "$$free_kb" -lt $$(( $(NEED_GB) * 1024 * 1024 )) ]; then \
+	        echo "make: a new $(VENV) needs about $(NEED_GB) GB free; $$(( free_kb / 1024 / 1024 )) GB are free on its disk. Free some space and run make again." >&2; \
+	        rmdir $(VENV) 2>/dev/null; exit 1; \
+	    fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH_PAIR)
