@@ -234,11 +234,6 @@ class BayesOptSettings(Settings):
     """The recommendation is the emoticon read with the best posterior mean less this many
     posterior standard deviations (0: the best mean; more: an emoticon measured well enough
     to stay the recommendation as readings come)."""
-    recommend_hold: float = 0.0
-    """The recommendation stays where it is until another emoticon read is better by this
-    many posterior standard deviations of the difference between the two (0: it is the best
-    score after every reading). What a person takes home should not flit between emoticons
-    whose readings cannot tell them apart."""
     carry_over: bool = False
     """Model each reading as carrying over part of the previous emoticon's response (the face
     moves 0.3-1 s after a change), the carried share learned per person
@@ -261,7 +256,7 @@ class BayesOptSettings(Settings):
             if getattr(self, key) < 1:
                 raise self._refused(key, "must be at least 1")
         keys = ("local_candidates", "skip_frames", "favourite_every", "favourite_starts")
-        for key in (*keys, "verdict_after", "recommend_sd", "recommend_hold"):
+        for key in (*keys, "verdict_after", "recommend_sd"):
             if getattr(self, key) < 0:
                 raise self._refused(key, "must be at least 0")
         for key in ("habituation_width", "habituation_half_life", "drift_median"):
@@ -352,9 +347,6 @@ class BayesOpt(Agent):
         """Per predicted reading: the difference from the last readings' level the model
         predicted, and the one read (`responds`)."""
         self._fitted: tuple[torch.Tensor, np.ndarray | None, int] | None = None
-        self.held: np.ndarray | None = None
-        """With `recommend_hold`: the recommendation held since a reading beat the one before
-        (None before the first fit)."""
 
     def _check_env(self, env: gym.Env) -> None:
         if not isinstance(env.action_space, gym.spaces.Box):
@@ -433,8 +425,6 @@ class BayesOpt(Agent):
         self._add_reading(point, value)
         if arrived:
             self.target, self.expected = None, None
-        if self.settings.recommend_hold and self.raw is not None:
-            self._hold()
 
     def _policy(self, obs: np.ndarray) -> np.ndarray:
         current = obs[:-1].astype(np.float64)
@@ -715,9 +705,8 @@ class BayesOpt(Agent):
         return self._best_candidates(ends, incumbent, 1)[0].copy()
 
     def best_point(self) -> np.ndarray | None:
-        """The recommendation: the normalised emoticon read with the best score (None before).
+        """Normalised emoticon with the best posterior mean among those read (None before).
 
-        With `recommend_hold`, the one held (`_hold`).
         Before the first fit of the hyperparameters (during the design) the posterior is the
         one of the priors' medians, and asking fits nothing: when the first fit happens, and so
         every choice, is the same whether or not the recommendation is asked for at each step.
@@ -731,38 +720,12 @@ class BayesOpt(Agent):
                 prior = None if self.prior_mean is None else torch.as_tensor(data["priors"])
                 mean, sd = gp.posterior(self._inputs(data["points"]), prior)
             return data["points"][self._recommended(mean, sd)].copy()
-        if self.held is not None:
-            return self.held.copy()
         if self._best is None:
-            self._best = self._scored_best()
+            points = self._recent()["points"]
+            with torch.no_grad():
+                mean, sd = self._posterior(points)
+            self._best = points[self._recommended(mean, sd)].copy()
         return self._best
-
-    def _hold(self) -> None:
-        """After a reading: move the held recommendation to the best score if it is better.
-
-        Better: its posterior mean above the held one's by `recommend_hold` standard deviations
-        of their difference (the joint posterior's: two emoticons near each other are told
-        apart by fewer readings than their own deviations suggest). The held emoticon's mean
-        is the taste's now, so a favourite that moves away lets another take its place.
-        """
-        challenger = self._scored_best()
-        if self.held is None or np.allclose(challenger, self.held, atol=1e-9):
-            self.held = challenger
-            return
-        pair = np.vstack([self.held, challenger])
-        with torch.no_grad():
-            mean, cov = self.model().joint(self._inputs(pair), self._prior_t(torch.as_tensor(pair)))
-        gap = float(mean[1] - mean[0])
-        spread = math.sqrt(max(float(cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1]), 0.0))
-        if gap > self.settings.recommend_hold * spread:
-            self.held = challenger
-
-    def _scored_best(self) -> np.ndarray:
-        """The emoticon read (in the window) with the best recommendation score."""
-        points = self._recent()["points"]
-        with torch.no_grad():
-            mean, sd = self._posterior(points)
-        return points[self._recommended(mean, sd)].copy()
 
     def _recommended(self, mean: torch.Tensor, sd: torch.Tensor) -> int:
         """The index of the recommendation among emoticons with this posterior."""
@@ -857,7 +820,6 @@ class BayesOpt(Agent):
             "has_prior_mean": self.prior_mean is not None,
             "favourite_seed": self.favourite_seed,
             "expected": None if self.expected is None else list(self.expected),
-            "held": None if self.held is None else self.held.tolist(),
         }
         arrays = {
             "design": self.design,
@@ -898,8 +860,6 @@ class BayesOpt(Agent):
         self.favourite_seed = int(data["favourite_seed"])
         self.fitted_at = int(data["fitted_at"])
         self.target = None if data["target"] is None else np.asarray(data["target"], np.float64)
-        held = data.get("held")  # agents saved before the held recommendation have none
-        self.held = None if held is None else np.asarray(held, np.float64)
         self._gp, self._best = None, None
 
     @classmethod

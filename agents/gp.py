@@ -348,26 +348,6 @@ class TasteGP:
         var = (self._taste_var(inputs, self.raw) - v.square().sum(0)).clamp(min=1e-12)
         return self.offset + self.scale * mean, self.scale * torch.sqrt(var)
 
-    def _joint(
-        self, inputs: torch.Tensor, prior: torch.Tensor | None, at_time: float | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and covariance of g at `inputs`, all at one time, in the standardised units."""
-        cross = self._cross(inputs, at_time)
-        scaled_prior = None if prior is None else (prior - self.offset) / self.scale
-        mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
-        v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
-        return mean, self._taste(inputs, inputs, self.raw) - v.T @ v
-
-    def joint(
-        self, inputs: torch.Tensor, prior: torch.Tensor | None = None, at_time: float | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean (m,) and covariance (m, m) of g jointly at `inputs` (m, k), in readings' units.
-
-        All at one time; the arguments as `posterior`'s.
-        """
-        mean, cov = self._joint(inputs, prior, at_time)
-        return self.offset + self.scale * mean, self.scale**2 * cov
-
     def sample(
         self,
         inputs: torch.Tensor,
@@ -376,7 +356,11 @@ class TasteGP:
         at_time: float | None = None,
     ) -> torch.Tensor:
         """One draw of g jointly at `inputs` (m, k), all at one time, in readings' units: (m,)."""
-        mean, cov = self._joint(inputs, prior, at_time)
+        cross = self._cross(inputs, at_time)
+        scaled_prior = None if prior is None else (prior - self.offset) / self.scale
+        mean = self._mean(self.raw, scaled_prior) + cross @ self._alpha
+        v = torch.linalg.solve_triangular(self._chol, cross.T, upper=False)
+        cov = self._taste(inputs, inputs, self.raw) - v.T @ v
         jitter = 1e-6 * torch.eye(inputs.shape[0], dtype=torch.float64)
         chol = torch.linalg.cholesky(cov + jitter)
         normal = torch.randn(inputs.shape[0], dtype=torch.float64, generator=generator)

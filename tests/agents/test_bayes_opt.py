@@ -73,16 +73,10 @@ def test_an_agent_saved_before_its_first_step_still_reads_the_start_once(tmp_pat
 
 
 @pytest.mark.parametrize("steps", [3, 9])  # in the design, and after the GP has chosen
-@pytest.mark.parametrize("hold", [0.0, 1.0])  # the held recommendation is part of the state
-def test_a_loaded_agent_continues_exactly_like_the_saved_one(
-    tmp_path, steps: int, hold: float
-) -> None:
-    agent = BayesOpt(env_for(), seed=3, **SMALL, recommend_hold=hold).learn(steps)
-    assert (agent.held is not None) == (hold > 0 and steps == 9)
+def test_a_loaded_agent_continues_exactly_like_the_saved_one(tmp_path, steps: int) -> None:
+    agent = BayesOpt(env_for(), seed=3, **SMALL).learn(steps)
     agent.save(tmp_path / "bo")
     loaded = BayesOpt.load(tmp_path / "bo", env=env_for())
-    if hold:
-        np.testing.assert_array_equal(loaded.held, agent.held)
     obs = np.append(PARAM_SPACE.normalize(PARAM_SPACE.defaults), 0.0).astype(np.float32)
     np.testing.assert_array_equal(
         loaded.predict(obs, deterministic=True)[0], agent.predict(obs, deterministic=True)[0]
@@ -349,39 +343,3 @@ def test_a_recommendation_may_ask_to_be_measured_well_enough_to_stay() -> None:
     assert np.linalg.norm(chosen[3.0] - good) < 0.2  # the best mean less three deviations
     with pytest.raises(ConfigError, match="recommend_sd"):
         BayesOpt(env_for(), seed=0, recommend_sd=-1.0)
-
-
-def test_a_held_recommendation_moves_only_for_an_emoticon_read_clearly_better() -> None:
-    """A read well at 0.6; B then reads a little better, later much better."""
-    rng = np.random.default_rng(3)
-    a, b = np.full(N, 0.4), np.full(N, -0.4)
-
-    def readings(centre: np.ndarray, level: float, count: int) -> tuple[np.ndarray, np.ndarray]:
-        points = centre + 0.03 * rng.standard_normal((count, N))
-        return points, level + 0.08 * rng.standard_normal(count)
-
-    background = rng.uniform(-1.0, 1.0, (8, N)), np.full(8, 0.2)  # elsewhere: the floor
-    first = readings(a, 0.6, 12)
-    slightly, clearly = readings(b, 0.68, 6), readings(b, 0.95, 12)
-    plain = {"habituation_input": False, "mood_input": False}
-    agents = {
-        hold: BayesOpt(env_for(), seed=0, **SMALL, **plain, recommend_hold=hold)
-        for hold in (0.0, 2.0)
-    }
-    for agent in agents.values():
-        feed(agent, *background)
-        feed(agent, *first)
-        agent.model()  # the first fit: the hold starts with the next reading
-        feed(agent, *first)
-    near = {hold: agent.best_point() for hold, agent in agents.items()}
-    assert all(np.linalg.norm(p - a) < 0.2 for p in near.values()), near
-    for agent in agents.values():
-        feed(agent, *slightly)
-    assert np.linalg.norm(agents[0.0].best_point() - b) < 0.2  # the best score moves at once
-    held = agents[2.0]
-    assert np.linalg.norm(held._scored_best() - b) < 0.2  # B scores best ...
-    assert np.linalg.norm(held.best_point() - a) < 0.2  # ... but not surely enough to move
-    feed(held, *clearly)
-    assert np.linalg.norm(held.best_point() - b) < 0.2  # now it is clearly better
-    with pytest.raises(ConfigError, match="recommend_hold"):
-        BayesOpt(env_for(), seed=0, recommend_hold=-1.0)
