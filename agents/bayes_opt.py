@@ -158,7 +158,6 @@ class BayesOptSettings(Settings):
         "skip_frames": (0, 1_000),
         "window": (2, 5_000),
         "restarts": (1, 1_000),
-        "recommend_fits": (1, 100),
         "ascent_iterations": (0, 10_000),
     }
     initial_points: int = 8
@@ -235,11 +234,6 @@ class BayesOptSettings(Settings):
     """The recommendation is the emoticon read with the best posterior mean less this many
     posterior standard deviations (0: the best mean; more: an emoticon measured well enough
     to stay the recommendation as readings come)."""
-    recommend_fits: int = 1
-    """The recommendation's score is averaged over the posteriors of the last this many fits
-    of the hyperparameters (1: the last fit's alone). A refit can rate another emoticon
-    higher on the same readings; averaging over recent fits keeps one refit from moving the
-    recommendation."""
     carry_over: bool = False
     """Model each reading as carrying over part of the previous emoticon's response (the face
     moves 0.3-1 s after a change), the carried share learned per person
@@ -258,8 +252,7 @@ class BayesOptSettings(Settings):
     (BENCHMARKS.md, "Agents that find a faint smile")."""
 
     def _check(self) -> None:
-        keys = ("initial_points", "refit_every", "fit_iterations", "candidates", "window")
-        for key in (*keys, "recommend_fits"):
+        for key in ("initial_points", "refit_every", "fit_iterations", "candidates", "window"):
             if getattr(self, key) < 1:
                 raise self._refused(key, "must be at least 1")
         keys = ("local_candidates", "skip_frames", "favourite_every", "favourite_starts")
@@ -335,8 +328,6 @@ class BayesOpt(Agent):
         self.before_priors = np.empty(0)
         self.raw: torch.Tensor | None = None
         """The GP's log-hyperparameters of the last fit (None before the first)."""
-        self.recent_raws: list[torch.Tensor] = []
-        """Those of the last `recommend_fits` fits, oldest first (the last is `raw`)."""
         self.fitted_at = 0
         """Readings there were at the last fit."""
         self.saved_with_prior = False
@@ -523,8 +514,7 @@ class BayesOpt(Agent):
             if self.raw is None:  # the first fit: there is nothing to start from
                 self._gp.fit(self.settings.fit_iterations)
                 self.favourite = self._fit_favourite(data, self.values.size, None, None)
-                self._adopt(self._gp.raw.clone())
-                self.fitted_at = self.values.size
+                self.raw, self.fitted_at = self._gp.raw.clone(), self.values.size
         return self._gp
 
     def _recent(self) -> dict[str, np.ndarray]:
@@ -545,8 +535,7 @@ class BayesOpt(Agent):
             "before_priors": self.before_priors[recent],
         }
 
-    def _build_gp(self, data: dict[str, np.ndarray], raw: torch.Tensor | None = None) -> TasteGP:
-        """The GP on `data` with hyperparameters `raw` (None: the last fit's)."""
+    def _build_gp(self, data: dict[str, np.ndarray]) -> TasteGP:
         s = self.settings
         times = data["times"] / 100.0 if s.mood_input else np.zeros(data["times"].size)
         return TasteGP(
@@ -554,7 +543,7 @@ class BayesOpt(Agent):
             torch.as_tensor(times, dtype=torch.float64),
             torch.as_tensor(data["values"], dtype=torch.float64),
             prior=None if self.prior_mean is None else torch.as_tensor(data["priors"]),
-            raw=self.raw if raw is None else raw,
+            raw=self.raw,
             priors=Priors(
                 lengthscale=(s.lengthscale_median, s.lengthscale_spread),
                 noise=(s.noise_median, 1.0),
@@ -632,14 +621,8 @@ class BayesOpt(Agent):
             self._fitting.join()
             self._fitting = None
         if self._fitted is not None:
-            (raw, self.favourite, self.fitted_at), self._fitted = self._fitted, None
-            self._adopt(raw)
+            (self.raw, self.favourite, self.fitted_at), self._fitted = self._fitted, None
             self._gp, self._best = None, None
-
-    def _adopt(self, raw: torch.Tensor) -> None:
-        """Take the hyperparameters of a new fit, and keep the last `recommend_fits`."""
-        self.raw = raw
-        self.recent_raws = [*self.recent_raws, raw][-self.settings.recommend_fits :]
 
     def _posterior(self, points: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """The rested taste's posterior (mean, sd) at normalised emoticons (m, n)."""
@@ -738,33 +721,16 @@ class BayesOpt(Agent):
                 mean, sd = gp.posterior(self._inputs(data["points"]), prior)
             return data["points"][self._recommended(mean, sd)].copy()
         if self._best is None:
-            self._best = self._scored_best()
+            points = self._recent()["points"]
+            with torch.no_grad():
+                mean, sd = self._posterior(points)
+            self._best = points[self._recommended(mean, sd)].copy()
         return self._best
-
-    def _scored_best(self) -> np.ndarray:
-        """The emoticon read (in the window) with the best score, averaged over recent fits.
-
-        Each of the last `recommend_fits` fits' hyperparameters gives a posterior on the same
-        readings (the last fit's is the model's).
-        """
-        data = self._recent()
-        points, prior = data["points"], self._prior_t(torch.as_tensor(data["points"]))
-        scores = []
-        with torch.no_grad():
-            mean, sd = self._posterior(points)
-            scores.append(self._score_of(mean, sd))
-            for raw in self.recent_raws[:-1]:
-                gp = self._build_gp(data, raw)
-                scores.append(self._score_of(*gp.posterior(self._inputs(points), prior)))
-        return points[int(torch.argmax(torch.stack(scores).mean(0)))].copy()
 
     def _recommended(self, mean: torch.Tensor, sd: torch.Tensor) -> int:
         """The index of the recommendation among emoticons with this posterior."""
-        return int(torch.argmax(self._score_of(mean, sd)))
-
-    def _score_of(self, mean: torch.Tensor, sd: torch.Tensor) -> torch.Tensor:
-        """The recommendation's score of emoticons with this posterior (`recommend_sd`)."""
-        return mean - self.settings.recommend_sd * sd if self.settings.recommend_sd else mean
+        score = mean - self.settings.recommend_sd * sd if self.settings.recommend_sd else mean
+        return int(torch.argmax(score))
 
     # ----- does the person react? ------------------------------------------------------------
     def _expected_reading(
@@ -870,7 +836,6 @@ class BayesOpt(Agent):
         }
         if self.raw is not None:
             arrays["raw"] = self.raw.numpy()
-            arrays["recent_raws"] = torch.stack(self.recent_raws).numpy()
         if self.favourite is not None:
             arrays["favourite"] = self.favourite
         return data, arrays
@@ -889,9 +854,6 @@ class BayesOpt(Agent):
         expected = data.get("expected")
         self.expected = None if expected is None else (float(expected[0]), float(expected[1]))
         self.raw = torch.as_tensor(arrays["raw"]).clone() if "raw" in arrays else None
-        # Agents saved before `recommend_fits` kept the last fit's alone.
-        recent = arrays.get("recent_raws", arrays["raw"][None] if "raw" in arrays else None)
-        self.recent_raws = [] if recent is None else [torch.as_tensor(r).clone() for r in recent]
         self.favourite = (
             np.asarray(arrays["favourite"], np.float64) if "favourite" in arrays else None
         )

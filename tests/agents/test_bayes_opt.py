@@ -1,5 +1,4 @@
 import dataclasses
-import math
 import threading
 
 import numpy as np
@@ -74,17 +73,10 @@ def test_an_agent_saved_before_its_first_step_still_reads_the_start_once(tmp_pat
 
 
 @pytest.mark.parametrize("steps", [3, 9])  # in the design, and after the GP has chosen
-@pytest.mark.parametrize("fits", [1, 3])  # the recent fits are part of the state
-def test_a_loaded_agent_continues_exactly_like_the_saved_one(
-    tmp_path, steps: int, fits: int
-) -> None:
-    agent = BayesOpt(env_for(), seed=3, **SMALL, recommend_fits=fits).learn(steps)
-    assert (len(agent.recent_raws) > 1) == (fits > 1 and steps == 9)
+def test_a_loaded_agent_continues_exactly_like_the_saved_one(tmp_path, steps: int) -> None:
+    agent = BayesOpt(env_for(), seed=3, **SMALL).learn(steps)
     agent.save(tmp_path / "bo")
     loaded = BayesOpt.load(tmp_path / "bo", env=env_for())
-    assert len(loaded.recent_raws) == len(agent.recent_raws)
-    for theirs, ours in zip(loaded.recent_raws, agent.recent_raws, strict=True):
-        np.testing.assert_array_equal(theirs.numpy(), ours.numpy())
     obs = np.append(PARAM_SPACE.normalize(PARAM_SPACE.defaults), 0.0).astype(np.float32)
     np.testing.assert_array_equal(
         loaded.predict(obs, deterministic=True)[0], agent.predict(obs, deterministic=True)[0]
@@ -140,56 +132,24 @@ def feed(agent: BayesOpt, points: np.ndarray, values: np.ndarray) -> None:
         agent._observe(obs, None, float(value), next_obs, {"scored": True, "reaction": None})
 
 
-GOOD = np.full(N, 0.5)
-
-
-def one_lucky_reading() -> tuple[np.ndarray, np.ndarray]:
-    """Twelve readings around the true best (GOOD, 0.6) and twelve around a poor emoticon (0.3),
-    one of which (17) read 0.75 by luck: the best reading is the poor emoticon's."""
+def test_the_recommendation_is_the_best_posterior_mean_not_the_luckiest_reading() -> None:
     rng = np.random.default_rng(0)
-    poor = np.full(N, -0.5)
+    good, poor = np.full(N, 0.5), np.full(N, -0.5)
+    # Twelve readings around the true best (0.6) and twelve around a poor emoticon (0.3), one
+    # of which read 0.75 by luck: the best reading is the poor emoticon's.
     points = np.vstack(
-        [GOOD + 0.03 * rng.standard_normal((12, N)), poor + 0.03 * rng.standard_normal((12, N))]
+        [good + 0.03 * rng.standard_normal((12, N)), poor + 0.03 * rng.standard_normal((12, N))]
     )
     values = np.concatenate(
         [0.6 + 0.04 * rng.standard_normal(12), 0.3 + 0.04 * rng.standard_normal(12)]
     )
     values[17] = 0.75
-    return points, values
-
-
-def test_the_recommendation_is_the_best_posterior_mean_not_the_luckiest_reading() -> None:
-    points, values = one_lucky_reading()
     agent = BayesOpt(env_for(), seed=0, **SMALL, habituation_input=False, mood_input=False)
     feed(agent, points, values)
     assert np.argmax(values) == 17
     best = agent.best_point()
-    assert np.linalg.norm(best - GOOD) < 0.2, best
+    assert np.linalg.norm(best - good) < 0.2, best
     assert agent.model().noise_sd() > 0.02  # the noise was learned, not interpolated
-
-
-def test_one_refit_does_not_move_a_recommendation_averaged_over_recent_fits() -> None:
-    """Two fits that learned the noise, then one that interpolates the readings."""
-    points, values = one_lucky_reading()
-    chosen = {}
-    for fits in (1, 3):
-        agent = BayesOpt(
-            env_for(), seed=0, **SMALL, habituation_input=False, mood_input=False,
-            recommend_fits=fits,
-        )  # fmt: skip
-        feed(agent, points, values)
-        agent.model()  # the first fit
-        fitted = agent.raw.clone()
-        agent._adopt(fitted.clone())
-        interpolating = fitted.clone()
-        interpolating[:N] = math.log(0.02)  # length scales far below the readings' spacing
-        interpolating[N + 3] = math.log(1e-6)  # and no noise
-        agent._adopt(interpolating)
-        agent._gp, agent._best = None, None
-        assert len(agent.recent_raws) == min(fits, 3)
-        chosen[fits] = agent.best_point()
-    np.testing.assert_allclose(chosen[1], points[17])  # that fit alone: the luckiest reading
-    assert np.linalg.norm(chosen[3] - GOOD) < 0.2, chosen[3]  # outvoted by the two before
 
 
 def calm_person(index: int, seed: int) -> PersonViewer:
