@@ -17,9 +17,11 @@ left out:
 
 `height` and `offset` are fitted by least squares to every reading about its session's own
 mean (a person who reads higher or lower overall does not move them), each session's
-readings against the favourites of the *other* sessions only: `height` says how far other
+readings against the favourites of *other people's* sessions only: `height` says how far other
 people's favourites predict a person's smiles, and is near zero when people are unrelated. The
-bandwidth is the one that predicts best this way (leaving one session out at a time). People
+bandwidth is the one that predicts best this way (leaving one person out at a time: each
+session is a person of its own unless `people` says whose it is, as a study's sessions do; a
+person's second session would otherwise vouch for their first). People
 whose favourites lie around one emoticon give a bump there; people with two tastes, two bumps.
 
     prior = learn_prior(load_sessions("runs/earlier-participants"))
@@ -210,59 +212,82 @@ def _readings(session: Session, space: ParamSpace) -> tuple[np.ndarray, np.ndarr
     return points, readings
 
 
-def learn_prior(sessions: Sequence[Session], space: ParamSpace | None = None) -> PopulationPrior:
+def learn_prior(
+    sessions: Sequence[Session],
+    space: ParamSpace | None = None,
+    people: Sequence[str] | None = None,
+) -> PopulationPrior:
     """Learn where people smile from their sessions (steps with a face; see the module).
 
     Args:
-        sessions: Sessions of other people (at least two, so the bandwidth can be checked on
-            a session left out).
+        sessions: Sessions of other people (of at least two, so the bandwidth can be checked
+            on a person left out).
         space: The parameter space; by default the first session's.
+        people: Whose each session is, where one person may have several (a study's
+            participants); None: each session a person of its own. A session's readings are
+            checked against the favourites of other people only: a person's second session
+            would otherwise vouch for the first, and the narrowest bandwidth would win.
 
     Raises:
-        ConfigError: If fewer than two sessions have readings.
+        ConfigError: If fewer than two people's sessions have readings, or `people` does not
+            name one person per session.
         SessionError: If the sessions were recorded over different parameter spaces.
     """
     if not sessions:
         raise ConfigError("prior: no session given to learn from.", field="prior")
-    space = space or sessions[0].meta.space()
-    pairs = [_readings(s, space) for s in sessions]
-    used = [(s, x, y) for s, (x, y) in zip(sessions, pairs, strict=True) if y.size and reacted(s)]
-    if len(used) < 2:
+    if people is not None and len(people) != len(sessions):
         raise ConfigError(
-            f"prior: {len(used)} of the sessions given has readings (steps with a face) of a "
-            "person who reacts; a prior needs at least two people's sessions.",
+            f"prior: {len(people)} people named for {len(sessions)} sessions; name one per "
+            "session.",
             field="prior",
         )
-    favourites = np.stack([_favourite(s, space, x, y) for s, x, y in used])
-    points = np.concatenate([x for _, x, _ in used])
-    residuals = np.concatenate([y - y.mean() for _, _, y in used])
-    groups = np.concatenate([np.full(y.size, i) for i, (_, _, y) in enumerate(used)])
-    fits = {h: _fit_left_out(favourites, points, residuals, groups, h) for h in BANDWIDTHS}
+    whose = list(people) if people is not None else [str(i) for i in range(len(sessions))]
+    space = space or sessions[0].meta.space()
+    pairs = [_readings(s, space) for s in sessions]
+    used = [
+        (s, x, y, who)
+        for s, (x, y), who in zip(sessions, pairs, whose, strict=True)
+        if y.size and reacted(s)
+    ]
+    if len({who for *_, who in used}) < 2:
+        raise ConfigError(
+            f"prior: {len(used)} of the sessions given has readings (steps with a face) of a "
+            "person who reacts, of fewer than two people; a prior needs at least two people's "
+            "sessions.",
+            field="prior",
+        )
+    favourites = np.stack([_favourite(s, space, x, y) for s, x, y, _ in used])
+    points = np.concatenate([x for _, x, _, _ in used])
+    residuals = np.concatenate([y - y.mean() for _, _, y, _ in used])
+    groups = np.concatenate([np.full(y.size, i) for i, (_, _, y, _) in enumerate(used)])
+    person = np.array([sorted(set(whose)).index(who) for *_, who in used])
+    fits = {h: _fit_left_out(favourites, person, points, residuals, groups, h) for h in BANDWIDTHS}
     bandwidth = min(fits, key=lambda h: fits[h][2])
     offset, height, _ = fits[bandwidth]
     return PopulationPrior(
         space=space,
         favourites=favourites,
         bandwidth=float(bandwidth),
-        level=float(np.concatenate([y for _, _, y in used]).mean()),
+        level=float(np.concatenate([y for _, _, y, _ in used]).mean()),
         offset=offset,
         height=height,
-        sources=tuple(PriorSource(str(s.folder), int(y.size)) for s, _, y in used),
+        sources=tuple(PriorSource(str(s.folder), int(y.size)) for s, _, y, _ in used),
         cv_error={str(h): fit[2] for h, fit in fits.items()},
     )
 
 
 def _fit_left_out(
     favourites: np.ndarray,
+    person: np.ndarray,
     points: np.ndarray,
     residuals: np.ndarray,
     groups: np.ndarray,
     bandwidth: float,
 ) -> tuple[float, float, float]:
-    """Fit `offset` and `height` with each session left out of its own density.
+    """Fit `offset` and `height` with each person left out of their own density.
 
     Each session's readings (about its mean) are regressed by least squares on the density
-    of the *other* sessions' favourites.
+    of the favourites of the *other* people's sessions (`person`: whose each session is).
 
     Returns:
         (offset, height, mean over sessions of the mean squared error).
@@ -270,7 +295,7 @@ def _fit_left_out(
     density = np.empty(residuals.size)
     for group in range(favourites.shape[0]):
         mine = groups == group
-        others = np.delete(favourites, group, axis=0)
+        others = favourites[person != person[group]]
         density[mine] = _density(points[mine], others, bandwidth)
     design = np.stack([np.ones_like(density), density], axis=1)
     (offset, height), *_ = np.linalg.lstsq(design, residuals, rcond=None)

@@ -219,3 +219,20 @@ def test_a_prior_learns_from_the_agents_recommendations_and_not_from_non_respond
     assert len(prior.sources) == 4  # the four who react
     assert prior.warm_start(1)[0] == pytest.approx(FAVOURITE, abs=0.15)
     assert prior.mean(FAVOURITE[None])[0] > prior.mean(elsewhere[None])[0]
+
+
+def test_a_persons_second_session_does_not_vouch_for_their_first(tmp_path):
+    """Four people with unrelated favourites, each recorded twice: folds by person stay flat."""
+    rng = np.random.default_rng(3)
+    favourites = [rng.uniform(-0.9, 0.9, 8) for _ in range(4)]
+    sessions = _person_sessions(tmp_path, [f for f in favourites for _ in range(2)], seed=5)
+    by_session = learn_prior(sessions)  # each session taken for a person of its own
+    by_person = learn_prior(sessions, people=[f"p{i // 2}" for i in range(8)])
+    points = np.vstack([np.random.default_rng(4).uniform(-1, 1, (300, 8)), favourites])
+    # A session's twin favourite predicts it: by session, a narrow peak at each favourite wins.
+    assert by_session.bandwidth < by_person.bandwidth
+    assert np.ptp(by_person.mean(points)) < 0.5 * np.ptp(by_session.mean(points))
+    with pytest.raises(ConfigError, match="at least two people"):
+        learn_prior(sessions[:2], people=["p0", "p0"])
+    with pytest.raises(ConfigError, match="one per session"):
+        learn_prior(sessions, people=["p0"])

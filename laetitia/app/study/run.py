@@ -395,12 +395,14 @@ def choose_prior(
 
     *growing*: learned from the sessions complete now of every other enrolled participant, of
     this condition or of every condition (`PriorPolicy.pool`), oldest first; each is named in
-    the prior by its token, never by participant. Fewer than two with readings give none.
+    the prior by its token, never by participant, and its bandwidth is checked on one
+    participant left out at a time (a participant's other conditions do not vouch for them).
+    Sessions of fewer than two participants with readings, who react, give none.
 
     Raises:
         ConfigError: If a fixed prior's sessions cannot be read.
     """
-    from laetitia.app.prior import PriorSource, learn_prior, read_prior
+    from laetitia.app.prior import PriorSource, learn_prior, reacted, read_prior
 
     policy = condition.prior
     if policy.policy == "none":
@@ -413,23 +415,31 @@ def choose_prior(
 
     pool = {condition.name} if policy.pool == "condition" else {c.name for c in study.conditions}
     earlier = sorted(
-        (run.finished, run.token, participant_dir(study.folder, other.participant) / run.condition)
+        (
+            run.finished,
+            run.token,
+            participant_dir(study.folder, other.participant) / run.condition,
+            other.participant,
+        )
         for other in all_participants(study.folder)
         if other.enrolled and other.participant != participant
         for run in other.runs
         if run.condition in pool and run.finished is not None
     )
-    tokens = {str(folder): token for _, token, folder in earlier}
-    sessions = [load_session(folder) for _, _, folder in earlier]
-    read = [s for s in sessions if s.scored().any()]
-    if len(read) < 2:
+    tokens = {str(folder): token for _, token, folder, _ in earlier}
+    whose = {str(folder): other for _, _, folder, other in earlier}
+    sessions = [load_session(folder) for _, _, folder, _ in earlier]
+    read = [s for s in sessions if s.scored().any() and reacted(s)]
+    people = len({whose[str(s.folder)] for s in read})
+    if people < 2:
         return PriorUse(
             "growing",
             tuple(tokens[str(s.folder)] for s in read),
             used=False,
-            note=f"no prior: {len(read)} earlier session(s) with readings, a prior needs 2",
+            note=f"no prior: {len(read)} earlier session(s) with readings of {people} "
+            "participant(s) who react; a prior needs 2 participants'",
         ), None
-    prior = learn_prior(read)
+    prior = learn_prior(read, people=[whose[str(s.folder)] for s in read])  # folds by person
     named = tuple(
         PriorSource(f"study session {tokens[s.folder]}", s.readings) for s in prior.sources
     )

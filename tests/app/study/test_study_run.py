@@ -11,7 +11,8 @@ import pytest
 
 from laetitia.app.study.order import balanced_latin_square
 from laetitia.app.study.participants import read_participant
-from laetitia.app.study.run import run_participant
+from laetitia.app.study.protocol import read_study
+from laetitia.app.study.run import choose_prior, run_participant
 from laetitia.app.study.status import format_status, study_status
 from laetitia.cli import main
 from laetitia.errors import SessionEndedByUser, StudyError
@@ -211,7 +212,6 @@ def test_pseudonyms_are_checked_and_a_folder_holds_a_dry_run_or_a_study_never_bo
 
 def test_a_fixed_prior_is_learned_from_the_sessions_the_study_file_names(dry_run, tmp_path):
     from laetitia.app.study.protocol import parse_study
-    from laetitia.app.study.run import choose_prior
 
     text = (dry_run / "study.toml").read_text()
     fixed = (
@@ -225,3 +225,20 @@ def test_a_fixed_prior_is_learned_from_the_sessions_the_study_file_names(dry_run
     assert len(prior.sources) == 4  # both conditions of both participants
     with pytest.raises(StudyError, match="only for it"):
         parse_study(text.replace('"fixed"', '"growing"'), dry_run / "study.toml", dry_run)
+
+
+def test_a_growing_prior_over_the_study_needs_two_participants_not_two_sessions(tiny_study):
+    text = (tiny_study / "study.toml").read_text()
+    (tiny_study / "study.toml").write_text(text.replace('pool = "condition"', 'pool = "study"'))
+    for people in (1, 2):
+        assert (
+            main(["study", "run", str(tiny_study), "--simulate", str(people), "--no-progress"]) == 0
+        )
+        study = read_study(tiny_study)
+        use, prior = choose_prior(study, study.condition("bayes"), "P9")
+        assert len(use.learned_from) == 2 * people  # both conditions of each
+        if people == 1:  # one person's two sessions: nothing to check a bandwidth on
+            assert prior is None and not use.used
+            assert "of 1 participant(s) who react; a prior needs 2 participants'" in use.note
+        else:
+            assert prior is not None and use.used and len(prior.sources) == 4
