@@ -260,7 +260,7 @@ def learn_prior(
     points = np.concatenate([x for _, x, _, _ in used])
     residuals = np.concatenate([y - y.mean() for _, _, y, _ in used])
     groups = np.concatenate([np.full(y.size, i) for i, (_, _, y, _) in enumerate(used)])
-    person = np.array([sorted(set(whose)).index(who) for *_, who in used])
+    person = np.unique([who for *_, who in used], return_inverse=True)[1]
     fits = {h: _fit_left_out(favourites, person, points, residuals, groups, h) for h in BANDWIDTHS}
     bandwidth = min(fits, key=lambda h: fits[h][2])
     offset, height, _ = fits[bandwidth]
