@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -407,7 +407,11 @@ people-v2's held-out people, 1 seed x 200 steps: a median of 25 steps to 90% aga
 3 of them before 8 design points; BENCHMARKS.md)."""
 
 
-def read_prior(paths: Sequence[Path | str], space: ParamSpace | None = None) -> PopulationPrior:
+def read_prior(
+    paths: Sequence[Path | str],
+    space: ParamSpace | None = None,
+    person_of: Callable[[Path], str] | None = None,
+) -> PopulationPrior:
     """The prior `paths` name, as `laetitia train --prior` reads it.
 
     Learned from sessions (folders, or folders of them), or read from the one prior folder
@@ -416,6 +420,8 @@ def read_prior(paths: Sequence[Path | str], space: ParamSpace | None = None) -> 
     Args:
         paths: Session folders, folders of them, or one prior folder.
         space: The parameter space the agent works in; by default the emoticon's.
+        person_of: Whose the session in a folder is (`learn_prior`'s `people`); None: each
+            session a person of its own.
 
     Raises:
         ConfigError: If a path does not exist, or the prior cannot be learned or read.
@@ -430,4 +436,6 @@ def read_prior(paths: Sequence[Path | str], space: ParamSpace | None = None) -> 
         raise ConfigError(f"prior: {', '.join(missing) or 'nothing'} does not exist.", "prior")
     if len(folders) == 1 and (folders[0] / PRIOR_FILE).is_file():
         return load_prior(folders[0], space)
-    return learn_prior(load_sessions(folders), space)
+    sessions = load_sessions(folders)
+    people = None if person_of is None else [person_of(s.folder) for s in sessions]
+    return learn_prior(sessions, space, people)

@@ -46,6 +46,7 @@ from laetitia.app.study.participants import (
     next_index,
     now,
     participant_dir,
+    participants_dir,
     read_participant,
     write_participant,
 )
@@ -388,6 +389,15 @@ def _with_run(record: Participant, run: ConditionRun) -> Participant:
     return dataclasses.replace(record, runs=tuple(runs))
 
 
+def _participant_of(study: Study, folder: Path) -> str:
+    """Whose a session folder is: its participant's pseudonym inside the study, else itself."""
+    try:
+        inside = folder.resolve().relative_to(participants_dir(study.folder).resolve())
+    except ValueError:
+        return str(folder)
+    return inside.parts[0] if inside.parts else str(folder)
+
+
 def choose_prior(
     study: Study, condition: Condition, participant: str
 ) -> tuple[PriorUse, PopulationPrior | None]:
@@ -409,7 +419,7 @@ def choose_prior(
         return PriorUse("none"), None
     if policy.policy == "fixed":
         paths = [study.folder / p for p in policy.sessions]  # an absolute one stays as it is
-        prior = read_prior(paths)
+        prior = read_prior(paths, person_of=lambda folder: _participant_of(study, folder))
         return PriorUse("fixed", tuple(str(p) for p in policy.sessions), used=True), prior
     from laetitia.sessions import load_session
 

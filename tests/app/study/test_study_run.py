@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from laetitia.app.prior import learn_prior
 from laetitia.app.study.order import balanced_latin_square
 from laetitia.app.study.participants import read_participant
 from laetitia.app.study.protocol import read_study
@@ -16,7 +17,7 @@ from laetitia.app.study.run import choose_prior, run_participant
 from laetitia.app.study.status import format_status, study_status
 from laetitia.cli import main
 from laetitia.errors import SessionEndedByUser, StudyError
-from laetitia.sessions import load_session
+from laetitia.sessions import load_session, load_sessions
 
 PARTICIPANTS, STEPS = 6, 10
 IDS = [f"sim-{k:02d}" for k in range(1, PARTICIPANTS + 1)]
@@ -223,6 +224,12 @@ def test_a_fixed_prior_is_learned_from_the_sessions_the_study_file_names(dry_run
     assert use.policy == "fixed" and use.used and prior is not None
     assert use.learned_from == ("participants/sim-01", "participants/sim-02")
     assert len(prior.sources) == 4  # both conditions of both participants
+    # Its bandwidth was checked on one participant left out at a time, not one session.
+    sessions = load_sessions([dry_run / "participants" / p for p in ("sim-01", "sim-02")])
+    whose = [s.folder.parent.name for s in sessions]
+    assert sorted(whose) == ["sim-01", "sim-01", "sim-02", "sim-02"]
+    assert prior.cv_error == learn_prior(sessions, people=whose).cv_error
+    assert prior.cv_error != learn_prior(sessions).cv_error
     with pytest.raises(StudyError, match="only for it"):
         parse_study(text.replace('"fixed"', '"growing"'), dry_run / "study.toml", dry_run)
 
