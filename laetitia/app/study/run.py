@@ -425,22 +425,17 @@ def choose_prior(
 
     pool = {condition.name} if policy.pool == "condition" else {c.name for c in study.conditions}
     earlier = sorted(
-        (
-            run.finished,
-            run.token,
-            participant_dir(study.folder, other.participant) / run.condition,
-            other.participant,
-        )
+        (run.finished, run.token, participant_dir(study.folder, other.participant) / run.condition)
         for other in all_participants(study.folder)
         if other.enrolled and other.participant != participant
         for run in other.runs
         if run.condition in pool and run.finished is not None
     )
-    tokens = {str(folder): token for _, token, folder, _ in earlier}
-    whose = {str(folder): other for _, _, folder, other in earlier}
-    sessions = [load_session(folder) for _, _, folder, _ in earlier]
+    tokens = {str(folder): token for _, token, folder in earlier}
+    sessions = [load_session(folder) for _, _, folder in earlier]
     read = [s for s in sessions if s.scored().any() and reacted(s)]
-    people = len({whose[str(s.folder)] for s in read})
+    whose = [_participant_of(study, s.folder) for s in read]
+    people = len(set(whose))
     if people < 2:
         return PriorUse(
             "growing",
@@ -449,7 +444,7 @@ def choose_prior(
             note=f"no prior: {len(read)} earlier session(s) with readings of {people} "
             "participant(s) who react; a prior needs 2 participants'",
         ), None
-    prior = learn_prior(read, people=[whose[str(s.folder)] for s in read])  # folds by person
+    prior = learn_prior(read, people=whose)  # folds by person
     named = tuple(
         PriorSource(f"study session {tokens[s.folder]}", s.readings) for s in prior.sources
     )
