@@ -252,11 +252,10 @@ class BayesOptSettings(Settings):
     (BENCHMARKS.md, "Agents that find a faint smile")."""
 
     def _check(self) -> None:
-        for key in ("initial_points", "refit_every", "fit_iterations", "candidates", "window"):
-            if getattr(self, key) < 1:
-                raise self._refused(key, "must be at least 1")
-        keys = ("local_candidates", "skip_frames", "favourite_every", "favourite_starts")
-        for key in (*keys, "verdict_after", "recommend_sd"):
+        # The counts in `limits` are checked before this.
+        if self.refit_every < 1:
+            raise self._refused("refit_every", "must be at least 1")
+        for key in ("favourite_every", "verdict_after", "recommend_sd"):
             if getattr(self, key) < 0:
                 raise self._refused(key, "must be at least 0")
         for key in ("habituation_width", "habituation_half_life", "drift_median"):

@@ -59,8 +59,6 @@ class CmaEsSettings(Settings):
     correlations between parameters)."""
 
     def _check(self) -> None:
-        if self.population < 2:
-            raise self._refused("population", "must be at least 2")
         if not 0.0 < self.sigma <= 2.0:
             raise self._refused("sigma", "must be in (0, 2]")
 

@@ -44,7 +44,7 @@ import numpy as np
 from laetitia.emoticon.params import ParamSpace
 from laetitia.errors import ConfigError, SessionError
 from laetitia.files import write_bytes_atomic, write_json_atomic
-from laetitia.records import from_dict, parse_json
+from laetitia.records import JSON_LIMIT, from_dict, parse_json
 from laetitia.sessions import Session
 from laetitia.sessions.layout import RESPONDS_COLUMN
 from laetitia.sessions.meta import space_from_description
@@ -52,8 +52,6 @@ from laetitia.sessions.paths import read_inside
 
 PRIOR_FILE = "prior.json"
 ARRAYS_FILE = "prior.safetensors"
-PRIOR_LIMIT = 16 << 20
-"""The largest `prior.json` read (16 MiB); a prior's own is a few kB."""
 PRIOR_FORMAT = 1
 """Version of the prior's files."""
 BANDWIDTHS = (0.2, 0.3, 0.45, 0.7, 1.0, 1.5)
@@ -346,7 +344,7 @@ def load_prior(folder: Path | str, space: ParamSpace) -> PopulationPrior:
     path = folder / PRIOR_FILE
     try:
         # Files of the folder itself, through no link: a prior may be part of a session.
-        text = read_inside(folder, PRIOR_FILE, str(path), PRIOR_LIMIT, ConfigError)
+        text = read_inside(folder, PRIOR_FILE, str(path), JSON_LIMIT, ConfigError)
         data = read_inside(folder, ARRAYS_FILE, str(folder / ARRAYS_FILE), error=ConfigError)
     except FileNotFoundError as error:
         raise ConfigError(

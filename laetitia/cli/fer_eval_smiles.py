@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.resamples <= MAX_RESAMPLES:
         # Every resample's draw of people is held at once: the bound keeps that in memory.
-        raise ConfigError(f"--resamples must be from 1 to {MAX_RESAMPLES}, got {args.resamples}.")
+        raise ConfigError(
+            f"resamples must be from 1 to {MAX_RESAMPLES}, got {args.resamples}.", "resamples"
+        )
     if args.json is not None:
         check_output_file(args.json, "json")
     pairs = find_pairs(args.folder)
