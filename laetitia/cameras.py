@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from laetitia.errors import CameraError
-from laetitia.images import MAX_PIXELS_ENV, decode_image, max_pixels
+from laetitia.images import MAX_PIXELS_ENV, decode_image, max_pixels, read_image
 from laetitia.threads import ensure_threads
 
 IMAGE_SUFFIXES: frozenset[str] = frozenset(
@@ -364,7 +364,7 @@ class ImageFolder(Camera):
     def frame_size(self) -> tuple[int, int]:
         """(width, height) of the first image (later images may differ)."""
         if self._size is None:
-            first = _read_image(self.files[0])
+            first = read_image(self.files[0], cv2.IMREAD_COLOR, CameraError)
             self._size = (int(first.shape[1]), int(first.shape[0]))
         return self._size
 
@@ -386,7 +386,7 @@ class ImageFolder(Camera):
         """
         if self._next >= len(self.files):
             return None
-        frame = _read_image(self.files[self._next])
+        frame = read_image(self.files[self._next], cv2.IMREAD_COLOR, CameraError)
         self._next += 1
         if self._size is None:
             self._size = (int(frame.shape[1]), int(frame.shape[0]))
@@ -398,24 +398,6 @@ class ImageFolder(Camera):
     def describe(self) -> dict[str, object]:
         """Kind, path and number of images."""
         return {"kind": "images", "path": str(self.path), "images": len(self.files)}
-
-
-def _read_image(path: Path) -> np.ndarray:
-    """Decode one image file to BGR uint8 (H, W, 3); grayscale files come back as 3 channels.
-
-    Its size is checked before it is decoded (`laetitia.images`), and a FIFO or device is
-    never opened.
-
-    Raises:
-        CameraError: If it is not a regular file, too large, or not a readable image.
-    """
-    if not path.is_file():
-        raise CameraError(f"{path} is not a regular file; name an image file.")
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CameraError(f"{path} cannot be read: {error.strerror or error}.") from error
-    return decode_image(data, str(path), cv2.IMREAD_COLOR, CameraError)
 
 
 def open_camera(source: int | str | Path) -> Camera:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import struct
+from pathlib import Path
 
 import numpy as np
 
@@ -116,6 +117,23 @@ def decode_image(
     if image is None:
         raise error(f"{source} cannot be decoded as an image (damaged); replace it.")
     return image
+
+
+def read_image(
+    path: Path, flags: int | None = None, error: type[LaetitiaError] = LaetitiaError
+) -> np.ndarray:
+    """Read and decode one image file (`decode_image`); a FIFO or device is never opened.
+
+    Raises:
+        error: If it is not a regular file, cannot be read, is too large, or does not decode.
+    """
+    if not path.is_file():
+        raise error(f"{path} is not a regular file; name an image file.")
+    try:
+        data = path.read_bytes()
+    except OSError as failure:
+        raise error(f"{path} cannot be read: {failure.strerror or failure}.") from failure
+    return decode_image(data, str(path), flags, error)
 
 
 def _png(data: bytes) -> tuple[int, int] | None:

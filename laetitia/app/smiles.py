@@ -155,7 +155,7 @@ def read_photos(
     import cv2
 
     from laetitia.faces import DETECTOR_NAMES
-    from laetitia.images import decode_image
+    from laetitia.images import read_image
     from laetitia.meter import HappinessMeter
 
     chosen = [get_signal(name) for name in signals]
@@ -163,10 +163,7 @@ def read_photos(
     meter = HappinessMeter.live(detector or DETECTOR_NAMES[0], signal=widest.name)
     read = {}
     for kind, paths in (("neutral", pairs.neutral), ("smiling", pairs.smiling)):
-        images = []
-        for path in paths:
-            data = path.read_bytes() if path.is_file() else b""
-            images.append(decode_image(data, str(path), cv2.IMREAD_COLOR, DatasetError))
+        images = [read_image(path, cv2.IMREAD_COLOR, DatasetError) for path in paths]
         read[kind] = dataclasses.replace(meter.read(images, related=False), frames=None)
     return read, meter
 
