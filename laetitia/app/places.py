@@ -86,13 +86,12 @@ def recorded_model(meta: SessionMeta, given: Path | None, field: str = "model") 
     )
 
 
-def recorded_profile(meta: SessionMeta, given: Path | None, field: str = "profile") -> Path | None:
+def recorded_profile(meta: SessionMeta, given: Path | None) -> Path | None:
     """The calibration profile to score as the session was scored; None when it had none.
 
     Args:
         meta: The session's record.
         given: The profile named on the command line, if any.
-        field: The config field that names a profile, for messages.
 
     Raises:
         ConfigError: If a profile is given for a session scored without one, or the one given
@@ -102,6 +101,8 @@ def recorded_profile(meta: SessionMeta, given: Path | None, field: str = "profil
         ProfileError: If the profile given cannot be read.
     """
     from laetitia.profile import load_profile
+
+    field = "profile"  # the config field that names a profile, for messages
 
     meter = recorded_meter(meta.viewer)
     recorded = meter.get("profile") if meter is not None else None

@@ -317,7 +317,6 @@ def _train(config: TrainConfig, progress: bool, served: WebSession) -> TrainResu
         if config.tensorboard is not None and agent.logs_tensorboard:
             agent.log_to_tensorboard(config.tensorboard, run=config.out.name)
         return _run(config, agent, env, claim.recorder, config.steps, 0, progress, served)
-    raise AssertionError("unreachable: the block returns or raises")  # pragma: no cover
 
 
 def recorded_config(session: Session) -> TrainConfig:

@@ -25,7 +25,7 @@ from typing import Any
 from laetitia.emoticon.params import Param, ParamSpace
 from laetitia.errors import LaetitiaError, SessionError
 from laetitia.files import write_json_atomic
-from laetitia.records import from_dict, parse_json
+from laetitia.records import JSON_LIMIT, from_dict, parse_json
 from laetitia.sessions.layout import (
     FRAME_FORMAT,
     FRAMES_DIR,
@@ -35,9 +35,6 @@ from laetitia.sessions.layout import (
 )
 from laetitia.sessions.migrations import FER_HAPPY_RECORD, FORMAT_VERSION, migrate
 from laetitia.sessions.paths import read_inside
-
-META_LIMIT = 16 << 20
-"""The largest `meta.json` read (16 MiB); a session's own is a few kB."""
 
 VERSIONED_PACKAGES = (
     "laetitia",
@@ -232,12 +229,13 @@ def read_meta(path: Path) -> SessionMeta:
 
     Raises:
         SessionError: If the file is missing, a link or not a regular file, larger than
-            `META_LIMIT`, unreadable or not JSON, from a newer laetitia, or not a session
-            record (an unknown or missing key, a value of the wrong type).
+            `JSON_LIMIT` (16 MiB; a session's own is a few kB), unreadable or not JSON, from a
+            newer laetitia, or not a session record (an unknown or missing key, a value of the
+            wrong type).
     """
     path = Path(path)
     try:
-        data = read_inside(path.parent, path.name, str(path), limit=META_LIMIT)
+        data = read_inside(path.parent, path.name, str(path), limit=JSON_LIMIT)
     except FileNotFoundError as error:
         raise SessionError(f"{path} is missing; the folder is not a session.") from error
     except OSError as error:
