@@ -181,13 +181,16 @@ def _favourite(
     return points[best].mean(axis=0)
 
 
-def reacted(session: Session) -> bool:
-    """Whether a session may say where its person smiled.
+def informs(session: Session) -> bool:
+    """Whether a session may say where its person smiled: the sessions a prior learns from.
 
-    False when its agent said, at its end, that the person gives no reliable reaction
-    (`responds` 0 in its last row); True otherwise (also when it said nothing).
+    It has readings (steps with a face), and its agent did not say, at its end, that the
+    person gives no reliable reaction (`responds` 0 in its last row; saying nothing counts as
+    reacting).
     """
-    if session.n_steps == 0 or RESPONDS_COLUMN not in session.columns:
+    if not session.scored().any():
+        return False
+    if RESPONDS_COLUMN not in session.columns:
         return True
     return bool(session.steps[RESPONDS_COLUMN][-1] != 0.0)
 
@@ -243,9 +246,7 @@ def learn_prior(
     space = space or sessions[0].meta.space()
     pairs = [_readings(s, space) for s in sessions]
     used = [
-        (s, x, y, who)
-        for s, (x, y), who in zip(sessions, pairs, whose, strict=True)
-        if y.size and reacted(s)
+        (s, x, y, who) for s, (x, y), who in zip(sessions, pairs, whose, strict=True) if informs(s)
     ]
     if len({who for *_, who in used}) < 2:
         raise ConfigError(

@@ -412,7 +412,7 @@ def choose_prior(
     Raises:
         ConfigError: If a fixed prior's sessions cannot be read.
     """
-    from laetitia.app.prior import PriorSource, learn_prior, reacted, read_prior
+    from laetitia.app.prior import PriorSource, informs, learn_prior, read_prior
 
     policy = condition.prior
     if policy.policy == "none":
@@ -433,7 +433,7 @@ def choose_prior(
     )
     tokens = {str(folder): token for _, token, folder in earlier}
     sessions = [load_session(folder) for _, _, folder in earlier]
-    read = [s for s in sessions if s.scored().any() and reacted(s)]
+    read = [s for s in sessions if informs(s)]
     whose = [_participant_of(study, s.folder) for s in read]
     people = len(set(whose))
     if people < 2:
