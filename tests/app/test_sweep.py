@@ -161,13 +161,15 @@ def test_a_worker_killed_mid_run_is_retried_and_the_figures_do_not_change(no_ray
     assert killer.killed is not None, "no worker was seen running a job"
     with pytest.raises(ProcessLookupError):
         os.kill(killer.killed, 0)
+    assert list(outcome.failures) == [("cma-es", 0, 9)], {
+        key: failure.error for key, failure in outcome.failures.items()
+    }
     assert [r.metrics for r in outcome.results.values()] == [
         r.metrics for r in serial.results.values()
     ]
     assert [r.shown.tobytes() for r in outcome.results.values()] == [
         r.shown.tobytes() for r in serial.results.values()
     ]
-    assert list(outcome.failures) == [("cma-es", 0, 9)]
     assert "population must be at least 2" in outcome.failures[("cma-es", 0, 9)].error
 
 
