@@ -571,23 +571,14 @@ def _visible_dirs(folder: Path) -> list[Path]:
 
 
 def _read_gray(file: Path) -> np.ndarray:
-    # Decoded from the bytes, not imread, so that any path the OS accepts works, and after
-    # its header's size is checked (`laetitia.images`): no file decodes to a bomb.
-    from laetitia.images import image_size, max_pixels
+    """A square face crop from an image file, grey.
 
-    data = file.read_bytes() if file.is_file() else b""
-    size = image_size(data)
-    if size is not None and size[0] * size[1] > max_pixels():
-        raise DatasetError(
-            f"{file} is {size[0]}x{size[1]} pixels, over the limit of {max_pixels()}; a face "
-            "crop is far smaller. Shrink it or remove it."
-        )
-    try:
-        gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) if size else None
-    except cv2.error:
-        gray = None
-    if gray is None:
-        raise DatasetError(f"cannot read {file} as an image; remove it or re-save it as PNG.")
+    Read by `laetitia.images.read_image`: its header's size is checked before decoding, so no
+    file decodes to a bomb.
+    """
+    from laetitia.images import read_image
+
+    gray = read_image(file, cv2.IMREAD_GRAYSCALE, DatasetError)
     if gray.shape[0] != gray.shape[1]:
         raise DatasetError(
             f"{file} is {gray.shape[1]}x{gray.shape[0]}; face crops must be square. Crop faces "

@@ -178,3 +178,21 @@ def test_csv_without_usage_is_split_here(tmp_path):
     splits.require(SPLITS)
     assert splits.counts()["test"] == dict.fromkeys(FOUR, 2)
     assert "seed 0" in splits.origin["test"]
+
+
+def test_a_class_folder_image_over_the_pixel_limit_or_not_square_is_refused(tmp_path, monkeypatch):
+    from laetitia.fer.data import load_faces
+    from laetitia.images import MAX_PIXELS_ENV
+
+    for name in ("happy", "sad"):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "data" / name / "a.png"), np.full((48, 48), 99, np.uint8))
+    loaded = load_faces(tmp_path / "data", ("happy", "sad"), 64)
+    assert sum(len(group.images) for group in loaded.groups.values()) == 2
+    monkeypatch.setenv(MAX_PIXELS_ENV, "2000")  # a 48x48 crop is 2304 pixels
+    with pytest.raises(DatasetError, match=r"48x48 pixels, over the limit of 2000 pixels"):
+        load_faces(tmp_path / "data", ("happy", "sad"), 64)
+    monkeypatch.delenv(MAX_PIXELS_ENV)
+    cv2.imwrite(str(tmp_path / "data" / "sad" / "a.png"), np.full((48, 40), 99, np.uint8))
+    with pytest.raises(DatasetError, match="40x48; face crops must be square"):
+        load_faces(tmp_path / "data", ("happy", "sad"), 64)
