@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from laetitia.errors import SessionEndedByUser
+from laetitia.errors import SessionEndedByUser, StudyError
 from laetitia.viewers.live_window import (
     BACKGROUND,
     DIM,
@@ -177,6 +177,27 @@ class PygameScreens(PersonWindow):
 def participant_screens(viewer: str) -> ParticipantScreens:
     """The screens a participant at `viewer` sees: the one place that chooses them.
 
-    A pygame window on this machine's screen, where the sessions' live window is too.
+    A pygame window on this machine's screen, where the sessions' live window (or the browser
+    page on this machine) is too.
+
+    Raises:
+        StudyError: For a participant's page served off this machine, or on a port chosen
+            afresh for each session: a participant elsewhere would see neither the consent
+            text nor the breaks, and a page could not follow from one condition to the next.
     """
+    from laetitia.app.web.server import is_loopback
+    from laetitia.viewers.spec import browser_address, parse_viewer_spec
+
+    spec = parse_viewer_spec(viewer)
+    if spec.kind == "browser":
+        host, port = browser_address(spec)
+        if not is_loopback(host) or port == 0:
+            where = f"off this machine ({host})" if not is_loopback(host) else "on any free port"
+            raise StudyError(
+                f"the study's viewer {viewer!r} serves the participant's page {where}; a "
+                "study shows its consent text and breaks on this machine's screen, and each "
+                "condition's page at the same address. Seat the participant at this machine: "
+                'viewer = "webcam", or "browser" on the loopback (a fixed port, the page open '
+                "on this screen)."
+            )
     return PygameScreens()

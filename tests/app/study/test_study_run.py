@@ -170,6 +170,24 @@ def _live_study(folder: Path, study_text: str) -> Path:
     return folder
 
 
+@pytest.mark.parametrize(
+    ("viewer", "where"),
+    [("browser:0.0.0.0:8770", "off this machine (0.0.0.0)"), ("browser:0", "on any free port")],
+)
+def test_a_participant_at_a_page_elsewhere_is_refused_before_anything_is_recorded(
+    tmp_path, study_text, capsys, viewer, where
+):
+    # The consent and the breaks are drawn on this machine's screen: a participant at a page
+    # served off it would never see them (nor follow one condition's page to the next).
+    study = _live_study(tmp_path / "live", study_text)
+    text = (study / "study.toml").read_text().replace('viewer = "sim:3"', f'viewer = "{viewer}"')
+    (study / "study.toml").write_text(text)
+    assert main(["study", "run", str(study), "--participant", "P1"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and where in error and 'viewer = "webcam"' in error
+    assert read_participant(study, "P1") is None
+
+
 def test_consent_comes_first_and_a_refusal_is_all_that_is_recorded(tmp_path, study_text):
     study = _live_study(tmp_path / "live", study_text)
     screens = Screens(accept=False)
