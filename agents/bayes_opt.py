@@ -172,9 +172,6 @@ class BayesOptSettings(Settings):
     """Readings between two fits of the hyperparameters, at least 1."""
     fit_iterations: int = 30
     """L-BFGS-B iterations of a fit, at least 1."""
-    refit_margin: float = 0.0
-    """A refit's hyperparameters replace the last ones only if they raise the log posterior of
-    the readings by at least this many nats (0: whenever they do not lower it)."""
     candidates: int = 256
     """Sobol candidates for the acquisition, over the whole space; at least 1."""
     local_candidates: int = 256
@@ -606,7 +603,7 @@ class BayesOpt(Agent):
         gp, best = self._build_gp(data), self.best_point()
 
         def fit() -> None:
-            gp.fit(self.settings.fit_iterations, self.settings.refit_margin)
+            gp.fit(self.settings.fit_iterations)
             bump = self._fit_favourite(data, count, best, last)
             self._fitted = (gp.raw.clone(), bump, count)
 

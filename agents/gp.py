@@ -283,14 +283,8 @@ class TasteGP:
         log_lik = -0.5 * resid @ alpha - torch.log(torch.diagonal(chol)).sum()
         return -(log_lik + self._log_prior(raw)) / self.y.shape[0]
 
-    def fit(self, iterations: int, margin: float = 0.0) -> None:
-        """Maximise the hyperparameters' posterior with L-BFGS-B from the current `raw`.
-
-        Args:
-            iterations: L-BFGS-B's most iterations.
-            margin: The new hyperparameters are taken only if they raise the log posterior
-                (over all readings, in nats) by at least this; else `raw` stays.
-        """
+    def fit(self, iterations: int) -> None:
+        """Maximise the hyperparameters' posterior with L-BFGS-B from the current `raw`."""
 
         def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
             raw = torch.as_tensor(flat, dtype=torch.float64).requires_grad_(True)
@@ -312,8 +306,7 @@ class TasteGP:
             bounds=[(-12.0, 12.0)] * start.size,
             options={"maxiter": iterations},
         )
-        gain = (loss_and_grad(start)[0] - result.fun) * self.y.shape[0]
-        if np.isfinite(result.fun) and gain >= margin:
+        if np.isfinite(result.fun) and result.fun <= loss_and_grad(start)[0]:
             self.raw = torch.as_tensor(result.x, dtype=torch.float64)
         self._factor()
 
