@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.app.bench_agents import BenchConfig, parse_agent_spec, run_settings
+from laetitia.app.bench_agents import BenchConfig, member_viewer, parse_agent_spec, run_settings
 from laetitia.app.prior import read_prior
 from laetitia.envs.make import make_env
 from laetitia.viewers.people_v3 import PersonV3Viewer
-from laetitia.viewers.suites import suite_viewer
 
 
 def where(agent: str, member: int, seed: int, steps: int, prior: Path | None) -> str:
@@ -32,14 +31,7 @@ def where(agent: str, member: int, seed: int, steps: int, prior: Path | None) ->
     config = BenchConfig(agents=(agent,), suite="people-v3", people=(member,), steps=steps)
     name, settings = parse_agent_spec(agent)
     run = run_settings(agent, config)
-    viewer = suite_viewer(
-        member,
-        seed=seed,
-        frames=run.frames,
-        settle_s=run.settle_s,
-        camera_fps=run.camera_fps,
-        suite="people-v3",
-    )
+    viewer = member_viewer(member, seed, run, "people-v3")
     assert isinstance(viewer, PersonV3Viewer)
     env = make_env(AGENTS[name].env_id, viewer, run)
     chosen = agent_class(name)

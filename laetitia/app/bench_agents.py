@@ -338,6 +338,18 @@ def run_settings(agent: str, config: BenchConfig) -> RunSettings:
     return config.run_settings(step_size_for(agent, config))
 
 
+def member_viewer(viewer_index: int, seed: int, run: RunSettings, suite: str) -> SuitePerson:
+    """A suite member, seeded, reading at a bench run's frames, settle and camera rate."""
+    return suite_viewer(
+        viewer_index,
+        seed=seed,
+        frames=run.frames,
+        settle_s=run.settle_s,
+        camera_fps=run.camera_fps,
+        suite=suite,
+    )
+
+
 def run_once(
     agent: str,
     viewer_index: int,
@@ -358,14 +370,7 @@ def run_once(
     """
     name, spec_settings = parse_agent_spec(agent)
     run = run_settings(agent, config)
-    viewer = suite_viewer(
-        viewer_index,
-        seed=seed,
-        frames=run.frames,
-        settle_s=run.settle_s,
-        camera_fps=run.camera_fps,
-        suite=config.suite,
-    )
+    viewer = member_viewer(viewer_index, seed, run, config.suite)
     env = _StepClock(make_env(AGENTS[name].env_id, viewer, run))
     chosen = agent_class(name)
     extra = prior.agent_arguments() if prior is not None and chosen.takes_prior else {}
