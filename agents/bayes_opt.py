@@ -159,7 +159,6 @@ class BayesOptSettings(Settings):
         "window": (2, 5_000),
         "restarts": (1, 1_000),
         "ascent_iterations": (0, 10_000),
-        "polish_every": (0, 1_000),
     }
     initial_points: int = 8
     """Emoticons shown before the GP chooses: the warm start's, then a design for the rest:
@@ -182,11 +181,6 @@ class BayesOptSettings(Settings):
     favourite_every: int = 5
     """Show the fitted favourite's centre when the readings' count is a multiple of this (0:
     never, and no favourite is fitted)."""
-    polish_every: int = 0
-    """Show an emoticon near the recommendation (a Gaussian step of `polish_scale` in each
-    parameter) when the readings' count is one more than a multiple of this (0: never)."""
-    polish_scale: float = 0.05
-    """The standard deviation of that step, normalised units."""
     favourite_starts: int = 8
     """Random centres the favourite's fit starts from, besides the best reading, the best
     posterior mean and the last fit."""
@@ -645,11 +639,6 @@ class BayesOpt(Agent):
         Candidates: a Sobol sample, and points around the best posterior means and the
         favourite's centre.
         """
-        if self.settings.polish_every and self.values.size % self.settings.polish_every == 1:
-            best = self.best_point()
-            if best is not None:
-                step = self.settings.polish_scale * self.rng.standard_normal(best.shape)
-                return np.clip(best + step, -1.0, 1.0)
         points, means = self._in_sample()
         incumbent = means.max()
         top = points[torch.argsort(means, descending=True)[:TOP_POINTS].numpy()]
