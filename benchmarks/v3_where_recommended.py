@@ -21,12 +21,12 @@ import numpy as np
 
 from laetitia.agents import AGENTS, agent_class
 from laetitia.app.bench_agents import BenchConfig, member_viewer, parse_agent_spec, run_settings
-from laetitia.app.prior import read_prior
+from laetitia.app.prior import PopulationPrior, read_prior
 from laetitia.envs.make import make_env
 from laetitia.viewers.people_v3 import PersonV3Viewer
 
 
-def where(agent: str, member: int, seed: int, steps: int, prior: Path | None) -> str:
+def where(agent: str, member: int, seed: int, steps: int, prior: PopulationPrior | None) -> str:
     """One run's end, in words."""
     config = BenchConfig(agents=(agent,), suite="people-v3", people=(member,), steps=steps)
     name, settings = parse_agent_spec(agent)
@@ -35,7 +35,7 @@ def where(agent: str, member: int, seed: int, steps: int, prior: Path | None) ->
     assert isinstance(viewer, PersonV3Viewer)
     env = make_env(AGENTS[name].env_id, viewer, run)
     chosen = agent_class(name)
-    extra = read_prior([prior]).agent_arguments() if prior and chosen.takes_prior else {}
+    extra = prior.agent_arguments() if prior is not None and chosen.takes_prior else {}
     learner = chosen(env, seed=seed, **settings, **extra)
     learner.learn(steps)
     env.close()
@@ -66,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--prior", type=Path, default=None)
     args = parser.parse_args(argv)
+    prior = read_prior([args.prior]) if args.prior is not None else None
     for text in args.runs:
         member, _, seed = text.partition(":")
-        print(where(args.agent, int(member), int(seed or 0), args.steps, args.prior))
+        print(where(args.agent, int(member), int(seed or 0), args.steps, prior))
 
 
 if __name__ == "__main__":

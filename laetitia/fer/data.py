@@ -54,6 +54,7 @@ from laetitia.errors import DatasetError, NormalizationMismatchError
 from laetitia.fer.card import ModelCard
 from laetitia.fer.preprocess import normalize
 from laetitia.files import write_json_atomic
+from laetitia.images import read_image
 from laetitia.labels import EMOTIONS, indices_of
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -576,8 +577,6 @@ def _read_gray(file: Path) -> np.ndarray:
     Read by `laetitia.images.read_image`: its header's size is checked before decoding, so no
     file decodes to a bomb.
     """
-    from laetitia.images import read_image
-
     gray = read_image(file, cv2.IMREAD_GRAYSCALE, DatasetError)
     if gray.shape[0] != gray.shape[1]:
         raise DatasetError(

@@ -191,8 +191,9 @@ def participant_screens(viewer: str) -> ParticipantScreens:
     spec = parse_viewer_spec(viewer)
     if spec.kind == "browser":
         host, port = browser_address(spec)
-        if not is_loopback(host) or port == 0:
-            where = f"off this machine ({host})" if not is_loopback(host) else "on any free port"
+        elsewhere = not is_loopback(host)
+        if elsewhere or port == 0:
+            where = f"off this machine ({host})" if elsewhere else "on any free port"
             raise StudyError(
                 f"the study's viewer {viewer!r} serves the participant's page {where}; a "
                 "study shows its consent text and breaks on this machine's screen, and each "
