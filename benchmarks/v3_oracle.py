@@ -85,11 +85,6 @@ _TYPICAL = {
 """The person's figures each unknown part stands for, with their ranges."""
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1.0 - 1e-6)
-    return np.log(q / (1.0 - q))
-
-
 def typical(person: V3Person, parts: Sequence[str]) -> V3Person:
     """The person with the figures of `parts` (`_TYPICAL`) at the middle of their ranges."""
     middle = {
@@ -269,7 +264,7 @@ class Oracle:
             np.broadcast_to(switch, at.shape).astype(np.float64),
             target,
         )
-        residual = step.logits[None, :] - _logit(levels)
+        residual = step.logits[None, :] - v3._logit(levels)
         mean = state["mean"]
         innovation = mean @ step.G.T + residual @ step.D.T
         state["mean"] = mean @ step.A.T + residual @ step.B.T
@@ -357,7 +352,7 @@ class Oracle:
             kept=1.0 - self.memory.fraction(unit),
             start=start,
             times=times[seen],
-            logits=_logit(values[seen].astype(np.float64)),
+            logits=v3._logit(values[seen].astype(np.float64)),
             G=G,
             D=D,
             A=A,
