@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from laetitia.app.bench_agents import member_viewer
+from laetitia.app.bench_agents import member_viewer, parse_people
 from laetitia.app.bench_metrics import recommendation_metrics
 from laetitia.app.bench_recommended import interval
 from laetitia.app.sweep import run_sweep
@@ -160,7 +160,6 @@ class Oracle:
         self.cov = np.diag([self.belief.mood_sd**2, self.belief.wander**2])
         self.last_time = 0.0
         self.scale = 0.5
-        self.accepted: list[float] = []
         self.state = self._fresh_state(self.theta)
 
     # ----- prior ---------------------------------------------------------------------------------
@@ -192,11 +191,10 @@ class Oracle:
 
     def _log_prior(self, theta: Theta) -> np.ndarray:
         fav = theta["fav"]
-        first = fav[:, 0]
-        out = -0.5 * np.sum(((first - self.centre) / POPULATION_SPREAD) ** 2, axis=1)
-        inside = np.all(np.abs(first) <= 0.9, axis=1)
-        if self.k > 1:
-            inside &= np.all(np.abs(fav[:, 1:]) <= 0.7, axis=(1, 2))
+        out = self._log_first(fav[:, 0])
+        for second in range(1, self.k):
+            out = out + self._log_second(fav[:, second])
+        inside = np.isfinite(out)
         if "rel" in theta:
             low, high = self._relevance_range()
             inside &= np.all((theta["rel"] >= low) & (theta["rel"] <= high), axis=1)
@@ -384,7 +382,6 @@ class Oracle:
             rate = self._metropolis(
                 proposal, self._log_prior(proposal) - self._log_prior(self.theta)
             )
-            self.accepted.append(rate)
             self.scale *= 1.1 if rate > 0.3 else 0.9
         # Moves across the box, for a posterior with more than one mode: a favourite drawn
         # afresh from its prior (an independence proposal: the priors cancel) and, with two
@@ -530,14 +527,9 @@ def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
-def _members(text: str) -> list[int]:
-    low, _, high = text.partition("-")
-    return list(range(int(low), int(high or low) + 1))
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("members", help="people-v3 members, e.g. 40-79")
+    parser.add_argument("members", help="people-v3 members: 40-79, or a split such as validation")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--particles", type=int, default=2000)
@@ -563,9 +555,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     jobs = {
         (member, seed): (member, seed, args.steps, args.particles, settings, unknown, args.top_two)
-        for member in _members(args.members)
+        for member in parse_people(args.members, v3.SUITE_V3)
         for seed in (int(s) for s in args.seeds.split(","))
-        if member_viewer(member, seed, settings, "people-v3").responds
+        if v3.v3_kind(member) != "none"
     }
     outcome = run_sweep(run, jobs, workers=args.workers, progress=False)
     if outcome.failures:
