@@ -61,6 +61,13 @@ AGENTS: dict[str, AgentEntry] = {
         "habituation with learned noise, Thompson sampling and a fitted favourite it jumps to, "
         "the best posterior mean as its recommendation; takes a prior (--prior); step size 1",
     ),
+    "particle": AgentEntry(
+        "laetitia.agents.particle:ParticleFilter",
+        "laetitia/Smile-v1",
+        "a particle filter over the person: their favourite, their face's resting level and "
+        "lift, when a change shows on it, from every frame; Thompson sampling, the emoticon of "
+        "highest expected appeal as its recommendation; takes a prior (--prior); step size 1",
+    ),
 }
 """Every agent `laetitia train --agent NAME` knows, by name."""
 

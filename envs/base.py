@@ -107,6 +107,10 @@ class EmoticonEnv(gym.Env[np.ndarray, Any]):
         self.signal: str = getattr(self.viewer, "signal", FER_HAPPY)
         """The name of the smile signal the reward averages (`laetitia.signals`)."""
         self.step_size = step_size
+        self.settle_s = float(getattr(self.viewer, "settle_s", settle_s))
+        """Seconds between an emoticon's appearance and its first frame (the viewer's own)."""
+        self.camera_fps = float(getattr(self.viewer, "camera_fps", camera_fps))
+        """Frames per second a viewer without a clock is taken to read at."""
         self.start = start
         self.image_size = image_size
         self.render_mode = render_mode

@@ -1,0 +1,612 @@
+"""A particle filter over the person: where their favourite lies, and how their face shows it.
+
+`bayes-opt` models the step's mean reading. This agent models the person behind the frames,
+and infers everything it does not know about them from the frames themselves:
+
+- **a taste**: one favourite emoticon, a bump around it with a width per parameter (how much
+  each parameter matters) made of a broad foothill and a narrower top;
+- **a face**: a resting level and how far the favourite lifts it (from barely to fully), on
+  the signal's own scale, so a faint smile over a still face counts as much as a broad one;
+- **timing**: a change of emoticon shows on the face after a latency and rises towards its new
+  level exponentially (issue 27's figures: a smile starts 0.3-0.7 s after the emoticon
+  appeared and is readable 0.5-1 s after), so frames read early in a step still carry the last
+  emoticon's response and count as such, not as noise;
+- **noise**, in log-odds: a mood that changes over steps, a wander over seconds, a jitter per
+  frame, of typical sizes (settings), integrated by a Kalman filter; frames with no face are
+  skipped; habituation: an emoticon like those just shown amuses less.
+
+The belief over those unknowns is a cloud of particles (sequential Monte Carlo): each step's
+frames reweight them by their likelihood, and when the weights degenerate the cloud is
+resampled and moved by Metropolis steps that re-read the whole history (random walks scaled
+to the cloud, and favourites drawn afresh from the prior), so no hypothesis is fixed by what
+the first steps suggested. A `forget` below 1 discounts old steps (a taste that moves).
+
+- **What it shows**: Thompson sampling, the favourite of one particle drawn by weight.
+- **What it recommends** (`best_params`): of the favourites of the heaviest particles and
+  their weighted mean, the emoticon with the highest expected appeal under the whole cloud.
+- **No reliable reaction** (`responds`): False when the posterior puts the person's lift below
+  `responds_above` (the favourite lifts the reading by less than that) with probability 0.5
+  or more; `reaction_evidence` is the posterior probability of a lift above it.
+
+## A prior from other people
+With a prior (`--prior`), the favourite is drawn around the prior's `warm_start` emoticons
+(where earlier people smiled; `prior_spread` wide) with `prior_elsewhere` of the mass anywhere
+in the box; without one, anywhere. The prior's mean reading is not used.
+
+## Time
+Frames carry the session clock (`Reaction.times_s`); an emoticon appeared the env's `settle_s`
+before its first frame. A viewer without a clock is given one: steps back to back, frames at
+the env's `camera_fps`.
+
+## Persistence
+JSON holds the settings and the filter's seed; tensors hold every step's emoticon, frame
+times and readings, and the warm start. `load` replays the steps through a fresh filter with
+the same seed, which rebuilds its state exactly (it costs the session's computation again).
+Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import gymnasium as gym
+import numpy as np
+
+from laetitia.agents.base import Agent, StepInfo, emoticon_env
+from laetitia.agents.bayes_opt import habituation_load
+from laetitia.agents.settings import Settings
+from laetitia.errors import ConfigError
+from laetitia.logistic import sigmoid
+from laetitia.run_settings import RUN_DEFAULTS
+
+LATENCY_S = (0.3, 0.7)
+"""Seconds from an emoticon's appearance to the first change on the face (issue 27)."""
+READABLE_S = (0.5, 1.0)
+"""Seconds from an emoticon's appearance to 90% of the change (issue 27)."""
+RISE_MIN_S = 0.1
+"""The fastest rise from the first change to 90% of it."""
+FLOOR_LOGIT = (-12.0, 1.0)
+"""Range of the resting level, log-odds (a face at rest reads 6e-6 to 0.73)."""
+LIFT = (0.005, 0.95)
+"""Range of the lift, the share of the way from the resting level to 1 that the favourite
+takes the reading (log-uniform)."""
+RELEVANCE = (0.0, 1.5)
+"""Range of a parameter's weight in the distance to the favourite."""
+BROAD = (0.25, 2.0)
+"""Range of the foothill's width, normalised units (log-uniform)."""
+TOP = (0.05, 0.6)
+"""Range of the top's width (log-uniform)."""
+LOGIT_FLOOR = 1e-5
+"""Readings are clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR] before their log-odds are taken."""
+CANDIDATES = 256
+"""The heaviest particles whose favourites are candidates for the recommendation."""
+PriorMean = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ParticleSettings(Settings):
+    """The particle filter's settings."""
+
+    agent: ClassVar[str] = "particle"
+    limits: ClassVar[Mapping[str, tuple[int, int]]] = {
+        "particles": (50, 200_000),
+        "moves": (0, 100),
+    }
+    particles: int = 1000
+    """Hypotheses about the person."""
+    moves: int = 4
+    """Random-walk Metropolis sweeps after each resampling."""
+    prior_spread: float = 0.2
+    """Standard deviation of the favourite around each warm-start emoticon, normalised units."""
+    prior_elsewhere: float = 0.2
+    """Prior probability that the favourite is anywhere in the box, not near a warm start."""
+    forget: float = 1.0
+    """Weight of a step's evidence one step later (1: nothing is forgotten)."""
+    jitter: float = 0.2
+    """Standard deviation of each frame's own noise, log-odds."""
+    wander: float = 0.275
+    """Standard deviation of the noise that wanders over seconds, log-odds."""
+    wander_s: float = 1.25
+    """Correlation time of the wander, seconds."""
+    mood: float = 0.2
+    """Standard deviation of the mood, log-odds."""
+    mood_steps: float = 60.0
+    """Correlation time of the mood, shown emoticons."""
+    habituation_depth: float = 0.3
+    """Largest share of an emoticon's appeal that showing like ones takes away, in [0, 1)."""
+    habituation_width: float = 0.25
+    """How near an emoticon must be to count as the same one (normalised distance)."""
+    habituation_half_life: float = 10.0
+    """Half-life of a showing, in shown emoticons."""
+    responds_above: float = 0.03
+    """The lift below which the person is said not to react."""
+
+    def _check(self) -> None:
+        positive = ("prior_spread", "jitter", "wander", "wander_s", "mood_steps")
+        for name in positive + ("habituation_width", "habituation_half_life"):
+            if not getattr(self, name) > 0.0:
+                raise self._refused(name, "must be positive")
+        if self.mood < 0.0:
+            raise self._refused("mood", "must be 0 or more")
+        if not 0.0 <= self.prior_elsewhere <= 1.0:
+            raise self._refused("prior_elsewhere", "must be in [0, 1]")
+        if not 0.5 <= self.forget <= 1.0:
+            raise self._refused("forget", "must be in [0.5, 1]")
+        if not 0.0 <= self.habituation_depth < 1.0:
+            raise self._refused("habituation_depth", "must be in [0, 1)")
+        if not LIFT[0] < self.responds_above < LIFT[1]:
+            raise self._refused("responds_above", f"must be in ({LIFT[0]}, {LIFT[1]})")
+
+
+@dataclass
+class _Step:
+    """One shown emoticon and its frames with a face, with the Kalman filter's maps."""
+
+    unit: np.ndarray
+    """Normalised parameters shown."""
+    kept: float
+    """Share of the appeal habituation leaves."""
+    start: float
+    """Session time the emoticon appeared, seconds."""
+    times: np.ndarray
+    """Session time of each frame with a face."""
+    logits: np.ndarray
+    """Log-odds of each such frame's reading."""
+    G: np.ndarray
+    """(frames, 2): the innovations' dependence on the (mood, wander) mean before the step."""
+    D: np.ndarray
+    """(frames, frames): the innovations' dependence on the step's residuals."""
+    A: np.ndarray
+    """(2, 2): the mean after the step from the mean before."""
+    B: np.ndarray
+    """(2, frames): the mean after the step from the residuals."""
+    S: np.ndarray
+    """(frames,): the innovations' variances."""
+
+
+Theta = dict[str, np.ndarray]
+"""A batch of hypotheses, by name: "centre" and "relevance" (P, n); "log_broad",
+"log_top", "share", "floor" (log-odds), "log_lift", "latency", "readable" (P,)."""
+
+
+def logit(values: np.ndarray) -> np.ndarray:
+    """Log-odds of readings clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR]."""
+    clipped = np.clip(np.asarray(values, dtype=np.float64), LOGIT_FLOOR, 1.0 - LOGIT_FLOOR)
+    return np.log(clipped / (1.0 - clipped))
+
+
+class ParticleFilter(Agent):
+    """A particle filter over the person's taste, face and timing (see the module).
+
+    Settings: `ParticleSettings`.
+
+    Args:
+        prior_mean: Taken, and unused, so the agent is built like any that takes a prior.
+        warm_start: float (k, n) normalised emoticons earlier people smiled at; the favourite's
+            prior is centred on them.
+    """
+
+    name = ParticleSettings.agent
+    settings_class = ParticleSettings
+    settings: ParticleSettings
+    preferred_step_size = 1.0
+    """The env step size the bench runs this agent with: one step reaches any emoticon."""
+    takes_prior = True
+
+    def __init__(
+        self,
+        env: gym.Env | None,
+        seed: int | None = None,
+        settings: ParticleSettings | None = None,
+        prior_mean: PriorMean | None = None,
+        warm_start: np.ndarray | None = None,
+        **changes: Any,
+    ) -> None:
+        super().__init__(env, seed, settings, **changes)
+        n = self._n_params()
+        self.n = n
+        self.warm_start = np.empty((0, n)) if warm_start is None else np.asarray(warm_start)
+        if self.warm_start.ndim != 2 or self.warm_start.shape[1] != n:
+            raise ConfigError(f"particle warm_start must be (k, {n}) emoticons.")
+        self.warm_start = np.clip(self.warm_start.astype(np.float64), -1.0, 1.0)
+        self._filter_seed = int(self.rng.integers(2**31 - 1))
+        self._start_filter()
+
+    def _start_filter(self) -> None:
+        """A filter that has seen nothing, its random numbers from `_filter_seed`."""
+        s = self.settings
+        self._rng = np.random.default_rng(self._filter_seed)
+        self.P = s.particles
+        self.theta = self._prior_draw(self.P)
+        self.logw = np.zeros(self.P)
+        self.loglik = np.zeros(self.P)
+        self.steps: list[_Step] = []
+        self.cov = np.diag([s.mood**2, s.wander**2])
+        self.last_time = 0.0
+        self.scale = 0.5
+        self.state = self._fresh_state(self.theta)
+        self.target: np.ndarray | None = None
+        self.clock = 0.0
+        # What the steps were, for persistence: each step's emoticon, start, frames.
+        self.record_units = np.empty((0, self.n))
+        self.record_starts = np.empty(0)
+        self.record_counts = np.empty(0, dtype=np.int64)
+        self.record_times = np.empty(0)
+        self.record_values = np.empty(0)
+
+    def _check_env(self, env: gym.Env) -> None:
+        if not isinstance(env.action_space, gym.spaces.Box):
+            raise ConfigError(
+                "particle moves to chosen emoticons by continuous steps: use laetitia/Smile-v1, "
+                f"not an env with a {type(env.action_space).__name__} action space."
+            )
+
+    def _n_params(self) -> int:
+        if self.env is None:
+            from laetitia.emoticon.params import PARAM_SPACE
+
+            return len(PARAM_SPACE)
+        return len(emoticon_env(self.env).space)
+
+    def _timing_of_env(self) -> tuple[float, float]:
+        """The env's settle time and camera rate (the run's defaults without an env)."""
+        env = None if self.env is None else emoticon_env(self.env)
+        settle = getattr(env, "settle_s", RUN_DEFAULTS.settle_s)
+        fps = getattr(env, "camera_fps", RUN_DEFAULTS.camera_fps)
+        return float(settle), float(fps)
+
+    # ----- the hooks ------------------------------------------------------------------------
+    def _act(self, obs: np.ndarray) -> np.ndarray:
+        current = obs[:-1].astype(np.float64)
+        self.target = self.choose()
+        return self._move(current, self.target)
+
+    def _observe(
+        self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray, info: StepInfo
+    ) -> None:
+        reaction = info.get("reaction")
+        if reaction is None:
+            return  # nothing was shown: the recording is over
+        values = np.asarray(reaction.signal_values(), dtype=np.float64).copy()
+        values[~np.asarray(reaction.has_face, dtype=bool)] = np.nan
+        settle, fps = self._timing_of_env()
+        if reaction.times_s is not None:
+            times = np.asarray(reaction.times_s, dtype=np.float64)
+        else:
+            times = self.clock + settle + np.arange(values.size) / fps
+        start = float(times[0]) - settle if times.size else self.clock
+        self.clock = float(times[-1]) + 1.0 / fps if times.size else self.clock + settle
+        self.take(next_obs[:-1].astype(np.float64), start, times, values)
+
+    def _policy(self, obs: np.ndarray) -> np.ndarray:
+        current = obs[:-1].astype(np.float64)
+        best = self.best_point()
+        return self._move(current, current if best is None else best)
+
+    # ----- the prior ----------------------------------------------------------------------------
+    def _prior_draw(self, count: int) -> Theta:
+        rng = self._rng
+        return {
+            "centre": self._centre_draw(count),
+            "relevance": rng.uniform(*RELEVANCE, size=(count, self.n)),
+            "log_broad": rng.uniform(*np.log(BROAD), size=count),
+            "log_top": rng.uniform(*np.log(TOP), size=count),
+            "share": rng.uniform(0.0, 1.0, size=count),
+            "floor": rng.uniform(*FLOOR_LOGIT, size=count),
+            "log_lift": rng.uniform(*np.log(LIFT), size=count),
+            **self._timing_draw(count),
+        }
+
+    def _centre_draw(self, count: int) -> np.ndarray:
+        rng = self._rng
+        anywhere = rng.uniform(-1.0, 1.0, size=(count, self.n))
+        if self.warm_start.shape[0] == 0:
+            return anywhere
+        pick = rng.integers(self.warm_start.shape[0], size=count)
+        near = self.warm_start[pick] + self.settings.prior_spread * rng.standard_normal(
+            (count, self.n)
+        )
+        elsewhere = rng.random(count) < self.settings.prior_elsewhere
+        return np.clip(np.where(elsewhere[:, None], anywhere, near), -1.0, 1.0)
+
+    def _timing_draw(self, count: int) -> Theta:
+        latency = self._rng.uniform(*LATENCY_S, size=count)
+        low = np.maximum(READABLE_S[0], latency + RISE_MIN_S)
+        return {"latency": latency, "readable": self._rng.uniform(low, READABLE_S[1])}
+
+    def _log_centre(self, centre: np.ndarray) -> np.ndarray:
+        """Log prior density of favourites (P, n) -> (P,), up to a constant."""
+        inside = np.all(np.abs(centre) <= 1.0, axis=1)
+        uniform = -self.n * math.log(2.0)
+        if self.warm_start.shape[0] == 0:
+            return np.where(inside, uniform, -np.inf)
+        s = self.settings.prior_spread
+        d2 = np.sum((centre[:, None, :] - self.warm_start[None]) ** 2, axis=2)
+        near = -0.5 * d2 / s**2 - self.n * math.log(s * math.sqrt(2 * math.pi))
+        near = np.logaddexp.reduce(near, axis=1) - math.log(self.warm_start.shape[0])
+        e = self.settings.prior_elsewhere
+        mixed = np.logaddexp(
+            math.log(max(1.0 - e, 1e-300)) + near, math.log(max(e, 1e-300)) + uniform
+        )
+        return np.where(inside, mixed, -np.inf)
+
+    def _log_prior(self, theta: Theta) -> np.ndarray:
+        out = self._log_centre(theta["centre"])
+        inside = np.all(
+            (theta["relevance"] >= RELEVANCE[0]) & (theta["relevance"] <= RELEVANCE[1]), axis=1
+        )
+        for key, (low, high) in (
+            ("log_broad", np.log(BROAD)),
+            ("log_top", np.log(TOP)),
+            ("share", (0.0, 1.0)),
+            ("floor", FLOOR_LOGIT),
+            ("log_lift", np.log(LIFT)),
+            ("latency", LATENCY_S),
+        ):
+            inside &= (theta[key] >= low) & (theta[key] <= high)
+        low = np.maximum(READABLE_S[0], theta["latency"] + RISE_MIN_S)
+        inside &= (theta["readable"] >= low) & (theta["readable"] <= READABLE_S[1])
+        out = out - np.log(np.maximum(READABLE_S[1] - low, 1e-9))
+        return np.where(inside, out, -np.inf)
+
+    # ----- the model ------------------------------------------------------------------------------
+    @staticmethod
+    def _appeal(theta: Theta, unit: np.ndarray) -> np.ndarray:
+        """Each hypothesis's relative appeal of normalised parameters `unit` (n,), in [0, 1]."""
+        d2 = np.sum((theta["relevance"] * (unit - theta["centre"])) ** 2, axis=-1)
+        broad = np.exp(-0.5 * d2 * np.exp(-2.0 * theta["log_broad"]))
+        top = np.exp(-0.5 * d2 * np.exp(-2.0 * theta["log_top"]))
+        return (1.0 - theta["share"]) * broad + theta["share"] * top
+
+    @staticmethod
+    def _scale(theta: Theta) -> tuple[np.ndarray, np.ndarray]:
+        """Resting level and the favourite's level of each hypothesis, on the signal's scale."""
+        floor = sigmoid(theta["floor"])
+        return floor, floor + (1.0 - floor) * np.exp(theta["log_lift"])
+
+    def _fresh_state(self, theta: Theta) -> dict[str, np.ndarray]:
+        count = theta["centre"].shape[0]
+        floor = self._scale(theta)[0]
+        return {
+            "mean": np.zeros((count, 2)),
+            "level": floor.copy(),
+            "at": np.zeros(count),
+            "target": floor.copy(),
+        }
+
+    def _advance(self, theta: Theta, state: dict[str, np.ndarray], step: _Step) -> np.ndarray:
+        """Take one step into `state` (in place); return each hypothesis's log-likelihood."""
+        tau = (theta["readable"] - theta["latency"]) / math.log(10.0)
+        switch = step.start + theta["latency"]
+        floor, peak = self._scale(theta)
+        target = floor + (peak - floor) * self._appeal(theta, step.unit) * step.kept
+        level, at, old = state["level"], state["at"], state["target"]
+        times = step.times[None, :]
+        on_old = old[:, None] + (level - old)[:, None] * np.exp(
+            -(times - at[:, None]) / tau[:, None]
+        )
+        at_switch = old + (level - old) * np.exp(-(switch - at) / tau)
+        on_new = target[:, None] + (at_switch - target)[:, None] * np.exp(
+            -(times - switch[:, None]) / tau[:, None]
+        )
+        levels = np.where(times < switch[:, None], on_old, on_new)
+        state["level"], state["at"], state["target"] = at_switch, switch, target
+        residual = step.logits[None, :] - logit(levels)
+        mean = state["mean"]
+        innovation = mean @ step.G.T + residual @ step.D.T
+        state["mean"] = mean @ step.A.T + residual @ step.B.T
+        return -0.5 * np.sum(innovation**2 / step.S + np.log(2 * np.pi * step.S), axis=1)
+
+    def _history_loglik(self, theta: Theta) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        state = self._fresh_state(theta)
+        total = np.zeros(theta["centre"].shape[0])
+        forget = self.settings.forget
+        for step in self.steps:
+            total = forget * total + self._advance(theta, state, step)
+        return total, state
+
+    def _kalman_maps(self, times: np.ndarray, first: bool) -> tuple[np.ndarray, ...]:
+        """The step's affine maps from (mean before, residuals) to innovations and mean after.
+
+        The covariance of (mood, wander) does not depend on the hypothesis: it is carried
+        forward here, once for all of them.
+        """
+        s = self.settings
+        cov = self.cov
+        m_m = np.eye(2)
+        m_y = np.zeros((2, times.size))
+        if not first:
+            rho = math.exp(-1.0 / s.mood_steps)
+            f = np.diag([rho, 1.0])
+            cov = f @ cov @ f.T + np.diag([s.mood**2 * (1 - rho**2), 0.0])
+            m_m = f @ m_m
+        h = np.array([1.0, 1.0])
+        G = np.zeros((times.size, 2))
+        D = np.zeros((times.size, times.size))
+        S = np.zeros(times.size)
+        for j, now in enumerate(times):
+            rho = math.exp(-max(now - self.last_time, 0.0) / s.wander_s)
+            f = np.diag([1.0, rho])
+            cov = f @ cov @ f.T + np.diag([0.0, s.wander**2 * (1 - rho**2)])
+            m_m, m_y = f @ m_m, f @ m_y
+            self.last_time = float(now)
+            v = float(h @ cov @ h) + s.jitter**2
+            gain = cov @ h / v
+            G[j] = -(h @ m_m)
+            D[j] = -(h @ m_y)
+            D[j, j] += 1.0
+            S[j] = v
+            m_m = m_m + np.outer(gain, G[j])
+            m_y = m_y + np.outer(gain, D[j])
+            cov = cov - np.outer(gain, gain) * v
+        self.cov = cov
+        return G, D, m_m, m_y, S
+
+    # ----- belief -----------------------------------------------------------------------------
+    def take(self, unit: np.ndarray, start: float, times: np.ndarray, values: np.ndarray) -> None:
+        """Take in one shown emoticon (normalised) and its frames (values NaN: no face)."""
+        s = self.settings
+        shown = self.record_units
+        load = habituation_load(unit, shown, s.habituation_width, s.habituation_half_life)
+        self.record_units = np.vstack([shown, unit])
+        self.record_starts = np.append(self.record_starts, start)
+        self.record_counts = np.append(self.record_counts, times.size)
+        self.record_times = np.append(self.record_times, times)
+        self.record_values = np.append(self.record_values, values)
+        seen = ~np.isnan(values)
+        G, D, A, B, S = self._kalman_maps(times[seen], first=not self.steps)
+        step = _Step(
+            unit=unit,
+            kept=1.0 - s.habituation_depth * load / (1.0 + load),
+            start=start,
+            times=times[seen],
+            logits=logit(values[seen]),
+            G=G,
+            D=D,
+            A=A,
+            B=B,
+            S=S,
+        )
+        self.steps.append(step)
+        gain = self._advance(self.theta, self.state, step)
+        # The target's evidence is the discounted sum of the steps' (`forget`): the weight of a
+        # hypothesis moves by what its total changed.
+        total = s.forget * self.loglik + gain
+        self.logw += total - self.loglik
+        self.loglik = total
+        w = self._weights()
+        if 1.0 / np.sum(w**2) < self.P / 2:
+            self._resample_move(w)
+
+    def _weights(self) -> np.ndarray:
+        w = np.exp(self.logw - self.logw.max())
+        return w / w.sum()
+
+    def _resample_move(self, w: np.ndarray) -> None:
+        rng = self._rng
+        positions = (rng.random() + np.arange(self.P)) / self.P
+        index = np.minimum(np.searchsorted(np.cumsum(w), positions), self.P - 1)
+        self.theta = {key: value[index] for key, value in self.theta.items()}
+        self.loglik = self.loglik[index]
+        self.state = {key: value[index] for key, value in self.state.items()}
+        self.logw = np.zeros(self.P)
+        for _ in range(self.settings.moves):
+            proposal = {
+                key: value
+                + self.scale * (value.std(axis=0) + 1e-3) * rng.standard_normal(value.shape)
+                for key, value in self.theta.items()
+            }
+            rate = self._metropolis(
+                proposal, self._log_prior(proposal) - self._log_prior(self.theta)
+            )
+            self.scale *= 1.1 if rate > 0.3 else 0.9
+        # A favourite drawn afresh from its prior: an independence proposal (the priors cancel),
+        # so a mode the cloud has not found can still be reached.
+        proposal = {key: value.copy() for key, value in self.theta.items()}
+        proposal["centre"] = self._centre_draw(self.P)
+        self._metropolis(proposal, np.zeros(self.P))
+
+    def _metropolis(self, proposal: Theta, extra: np.ndarray) -> float:
+        """Accept each hypothesis's proposal by its likelihood ratio times `exp(extra)`."""
+        ok = np.isfinite(extra)
+        lik_new = np.full(self.P, -np.inf)
+        state_new = self._fresh_state(self.theta)
+        if ok.any():
+            lik_ok, state_ok = self._history_loglik({k: v[ok] for k, v in proposal.items()})
+            lik_new[ok] = lik_ok
+            for key in state_new:
+                state_new[key][ok] = state_ok[key]
+        with np.errstate(invalid="ignore"):
+            ratio = lik_new - self.loglik + extra
+        accept = np.log(self._rng.random(self.P)) < np.nan_to_num(ratio, nan=-np.inf)
+        for key in self.theta:
+            self.theta[key][accept] = proposal[key][accept]
+        self.loglik[accept] = lik_new[accept]
+        for key in self.state:
+            self.state[key][accept] = state_new[key][accept]
+        return float(accept.mean())
+
+    # ----- what it does with the belief ---------------------------------------------------------
+    def choose(self) -> np.ndarray:
+        """Thompson sampling: the favourite of one particle drawn by weight."""
+        pick = int(self._rng.choice(self.P, p=self._weights()))
+        return self.theta["centre"][pick].copy()
+
+    def best_point(self) -> np.ndarray | None:
+        """The normalised emoticon of highest expected appeal (None before the first step).
+
+        Candidates: the favourites of the `CANDIDATES` heaviest particles and their weighted
+        mean. Deterministic: asking does not change what the agent does next.
+        """
+        if not self.steps:
+            return None
+        w = self._weights()
+        centres = self.theta["centre"]
+        heaviest = np.argsort(-w, kind="stable")[:CANDIDATES]
+        candidates = np.vstack([centres[heaviest], w @ centres])
+        scores = np.array([w @ self._appeal(self.theta, c) for c in candidates])
+        return candidates[int(np.argmax(scores))].copy()
+
+    def best_params(self) -> np.ndarray | None:
+        """Raw parameters of the best guess so far (None before the first step)."""
+        best = self.best_point()
+        if best is None or self.env is None:
+            return None
+        return emoticon_env(self.env).space.denormalize(best)
+
+    def reaction_evidence(self) -> float:
+        """The posterior probability of a lift of `responds_above` or more (NaN before a step)."""
+        if not self.steps:
+            return math.nan
+        lifted = self.theta["log_lift"] >= math.log(self.settings.responds_above)
+        return float(self._weights() @ lifted)
+
+    def responds(self) -> bool | None:
+        """Whether the person's face answers the emoticons (`BaseAgent.responds`).
+
+        True when a lift of `responds_above` or more is the likelier; None before a step.
+        """
+        evidence = self.reaction_evidence()
+        return None if math.isnan(evidence) else evidence >= 0.5
+
+    # ----- persistence -------------------------------------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        data = {"filter_seed": self._filter_seed, "clock": self.clock}
+        arrays = {
+            "warm_start": self.warm_start,
+            "units": self.record_units,
+            "starts": self.record_starts,
+            "counts": self.record_counts,
+            "times": self.record_times,
+            "values": self.record_values,
+        }
+        return data, arrays
+
+    def _set_state(self, data: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self._filter_seed = int(data["filter_seed"])
+        self.warm_start = np.asarray(arrays["warm_start"], dtype=np.float64).reshape(-1, self.n)
+        units = np.asarray(arrays["units"], dtype=np.float64).reshape(-1, self.n)
+        starts = np.asarray(arrays["starts"], dtype=np.float64)
+        counts = np.asarray(arrays["counts"], dtype=np.int64)
+        times = np.asarray(arrays["times"], dtype=np.float64)
+        values = np.asarray(arrays["values"], dtype=np.float64)
+        if not (units.shape[0] == starts.size == counts.size) or counts.sum() != times.size:
+            raise ValueError("the saved steps disagree in length")
+        self._start_filter()
+        edges = np.concatenate([[0], np.cumsum(counts)])
+        for k in range(units.shape[0]):
+            self.target = self.choose()  # as it was chosen, to draw the same random numbers
+            frames = slice(edges[k], edges[k + 1])
+            self.take(units[k], float(starts[k]), times[frames], values[frames])
+        self.clock = float(data["clock"])
+
+    @classmethod
+    def load(
+        cls, path: str | Path, env: gym.Env | None = None, prior_mean: PriorMean | None = None
+    ) -> Self:
+        """Rebuild a saved agent (its warm start is saved with it; `prior_mean` is unused)."""
+        return super().load(path, env=env)
