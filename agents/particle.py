@@ -3,8 +3,10 @@
 `bayes-opt` models the step's mean reading. This agent models the person behind the frames,
 and infers everything it does not know about them from the frames themselves:
 
-- **a taste**: one favourite emoticon, a bump around it with a width per parameter (how much
-  each parameter matters) made of a broad foothill and a narrower top;
+- **a taste**: a favourite emoticon, a bump around it with a width per parameter (how much
+  each parameter matters) made of a broad foothill and a narrower top; with `favourites=2`, a
+  second, lower bump elsewhere (a person who likes two kinds of emoticon; the appeal is the
+  higher of the two);
 - **a face**: a resting level and how far the favourite lifts it (from barely to fully), on
   the signal's own scale, so a faint smile over a still face counts as much as a broad one;
 - **timing**: a change of emoticon shows on the face after a latency and rises towards its new
@@ -34,9 +36,12 @@ With a prior (`--prior`), the favourite is drawn around the prior's `warm_start`
 in the box; without one, anywhere. The prior's mean reading is not used.
 
 ## Time
-Frames carry the session clock (`Reaction.times_s`); an emoticon appeared the env's `settle_s`
-before its first frame. A viewer without a clock is given one: steps back to back, frames at
-the env's `camera_fps`.
+The agent keeps a person's clock of its own: an emoticon appears, the env's `settle_s` later
+its frames are read at the env's `camera_fps`, and the next emoticon appears after the last
+frame. It is people-v3's clock, and the time a person's time is counted in; live, the frames'
+own times differ by the agent's wait between steps and the camera's jitter, which only
+loosens how the wander links one step to the next. (A session records frame times on its own
+clock, so a resumed agent takes the missed steps in exactly as it took them live.)
 
 ## Persistence
 JSON holds the settings and the filter's seed; tensors hold every step's emoticon, frame
@@ -98,6 +103,8 @@ class ParticleSettings(Settings):
     }
     particles: int = 1000
     """Hypotheses about the person."""
+    favourites: int = 2
+    """Bumps in the taste (1 or 2): the best favourite, and maybe a second, lower one."""
     moves: int = 4
     """Random-walk Metropolis sweeps after each resampling."""
     prior_spread: float = 0.2
@@ -106,6 +113,12 @@ class ParticleSettings(Settings):
     """Prior probability that the favourite is anywhere in the box, not near a warm start."""
     forget: float = 1.0
     """Weight of a step's evidence one step later (1: nothing is forgotten)."""
+    drift_sd: float = 0.0
+    """Prior standard deviation of how far the favourites move per shown emoticon along each
+    parameter, normalised units (0: they stay)."""
+    temper: float = 1.0
+    """Power the likelihood is raised to, in (0, 1]: below 1, evidence counts for less, a
+    guard against a model that is surer than the person's readings warrant."""
     jitter: float = 0.2
     """Standard deviation of each frame's own noise, log-odds."""
     wander: float = 0.275
@@ -130,12 +143,19 @@ class ParticleSettings(Settings):
         for name in positive + ("habituation_width", "habituation_half_life"):
             if not getattr(self, name) > 0.0:
                 raise self._refused(name, "must be positive")
-        if self.mood < 0.0:
-            raise self._refused("mood", "must be 0 or more")
-        if not 0.0 <= self.prior_elsewhere <= 1.0:
-            raise self._refused("prior_elsewhere", "must be in [0, 1]")
-        if not 0.5 <= self.forget <= 1.0:
-            raise self._refused("forget", "must be in [0.5, 1]")
+        if self.favourites not in (1, 2):
+            raise self._refused("favourites", "must be 1 or 2")
+        closed = {
+            "mood": (0.0, math.inf),
+            "prior_elsewhere": (0.0, 1.0),
+            "forget": (0.5, 1.0),
+            "drift_sd": (0.0, 0.1),
+        }
+        for name, (low, high) in closed.items():
+            if not low <= getattr(self, name) <= high:
+                raise self._refused(name, f"must be in [{low}, {high}]")
+        if not 0.0 < self.temper <= 1.0:
+            raise self._refused("temper", "must be in (0, 1]")
         if not 0.0 <= self.habituation_depth < 1.0:
             raise self._refused("habituation_depth", "must be in [0, 1)")
         if not LIFT[0] < self.responds_above < LIFT[1]:
@@ -148,6 +168,8 @@ class _Step:
 
     unit: np.ndarray
     """Normalised parameters shown."""
+    index: int
+    """Emoticons shown before it."""
     kept: float
     """Share of the appeal habituation leaves."""
     start: float
@@ -170,7 +192,8 @@ class _Step:
 
 Theta = dict[str, np.ndarray]
 """A batch of hypotheses, by name: "centre" and "relevance" (P, n); "log_broad",
-"log_top", "share", "floor" (log-odds), "log_lift", "latency", "readable" (P,)."""
+"log_top", "share", "floor" (log-odds), "log_lift", "latency", "readable" (P,); with two
+favourites, "second" (P, n) and its relative "height" (P,), in [0, 1]."""
 
 
 def logit(values: np.ndarray) -> np.ndarray:
@@ -274,12 +297,9 @@ class ParticleFilter(Agent):
         values = np.asarray(reaction.signal_values(), dtype=np.float64).copy()
         values[~np.asarray(reaction.has_face, dtype=bool)] = np.nan
         settle, fps = self._timing_of_env()
-        if reaction.times_s is not None:
-            times = np.asarray(reaction.times_s, dtype=np.float64)
-        else:
-            times = self.clock + settle + np.arange(values.size) / fps
-        start = float(times[0]) - settle if times.size else self.clock
-        self.clock = float(times[-1]) + 1.0 / fps if times.size else self.clock + settle
+        start = self.clock
+        times = start + settle + np.arange(values.size) / fps
+        self.clock = float(times[-1]) + 1.0 / fps if times.size else start + settle
         self.take(next_obs[:-1].astype(np.float64), start, times, values)
 
     def _policy(self, obs: np.ndarray) -> np.ndarray:
@@ -299,6 +319,21 @@ class ParticleFilter(Agent):
             "floor": rng.uniform(*FLOOR_LOGIT, size=count),
             "log_lift": rng.uniform(*np.log(LIFT), size=count),
             **self._timing_draw(count),
+            **self._second_draw(count),
+            **self._velocity_draw(count),
+        }
+
+    def _velocity_draw(self, count: int) -> Theta:
+        if self.settings.drift_sd == 0.0:
+            return {}
+        return {"velocity": self.settings.drift_sd * self._rng.standard_normal((count, self.n))}
+
+    def _second_draw(self, count: int) -> Theta:
+        if self.settings.favourites == 1:
+            return {}
+        return {
+            "second": self._rng.uniform(-1.0, 1.0, size=(count, self.n)),
+            "height": self._rng.uniform(0.0, 1.0, size=count),
         }
 
     def _centre_draw(self, count: int) -> np.ndarray:
@@ -348,6 +383,11 @@ class ParticleFilter(Agent):
             ("latency", LATENCY_S),
         ):
             inside &= (theta[key] >= low) & (theta[key] <= high)
+        if "velocity" in theta:
+            out = out - 0.5 * np.sum((theta["velocity"] / self.settings.drift_sd) ** 2, axis=1)
+        if "second" in theta:
+            inside &= np.all(np.abs(theta["second"]) <= 1.0, axis=1)
+            inside &= (theta["height"] >= 0.0) & (theta["height"] <= 1.0)
         low = np.maximum(READABLE_S[0], theta["latency"] + RISE_MIN_S)
         inside &= (theta["readable"] >= low) & (theta["readable"] <= READABLE_S[1])
         out = out - np.log(np.maximum(READABLE_S[1] - low, 1e-9))
@@ -355,12 +395,24 @@ class ParticleFilter(Agent):
 
     # ----- the model ------------------------------------------------------------------------------
     @staticmethod
-    def _appeal(theta: Theta, unit: np.ndarray) -> np.ndarray:
-        """Each hypothesis's relative appeal of normalised parameters `unit` (n,), in [0, 1]."""
-        d2 = np.sum((theta["relevance"] * (unit - theta["centre"])) ** 2, axis=-1)
+    def _bump(theta: Theta, unit: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        d2 = np.sum((theta["relevance"] * (unit - centre)) ** 2, axis=-1)
         broad = np.exp(-0.5 * d2 * np.exp(-2.0 * theta["log_broad"]))
         top = np.exp(-0.5 * d2 * np.exp(-2.0 * theta["log_top"]))
         return (1.0 - theta["share"]) * broad + theta["share"] * top
+
+    @classmethod
+    def _appeal(cls, theta: Theta, unit: np.ndarray, ago: int = 0) -> np.ndarray:
+        """Each hypothesis's relative appeal of normalised parameters `unit` (n,), in [0, 1].
+
+        `ago` steps before the next one: a moving favourite was that much further back.
+        """
+        back = theta["velocity"] * ago if "velocity" in theta and ago else 0.0
+        appeal = cls._bump(theta, unit, theta["centre"] - back)
+        if "second" not in theta:
+            return appeal
+        second = cls._bump(theta, unit, theta["second"] - back)
+        return np.maximum(appeal, theta["height"] * second)
 
     @staticmethod
     def _scale(theta: Theta) -> tuple[np.ndarray, np.ndarray]:
@@ -383,7 +435,8 @@ class ParticleFilter(Agent):
         tau = (theta["readable"] - theta["latency"]) / math.log(10.0)
         switch = step.start + theta["latency"]
         floor, peak = self._scale(theta)
-        target = floor + (peak - floor) * self._appeal(theta, step.unit) * step.kept
+        appeal = self._appeal(theta, step.unit, ago=len(self.steps) - step.index)
+        target = floor + (peak - floor) * appeal * step.kept
         level, at, old = state["level"], state["at"], state["target"]
         times = step.times[None, :]
         on_old = old[:, None] + (level - old)[:, None] * np.exp(
@@ -405,8 +458,9 @@ class ParticleFilter(Agent):
         state = self._fresh_state(theta)
         total = np.zeros(theta["centre"].shape[0])
         forget = self.settings.forget
+        temper = self.settings.temper
         for step in self.steps:
-            total = forget * total + self._advance(theta, state, step)
+            total = forget * total + temper * self._advance(theta, state, step)
         return total, state
 
     def _kalman_maps(self, times: np.ndarray, first: bool) -> tuple[np.ndarray, ...]:
@@ -461,6 +515,7 @@ class ParticleFilter(Agent):
         G, D, A, B, S = self._kalman_maps(times[seen], first=not self.steps)
         step = _Step(
             unit=unit,
+            index=len(self.steps),
             kept=1.0 - s.habituation_depth * load / (1.0 + load),
             start=start,
             times=times[seen],
@@ -471,11 +526,15 @@ class ParticleFilter(Agent):
             B=B,
             S=S,
         )
-        self.steps.append(step)
         gain = self._advance(self.theta, self.state, step)
+        self.steps.append(step)
+        if "velocity" in self.theta:  # the favourites, as they are at the next step
+            self.theta["centre"] = self.theta["centre"] + self.theta["velocity"]
+            if "second" in self.theta:
+                self.theta["second"] = self.theta["second"] + self.theta["velocity"]
         # The target's evidence is the discounted sum of the steps' (`forget`): the weight of a
         # hypothesis moves by what its total changed.
-        total = s.forget * self.loglik + gain
+        total = s.forget * self.loglik + s.temper * gain
         self.logw += total - self.loglik
         self.loglik = total
         w = self._weights()
@@ -509,6 +568,14 @@ class ParticleFilter(Agent):
         proposal = {key: value.copy() for key, value in self.theta.items()}
         proposal["centre"] = self._centre_draw(self.P)
         self._metropolis(proposal, np.zeros(self.P))
+        if "second" in self.theta:
+            proposal = {key: value.copy() for key, value in self.theta.items()}
+            proposal["second"] = self._rng.uniform(-1.0, 1.0, size=(self.P, self.n))
+            self._metropolis(proposal, np.zeros(self.P))
+            # The two favourites trade places (an involution: the priors' ratio decides).
+            swapped = {key: value.copy() for key, value in self.theta.items()}
+            swapped["centre"], swapped["second"] = swapped["second"], swapped["centre"]
+            self._metropolis(swapped, self._log_prior(swapped) - self._log_prior(self.theta))
 
     def _metropolis(self, proposal: Theta, extra: np.ndarray) -> float:
         """Accept each hypothesis's proposal by its likelihood ratio times `exp(extra)`."""

@@ -156,11 +156,11 @@ def test_deterministic_evaluation_is_a_number_and_repeats_with_the_same_seed(nam
     assert other.mean_happiness != first.mean_happiness  # the seed reaches the viewer's noise
 
 
-LEARNING_STEPS = {"q-learning": 1000, "bayes-opt": 100}
+LEARNING_STEPS = {"q-learning": 1000, "bayes-opt": 100, "particle": 100}
 """Steps each agent learns for in the learning test (500 unless named): tabular Q-learning
 needs about 1000 to beat a random walk on the simulated viewer (at 500 its margin over one,
-on these 10 seeds, is 0.04 +- 0.04; at 1000, 0.11 +- 0.03); the Bayesian optimiser, whose
-steps cost the most, is asked to beat one within 100."""
+on these 10 seeds, is 0.04 +- 0.04; at 1000, 0.11 +- 0.03); the Bayesian optimiser and the
+particle filter, whose steps cost the most, are asked to beat one within 100."""
 LEARNING_SEEDS = 10
 
 

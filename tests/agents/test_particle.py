@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+
+from laetitia.agents import AGENTS, agent_class
+from laetitia.agents.particle import ParticleFilter
+from laetitia.emoticon import PARAM_SPACE
+from laetitia.envs.smile import SmileEnv
+from laetitia.errors import ConfigError
+from laetitia.viewers.suites import suite_viewer
+from laetitia.viewers.people_v3 import SUITE_V3, v3_kind
+
+SMALL = {"particles": 300, "moves": 2}
+"""A small cloud: the same code paths, a few milliseconds a step."""
+N = len(PARAM_SPACE)
+
+
+def person(member: int, seed: int = 0):
+    return suite_viewer(member, seed=seed, frames=10, suite=SUITE_V3)
+
+
+def env_for(viewer) -> SmileEnv:
+    return SmileEnv(viewer=viewer, step_size=1.0)
+
+
+def fraction_of_the_way(viewer, agent, shown: int) -> float:
+    best = agent.best_params()
+    floor, top = viewer.floor(), viewer.attainable_max()
+    return (viewer.true_happiness(best, shown=shown) - floor) / (top - floor)
+
+
+def test_it_is_registered_for_laetitia_train() -> None:
+    assert agent_class("particle") is ParticleFilter
+    assert AGENTS["particle"].env_id == "laetitia/Smile-v1"
+    assert ParticleFilter.preferred_step_size == 1.0 and ParticleFilter.takes_prior
+
+
+def test_it_finds_a_faint_reactors_smile_from_the_frames() -> None:
+    """A people-v3 faint reactor (a best emoticon lifting the signal by about 0.1 over a
+    resting face): after 100 steps the recommendation is most of the way to their best, far
+    beyond where it started."""
+    member = 2  # of the prior split: no figure is scored on it
+    assert v3_kind(member) == "faint"
+    viewer = person(member)
+    agent = ParticleFilter(env_for(viewer), seed=0)
+    start = (viewer.true_happiness(PARAM_SPACE.defaults, shown=0) - viewer.floor()) / (
+        viewer.attainable_max() - viewer.floor()
+    )
+    agent.learn(100)
+    assert fraction_of_the_way(viewer, agent, 100) > max(0.85, start + 0.3)
+
+
+def test_a_person_who_does_not_react_is_said_so_and_one_who_does_is_not() -> None:
+    verdicts = {}
+    for member in (0, 2, 11):  # a non-responder, a faint and a clear reactor (prior split)
+        agent = ParticleFilter(env_for(person(member)), seed=1, **SMALL)
+        assert agent.responds() is None  # nothing to go on yet
+        agent.learn(60)
+        verdicts[v3_kind(member)] = (agent.responds(), agent.reaction_evidence())
+    assert verdicts["none"][0] is False, verdicts
+    assert verdicts["faint"][0] is True and verdicts["clear"][0] is True, verdicts
+
+
+def test_the_favourite_is_drawn_around_the_warm_start() -> None:
+    """With a prior, the first emoticons shown (Thompson draws from the prior) lie near the
+    warm-start emoticons, bar the share drawn anywhere."""
+    warm = np.array([np.full(N, 0.5), np.full(N, -0.5)])
+    agent = ParticleFilter(
+        env_for(person(11)), seed=0, warm_start=warm, prior_spread=0.05, prior_elsewhere=0.1
+    )
+    centres = agent.theta["centre"]
+    near = np.min(np.linalg.norm(centres[:, None] - warm[None], axis=2), axis=1) < 0.05 * 6
+    assert 0.85 < near.mean() < 0.95
+    alone = ParticleFilter(env_for(person(11)), seed=0)
+    assert np.mean(np.min(np.linalg.norm(alone.theta["centre"][:, None] - warm[None], axis=2), axis=1) < 0.3) < 0.05
+
+
+def test_frames_without_a_face_are_skipped_and_the_step_still_counts() -> None:
+    """A step read with no face still showed the emoticon (the face's level moved on); its
+    frames carry no evidence, so the weights do not change."""
+    agent = ParticleFilter(env_for(person(11)), seed=0, **SMALL)
+    unit = np.zeros(N)
+    agent.take(unit, 0.0, np.arange(10) / 30.0 + 0.5, np.full(10, 0.2))
+    before = agent.logw.copy()
+    agent.take(unit, 1.0, np.arange(10) / 30.0 + 1.5, np.full(10, np.nan))
+    assert len(agent.steps) == 2 and agent.steps[1].times.size == 0
+    np.testing.assert_array_equal(agent.logw, before)
+
+
+def test_the_recommendation_does_not_change_what_the_agent_does_next() -> None:
+    """Asking for the best guess (the recorder asks every step) draws no random number."""
+    runs = []
+    for ask in (False, True):
+        agent = ParticleFilter(env_for(person(11)), seed=3, **SMALL)
+        shown = []
+        for _ in range(15):
+            agent.learn(1)
+            shown.append(agent.target.copy())
+            if ask:
+                agent.best_params()
+        runs.append(np.array(shown))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"forget": 0.2}, "forget"),
+        ({"prior_elsewhere": 1.5}, "prior_elsewhere"),
+        ({"habituation_depth": 1.0}, "habituation_depth"),
+        ({"particles": 10}, "particles"),
+        ({"responds_above": 0.0}, "responds_above"),
+    ],
+)
+def test_it_refuses_bad_settings_naming_them(changes, field) -> None:
+    with pytest.raises(ConfigError, match=field):
+        ParticleFilter(env_for(person(11)), seed=0, **changes)
+
+
+def test_it_refuses_a_warm_start_of_the_wrong_size() -> None:
+    with pytest.raises(ConfigError, match="warm_start"):
+        ParticleFilter(env_for(person(11)), seed=0, warm_start=np.zeros((2, N + 1)))
