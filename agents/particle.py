@@ -21,7 +21,14 @@ The belief over those unknowns is a cloud of particles (sequential Monte Carlo):
 frames reweight them by their likelihood, and when the weights degenerate the cloud is
 resampled and moved by Metropolis steps that re-read the whole history (random walks scaled
 to the cloud, and favourites drawn afresh from the prior), so no hypothesis is fixed by what
-the first steps suggested. A `forget` below 1 discounts old steps (a taste that moves).
+the first steps suggested.
+
+## A taste that moves
+With `drift_sd` above 0, a share `drift_share` of the hypotheses have favourites that move
+along a straight line, a velocity of their own (`drift_sd` per shown emoticon along each
+parameter, a priori); the rest stay. Whether the person's taste moves is inferred like the
+rest (a Metropolis step switches a hypothesis between moving and still). A `forget` below 1
+instead discounts old steps' evidence.
 
 - **What it shows**: Thompson sampling, the favourite of one particle drawn by weight.
 - **What it recommends** (`best_params`): of the favourites of the heaviest particles and
@@ -114,8 +121,10 @@ class ParticleSettings(Settings):
     forget: float = 1.0
     """Weight of a step's evidence one step later (1: nothing is forgotten)."""
     drift_sd: float = 0.0
-    """Prior standard deviation of how far the favourites move per shown emoticon along each
-    parameter, normalised units (0: they stay)."""
+    """Prior standard deviation of how far a moving taste's favourites move per shown emoticon
+    along each parameter, normalised units (0: no taste moves)."""
+    drift_share: float = 0.25
+    """Prior probability that the person's taste moves (with `drift_sd` above 0)."""
     temper: float = 1.0
     """Power the likelihood is raised to, in (0, 1]: below 1, evidence counts for less, a
     guard against a model that is surer than the person's readings warrant."""
@@ -150,6 +159,7 @@ class ParticleSettings(Settings):
             "prior_elsewhere": (0.0, 1.0),
             "forget": (0.5, 1.0),
             "drift_sd": (0.0, 0.1),
+            "drift_share": (0.0, 1.0),
         }
         for name, (low, high) in closed.items():
             if not low <= getattr(self, name) <= high:
@@ -194,6 +204,11 @@ Theta = dict[str, np.ndarray]
 """A batch of hypotheses, by name: "centre" and "relevance" (P, n); "log_broad",
 "log_top", "share", "floor" (log-odds), "log_lift", "latency", "readable" (P,); with two
 favourites, "second" (P, n) and its relative "height" (P,), in [0, 1]."""
+
+
+def _velocity(theta: Theta) -> np.ndarray:
+    """(P, n): how far each hypothesis's favourites move per shown emoticon (0 where still)."""
+    return theta["velocity"] * theta["moves"][:, None]
 
 
 def logit(values: np.ndarray) -> np.ndarray:
@@ -323,10 +338,18 @@ class ParticleFilter(Agent):
             **self._velocity_draw(count),
         }
 
+    def _travelled(self, theta: Theta) -> np.ndarray | float:
+        """How far each hypothesis's favourites have moved since the first step."""
+        return _velocity(theta) * len(self.steps) if "velocity" in theta else 0.0
+
     def _velocity_draw(self, count: int) -> Theta:
         if self.settings.drift_sd == 0.0:
             return {}
-        return {"velocity": self.settings.drift_sd * self._rng.standard_normal((count, self.n))}
+        s = self.settings
+        return {
+            "velocity": s.drift_sd * self._rng.standard_normal((count, self.n)),
+            "moves": (self._rng.random(count) < s.drift_share).astype(np.float64),
+        }
 
     def _second_draw(self, count: int) -> Theta:
         if self.settings.favourites == 1:
@@ -370,7 +393,9 @@ class ParticleFilter(Agent):
         return np.where(inside, mixed, -np.inf)
 
     def _log_prior(self, theta: Theta) -> np.ndarray:
-        out = self._log_centre(theta["centre"])
+        """Log prior density of hypotheses, up to a constant (the favourites' at the start)."""
+        back = self._travelled(theta)
+        out = self._log_centre(theta["centre"] - back)
         inside = np.all(
             (theta["relevance"] >= RELEVANCE[0]) & (theta["relevance"] <= RELEVANCE[1]), axis=1
         )
@@ -384,9 +409,12 @@ class ParticleFilter(Agent):
         ):
             inside &= (theta[key] >= low) & (theta[key] <= high)
         if "velocity" in theta:
-            out = out - 0.5 * np.sum((theta["velocity"] / self.settings.drift_sd) ** 2, axis=1)
+            s = self.settings
+            out = out - 0.5 * np.sum((theta["velocity"] / s.drift_sd) ** 2, axis=1)
+            share = np.where(theta["moves"] > 0.5, s.drift_share, 1.0 - s.drift_share)
+            out = out + np.log(np.maximum(share, 1e-300))
         if "second" in theta:
-            inside &= np.all(np.abs(theta["second"]) <= 1.0, axis=1)
+            inside &= np.all(np.abs(theta["second"] - back) <= 1.0, axis=1)
             inside &= (theta["height"] >= 0.0) & (theta["height"] <= 1.0)
         low = np.maximum(READABLE_S[0], theta["latency"] + RISE_MIN_S)
         inside &= (theta["readable"] >= low) & (theta["readable"] <= READABLE_S[1])
@@ -407,7 +435,7 @@ class ParticleFilter(Agent):
 
         `ago` steps before the next one: a moving favourite was that much further back.
         """
-        back = theta["velocity"] * ago if "velocity" in theta and ago else 0.0
+        back = _velocity(theta) * ago if "velocity" in theta and ago else 0.0
         appeal = cls._bump(theta, unit, theta["centre"] - back)
         if "second" not in theta:
             return appeal
@@ -529,9 +557,9 @@ class ParticleFilter(Agent):
         gain = self._advance(self.theta, self.state, step)
         self.steps.append(step)
         if "velocity" in self.theta:  # the favourites, as they are at the next step
-            self.theta["centre"] = self.theta["centre"] + self.theta["velocity"]
+            self.theta["centre"] = self.theta["centre"] + _velocity(self.theta)
             if "second" in self.theta:
-                self.theta["second"] = self.theta["second"] + self.theta["velocity"]
+                self.theta["second"] = self.theta["second"] + _velocity(self.theta)
         # The target's evidence is the discounted sum of the steps' (`forget`): the weight of a
         # hypothesis moves by what its total changed.
         total = s.forget * self.loglik + s.temper * gain
@@ -556,6 +584,8 @@ class ParticleFilter(Agent):
         for _ in range(self.settings.moves):
             proposal = {
                 key: value
+                if key == "moves"
+                else value
                 + self.scale * (value.std(axis=0) + 1e-3) * rng.standard_normal(value.shape)
                 for key, value in self.theta.items()
             }
@@ -566,11 +596,15 @@ class ParticleFilter(Agent):
         # A favourite drawn afresh from its prior: an independence proposal (the priors cancel),
         # so a mode the cloud has not found can still be reached.
         proposal = {key: value.copy() for key, value in self.theta.items()}
-        proposal["centre"] = self._centre_draw(self.P)
+        proposal["centre"] = self._centre_draw(self.P) + self._travelled(self.theta)
         self._metropolis(proposal, np.zeros(self.P))
+        if "moves" in self.theta:  # a taste that moves, or one that stays (the priors decide)
+            flipped = {**self.theta, "moves": 1.0 - self.theta["moves"]}
+            self._metropolis(flipped, self._log_prior(flipped) - self._log_prior(self.theta))
         if "second" in self.theta:
             proposal = {key: value.copy() for key, value in self.theta.items()}
             proposal["second"] = self._rng.uniform(-1.0, 1.0, size=(self.P, self.n))
+            proposal["second"] += self._travelled(self.theta)
             self._metropolis(proposal, np.zeros(self.P))
             # The two favourites trade places (an involution: the priors' ratio decides).
             swapped = {key: value.copy() for key, value in self.theta.items()}
@@ -601,7 +635,7 @@ class ParticleFilter(Agent):
     def choose(self) -> np.ndarray:
         """Thompson sampling: the favourite of one particle drawn by weight."""
         pick = int(self._rng.choice(self.P, p=self._weights()))
-        return self.theta["centre"][pick].copy()
+        return np.clip(self.theta["centre"][pick], -1.0, 1.0)
 
     def best_point(self) -> np.ndarray | None:
         """The normalised emoticon of highest expected appeal (None before the first step).
@@ -616,7 +650,7 @@ class ParticleFilter(Agent):
         heaviest = np.argsort(-w, kind="stable")[:CANDIDATES]
         candidates = np.vstack([centres[heaviest], w @ centres])
         scores = np.array([w @ self._appeal(self.theta, c) for c in candidates])
-        return candidates[int(np.argmax(scores))].copy()
+        return np.clip(candidates[int(np.argmax(scores))], -1.0, 1.0)
 
     def best_params(self) -> np.ndarray | None:
         """Raw parameters of the best guess so far (None before the first step)."""
