@@ -94,6 +94,8 @@ TOP = (0.05, 0.6)
 """Range of the top's width (log-uniform)."""
 LOGIT_FLOOR = 1e-5
 """Readings are clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR] before their log-odds are taken."""
+BOX = 1.0 + 1e-9
+"""Where a favourite may start, normalised (the box, and the rounding of a moved one)."""
 CANDIDATES = 256
 """The heaviest particles whose favourites are candidates for the recommendation."""
 PriorMean = Callable[[np.ndarray], np.ndarray]
@@ -108,11 +110,11 @@ class ParticleSettings(Settings):
         "particles": (50, 200_000),
         "moves": (0, 100),
     }
-    particles: int = 1000
+    particles: int = 2000
     """Hypotheses about the person."""
-    favourites: int = 2
+    favourites: int = 1
     """Bumps in the taste (1 or 2): the best favourite, and maybe a second, lower one."""
-    moves: int = 4
+    moves: int = 8
     """Random-walk Metropolis sweeps after each resampling."""
     prior_spread: float = 0.2
     """Standard deviation of the favourite around each warm-start emoticon, normalised units."""
@@ -120,7 +122,7 @@ class ParticleSettings(Settings):
     """Prior probability that the favourite is anywhere in the box, not near a warm start."""
     forget: float = 1.0
     """Weight of a step's evidence one step later (1: nothing is forgotten)."""
-    drift_sd: float = 0.0
+    drift_sd: float = 0.0007
     """Prior standard deviation of how far a moving taste's favourites move per shown emoticon
     along each parameter, normalised units (0: no taste moves)."""
     drift_share: float = 0.25
@@ -128,13 +130,13 @@ class ParticleSettings(Settings):
     temper: float = 1.0
     """Power the likelihood is raised to, in (0, 1]: below 1, evidence counts for less, a
     guard against a model that is surer than the person's readings warrant."""
-    jitter: float = 0.2
+    jitter: float = 0.3
     """Standard deviation of each frame's own noise, log-odds."""
-    wander: float = 0.275
+    wander: float = 0.4
     """Standard deviation of the noise that wanders over seconds, log-odds."""
     wander_s: float = 1.25
     """Correlation time of the wander, seconds."""
-    mood: float = 0.2
+    mood: float = 0.3
     """Standard deviation of the mood, log-odds."""
     mood_steps: float = 60.0
     """Correlation time of the mood, shown emoticons."""
@@ -378,7 +380,7 @@ class ParticleFilter(Agent):
 
     def _log_centre(self, centre: np.ndarray) -> np.ndarray:
         """Log prior density of favourites (P, n) -> (P,), up to a constant."""
-        inside = np.all(np.abs(centre) <= 1.0, axis=1)
+        inside = np.all(np.abs(centre) <= BOX, axis=1)
         uniform = -self.n * math.log(2.0)
         if self.warm_start.shape[0] == 0:
             return np.where(inside, uniform, -np.inf)
@@ -414,7 +416,7 @@ class ParticleFilter(Agent):
             share = np.where(theta["moves"] > 0.5, s.drift_share, 1.0 - s.drift_share)
             out = out + np.log(np.maximum(share, 1e-300))
         if "second" in theta:
-            inside &= np.all(np.abs(theta["second"] - back) <= 1.0, axis=1)
+            inside &= np.all(np.abs(theta["second"] - back) <= BOX, axis=1)
             inside &= (theta["height"] >= 0.0) & (theta["height"] <= 1.0)
         low = np.maximum(READABLE_S[0], theta["latency"] + RISE_MIN_S)
         inside &= (theta["readable"] >= low) & (theta["readable"] <= READABLE_S[1])
@@ -467,12 +469,14 @@ class ParticleFilter(Agent):
         target = floor + (peak - floor) * appeal * step.kept
         level, at, old = state["level"], state["at"], state["target"]
         times = step.times[None, :]
+        # Each frame's level: on the way to the old target before the switch, to the new one
+        # after it (the elapsed times clamped at 0 for the branch a frame does not take).
         on_old = old[:, None] + (level - old)[:, None] * np.exp(
-            -(times - at[:, None]) / tau[:, None]
+            -np.maximum(times - at[:, None], 0.0) / tau[:, None]
         )
-        at_switch = old + (level - old) * np.exp(-(switch - at) / tau)
+        at_switch = old + (level - old) * np.exp(-np.maximum(switch - at, 0.0) / tau)
         on_new = target[:, None] + (at_switch - target)[:, None] * np.exp(
-            -(times - switch[:, None]) / tau[:, None]
+            -np.maximum(times - switch[:, None], 0.0) / tau[:, None]
         )
         levels = np.where(times < switch[:, None], on_old, on_new)
         state["level"], state["at"], state["target"] = at_switch, switch, target
@@ -589,9 +593,7 @@ class ParticleFilter(Agent):
                 + self.scale * (value.std(axis=0) + 1e-3) * rng.standard_normal(value.shape)
                 for key, value in self.theta.items()
             }
-            rate = self._metropolis(
-                proposal, self._log_prior(proposal) - self._log_prior(self.theta)
-            )
+            rate = self._metropolis(proposal, self._prior_ratio(proposal))
             self.scale *= 1.1 if rate > 0.3 else 0.9
         # A favourite drawn afresh from its prior: an independence proposal (the priors cancel),
         # so a mode the cloud has not found can still be reached.
@@ -600,7 +602,7 @@ class ParticleFilter(Agent):
         self._metropolis(proposal, np.zeros(self.P))
         if "moves" in self.theta:  # a taste that moves, or one that stays (the priors decide)
             flipped = {**self.theta, "moves": 1.0 - self.theta["moves"]}
-            self._metropolis(flipped, self._log_prior(flipped) - self._log_prior(self.theta))
+            self._metropolis(flipped, self._prior_ratio(flipped))
         if "second" in self.theta:
             proposal = {key: value.copy() for key, value in self.theta.items()}
             proposal["second"] = self._rng.uniform(-1.0, 1.0, size=(self.P, self.n))
@@ -609,7 +611,13 @@ class ParticleFilter(Agent):
             # The two favourites trade places (an involution: the priors' ratio decides).
             swapped = {key: value.copy() for key, value in self.theta.items()}
             swapped["centre"], swapped["second"] = swapped["second"], swapped["centre"]
-            self._metropolis(swapped, self._log_prior(swapped) - self._log_prior(self.theta))
+            self._metropolis(swapped, self._prior_ratio(swapped))
+
+    def _prior_ratio(self, proposal: Theta) -> np.ndarray:
+        """Log prior ratio of proposals to the current hypotheses (-inf: outside the prior)."""
+        with np.errstate(invalid="ignore"):
+            ratio = self._log_prior(proposal) - self._log_prior(self.theta)
+        return np.where(np.isnan(ratio), -np.inf, ratio)
 
     def _metropolis(self, proposal: Theta, extra: np.ndarray) -> float:
         """Accept each hypothesis's proposal by its likelihood ratio times `exp(extra)`."""

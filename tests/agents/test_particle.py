@@ -1,17 +1,25 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from laetitia.agents import AGENTS, agent_class
 from laetitia.agents.particle import ParticleFilter
+from laetitia.app.prior import read_prior
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.envs.smile import SmileEnv
 from laetitia.errors import ConfigError
-from laetitia.viewers.suites import suite_viewer
 from laetitia.viewers.people_v3 import SUITE_V3, v3_kind
+from laetitia.viewers.suites import suite_viewer
+
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
+"""An overflow is a hypothesis outside the prior being read: an error here."""
 
 SMALL = {"particles": 300, "moves": 2}
 """A small cloud: the same code paths, a few milliseconds a step."""
 N = len(PARAM_SPACE)
+PRIOR = Path(__file__).parents[2] / "laetitia" / "priors" / "people-v3"
+"""The prior laetitia ships, learned from people-v3's prior split."""
 
 
 def person(member: int, seed: int = 0):
@@ -41,7 +49,8 @@ def test_it_finds_a_faint_reactors_smile_from_the_frames() -> None:
     member = 2  # of the prior split: no figure is scored on it
     assert v3_kind(member) == "faint"
     viewer = person(member)
-    agent = ParticleFilter(env_for(viewer), seed=0)
+    warm = read_prior([PRIOR]).warm_start(8)
+    agent = ParticleFilter(env_for(viewer), seed=0, warm_start=warm)
     start = (viewer.true_happiness(PARAM_SPACE.defaults, shown=0) - viewer.floor()) / (
         viewer.attainable_max() - viewer.floor()
     )
@@ -71,7 +80,13 @@ def test_the_favourite_is_drawn_around_the_warm_start() -> None:
     near = np.min(np.linalg.norm(centres[:, None] - warm[None], axis=2), axis=1) < 0.05 * 6
     assert 0.85 < near.mean() < 0.95
     alone = ParticleFilter(env_for(person(11)), seed=0)
-    assert np.mean(np.min(np.linalg.norm(alone.theta["centre"][:, None] - warm[None], axis=2), axis=1) < 0.3) < 0.05
+    assert (
+        np.mean(
+            np.min(np.linalg.norm(alone.theta["centre"][:, None] - warm[None], axis=2), axis=1)
+            < 0.3
+        )
+        < 0.05
+    )
 
 
 def test_frames_without_a_face_are_skipped_and_the_step_still_counts() -> None:
