@@ -30,7 +30,7 @@ def test_demo_writes_a_session_a_best_emoticon_and_a_learning_curve(tmp_path, ca
 
 
 def test_the_default_demo_ends_with_a_smiling_emoticon(tmp_path, capsys):
-    """What `make demo` runs: the particle filter from the shipped prior recommends a smile it found."""
+    """What `make demo` runs: particle, from the shipped prior, recommends a smile it found."""
     from laetitia.cli.demo import DEMO_PERSON
     from laetitia.emoticon.params import PARAM_SPACE
     from laetitia.viewers.people_v3 import V3_TEST, v3_viewer
