@@ -208,6 +208,12 @@ Theta = dict[str, np.ndarray]
 favourites, "second" (P, n) and its relative "height" (P,), in [0, 1]."""
 
 
+def _logs(pair: tuple[float, float]) -> tuple[float, float]:
+    """The natural logarithms of a range's ends."""
+    low, high = np.log(pair)
+    return float(low), float(high)
+
+
 def _velocity(theta: Theta) -> np.ndarray:
     """(P, n): how far each hypothesis's favourites move per shown emoticon (0 where still)."""
     return theta["velocity"] * theta["moves"][:, None]
@@ -330,11 +336,11 @@ class ParticleFilter(Agent):
         return {
             "centre": self._centre_draw(count),
             "relevance": rng.uniform(*RELEVANCE, size=(count, self.n)),
-            "log_broad": rng.uniform(*np.log(BROAD), size=count),
-            "log_top": rng.uniform(*np.log(TOP), size=count),
+            "log_broad": rng.uniform(*_logs(BROAD), size=count),
+            "log_top": rng.uniform(*_logs(TOP), size=count),
             "share": rng.uniform(0.0, 1.0, size=count),
             "floor": rng.uniform(*FLOOR_LOGIT, size=count),
-            "log_lift": rng.uniform(*np.log(LIFT), size=count),
+            "log_lift": rng.uniform(*_logs(LIFT), size=count),
             **self._timing_draw(count),
             **self._second_draw(count),
             **self._velocity_draw(count),
