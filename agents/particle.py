@@ -174,6 +174,166 @@ class ParticleSettings(Settings):
             raise self._refused("responds_above", f"must be in ({LIFT[0]}, {LIFT[1]})")
 
 
+Theta = dict[str, np.ndarray]
+"""A batch of hypotheses, by name: "centre" and "relevance" (P, n); "log_broad",
+"log_top", "share", "floor" (log-odds), "log_lift", "latency", "readable" (P,); with two
+favourites, "second" (P, n) and its relative "height" (P,), in [0, 1]; with a taste that may
+move, "velocity" (P, n) and "moves" (P,), 1 or 0."""
+
+
+@dataclass(frozen=True)
+class FrameNoise:
+    """What moves a person's frames around their face's level, in log-odds."""
+
+    jitter: float
+    """Standard deviation of each frame's own noise."""
+    wander: float
+    """Standard deviation of the noise that wanders over seconds."""
+    wander_s: float
+    """Correlation time of the wander, seconds."""
+    mood: float
+    """Standard deviation of the mood."""
+    mood_steps: float
+    """Correlation time of the mood, shown emoticons."""
+
+
+@dataclass(frozen=True)
+class StepMaps:
+    """One step's Kalman filter as affine maps, the same for every hypothesis.
+
+    Of the (mood, wander) mean before the step and the frames' residuals (their log-odds less
+    the face's level): the covariance does not depend on the level.
+    """
+
+    G: np.ndarray
+    """(frames, 2): the innovations' dependence on the mean before the step."""
+    D: np.ndarray
+    """(frames, frames): the innovations' dependence on the step's residuals."""
+    A: np.ndarray
+    """(2, 2): the mean after the step from the mean before."""
+    B: np.ndarray
+    """(2, frames): the mean after the step from the residuals."""
+    S: np.ndarray
+    """(frames,): the innovations' variances."""
+
+    def read(self, mean: np.ndarray, residual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each hypothesis's log-likelihood of the frames, and its mean after them.
+
+        Args:
+            mean: (P, 2) each hypothesis's (mood, wander) mean before the step.
+            residual: (P, frames) each hypothesis's residuals.
+        """
+        innovation = mean @ self.G.T + residual @ self.D.T
+        after = mean @ self.A.T + residual @ self.B.T
+        loglik = -0.5 * np.sum(innovation**2 / self.S + np.log(2 * np.pi * self.S), axis=1)
+        return loglik, after
+
+
+class FrameFilter:
+    """The Kalman filter of a person's frame noise, its covariance carried once for all.
+
+    A mood, an AR(1) over shown emoticons; a wander, an Ornstein-Uhlenbeck process in seconds;
+    a jitter per frame.
+    """
+
+    def __init__(self, noise: FrameNoise) -> None:
+        self.noise = noise
+        self.cov = np.diag([noise.mood**2, noise.wander**2])
+        self.last_time = 0.0
+
+    def maps(self, times: np.ndarray, first: bool) -> StepMaps:
+        """The maps of a step whose frames with a face were read at `times` (sorted)."""
+        noise = self.noise
+        cov = self.cov
+        m_m = np.eye(2)
+        m_y = np.zeros((2, times.size))
+        if not first:
+            rho = math.exp(-1.0 / noise.mood_steps)
+            f = np.diag([rho, 1.0])
+            cov = f @ cov @ f.T + np.diag([noise.mood**2 * (1 - rho**2), 0.0])
+            m_m = f @ m_m
+        h = np.array([1.0, 1.0])
+        G = np.zeros((times.size, 2))
+        D = np.zeros((times.size, times.size))
+        S = np.zeros(times.size)
+        for j, now in enumerate(times):
+            rho = math.exp(-max(now - self.last_time, 0.0) / noise.wander_s)
+            f = np.diag([1.0, rho])
+            cov = f @ cov @ f.T + np.diag([0.0, noise.wander**2 * (1 - rho**2)])
+            m_m, m_y = f @ m_m, f @ m_y
+            self.last_time = float(now)
+            v = float(h @ cov @ h) + noise.jitter**2
+            gain = cov @ h / v
+            G[j] = -(h @ m_m)
+            D[j] = -(h @ m_y)
+            D[j, j] += 1.0
+            S[j] = v
+            m_m = m_m + np.outer(gain, G[j])
+            m_y = m_y + np.outer(gain, D[j])
+            cov = cov - np.outer(gain, gain) * v
+        self.cov = cov
+        return StepMaps(G=G, D=D, A=m_m, B=m_y, S=S)
+
+
+def fresh_state(floor: np.ndarray) -> dict[str, np.ndarray]:
+    """Hypotheses' filter states before the first step, given their (P,) resting levels.
+
+    The noise's mean at 0, and the face at rest since time 0 (its level, the time of the last
+    switch, the level it moves to).
+    """
+    count = floor.shape[0]
+    return {
+        "mean": np.zeros((count, 2)),
+        "level": floor.copy(),
+        "at": np.zeros(count),
+        "target": floor.copy(),
+    }
+
+
+def metropolis(
+    rng: np.random.Generator,
+    theta: Theta,
+    loglik: np.ndarray,
+    state: dict[str, np.ndarray],
+    proposal: Theta,
+    extra: np.ndarray,
+    history: Callable[[Theta], tuple[np.ndarray, dict[str, np.ndarray]]],
+) -> float:
+    """Accept each hypothesis's proposal by its likelihood ratio times `exp(extra)`, in place.
+
+    Args:
+        rng: Draws the acceptances.
+        theta: The hypotheses; the accepted ones are replaced.
+        loglik: Their log-likelihoods, replaced likewise.
+        state: Their filter states after the history, replaced likewise.
+        proposal: A proposal for each hypothesis.
+        extra: The log prior (and proposal) ratio; -inf refuses a proposal unread.
+        history: The log-likelihood of the whole history and the filter state after it, of
+            a batch of hypotheses.
+
+    Returns:
+        The share accepted.
+    """
+    count = loglik.size
+    ok = np.isfinite(extra)
+    lik_new = np.full(count, -np.inf)
+    state_new = {key: value.copy() for key, value in state.items()}
+    if ok.any():
+        lik_ok, state_ok = history({k: v[ok] for k, v in proposal.items()})
+        lik_new[ok] = lik_ok
+        for key in state_new:
+            state_new[key][ok] = state_ok[key]
+    with np.errstate(invalid="ignore"):
+        ratio = lik_new - loglik + extra
+    accept = np.log(rng.random(count)) < np.nan_to_num(ratio, nan=-np.inf)
+    for key in theta:
+        theta[key][accept] = proposal[key][accept]
+    loglik[accept] = lik_new[accept]
+    for key in state:
+        state[key][accept] = state_new[key][accept]
+    return float(accept.mean())
+
+
 @dataclass
 class _Step:
     """One shown emoticon and its frames with a face, with the Kalman filter's maps."""
@@ -190,22 +350,8 @@ class _Step:
     """Session time of each frame with a face."""
     logits: np.ndarray
     """Log-odds of each such frame's reading."""
-    G: np.ndarray
-    """(frames, 2): the innovations' dependence on the (mood, wander) mean before the step."""
-    D: np.ndarray
-    """(frames, frames): the innovations' dependence on the step's residuals."""
-    A: np.ndarray
-    """(2, 2): the mean after the step from the mean before."""
-    B: np.ndarray
-    """(2, frames): the mean after the step from the residuals."""
-    S: np.ndarray
-    """(frames,): the innovations' variances."""
-
-
-Theta = dict[str, np.ndarray]
-"""A batch of hypotheses, by name: "centre" and "relevance" (P, n); "log_broad",
-"log_top", "share", "floor" (log-odds), "log_lift", "latency", "readable" (P,); with two
-favourites, "second" (P, n) and its relative "height" (P,), in [0, 1]."""
+    maps: StepMaps
+    """How the frames' residuals update the noise's estimate (the Kalman filter's)."""
 
 
 def _logs(pair: tuple[float, float]) -> tuple[float, float]:
@@ -271,8 +417,7 @@ class ParticleFilter(Agent):
         self.logw = np.zeros(self.P)
         self.loglik = np.zeros(self.P)
         self.steps: list[_Step] = []
-        self.cov = np.diag([s.mood**2, s.wander**2])
-        self.last_time = 0.0
+        self.frames = FrameFilter(FrameNoise(s.jitter, s.wander, s.wander_s, s.mood, s.mood_steps))
         self.scale = 0.5
         self.state = self._fresh_state(self.theta)
         self.target: np.ndarray | None = None
@@ -457,14 +602,7 @@ class ParticleFilter(Agent):
         return floor, floor + (1.0 - floor) * np.exp(theta["log_lift"])
 
     def _fresh_state(self, theta: Theta) -> dict[str, np.ndarray]:
-        count = theta["centre"].shape[0]
-        floor = self._scale(theta)[0]
-        return {
-            "mean": np.zeros((count, 2)),
-            "level": floor.copy(),
-            "at": np.zeros(count),
-            "target": floor.copy(),
-        }
+        return fresh_state(self._scale(theta)[0])
 
     def _advance(self, theta: Theta, state: dict[str, np.ndarray], step: _Step) -> np.ndarray:
         """Take one step into `state` (in place); return each hypothesis's log-likelihood."""
@@ -487,10 +625,8 @@ class ParticleFilter(Agent):
         levels = np.where(times < switch[:, None], on_old, on_new)
         state["level"], state["at"], state["target"] = at_switch, switch, target
         residual = step.logits[None, :] - logit(levels)
-        mean = state["mean"]
-        innovation = mean @ step.G.T + residual @ step.D.T
-        state["mean"] = mean @ step.A.T + residual @ step.B.T
-        return -0.5 * np.sum(innovation**2 / step.S + np.log(2 * np.pi * step.S), axis=1)
+        loglik, state["mean"] = step.maps.read(state["mean"], residual)
+        return loglik
 
     def _history_loglik(self, theta: Theta) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         state = self._fresh_state(theta)
@@ -500,43 +636,6 @@ class ParticleFilter(Agent):
         for step in self.steps:
             total = forget * total + temper * self._advance(theta, state, step)
         return total, state
-
-    def _kalman_maps(self, times: np.ndarray, first: bool) -> tuple[np.ndarray, ...]:
-        """The step's affine maps from (mean before, residuals) to innovations and mean after.
-
-        The covariance of (mood, wander) does not depend on the hypothesis: it is carried
-        forward here, once for all of them.
-        """
-        s = self.settings
-        cov = self.cov
-        m_m = np.eye(2)
-        m_y = np.zeros((2, times.size))
-        if not first:
-            rho = math.exp(-1.0 / s.mood_steps)
-            f = np.diag([rho, 1.0])
-            cov = f @ cov @ f.T + np.diag([s.mood**2 * (1 - rho**2), 0.0])
-            m_m = f @ m_m
-        h = np.array([1.0, 1.0])
-        G = np.zeros((times.size, 2))
-        D = np.zeros((times.size, times.size))
-        S = np.zeros(times.size)
-        for j, now in enumerate(times):
-            rho = math.exp(-max(now - self.last_time, 0.0) / s.wander_s)
-            f = np.diag([1.0, rho])
-            cov = f @ cov @ f.T + np.diag([0.0, s.wander**2 * (1 - rho**2)])
-            m_m, m_y = f @ m_m, f @ m_y
-            self.last_time = float(now)
-            v = float(h @ cov @ h) + s.jitter**2
-            gain = cov @ h / v
-            G[j] = -(h @ m_m)
-            D[j] = -(h @ m_y)
-            D[j, j] += 1.0
-            S[j] = v
-            m_m = m_m + np.outer(gain, G[j])
-            m_y = m_y + np.outer(gain, D[j])
-            cov = cov - np.outer(gain, gain) * v
-        self.cov = cov
-        return G, D, m_m, m_y, S
 
     # ----- belief -----------------------------------------------------------------------------
     def take(self, unit: np.ndarray, start: float, times: np.ndarray, values: np.ndarray) -> None:
@@ -550,7 +649,6 @@ class ParticleFilter(Agent):
         self.record_times = np.append(self.record_times, times)
         self.record_values = np.append(self.record_values, values)
         seen = ~np.isnan(values)
-        G, D, A, B, S = self._kalman_maps(times[seen], first=not self.steps)
         step = _Step(
             unit=unit,
             index=len(self.steps),
@@ -558,11 +656,7 @@ class ParticleFilter(Agent):
             start=start,
             times=times[seen],
             logits=logit(values[seen]),
-            G=G,
-            D=D,
-            A=A,
-            B=B,
-            S=S,
+            maps=self.frames.maps(times[seen], first=not self.steps),
         )
         gain = self._advance(self.theta, self.state, step)
         self.steps.append(step)
@@ -626,24 +720,9 @@ class ParticleFilter(Agent):
         return np.where(np.isnan(ratio), -np.inf, ratio)
 
     def _metropolis(self, proposal: Theta, extra: np.ndarray) -> float:
-        """Accept each hypothesis's proposal by its likelihood ratio times `exp(extra)`."""
-        ok = np.isfinite(extra)
-        lik_new = np.full(self.P, -np.inf)
-        state_new = self._fresh_state(self.theta)
-        if ok.any():
-            lik_ok, state_ok = self._history_loglik({k: v[ok] for k, v in proposal.items()})
-            lik_new[ok] = lik_ok
-            for key in state_new:
-                state_new[key][ok] = state_ok[key]
-        with np.errstate(invalid="ignore"):
-            ratio = lik_new - self.loglik + extra
-        accept = np.log(self._rng.random(self.P)) < np.nan_to_num(ratio, nan=-np.inf)
-        for key in self.theta:
-            self.theta[key][accept] = proposal[key][accept]
-        self.loglik[accept] = lik_new[accept]
-        for key in self.state:
-            self.state[key][accept] = state_new[key][accept]
-        return float(accept.mean())
+        return metropolis(
+            self._rng, self.theta, self.loglik, self.state, proposal, extra, self._history_loglik
+        )
 
     # ----- what it does with the belief ---------------------------------------------------------
     def choose(self) -> np.ndarray:

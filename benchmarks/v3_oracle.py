@@ -51,6 +51,13 @@ from pathlib import Path
 
 import numpy as np
 
+from laetitia.agents.particle import (
+    FrameFilter,
+    FrameNoise,
+    StepMaps,
+    fresh_state,
+    metropolis,
+)
 from laetitia.app.bench_agents import member_viewer, parse_people
 from laetitia.app.bench_metrics import recommendation_metrics
 from laetitia.app.bench_recommended import interval
@@ -111,16 +118,8 @@ class _Step:
     """Person-time of each frame with a face."""
     logits: np.ndarray
     """Log-odds of each such frame's reading."""
-    G: np.ndarray
-    """(frames, 2): innovations' dependence on the (mood, wander) mean before the step."""
-    D: np.ndarray
-    """(frames, frames): innovations' dependence on the step's residuals."""
-    A: np.ndarray
-    """(2, 2): the mean after the step from the mean before."""
-    B: np.ndarray
-    """(2, frames): the mean after the step from the residuals."""
-    S: np.ndarray
-    """(frames,): innovation variances."""
+    maps: StepMaps
+    """The Kalman filter's step (`laetitia.agents.particle`, the same for every hypothesis)."""
 
 
 Theta = dict[str, np.ndarray]
@@ -154,11 +153,12 @@ class Oracle:
         self.memory = Habituation(
             self.belief.habituation_depth, HABITUATION_WIDTH, self.belief.recovery_steps, self.n
         )
-        # Kalman state shared by every hypothesis: covariance of (mood, wander), time of the
-        # last frame taken in; per particle: the mean, and the face's anchor (level at the last
-        # switch, that switch's time, the level it moves to).
-        self.cov = np.diag([self.belief.mood_sd**2, self.belief.wander**2])
-        self.last_time = 0.0
+        # The noise's Kalman filter is shared by every hypothesis; each has its mean, and the
+        # face's anchor (level at the last switch, that switch's time, the level it moves to).
+        b = self.belief
+        self.frames = FrameFilter(
+            FrameNoise(b.jitter, b.wander, b.wander_s, b.mood_sd, b.mood_steps)
+        )
         self.scale = 0.5
         self.state = self._fresh_state(self.theta)
 
@@ -234,13 +234,7 @@ class Oracle:
 
     def _fresh_state(self, theta: Theta) -> dict[str, np.ndarray]:
         count = theta["fav"].shape[0]
-        floor = np.broadcast_to(self._scale(theta)[0], (count,)).astype(np.float64)
-        return {
-            "mean": np.zeros((count, 2)),
-            "level": floor.copy(),
-            "at": np.zeros(count),
-            "target": floor.copy(),
-        }
+        return fresh_state(np.broadcast_to(self._scale(theta)[0], (count,)).astype(np.float64))
 
     def _advance(self, theta: Theta, state: dict[str, np.ndarray], step: _Step) -> np.ndarray:
         """Take one step into `state` (in place); return each hypothesis's log-likelihood."""
@@ -263,10 +257,8 @@ class Oracle:
             target,
         )
         residual = step.logits[None, :] - v3._logit(levels)
-        mean = state["mean"]
-        innovation = mean @ step.G.T + residual @ step.D.T
-        state["mean"] = mean @ step.A.T + residual @ step.B.T
-        return -0.5 * np.sum(innovation**2 / step.S + np.log(2 * np.pi * step.S), axis=1)
+        loglik, state["mean"] = step.maps.read(state["mean"], residual)
+        return loglik
 
     def _history_loglik(self, theta: Theta) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         state = self._fresh_state(theta)
@@ -274,39 +266,6 @@ class Oracle:
         for step in self.steps:
             total += self._advance(theta, state, step)
         return total, state
-
-    def _kalman_maps(self, times: np.ndarray, first: bool) -> tuple[np.ndarray, ...]:
-        """The step's affine maps; the shared covariance is carried forward."""
-        p = self.belief
-        cov = self.cov
-        m_m = np.eye(2)
-        m_y = np.zeros((2, times.size))
-        if not first:
-            rho = math.exp(-1.0 / p.mood_steps)
-            f = np.diag([rho, 1.0])
-            cov = f @ cov @ f.T + np.diag([p.mood_sd**2 * (1 - rho**2), 0.0])
-            m_m = f @ m_m
-        h = np.array([1.0, 1.0])
-        G = np.zeros((times.size, 2))
-        D = np.zeros((times.size, times.size))
-        S = np.zeros(times.size)
-        for j, now in enumerate(times):
-            rho = math.exp(-(now - self.last_time) / p.wander_s)
-            f = np.diag([1.0, rho])
-            cov = f @ cov @ f.T + np.diag([0.0, p.wander**2 * (1 - rho**2)])
-            m_m, m_y = f @ m_m, f @ m_y
-            self.last_time = float(now)
-            s = float(h @ cov @ h) + p.jitter**2
-            gain = cov @ h / s
-            G[j] = -(h @ m_m)
-            D[j] = -(h @ m_y)
-            D[j, j] += 1.0
-            S[j] = s
-            m_m = m_m + np.outer(gain, G[j])
-            m_y = m_y + np.outer(gain, D[j])
-            cov = cov - np.outer(gain, gain) * s
-        self.cov = cov
-        return G, D, m_m, m_y, S
 
     # ----- the agent -----------------------------------------------------------------------------
     def _weights(self) -> np.ndarray:
@@ -343,7 +302,6 @@ class Oracle:
     ) -> None:
         """Take in one step's frames (NaN: no face)."""
         seen = ~np.isnan(values)
-        G, D, A, B, S = self._kalman_maps(times[seen], first=not self.steps)
         step = _Step(
             unit=unit,
             shown=len(self.steps),
@@ -351,11 +309,7 @@ class Oracle:
             start=start,
             times=times[seen],
             logits=v3._logit(values[seen].astype(np.float64)),
-            G=G,
-            D=D,
-            A=A,
-            B=B,
-            S=S,
+            maps=self.frames.maps(times[seen], first=not self.steps),
         )
         self.memory.remember(unit)
         self.steps.append(step)
@@ -419,24 +373,9 @@ class Oracle:
         return np.where(inside, -self.n * math.log(1.4), -np.inf)
 
     def _metropolis(self, proposal: Theta, extra: np.ndarray) -> float:
-        """Accept each hypothesis's proposal by its likelihood ratio times `exp(extra)`."""
-        ok = np.isfinite(extra)
-        lik_new = np.full(self.P, -np.inf)
-        state_new = self._fresh_state(self.theta)
-        if ok.any():
-            lik_ok, state_ok = self._history_loglik({k: v[ok] for k, v in proposal.items()})
-            lik_new[ok] = lik_ok
-            for key in state_new:
-                state_new[key][ok] = state_ok[key]
-        with np.errstate(invalid="ignore"):
-            ratio = lik_new - self.loglik + extra
-        accept = np.log(self.rng.random(self.P)) < np.nan_to_num(ratio, nan=-np.inf)
-        for key in self.theta:
-            self.theta[key][accept] = proposal[key][accept]
-        self.loglik[accept] = lik_new[accept]
-        for key in self.state:
-            self.state[key][accept] = state_new[key][accept]
-        return float(accept.mean())
+        return metropolis(
+            self.rng, self.theta, self.loglik, self.state, proposal, extra, self._history_loglik
+        )
 
     def recommend(self) -> np.ndarray:
         """The emoticon of highest posterior expected appeal on the next step's taste."""

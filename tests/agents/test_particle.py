@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.particle import ParticleFilter
+from laetitia.agents.particle import FrameFilter, FrameNoise, ParticleFilter
 from laetitia.app.prior import read_prior
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.envs.smile import SmileEnv
@@ -134,3 +134,40 @@ def test_it_refuses_bad_settings_naming_them(changes, field) -> None:
 def test_it_refuses_a_warm_start_of_the_wrong_size() -> None:
     with pytest.raises(ConfigError, match="warm_start"):
         ParticleFilter(env_for(person(11)), seed=0, warm_start=np.zeros((2, N + 1)))
+
+
+def test_the_frame_filter_whitens_the_noise_it_models() -> None:
+    """Frames of a known mood (over steps), wander (over seconds) and jitter: the filter's
+    standardised innovations are white, unit-variance noise, and its log-likelihood is the
+    exact Gaussian one (a filter with the wrong noise is surer, or less sure, than it is)."""
+    noise = FrameNoise(jitter=0.2, wander=0.3, wander_s=1.0, mood=0.25, mood_steps=20.0)
+    rng = np.random.default_rng(0)
+    standardised, truth_loglik, wrong_loglik = [], 0.0, 0.0
+    right, wrong = FrameFilter(noise), FrameFilter(FrameNoise(0.1, 0.1, 1.0, 0.1, 20.0))
+    mood, wander, clock = noise.mood * rng.standard_normal(), 0.0, 0.0
+    wander = noise.wander * rng.standard_normal()
+    right_mean, wrong_mean = np.zeros((1, 2)), np.zeros((1, 2))
+    for step in range(400):
+        if step:
+            rho = np.exp(-1.0 / noise.mood_steps)
+            mood = rho * mood + noise.mood * np.sqrt(1 - rho**2) * rng.standard_normal()
+        times = clock + 0.5 + np.arange(10) / 30.0
+        values = []
+        for now in times:
+            rho = np.exp(-(now - clock) / noise.wander_s)
+            wander = rho * wander + noise.wander * np.sqrt(1 - rho**2) * rng.standard_normal()
+            clock = now
+            values.append(mood + wander + noise.jitter * rng.standard_normal())
+        clock = times[-1] + 1.0 / 30.0
+        residual = np.array(values)[None, :]
+        maps = right.maps(times, first=step == 0)
+        innovation = right_mean @ maps.G.T + residual @ maps.D.T
+        standardised += list(innovation[0] / np.sqrt(maps.S))
+        loglik, right_mean = maps.read(right_mean, residual)
+        truth_loglik += float(loglik[0])
+        loglik, wrong_mean = wrong.maps(times, first=step == 0).read(wrong_mean, residual)
+        wrong_loglik += float(loglik[0])
+    z = np.array(standardised)
+    assert abs(z.mean()) < 0.05 and abs(z.std() - 1.0) < 0.05, (z.mean(), z.std())
+    assert abs(np.corrcoef(z[:-1], z[1:])[0, 1]) < 0.05  # white: nothing left to predict
+    assert truth_loglik > wrong_loglik + 100
