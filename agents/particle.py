@@ -14,8 +14,9 @@ and infers everything it does not know about them from the frames themselves:
   appeared and is readable 0.5-1 s after), so frames read early in a step still carry the last
   emoticon's response and count as such, not as noise;
 - **noise**, in log-odds: a mood that changes over steps, a wander over seconds, a jitter per
-  frame, of typical sizes (settings), integrated by a Kalman filter; frames with no face are
-  skipped; habituation: an emoticon like those just shown amuses less.
+  frame, of fixed sizes (settings; by default at the top of people-v3's ranges: a filter that
+  underrates the noise is surer than the readings warrant), integrated by a Kalman filter;
+  frames with no face are skipped; habituation: an emoticon like those just shown amuses less.
 
 The belief over those unknowns is a cloud of particles (sequential Monte Carlo): each step's
 frames reweight them by their likelihood, and when the weights degenerate the cloud is
@@ -23,19 +24,24 @@ resampled and moved by Metropolis steps that re-read the whole history (random w
 to the cloud, and favourites drawn afresh from the prior), so no hypothesis is fixed by what
 the first steps suggested.
 
-## A taste that moves
-With `drift_sd` above 0, a share `drift_share` of the hypotheses have favourites that move
-along a straight line, a velocity of their own (`drift_sd` per shown emoticon along each
-parameter, a priori); the rest stay. Whether the person's taste moves is inferred like the
-rest (a Metropolis step switches a hypothesis between moving and still). A `forget` below 1
-instead discounts old steps' evidence.
-
 - **What it shows**: Thompson sampling, the favourite of one particle drawn by weight.
 - **What it recommends** (`best_params`): of the favourites of the heaviest particles and
   their weighted mean, the emoticon with the highest expected appeal under the whole cloud.
 - **No reliable reaction** (`responds`): False when the posterior puts the person's lift below
   `responds_above` (the favourite lifts the reading by less than that) with probability 0.5
   or more; `reaction_evidence` is the posterior probability of a lift above it.
+
+The defaults were chosen on people-v3's validation split, each against the others on the
+same runs (benchmarks/results/people_v3.md, "The particle filter"): more particles and moves,
+the top-range noise and a moving taste for a quarter of the hypotheses paid; a second
+favourite, a tempered likelihood and forgetting old steps did not.
+
+## A taste that moves
+With `drift_sd` above 0, a share `drift_share` of the hypotheses have favourites that move
+along a straight line, a velocity of their own (`drift_sd` per shown emoticon along each
+parameter, a priori); the rest stay. Whether the person's taste moves is inferred like the
+rest (a Metropolis step switches a hypothesis between moving and still). A `forget` below 1
+instead discounts old steps' evidence.
 
 ## A prior from other people
 With a prior (`--prior`), the favourite is drawn around the prior's `warm_start` emoticons
