@@ -82,8 +82,10 @@ from stable_baselines3.common.callbacks import BaseCallback
 from laetitia.agents import favourite
 from laetitia.agents.base import Agent, emoticon_env
 from laetitia.agents.gp import Priors, TasteGP, log_expected_improvement
+from laetitia.agents.habituation import habituation_load, tiredness
 from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError
+from laetitia.logistic import logit
 
 if TYPE_CHECKING:
     from laetitia.types import Reaction
@@ -104,17 +106,6 @@ TOP_POINTS = 5
 """The best emoticons by posterior mean that local candidates are drawn around."""
 
 
-def tiredness(loads: np.ndarray) -> np.ndarray:
-    """The habituation input `u = load / (1 + load)` in [0, 1) of habituation loads."""
-    return loads / (1.0 + loads)
-
-
-def _logit(values: np.ndarray) -> np.ndarray:
-    """Log-odds of readings clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR]."""
-    clipped = np.clip(values, LOGIT_FLOOR, 1.0 - LOGIT_FLOOR)
-    return np.log(clipped / (1.0 - clipped))
-
-
 def _mean_logit(reaction: Reaction | None, skip: int, reward: float) -> float:
     """The mean log-odds of a reaction's frames with a face after the first `skip`.
 
@@ -122,26 +113,17 @@ def _mean_logit(reaction: Reaction | None, skip: int, reward: float) -> float:
     reaction is not known (a session recorded without frames).
     """
     if reaction is None:
-        return float(_logit(np.array([reward]))[0])
+        return float(logit(np.array([reward]), LOGIT_FLOOR)[0])
     happy = np.asarray(reaction.signal_values(), dtype=np.float64)
     face = np.asarray(reaction.has_face, dtype=bool)
     kept = face.copy()
     kept[:skip] = False
     frames = happy[kept] if kept.any() else happy[face]
-    return float(_logit(frames).mean()) if frames.size else float(_logit(np.array([reward]))[0])
-
-
-def habituation_load(point: np.ndarray, shown: np.ndarray, width: float, half_life: float) -> float:
-    """How tired of `point` a person is after the emoticons `shown` (oldest first).
-
-    Each shown emoticon counts `exp(-d² / 2 width²)` (d: the normalised distance), halved
-    every `half_life` emoticons shown since.
-    """
-    if shown.size == 0:
-        return 0.0
-    age = np.arange(shown.shape[0] - 1, -1, -1, dtype=np.float64)
-    d2 = np.sum((shown - point) ** 2, axis=1)
-    return float(np.sum(0.5 ** (age / half_life) * np.exp(-0.5 * d2 / width**2)))
+    return (
+        float(logit(frames, LOGIT_FLOOR).mean())
+        if frames.size
+        else float(logit(np.array([reward]), LOGIT_FLOOR)[0])
+    )
 
 
 @dataclass(frozen=True)
@@ -469,7 +451,7 @@ class BayesOpt(Agent):
         if self.prior_mean is None:
             return np.zeros(points.shape[0])
         mean = np.asarray(self.prior_mean(points), dtype=np.float64).reshape(points.shape[0])
-        return _logit(mean) if self.settings.reading == "logit" else mean
+        return logit(mean, LOGIT_FLOOR) if self.settings.reading == "logit" else mean
 
     # ----- choosing ---------------------------------------------------------------------------
     def _next_point(self) -> np.ndarray:

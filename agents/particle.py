@@ -75,10 +75,10 @@ import gymnasium as gym
 import numpy as np
 
 from laetitia.agents.base import Agent, StepInfo, emoticon_env
-from laetitia.agents.bayes_opt import habituation_load
+from laetitia.agents.habituation import habituation_load, tiredness
 from laetitia.agents.settings import Settings
 from laetitia.errors import ConfigError
-from laetitia.logistic import sigmoid
+from laetitia.logistic import logit, sigmoid
 from laetitia.run_settings import RUN_DEFAULTS
 
 LATENCY_S = (0.3, 0.7)
@@ -371,12 +371,6 @@ def _velocity(theta: Theta) -> np.ndarray:
     return theta["velocity"] * theta["moves"][:, None]
 
 
-def logit(values: np.ndarray) -> np.ndarray:
-    """Log-odds of readings clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR]."""
-    clipped = np.clip(np.asarray(values, dtype=np.float64), LOGIT_FLOOR, 1.0 - LOGIT_FLOOR)
-    return np.log(clipped / (1.0 - clipped))
-
-
 class ParticleFilter(Agent):
     """A particle filter over the person's taste, face and timing (see the module).
 
@@ -630,7 +624,7 @@ class ParticleFilter(Agent):
         )
         levels = np.where(times < switch[:, None], on_old, on_new)
         state["level"], state["at"], state["target"] = at_switch, switch, target
-        residual = step.logits[None, :] - logit(levels)
+        residual = step.logits[None, :] - logit(levels, LOGIT_FLOOR)
         loglik, state["mean"] = step.maps.read(state["mean"], residual)
         return loglik
 
@@ -658,10 +652,10 @@ class ParticleFilter(Agent):
         step = _Step(
             unit=unit,
             index=len(self.steps),
-            kept=1.0 - s.habituation_depth * load / (1.0 + load),
+            kept=1.0 - s.habituation_depth * float(tiredness(np.array(load))),
             start=start,
             times=times[seen],
-            logits=logit(values[seen]),
+            logits=logit(values[seen], LOGIT_FLOOR),
             maps=self.frames.maps(times[seen], first=not self.steps),
         )
         gain = self._advance(self.theta, self.state, step)

@@ -23,6 +23,12 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
         return np.exp(-np.logaddexp(0.0, -z))
 
 
+def logit(p: np.ndarray, floor: float) -> np.ndarray:
+    """Log-odds of probabilities clipped to [floor, 1 - floor] (0 and 1 have none)."""
+    clipped = np.clip(np.asarray(p, dtype=np.float64), floor, 1.0 - floor)
+    return np.log(clipped / (1.0 - clipped))
+
+
 @dataclass(frozen=True)
 class LogisticFit:
     """A logistic regression on standardised features: sigmoid(bias + w . (x - mean) / scale)."""

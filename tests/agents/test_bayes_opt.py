@@ -6,7 +6,8 @@ import pytest
 from stable_baselines3.common.callbacks import BaseCallback
 
 from laetitia.agents import AGENTS, agent_class
-from laetitia.agents.bayes_opt import BayesOpt, habituation_load
+from laetitia.agents.bayes_opt import BayesOpt
+from laetitia.agents.habituation import habituation_load
 from laetitia.emoticon import PARAM_SPACE
 from laetitia.envs.smile import SmileEnv
 from laetitia.envs.smile_discrete import SmileDiscreteEnv
