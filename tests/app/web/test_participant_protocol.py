@@ -199,8 +199,9 @@ def test_a_page_reloaded_mid_step_gets_the_step_again_and_none_is_lost(session):
     def leave_before_the_frames(page, message):
         # The page draws the emoticon, then reloads before the settle time is over.
         page.ws.send_json({"type": "drawn", "show_id": message["show_id"], "t_page": page.now_ms()})
-        reloaded["page"] = threading.Thread(target=page.close, daemon=True)
-        reloaded["page"].start()
+        closing = threading.Thread(target=page.close, daemon=True)
+        closing.start()  # started before it is published: the test joins it once it sees it
+        reloaded["page"] = closing
 
     first = FakePage(client, on_show=leave_before_the_frames)
     worker = threading.Thread(
