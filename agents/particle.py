@@ -25,8 +25,9 @@ to the cloud, and favourites drawn afresh from the prior), so no hypothesis is f
 the first steps suggested.
 
 - **What it shows**: Thompson sampling, the favourite of one particle drawn by weight.
-- **What it recommends** (`best_params`): of the favourites of the heaviest particles and
-  their weighted mean, the emoticon with the highest expected appeal under the whole cloud.
+- **What it recommends** (`best_params`): the emoticon with the highest expected appeal under
+  the whole cloud: the best of the heaviest particles' favourites and their weighted mean,
+  carried up to the summit by mean shift (`refine` steps).
 - **No reliable reaction** (`responds`): False when the posterior puts the person's lift below
   `responds_above` (the favourite lifts the reading by less than that) with probability 0.5
   or more; `reaction_evidence` is the posterior probability of a lift above it.
@@ -40,8 +41,11 @@ favourite, a tempered likelihood and forgetting old steps did not.
 With `drift_sd` above 0, a share `drift_share` of the hypotheses have favourites that move
 along a straight line, a velocity of their own (`drift_sd` per shown emoticon along each
 parameter, a priori); the rest stay. Whether the person's taste moves is inferred like the
-rest (a Metropolis step switches a hypothesis between moving and still). A `forget` below 1
-instead discounts old steps' evidence.
+rest: a reversible jump switches a hypothesis between still and moving, its new velocity drawn
+near those of the moving hypotheses, and its favourite placed so that it passes where the
+still one sits at the middle of the history (the place the history pins down best); the
+velocities take random-walk steps about the same pivot. A `forget` below 1 instead discounts
+old steps' evidence.
 
 ## A prior from other people
 With a prior (`--prior`), the favourite is drawn around the prior's `warm_start` emoticons
@@ -115,6 +119,7 @@ class ParticleSettings(Settings):
     limits: ClassVar[Mapping[str, tuple[int, int]]] = {
         "particles": (50, 200_000),
         "moves": (0, 100),
+        "refine": (0, 1000),
     }
     particles: int = 2000
     """Hypotheses about the person."""
@@ -154,6 +159,8 @@ class ParticleSettings(Settings):
     """Half-life of a showing, in shown emoticons."""
     responds_above: float = 0.03
     """The lift below which the person is said not to react."""
+    refine: int = 30
+    """Mean-shift steps that carry the recommendation up the expected appeal (0: none)."""
 
     def _check(self) -> None:
         positive = ("prior_spread", "jitter", "wander", "wander_s", "mood_steps")
@@ -419,6 +426,7 @@ class ParticleFilter(Agent):
         self.steps: list[_Step] = []
         self.frames = FrameFilter(FrameNoise(s.jitter, s.wander, s.wander_s, s.mood, s.mood_steps))
         self.scale = 0.5
+        self.vscale = 0.3
         self.state = self._fresh_state(self.theta)
         self.target: np.ndarray | None = None
         self.clock = 0.0
@@ -700,9 +708,10 @@ class ParticleFilter(Agent):
         proposal = {key: value.copy() for key, value in self.theta.items()}
         proposal["centre"] = self._centre_draw(self.P) + self._travelled(self.theta)
         self._metropolis(proposal, np.zeros(self.P))
-        if "moves" in self.theta:  # a taste that moves, or one that stays (the priors decide)
-            flipped = {**self.theta, "moves": 1.0 - self.theta["moves"]}
-            self._metropolis(flipped, self._prior_ratio(flipped))
+        if "moves" in self.theta:
+            self._flip_moving()
+            for _ in range(self.settings.moves):
+                self._shift_velocity()
         if "second" in self.theta:
             proposal = {key: value.copy() for key, value in self.theta.items()}
             proposal["second"] = self._rng.uniform(-1.0, 1.0, size=(self.P, self.n))
@@ -712,6 +721,96 @@ class ParticleFilter(Agent):
             swapped = {key: value.copy() for key, value in self.theta.items()}
             swapped["centre"], swapped["second"] = swapped["second"], swapped["centre"]
             self._metropolis(swapped, self._prior_ratio(swapped))
+
+    def _pivot(self) -> float:
+        """Steps from the middle of the history to the next step.
+
+        A moving favourite's position there is what the history pins down best: moves that
+        change a velocity keep it, so they are not refused for moving the whole history.
+        """
+        return len(self.steps) / 2.0
+
+    def _shifted(self, theta: Theta, shift: np.ndarray) -> Theta:
+        """`theta` with its favourites moved by `shift` (P, n)."""
+        moved = {key: value.copy() for key, value in theta.items()}
+        moved["centre"] = moved["centre"] + shift
+        if "second" in moved:
+            moved["second"] = moved["second"] + shift
+        return moved
+
+    def _velocity_proposal(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where a taste newly thought to move draws its velocity: (mean, sd) per parameter.
+
+        Half the time from the moving hypotheses' weighted velocities (widened), half from
+        the prior, so a drift found by some hypotheses is offered to the rest.
+        """
+        s = self.settings
+        w = self._weights() * self.theta["moves"]
+        if w.sum() <= 0.0:
+            return np.zeros(self.n), np.full(self.n, s.drift_sd)
+        w = w / w.sum()
+        mean = w @ self.theta["velocity"]
+        sd = np.sqrt(w @ (self.theta["velocity"] - mean) ** 2) + 0.1 * s.drift_sd
+        return mean, sd
+
+    def _log_velocity_q(self, velocity: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+        """Log density (P,) of the velocity proposal: half the fitted Gaussian, half the prior."""
+        prior_sd = np.full(self.n, self.settings.drift_sd)
+
+        def gauss(m: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+            z = (velocity - m) / sigma
+            return np.sum(-0.5 * z**2 - np.log(sigma * math.sqrt(2 * math.pi)), axis=1)
+
+        return np.logaddexp(gauss(mean, sd), gauss(np.zeros(self.n), prior_sd)) - math.log(2.0)
+
+    def _log_velocity_prior(self, velocity: np.ndarray) -> np.ndarray:
+        sd = self.settings.drift_sd
+        z = velocity / sd
+        return np.sum(-0.5 * z**2 - math.log(sd * math.sqrt(2 * math.pi)), axis=1)
+
+    def _flip_moving(self) -> None:
+        """A reversible jump between a taste that stays and one that moves, about the pivot.
+
+        A still hypothesis becomes a moving one with a velocity drawn from
+        `_velocity_proposal`, its favourite placed so it passes where the still one sits at
+        the middle of the history; a moving one becomes still there, its (unused) velocity
+        drawn from the prior. The priors and the proposals' densities decide with the
+        likelihood.
+        """
+        mean, sd = self._velocity_proposal()
+        moving = self.theta["moves"] > 0.5
+        drawn = mean + sd * self._rng.standard_normal((self.P, self.n))
+        use = self._rng.random(self.P) < 0.5
+        drawn[use] = self.settings.drift_sd * self._rng.standard_normal((int(use.sum()), self.n))
+        forgotten = self.settings.drift_sd * self._rng.standard_normal((self.P, self.n))
+        velocity = np.where(moving[:, None], forgotten, drawn)
+        h = self._pivot()
+        shift = np.where(moving[:, None], -self.theta["velocity"] * h, velocity * h)
+        proposal = self._shifted(self.theta, shift)
+        proposal["velocity"] = velocity
+        proposal["moves"] = 1.0 - self.theta["moves"]
+        q_moving = self._log_velocity_q(
+            np.where(moving[:, None], self.theta["velocity"], velocity), mean, sd
+        )
+        prior_still = self._log_velocity_prior(
+            np.where(moving[:, None], velocity, self.theta["velocity"])
+        )
+        correction = np.where(moving, q_moving - prior_still, prior_still - q_moving)
+        self._metropolis(proposal, self._prior_ratio(proposal) + correction)
+
+    def _shift_velocity(self) -> float:
+        """A random-walk step of the moving hypotheses' velocities about the pivot."""
+        s = self.settings
+        moving = self.theta["moves"] > 0.5
+        step = self.vscale * s.drift_sd * self._rng.standard_normal((self.P, self.n))
+        proposal = self._shifted(self.theta, step * self._pivot())
+        proposal["velocity"] = proposal["velocity"] + step
+        extra = np.where(moving, self._prior_ratio(proposal), -np.inf)
+        rate = self._metropolis(proposal, extra)
+        if moving.any():
+            accepted = rate * self.P / moving.sum()
+            self.vscale *= 1.1 if accepted > 0.3 else 0.9
+        return rate
 
     def _prior_ratio(self, proposal: Theta) -> np.ndarray:
         """Log prior ratio of proposals to the current hypotheses (-inf: outside the prior)."""
@@ -743,7 +842,40 @@ class ParticleFilter(Agent):
         heaviest = np.argsort(-w, kind="stable")[:CANDIDATES]
         candidates = np.vstack([centres[heaviest], w @ centres])
         scores = np.array([w @ self._appeal(self.theta, c) for c in candidates])
-        return np.clip(candidates[int(np.argmax(scores))], -1.0, 1.0)
+        best = np.clip(candidates[int(np.argmax(scores))], -1.0, 1.0)
+        return self._climb(best, w)
+
+    def _climb(self, start: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The expected appeal's summit near `start`, by mean shift (`refine` iterations).
+
+        The expected appeal is a weighted sum of Gaussian bumps (each hypothesis's foothill
+        and top); the mean-shift step, the bumps' centres averaged with weights of their
+        height at the point times their precision, never lowers it (it is an EM step). A step
+        that leaves the box is clipped back; a clipped step that lowers the appeal ends the
+        climb.
+        """
+        theta = self.theta
+        if "second" in theta or self.settings.refine == 0:
+            return start
+        centres = theta["centre"]
+        r2 = theta["relevance"] ** 2
+        broad = np.exp(-2.0 * theta["log_broad"])
+        top = np.exp(-2.0 * theta["log_top"])
+        point = start
+        value = float(w @ self._appeal(theta, point))
+        for _ in range(self.settings.refine):
+            d2 = np.sum(r2 * (point - centres) ** 2, axis=1)
+            pull = w * (
+                (1.0 - theta["share"]) * broad * np.exp(-0.5 * d2 * broad)
+                + theta["share"] * top * np.exp(-0.5 * d2 * top)
+            )
+            precision = pull @ r2 + 1e-12
+            moved = np.clip((pull @ (r2 * centres)) / precision, -1.0, 1.0)
+            new_value = float(w @ self._appeal(theta, moved))
+            if new_value <= value:
+                break
+            point, value = moved, new_value
+        return point
 
     def best_params(self) -> np.ndarray | None:
         """Raw parameters of the best guess so far (None before the first step)."""

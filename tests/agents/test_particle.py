@@ -116,6 +116,44 @@ def test_the_recommendation_does_not_change_what_the_agent_does_next() -> None:
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
+def expected_appeal(agent: ParticleFilter, point: np.ndarray) -> float:
+    return float(agent._weights() @ agent._appeal(agent.theta, point))
+
+
+def test_the_recommendation_is_a_summit_of_the_expected_appeal() -> None:
+    """The mean-shift climb ends where no nearby emoticon is expected to please more, and
+    above the best of the candidates it starts from (the favourites of single hypotheses)."""
+    agent = ParticleFilter(env_for(person(11)), seed=2, **SMALL)
+    agent.learn(30)
+    best = agent.best_point()
+    assert np.all(np.abs(best) < 1.0)  # inside the box: a summit, not a wall
+    top = expected_appeal(agent, best)
+    rng = np.random.default_rng(0)
+    for direction in rng.standard_normal((40, N)):
+        nearby = best + 0.02 * direction / np.linalg.norm(direction)
+        assert expected_appeal(agent, nearby) <= top + 1e-6
+    unrefined = ParticleFilter(env_for(person(11)), seed=2, **SMALL, refine=0)
+    unrefined.learn(30)
+    assert expected_appeal(agent, best) > expected_appeal(agent, unrefined.best_point()) + 1e-3
+
+
+def test_the_moves_of_a_moving_taste_keep_the_prior_when_nothing_is_read() -> None:
+    """With no evidence, the reversible jump between a still and a moving taste, and the
+    velocities' random walk about the pivot, leave the prior where it is: a quarter of the
+    hypotheses move, with velocities of `drift_sd`, even from a cloud whose moving hypotheses
+    all share one velocity (the proposal fitted to them is then far from the prior)."""
+    agent = ParticleFilter(None, seed=0, particles=4000)
+    sd, share = agent.settings.drift_sd, agent.settings.drift_share
+    agent.theta["velocity"][agent.theta["moves"] > 0.5] = 2.0 * sd
+    for _ in range(60):
+        agent._flip_moving()
+        agent._shift_velocity()
+    moving = agent.theta["moves"] > 0.5
+    assert moving.mean() == pytest.approx(share, abs=0.03)
+    assert agent.theta["velocity"][moving].mean() == pytest.approx(0.0, abs=0.1 * sd)
+    assert agent.theta["velocity"][moving].std() == pytest.approx(sd, rel=0.1)
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
