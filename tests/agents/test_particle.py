@@ -154,6 +154,28 @@ def test_the_moves_of_a_moving_taste_keep_the_prior_when_nothing_is_read() -> No
     assert agent.theta["velocity"][moving].std() == pytest.approx(sd, rel=0.1)
 
 
+def test_it_learns_how_a_moving_taste_moves_and_that_a_still_one_stays() -> None:
+    """Two clear reactors of the prior split: one whose favourite travels 0.47 units over 300
+    emoticons, one whose favourite stays. After 300 steps the first is held to move, at the
+    speed and in the direction it does; the second is held to stay."""
+    warm = read_prior([PRIOR]).warm_start(8)
+    verdicts = {}
+    for member in (12, 16):
+        viewer = person(member)
+        agent = ParticleFilter(env_for(viewer), seed=0, warm_start=warm)
+        agent.learn(300)
+        w = agent._weights()
+        moving = agent.theta["moves"] > 0.5
+        verdicts[member] = float(w @ agent.theta["moves"])
+        if member == 12:
+            velocity = w[moving] @ agent.theta["velocity"][moving] / w[moving].sum()
+            truth = viewer.person.drift
+            cosine = velocity @ truth / np.linalg.norm(velocity) / np.linalg.norm(truth)
+            assert cosine > 0.93
+            assert 0.8 < np.linalg.norm(velocity) / np.linalg.norm(truth) < 1.25
+    assert verdicts[12] > 0.9 and verdicts[16] < 0.2, verdicts
+
+
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
