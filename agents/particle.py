@@ -373,6 +373,12 @@ def _logs(pair: tuple[float, float]) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def _log_normal(x: np.ndarray, mean: np.ndarray | float, sd: np.ndarray | float) -> np.ndarray:
+    """Log density (P,) of independent Gaussians along each parameter of `x` (P, n)."""
+    z = (x - mean) / sd
+    return np.sum(-0.5 * z**2 - np.log(sd * math.sqrt(2 * math.pi)), axis=-1)
+
+
 def _velocity(theta: Theta) -> np.ndarray:
     """(P, n): how far each hypothesis's favourites move per shown emoticon (0 where still)."""
     return theta["velocity"] * theta["moves"][:, None]
@@ -571,7 +577,7 @@ class ParticleFilter(Agent):
             inside &= (theta[key] >= low) & (theta[key] <= high)
         if "velocity" in theta:
             s = self.settings
-            out = out - 0.5 * np.sum((theta["velocity"] / s.drift_sd) ** 2, axis=1)
+            out = out + self._log_velocity_prior(theta["velocity"])
             share = np.where(theta["moves"] > 0.5, s.drift_share, 1.0 - s.drift_share)
             out = out + np.log(np.maximum(share, 1e-300))
         if "second" in theta:
@@ -755,18 +761,12 @@ class ParticleFilter(Agent):
 
     def _log_velocity_q(self, velocity: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
         """Log density (P,) of the velocity proposal: half the fitted Gaussian, half the prior."""
-        prior_sd = np.full(self.n, self.settings.drift_sd)
-
-        def gauss(m: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-            z = (velocity - m) / sigma
-            return np.sum(-0.5 * z**2 - np.log(sigma * math.sqrt(2 * math.pi)), axis=1)
-
-        return np.logaddexp(gauss(mean, sd), gauss(np.zeros(self.n), prior_sd)) - math.log(2.0)
+        fitted = _log_normal(velocity, mean, sd)
+        return np.logaddexp(fitted, self._log_velocity_prior(velocity)) - math.log(2.0)
 
     def _log_velocity_prior(self, velocity: np.ndarray) -> np.ndarray:
-        sd = self.settings.drift_sd
-        z = velocity / sd
-        return np.sum(-0.5 * z**2 - math.log(sd * math.sqrt(2 * math.pi)), axis=1)
+        """Log prior density (P,) of velocities (P, n): `drift_sd` along each parameter."""
+        return _log_normal(velocity, 0.0, self.settings.drift_sd)
 
     def _flip_moving(self) -> None:
         """A reversible jump between a taste that stays and one that moves, about the pivot.
@@ -798,7 +798,7 @@ class ParticleFilter(Agent):
         correction = np.where(moving, q_moving - prior_still, prior_still - q_moving)
         self._metropolis(proposal, self._prior_ratio(proposal) + correction)
 
-    def _shift_velocity(self) -> float:
+    def _shift_velocity(self) -> None:
         """A random-walk step of the moving hypotheses' velocities about the pivot."""
         s = self.settings
         moving = self.theta["moves"] > 0.5
@@ -810,7 +810,6 @@ class ParticleFilter(Agent):
         if moving.any():
             accepted = rate * self.P / moving.sum()
             self.vscale *= 1.1 if accepted > 0.3 else 0.9
-        return rate
 
     def _prior_ratio(self, proposal: Theta) -> np.ndarray:
         """Log prior ratio of proposals to the current hypotheses (-inf: outside the prior)."""
@@ -852,7 +851,8 @@ class ParticleFilter(Agent):
         and top); the mean-shift step, the bumps' centres averaged with weights of their
         height at the point times their precision, never lowers it (it is an EM step). A step
         that leaves the box is clipped back; a clipped step that lowers the appeal ends the
-        climb.
+        climb. With a second favourite the appeal is the higher of two bumps, not a sum, and
+        `start` is kept.
         """
         theta = self.theta
         if "second" in theta or self.settings.refine == 0:
