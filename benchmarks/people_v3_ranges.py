@@ -48,6 +48,8 @@ from typing import Any
 
 import numpy as np
 
+from laetitia.logistic import logit
+
 QUANTILES = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 """Quantiles reported of each level across people."""
 FAINT_SHARE_OF_GAP = 0.25
@@ -59,12 +61,6 @@ belongs to the smile."""
 STEADY_MARGIN = 3
 """Frames left out at each end of a steady stretch (the onset and offset)."""
 EPS = 1e-6
-
-
-def logit(p: np.ndarray) -> np.ndarray:
-    """The log-odds of readings, clipped away from 0 and 1."""
-    q = np.clip(p, EPS, 1 - EPS)
-    return np.log(q / (1 - q))
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -175,7 +171,7 @@ def video_figures(path: Path, column: str) -> dict[str, Any]:
     for name, mask in (("neutral", neutral), ("smiling", smiling)):
         first, last = max(_stretches(mask), key=lambda run: run[1] - run[0])
         steady = values[first + STEADY_MARGIN : last - STEADY_MARGIN + 1]
-        logits = logit(steady)
+        logits = logit(steady, EPS)
         figures[name] = {
             "frames": [first + STEADY_MARGIN, last - STEADY_MARGIN],
             "mean": float(steady.mean()),

@@ -91,6 +91,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from laetitia.emoticon.params import PARAM_SPACE, ParamSpace
+from laetitia.logistic import logit
 from laetitia.run_settings import RUN_DEFAULTS
 from laetitia.types import SMILE, Reaction
 from laetitia.viewers.people import (
@@ -202,12 +203,16 @@ def smile_frames(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function as the suite's frames were drawn with it.
+
+    Not `laetitia.logistic.sigmoid`: that one differs in the last bits, and the suite's frames
+    are its definition (`SUITE_V3`), reproduced figure for figure by the committed results.
+    """
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1.0 - 1e-6)
-    return np.log(q / (1.0 - q))
+LOGIT_FLOOR = 1e-6
+"""A level is clipped to [LOGIT_FLOOR, 1 - LOGIT_FLOOR] before its log-odds are taken."""
 
 
 def _fold(x: np.ndarray, bound: float) -> np.ndarray:
@@ -480,7 +485,7 @@ class PersonV3Viewer:
             wander[i] = w
         self._wander = (t, w)
         jitter = person.jitter * self._rng.standard_normal(times.size)
-        return _sigmoid(_logit(self._levels(times)) + self._mood + wander + jitter)
+        return _sigmoid(logit(self._levels(times), LOGIT_FLOOR) + self._mood + wander + jitter)
 
     def _looking(self, times: np.ndarray) -> np.ndarray:
         """Whether the face is there at each of `times`: a two-state Markov chain in time."""
